@@ -1,0 +1,1 @@
+//! The `command` capability. (Being built: see the issue tracker.)

@@ -1,0 +1,1 @@
+//! The `identity` capability. (Being built: see the issue tracker.)

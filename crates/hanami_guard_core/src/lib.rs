@@ -1,0 +1,31 @@
+//! The logic of `hanami_guard`, with no Ruby in it.
+//!
+//! Four capabilities, each a module: [`identity`] (certificates, distinguished names, SPIFFE IDs,
+//! XFCC, chain verification), [`root`] (file access confined beneath a base directory),
+//! [`command`] (argv-only, sealed child processes) and [`policy`] (compiled allow/deny rules).
+//! The Ruby extension in `ext/hanami_guard` only converts values and errors to and from these.
+//!
+//! `unsafe` is denied everywhere except in [`sys`], the one module that makes raw system calls
+//! (`posix_spawn` and friends, which rustix does not wrap). Every `unsafe` block there carries a
+//! `// SAFETY:` comment.
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod cancel;
+pub mod command;
+pub mod error;
+pub mod identity;
+pub mod policy;
+pub mod root;
+#[allow(unsafe_code)]
+pub mod sys;
+
+pub use error::{Error, Result};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_crate_links() {
+        assert_eq!(crate::error::UntrustedReason::Expired.as_str(), "expired");
+    }
+}

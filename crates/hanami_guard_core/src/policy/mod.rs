@@ -1,0 +1,1 @@
+//! The `policy` capability. (Being built: see the issue tracker.)

@@ -1,0 +1,1 @@
+//! The `root` capability. (Being built: see the issue tracker.)

@@ -1,0 +1,173 @@
+//! Maps the core's one error enum onto the Ruby classes of `lib/hanami_guard/errors.rb`, and
+//! keeps panics from unwinding into Ruby.
+//!
+//! The classes are defined in Ruby (loaded before this extension) and looked up once, at
+//! load time. A missing class is a load error with a clear message, never a panic later.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
+
+use hanami_guard_core::Error as CoreError;
+use magnus::value::{Opaque, ReprValue};
+use magnus::{kwargs, prelude::*, Error, ExceptionClass, RClass, RModule, Ruby};
+
+struct Classes {
+    base: Opaque<ExceptionClass>,
+    certificate: Opaque<ExceptionClass>,
+    untrusted: Opaque<ExceptionClass>,
+    path: Opaque<ExceptionClass>,
+    path_escape: Opaque<ExceptionClass>,
+    command: Opaque<ExceptionClass>,
+    command_not_allowed: Opaque<ExceptionClass>,
+    policy: Opaque<ExceptionClass>,
+    configuration: Opaque<ExceptionClass>,
+    system_call_error: Opaque<RClass>,
+}
+
+static CLASSES: OnceLock<Classes> = OnceLock::new();
+
+fn lookup(ruby: &Ruby, module: RModule, name: &str) -> Result<Opaque<ExceptionClass>, Error> {
+    let class: ExceptionClass = module.const_get(name).map_err(|_| {
+        Error::new(
+            ruby.exception_load_error(),
+            format!(
+                "HanamiGuard::{name} is not defined: require \"hanami_guard\" rather than the \
+                 extension itself, so lib/hanami_guard/errors.rb loads first"
+            ),
+        )
+    })?;
+    // Constants of a module are reachable, but pin the class so compaction never moves it.
+    magnus::gc::register_mark_object(class);
+    Ok(class.into())
+}
+
+/// Looks the error classes up once. Called first by `Init_hanami_guard`.
+pub fn init(ruby: &Ruby) -> Result<(), Error> {
+    let module: RModule = ruby.class_object().const_get("HanamiGuard").map_err(|_| {
+        Error::new(
+            ruby.exception_load_error(),
+            "HanamiGuard is not defined: require \"hanami_guard\" rather than the extension",
+        )
+    })?;
+    let system_call_error: RClass = ruby.class_object().const_get("SystemCallError")?;
+    let classes = Classes {
+        base: lookup(ruby, module, "Error")?,
+        certificate: lookup(ruby, module, "CertificateError")?,
+        untrusted: lookup(ruby, module, "UntrustedCertificate")?,
+        path: lookup(ruby, module, "PathError")?,
+        path_escape: lookup(ruby, module, "PathEscapeError")?,
+        command: lookup(ruby, module, "CommandError")?,
+        command_not_allowed: lookup(ruby, module, "CommandNotAllowed")?,
+        policy: lookup(ruby, module, "PolicyError")?,
+        configuration: lookup(ruby, module, "ConfigurationError")?,
+        system_call_error: system_call_error.into(),
+    };
+    let _ = CLASSES.set(classes);
+    Ok(())
+}
+
+fn classes(ruby: &Ruby) -> Result<&'static Classes, Error> {
+    CLASSES.get().ok_or_else(|| {
+        Error::new(
+            ruby.exception_runtime_error(),
+            "hanami_guard's error classes were not initialised",
+        )
+    })
+}
+
+fn raise(ruby: &Ruby, class: Opaque<ExceptionClass>, message: String) -> Error {
+    Error::new(ruby.get_inner(class), message)
+}
+
+/// Converts a core error into the Ruby exception a user rescues.
+pub fn to_ruby(ruby: &Ruby, error: CoreError) -> Error {
+    let c = match classes(ruby) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let message = error.to_string();
+    match error {
+        CoreError::Certificate(_) => raise(ruby, c.certificate, message),
+        CoreError::Untrusted { reason, .. } => {
+            let class = ruby.get_inner(c.untrusted);
+            let reason = ruby.to_symbol(reason.as_str());
+            match class
+                .funcall::<_, _, magnus::Exception>("new", (message, kwargs!("reason" => reason)))
+            {
+                Ok(exception) => Error::from(exception),
+                Err(e) => e,
+            }
+        }
+        CoreError::Path(_) => raise(ruby, c.path, message),
+        CoreError::PathEscape(_) => raise(ruby, c.path_escape, message),
+        CoreError::Io {
+            ref source,
+            ref context,
+        } => match source.raw_os_error() {
+            // SystemCallError.new(msg, errno) returns the matching Errno::* instance, with the
+            // same message shape as Ruby's own File ("No such file or directory - path").
+            Some(errno) => {
+                let class = ruby.get_inner(c.system_call_error);
+                match class.funcall::<_, _, magnus::Exception>("new", (context.as_str(), errno)) {
+                    Ok(exception) => Error::from(exception),
+                    Err(e) => e,
+                }
+            }
+            None => Error::new(ruby.exception_io_error(), message),
+        },
+        CoreError::CommandNotAllowed(_) => raise(ruby, c.command_not_allowed, message),
+        CoreError::Command(_) => raise(ruby, c.command, message),
+        CoreError::Policy(_) => raise(ruby, c.policy, message),
+        CoreError::Configuration(_) => raise(ruby, c.configuration, message),
+        CoreError::Argument(_) => Error::new(ruby.exception_arg_error(), message),
+        // The enum is non_exhaustive for other crates; a new variant maps to the base class
+        // until it gets its own.
+        #[allow(unreachable_patterns)]
+        _ => raise(ruby, c.base, message),
+    }
+}
+
+/// A `HanamiGuard::Error` (base class) with the given message.
+pub fn base_error(ruby: &Ruby, message: impl Into<String>) -> Error {
+    match classes(ruby) {
+        Ok(c) => raise(ruby, c.base, message.into()),
+        Err(e) => e,
+    }
+}
+
+/// Maps a core `Result` into a Ruby one.
+#[allow(dead_code)] // used by the capability bindings as they land
+pub fn map<T>(ruby: &Ruby, result: hanami_guard_core::Result<T>) -> Result<T, Error> {
+    result.map_err(|e| to_ruby(ruby, e))
+}
+
+/// The message for a panic payload, for a bug report.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    format!(
+        "internal error in hanami_guard (this is a bug, please report it with the call that \
+         caused it): {what}"
+    )
+}
+
+/// Runs a binding's body so that a Rust panic becomes a `HanamiGuard::Error` saying it is a bug,
+/// instead of unwinding into Ruby (which would abort the process).
+pub fn guard<T>(ruby: &Ruby, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => Err(base_error(ruby, panic_message(payload.as_ref()))),
+    }
+}
+
+/// Whether an error value is a `HanamiGuard::Error`, for the binding's own checks.
+#[allow(dead_code)]
+pub fn is_guard_error(ruby: &Ruby, error: &Error) -> bool {
+    match (classes(ruby), error.value()) {
+        (Ok(c), Some(v)) => v.is_kind_of(ruby.get_inner(c.base)),
+        _ => false,
+    }
+}

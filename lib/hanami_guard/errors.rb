@@ -1,0 +1,127 @@
+# frozen_string_literal: true
+
+module HanamiGuard
+  # Base class of every error hanami_guard raises. Rescue this to catch them all.
+  #
+  # Each subclass documents the HTTP status it maps to in {HanamiGuard::Action}.
+  #
+  # @api public
+  # @since 0.1.0
+  class Error < StandardError; end
+
+  # The input is not a certificate: bad PEM or DER, truncated, trailing bytes, too large,
+  # a key or a CSR instead of a certificate. HTTP 400.
+  #
+  # @api public
+  # @since 0.1.0
+  class CertificateError < Error; end
+
+  # Chain verification failed. {#reason} says why, as a Symbol.
+  # HTTP 401.
+  #
+  # @api public
+  # @since 0.1.0
+  class UntrustedCertificate < Error
+    # The reasons {TrustStore#verify} can give.
+    REASONS = %i[expired not_yet_valid unknown_issuer bad_signature missing_client_auth revoked invalid].freeze
+
+    # @return [Symbol] one of {REASONS}
+    attr_reader :reason
+
+    # @param message [String]
+    # @param reason [Symbol] one of {REASONS}
+    def initialize(message = "the certificate is not trusted", reason: :invalid)
+      super(message)
+      @reason = REASONS.include?(reason) ? reason : :invalid
+    end
+  end
+
+  # A request needs a client certificate and has none. HTTP 401.
+  #
+  # @api public
+  # @since 0.1.0
+  class MissingIdentity < Error; end
+
+  # Bad path input: empty, NUL byte, too long, absolute, backslash or drive letter, invalid
+  # UTF-8. HTTP 400.
+  #
+  # @api public
+  # @since 0.1.0
+  class PathError < Error; end
+
+  # The path would leave its {Root}: a `..` above the base, a symlink pointing outside, a magic
+  # link. HTTP 403.
+  #
+  # @api public
+  # @since 0.1.0
+  class PathEscapeError < PathError; end
+
+  # Base class of the errors {Command} raises.
+  #
+  # @api public
+  # @since 0.1.0
+  class CommandError < Error; end
+
+  # A value is outside its allowlist, would inject an option (starts with `-`), or holds a NUL.
+  # HTTP 400.
+  #
+  # @api public
+  # @since 0.1.0
+  class CommandNotAllowed < CommandError; end
+
+  # The command ran past its timeout and its process group was killed. HTTP 504.
+  #
+  # @api public
+  # @since 0.1.0
+  class CommandTimeout < CommandError
+    # @return [HanamiGuard::Command::Result, nil]
+    attr_reader :result
+
+    def initialize(message = "the command timed out", result: nil)
+      super(message)
+      @result = result
+    end
+  end
+
+  # `Command#run!` and the command exited non-zero or was killed by a signal. HTTP 500.
+  #
+  # @api public
+  # @since 0.1.0
+  class CommandFailed < CommandError
+    # @return [HanamiGuard::Command::Result, nil]
+    attr_reader :result
+
+    def initialize(message = "the command failed", result: nil)
+      super(message)
+      @result = result
+    end
+  end
+
+  # `Policy#authorize!` denied. {#decision} explains why. HTTP 403.
+  #
+  # @api public
+  # @since 0.1.0
+  class Forbidden < Error
+    # @return [HanamiGuard::Decision, nil]
+    attr_reader :decision
+
+    def initialize(message = "forbidden", decision: nil)
+      super(message)
+      @decision = decision
+    end
+  end
+
+  # A policy definition is invalid. The message names the file, the rule id (or index) and the
+  # key. Raised at boot.
+  #
+  # @api public
+  # @since 0.1.0
+  class PolicyError < Error; end
+
+  # A guard is set up wrongly: the base is not a directory, the executable is not found, a
+  # shell template without `dangerous_shell: true`. Raised at boot.
+  #
+  # @api public
+  # @since 0.1.0
+  class ConfigurationError < Error; end
+end

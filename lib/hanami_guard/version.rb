@@ -1,0 +1,7 @@
+# frozen_string_literal: true
+
+module HanamiGuard
+  # @api public
+  # @since 0.1.0
+  VERSION = "0.1.0"
+end

@@ -1,0 +1,43 @@
+# frozen_string_literal: true
+
+RSpec.describe "HanamiGuard::Native" do
+  it "turns a Rust panic into a HanamiGuard::Error that says it is a bug, and the process survives" do
+    expect { HanamiGuard::Native.__test_panic }
+      .to raise_error(HanamiGuard::Error, /internal error in hanami_guard \(this is a bug.*deliberate panic/)
+    # The process is alive and the extension still works after the panic.
+    expect { HanamiGuard::Native.__test_panic }.to raise_error(HanamiGuard::Error)
+  end
+
+  it "catches a panic in work running without the GVL" do
+    expect { HanamiGuard::Native.__test_panic_without_gvl }
+      .to raise_error(HanamiGuard::Error, /bug.*deliberate panic without the GVL/)
+  end
+
+  it "lets other Ruby threads run while work waits without the GVL" do
+    ticks = 0
+    ticker = Thread.new { 50.times { ticks += 1; sleep 0.002 } } # rubocop:disable Style/Semicolon
+    expect(HanamiGuard::Native.__test_wait_cancellable(0.3)).to be(false)
+    ticker.join
+    expect(ticks).to eq(50)
+  end
+
+  it "delivers Thread#raise to work waiting without the GVL, promptly" do
+    waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
+    sleep 0.1 until waiter.status == "sleep" || waiter.stop?
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    waiter.raise(RuntimeError, "stop waiting")
+    expect { waiter.join }.to raise_error(RuntimeError, "stop waiting")
+    expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 5
+  end
+
+  it "honours Thread#kill and Timeout.timeout on the waiting thread" do
+    waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
+    sleep 0.05
+    waiter.kill
+    expect(waiter.join(5)).to eq(waiter)
+    expect(waiter.alive?).to be(false)
+
+    require "timeout"
+    expect { Timeout.timeout(0.2) { HanamiGuard::Native.__test_wait_cancellable(30) } }.to raise_error(Timeout::Error)
+  end
+end
