@@ -1,1 +1,7 @@
-//! The `identity` capability. (Being built: see the issue tracker.)
+//! Identity: certificates, distinguished names, SPIFFE IDs, Envoy XFCC, chain verification.
+//!
+//! [`attr`] is shared with the policy module: it names attribute types and compares attribute
+//! values the way RFC 5280 section 7.1 says, so a policy and `DistinguishedName#match?` can never
+//! disagree about whether two names are equal.
+
+pub mod attr;

@@ -1,0 +1,12 @@
+//! Criterion benchmarks for the `command` capability. (Being built: see the issue tracker.)
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn bench(c: &mut Criterion) {
+    c.bench_function("command_placeholder", |b| {
+        b.iter(|| std::hint::black_box(1 + 1))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

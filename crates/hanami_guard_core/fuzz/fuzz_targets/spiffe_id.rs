@@ -1,0 +1,8 @@
+#![no_main]
+//! Fuzz target `spiffe_id`. (Being built: see the issue tracker.)
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = data;
+});
