@@ -25,5 +25,4 @@ RSpec.configure do |config|
       GC.stress = false
     end
   end
-  end
 end
