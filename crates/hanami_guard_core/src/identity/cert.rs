@@ -283,7 +283,8 @@ impl Certificate {
         Arc::clone(&self.issuer)
     }
 
-    /// The serial number as lowercase hex, without leading zeros (`-` first if negative).
+    /// The serial number as lowercase hex, whole bytes without leading zero bytes, as OpenSSL
+    /// prints it (`0abc...`; `-` first if negative, which RFC 5280 forbids but some CAs did).
     pub fn serial_hex(&self) -> &str {
         &self.serial_hex
     }
@@ -456,10 +457,8 @@ fn serial_hex(raw: &[u8]) -> String {
                 continue;
             }
             started = true;
-            let _ = write!(s, "{b:x}");
-        } else {
-            let _ = write!(s, "{b:02x}");
         }
+        let _ = write!(s, "{b:02x}");
     }
     if !started {
         s.push('0');
@@ -486,9 +485,10 @@ mod tests {
     #[test]
     fn serial_hex_strips_leading_zeros() {
         assert_eq!(serial_hex(&[0x00, 0x8a, 0x01]), "8a01");
-        assert_eq!(serial_hex(&[0x0a]), "a");
+        assert_eq!(serial_hex(&[0x0a]), "0a");
         assert_eq!(serial_hex(&[0x00]), "0");
-        assert_eq!(serial_hex(&[0xff]), "-1");
+        assert_eq!(serial_hex(&[0xff]), "-01");
+        assert_eq!(serial_hex(&[0xf6]), "-0a");
     }
 
     #[test]
