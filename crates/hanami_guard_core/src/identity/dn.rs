@@ -98,6 +98,12 @@ impl DistinguishedName {
             let mut set = Vec::new();
             for atv in rdn.iter() {
                 let oid = atv.attr_type().to_id_string();
+                // An empty or malformed type OID could not be printed or matched faithfully.
+                if !attr::is_dotted_oid(&oid) {
+                    return Err(Error::Certificate(
+                        "a name attribute has a malformed type OID: refused".into(),
+                    ));
+                }
                 let any = atv.attr_value();
                 let tag = any.tag().0;
                 let text = if any.header.is_constructed()
