@@ -28,7 +28,7 @@ RSpec.describe "certificate spoofing" do
   it "escapes every injection attempt in to_s so the string parses back to the same name" do
     ["x+OU=admins", "x;O=evil", "x\\,O=evil", "\"quoted\"", "<script>", "# hash", " padded ", "x\nCN=admin",
      "=leading"].each do |value|
-      cert = parse(subject: [["O", "MyOrg"], ["CN", value]])
+      cert = parse(subject: [%w[O MyOrg], ["CN", value]])
       expect(HanamiGuard::DistinguishedName.parse(cert.subject.to_s)).to eq(cert.subject), value.inspect
       expect(cert.subject.values("CN")).to eq([value])
       expect(cert.subject.to_s).not_to include("\n")
@@ -36,7 +36,7 @@ RSpec.describe "certificate spoofing" do
   end
 
   it "never reduces duplicate CNs to one" do
-    cert = parse(subject: [["O", "MyOrg"], ["CN", "alice"], ["CN", "admin"]])
+    cert = parse(subject: [%w[O MyOrg], %w[CN alice], %w[CN admin]])
     expect(cert.subject["CN"]).to eq("alice")
     expect(cert.subject.values("CN")).to eq(%w[alice admin])
     expect(cert.subject.match?(CN: "admin")).to be(false)
@@ -55,7 +55,7 @@ RSpec.describe "certificate spoofing" do
   end
 
   it "does not merge a multi-valued RDN with separate RDNs" do
-    multi = parse(subject: [[:multi, [["CN", "operator"], ["O", "MyOrg"]]]])
+    multi = parse(subject: [[:multi, [%w[CN operator], %w[O MyOrg]]]])
     expect(multi.subject).not_to eq(HanamiGuard::DistinguishedName.parse("CN=operator,O=MyOrg"))
     expect(multi.subject).to eq(HanamiGuard::DistinguishedName.parse("O=MyOrg+CN=operator"))
   end
@@ -78,7 +78,7 @@ RSpec.describe "certificate spoofing" do
 
   it "refuses a certificate with two subjectAltName extensions" do
     second = OpenSSL::X509::Extension.new("subjectAltName", CertFactory.san_der(dns: [], uris: ["spiffe://a.org/admin"],
-                                                                                 emails: [], ips: []))
+                                                                                emails: [], ips: []))
     leaf = CertFactory.leaf(issuer: root, uris: ["spiffe://a.org/user"], extra_extensions: [second])
     expect { HanamiGuard::Certificate.parse(leaf.cert) }.to raise_error(HanamiGuard::CertificateError, /repeats/)
   end
@@ -101,8 +101,10 @@ RSpec.describe "certificate spoofing" do
     end
 
     it "raises CertificateError for trailing junk, in DER and in PEM" do
-      expect { HanamiGuard::Certificate.parse("#{der}\x00\x00") }.to raise_error(HanamiGuard::CertificateError, /follow/)
-      pem = "-----BEGIN CERTIFICATE-----\n#{["#{der}junk"].pack('m')}-----END CERTIFICATE-----\n"
+      expect do
+        HanamiGuard::Certificate.parse("#{der}\x00\x00")
+      end.to raise_error(HanamiGuard::CertificateError, /follow/)
+      pem = "-----BEGIN CERTIFICATE-----\n#{["#{der}junk"].pack("m")}-----END CERTIFICATE-----\n"
       expect { HanamiGuard::Certificate.parse(pem) }.to raise_error(HanamiGuard::CertificateError, /follow/)
     end
 
@@ -140,7 +142,7 @@ RSpec.describe "certificate spoofing" do
         framed = "-----BEGIN CERTIFICATE-----\n#{b64}\n-----END CERTIFICATE-----\n"
         expect { HanamiGuard::Certificate.parse(framed) }.to raise_error(HanamiGuard::CertificateError, /KiB/)
         expect { HanamiGuard::Certificate.parse_chain(framed) }.to raise_error(HanamiGuard::CertificateError)
-        expect { HanamiGuard::Certificate.parse("-----BEGIN #{'A' * (2 << 20)}") }
+        expect { HanamiGuard::Certificate.parse("-----BEGIN #{"A" * (2 << 20)}") }
           .to raise_error(HanamiGuard::CertificateError)
         expect { HanamiGuard::DistinguishedName.parse("CN=#{'\\,' * (1 << 20)}") }
           .to raise_error(HanamiGuard::CertificateError, /longer than/)

@@ -29,7 +29,7 @@ RSpec.describe "XFCC smuggling" do
   end
 
   it "refuses an unquoted injection and a dangling quote" do
-    ['Subject=CN=x;URI=a', 'URI=spiffe://a"b', 'Subject="CN=x\\"', 'By=a;Subject="x";"URI=b"',
+    ["Subject=CN=x;URI=a", 'URI=spiffe://a"b', 'Subject="CN=x\\"', 'By=a;Subject="x";"URI=b"',
      "Subject=\"x\"\"y\""].each do |bad|
       expect { HanamiGuard::Xfcc.parse(bad) }.to raise_error(HanamiGuard::CertificateError), bad
     end
@@ -43,8 +43,8 @@ RSpec.describe "XFCC smuggling" do
   end
 
   it "keeps duplicate elements apart, in order, without merging them" do
-    header = "By=spiffe://p1;Hash=#{'a' * 64};URI=spiffe://prod/user," \
-             "By=spiffe://p2;Hash=#{'b' * 64};URI=spiffe://prod/admin"
+    header = "By=spiffe://p1;Hash=#{"a" * 64};URI=spiffe://prod/user," \
+             "By=spiffe://p2;Hash=#{"b" * 64};URI=spiffe://prod/admin"
     elements = HanamiGuard::Xfcc.parse(header)
     expect(elements.map { |e| e["URI"] }).to eq([["spiffe://prod/user"], ["spiffe://prod/admin"]])
     expect(elements.map { |e| e["By"] }).to eq(%w[spiffe://p1 spiffe://p2])
@@ -70,11 +70,11 @@ RSpec.describe "XFCC smuggling" do
       expect(HanamiGuard::Xfcc.parse(many).first["URI"].size).to eq(100_000)
       backslashes = "Subject=\"#{'\\"' * 500_000}\""
       expect(HanamiGuard::Xfcc.parse(backslashes).first["Subject"].size).to eq(500_000)
-      open_quote = "Subject=\"#{'a;b,c=' * 300_000}"
+      open_quote = "Subject=\"#{"a;b,c=" * 300_000}"
       expect { HanamiGuard::Xfcc.parse(open_quote) }.to raise_error(HanamiGuard::CertificateError, /unterminated/)
       elements = (["By=a"] * 100_000).join(",")
       expect(HanamiGuard::Xfcc.parse(elements).size).to eq(100_000)
-      percent = "Cert=#{'%' * 1_000_000}"
+      percent = "Cert=#{"%" * 1_000_000}"
       expect { HanamiGuard::Xfcc.parse(percent) }.to raise_error(HanamiGuard::CertificateError)
     end
   end

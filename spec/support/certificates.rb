@@ -40,7 +40,9 @@ module CertFactory
       n = OpenSSL::X509::Name.new
       subject.each do |entry|
         if entry[0] == :multi
-          entry[1].each_with_index { |(k, v, t), i| n.add_entry(k, v, t || OpenSSL::ASN1::UTF8STRING, set: i.zero? ? 0 : -1) }
+          entry[1].each_with_index do |(k, v, t), i|
+            n.add_entry(k, v, t || OpenSSL::ASN1::UTF8STRING, set: i.zero? ? 0 : -1)
+          end
         else
           n.add_entry(entry[0], entry[1], entry[2] || OpenSSL::ASN1::UTF8STRING)
         end
@@ -52,53 +54,59 @@ module CertFactory
 
   # A self-signed root CA (or one signed by `issuer:`).
   def ca(subject: "/O=Test/CN=Test Root CA", key: self.key, issuer: nil, **opts)
-    build(subject: subject, key: key, issuer: issuer, ca: true, key_usage: "keyCertSign,cRLSign", eku: nil, **opts)
+    build(subject:, key:, issuer:, is_ca: true, key_usage: "keyCertSign,cRLSign", eku: nil, **opts)
   end
 
   def intermediate(issuer:, subject: "/O=Test/CN=Test Intermediate CA", key: self.key, **opts)
-    build(subject: subject, key: key, issuer: issuer, ca: true, key_usage: "keyCertSign,cRLSign", eku: nil, **opts)
+    build(subject:, key:, issuer:, is_ca: true, key_usage: "keyCertSign,cRLSign", eku: nil, **opts)
   end
 
   def leaf(issuer:, subject: "/O=MyOrg/CN=operator", key: self.key, eku: "clientAuth",
            key_usage: "digitalSignature", **opts)
-    build(subject: subject, key: key, issuer: issuer, ca: false, key_usage: key_usage, eku: eku, **opts)
+    build(subject:, key:, issuer:, is_ca: false, key_usage:, eku:, **opts)
   end
 
   # A root, an intermediate and a leaf: { root:, intermediate:, leaf: }.
   def chain(leaf_opts = {})
     root = ca
     ica = intermediate(issuer: root)
-    { root: root, intermediate: ica, leaf: leaf(issuer: ica, **leaf_opts) }
+    { root:, intermediate: ica, leaf: leaf(issuer: ica, **leaf_opts) }
   end
 
   # The general builder. `issuer:` nil means self-signed. `sign_key:` signs with another key
   # than the issuer's (a forged signature). SAN entries are encoded by hand so that any bytes
   # (commas, NULs, "DNS:" text) reach the certificate verbatim.
-  def build(subject:, key:, issuer:, ca:, key_usage:, eku:, not_before: NOW - 3600, not_after: NOW + (86_400 * 365),
-            dns: [], uris: [], emails: [], ips: [], serial: nil, sign_key: nil, digest: "SHA256",
-            extra_extensions: [], basic_constraints: true)
+  def build(subject:, key:, issuer:, is_ca:, key_usage:, eku:, not_before: NOW - 3600,
+            not_after: NOW + (86_400 * 365), serial: nil, sign_key: nil, digest: "SHA256", **extensions)
     cert = OpenSSL::X509::Certificate.new
     cert.version = 2
-    cert.serial = serial || OpenSSL::BN.rand(64).abs + 1
+    cert.serial = serial || (OpenSSL::BN.rand(64).abs + 1)
     cert.subject = name(subject)
     cert.issuer = issuer ? issuer.cert.subject : cert.subject
     cert.public_key = key.is_a?(OpenSSL::PKey::EC) ? key : key.public_key
     cert.not_before = not_before
     cert.not_after = not_after
+    add_extensions(cert, issuer, is_ca:, key_usage:, eku:, **extensions)
+    cert.sign(sign_key || (issuer ? issuer.key : key), OpenSSL::Digest.new(digest))
+    Issued.new(cert, key)
+  end
+
+  def add_extensions(cert, issuer, is_ca:, key_usage:, eku:, dns: [], uris: [], emails: [], ips: [],
+                     extra_extensions: [], basic_constraints: true)
     ef = OpenSSL::X509::ExtensionFactory.new
     ef.subject_certificate = cert
     ef.issuer_certificate = issuer ? issuer.cert : cert
-    cert.add_extension(ef.create_extension("basicConstraints", ca ? "CA:TRUE" : "CA:FALSE", true)) if basic_constraints
+    if basic_constraints
+      cert.add_extension(ef.create_extension("basicConstraints", is_ca ? "CA:TRUE" : "CA:FALSE",
+                                             true))
+    end
     cert.add_extension(ef.create_extension("keyUsage", key_usage, true)) if key_usage
     cert.add_extension(ef.create_extension("extendedKeyUsage", eku, false)) if eku
     cert.add_extension(ef.create_extension("subjectKeyIdentifier", "hash", false))
     cert.add_extension(ef.create_extension("authorityKeyIdentifier", "keyid:always", false)) if issuer
-    san = san_der(dns: dns, uris: uris, emails: emails, ips: ips)
+    san = san_der(dns:, uris:, emails:, ips:)
     cert.add_extension(OpenSSL::X509::Extension.new("subjectAltName", san, false)) if san
     extra_extensions.each { |ext| cert.add_extension(ext) }
-    signer = sign_key || (issuer ? issuer.key : key)
-    cert.sign(signer, OpenSSL::Digest.new(digest))
-    Issued.new(cert, key)
   end
 
   def san_der(dns:, uris:, emails:, ips:)

@@ -7,7 +7,7 @@ require "securerandom"
 RSpec.describe HanamiGuard::Certificate do
   let(:root) { CertFactory.ca }
   let(:leaf) do
-    CertFactory.leaf(issuer: root, subject: [["C", "US"], ["O", "MyOrg"], ["CN", "operator"]],
+    CertFactory.leaf(issuer: root, subject: [%w[C US], %w[O MyOrg], %w[CN operator]],
                      dns: ["api.example.org", "*.example.org"], uris: ["spiffe://prod.example.org/ns/ops/sa/deployer"],
                      emails: ["ops@example.org"], ips: ["10.1.2.3", "2001:db8::1"],
                      key_usage: "digitalSignature,keyEncipherment", serial: 0x0abc_def0_1234)
@@ -54,9 +54,9 @@ RSpec.describe HanamiGuard::Certificate do
     it "refuses bad base64, truncated DER and trailing bytes" do
       der = openssl.to_der
       body = leaf.to_pem.lines[1..-2].join
-      bad_b64 = "-----BEGIN CERTIFICATE-----\n#{body.sub(/[A-Za-z]/, '*')}-----END CERTIFICATE-----\n"
+      bad_b64 = "-----BEGIN CERTIFICATE-----\n#{body.sub(/[A-Za-z]/, "*")}-----END CERTIFICATE-----\n"
       [bad_b64, der[0, der.bytesize / 2], der[0..-2], "#{der}\x00", "#{der}junk",
-       "-----BEGIN CERTIFICATE-----\n#{[der[0..-10]].pack('m')}-----END CERTIFICATE-----\n",
+       "-----BEGIN CERTIFICATE-----\n#{[der[0..-10]].pack("m")}-----END CERTIFICATE-----\n",
        leaf.to_pem.sub("-----END CERTIFICATE-----\n", ""), leaf.to_pem.sub("END CERTIFICATE", "END X509 CRL")]
         .each do |input|
           expect { described_class.parse(input) }.to raise_error(HanamiGuard::CertificateError)
@@ -64,7 +64,7 @@ RSpec.describe HanamiGuard::Certificate do
     end
 
     it "refuses a certificate larger than 64 KiB" do
-      big = CertFactory.leaf(issuer: root, dns: Array.new(1200) { |i| "host-#{i}-#{'x' * 50}.example.org" })
+      big = CertFactory.leaf(issuer: root, dns: Array.new(1200) { |i| "host-#{i}-#{"x" * 50}.example.org" })
       expect(big.to_der.bytesize).to be > 65_536
       expect { described_class.parse(big.to_der) }.to raise_error(HanamiGuard::CertificateError, /64 KiB/)
       expect { described_class.parse(big.to_pem) }.to raise_error(HanamiGuard::CertificateError, /64 KiB/)
@@ -185,8 +185,10 @@ RSpec.describe HanamiGuard::Certificate do
 
     it "reads UTF-8, BMPString and Teletex names" do
       c = described_class.parse(CertFactory.leaf(issuer: root, subject: [["CN", "Zoë Ünïcödé 日本"],
-                                                                          ["O", "Bmp Ä".encode("UTF-16BE").b, OpenSSL::ASN1::BMPSTRING],
-                                                                          ["L", "Caf\xE9".b, OpenSSL::ASN1::T61STRING]]).cert)
+                                                                         ["O", "Bmp Ä".encode("UTF-16BE").b,
+                                                                          OpenSSL::ASN1::BMPSTRING],
+                                                                         ["L", "Caf\xE9".b,
+                                                                          OpenSSL::ASN1::T61STRING]]).cert)
       expect(c.subject["CN"]).to eq("Zoë Ünïcödé 日本")
       expect(c.subject["O"]).to eq("Bmp Ä")
       expect(c.subject["L"]).to eq("Café")

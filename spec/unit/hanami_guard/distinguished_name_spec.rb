@@ -9,12 +9,12 @@ RSpec.describe HanamiGuard::DistinguishedName do
     HanamiGuard::Certificate.parse(CertFactory.leaf(issuer: root, subject: entries).cert).subject
   end
 
-  let(:dn) { subject_of([["C", "US"], ["O", "MyOrg"], ["OU", "Ops"], ["OU", "Deploy"], ["CN", "operator"]]) }
+  let(:dn) { subject_of([%w[C US], %w[O MyOrg], %w[OU Ops], %w[OU Deploy], %w[CN operator]]) }
 
   describe "#to_a" do
     it "gives [type, value] pairs in certificate order with short names or dotted OIDs" do
-      d = subject_of([["DC", "org"], ["DC", "example"], ["UID", "u1"], ["serialNumber", "42"],
-                      ["emailAddress", "a@b.org"], ["1.2.3.4.5", "custom"], ["CN", "x"]])
+      d = subject_of([%w[DC org], %w[DC example], %w[UID u1], %w[serialNumber 42],
+                      ["emailAddress", "a@b.org"], ["1.2.3.4.5", "custom"], %w[CN x]])
       expect(d.to_a).to eq([%w[DC org], %w[DC example], %w[UID u1], %w[serialNumber 42],
                             ["emailAddress", "a@b.org"], ["1.2.3.4.5", "custom"], %w[CN x]])
       expect(d.to_a).to be_frozen
@@ -63,8 +63,8 @@ RSpec.describe HanamiGuard::DistinguishedName do
   describe "#to_s" do
     it "prints RFC 4514, last RDN first, like OpenSSL's RFC2253 format for plain names" do
       expect(dn.to_s).to eq("CN=operator,OU=Deploy,OU=Ops,O=MyOrg,C=US")
-      expect(dn.to_s).to eq(CertFactory.name([["C", "US"], ["O", "MyOrg"], ["OU", "Ops"], ["OU", "Deploy"],
-                                              ["CN", "operator"]]).to_s(OpenSSL::X509::Name::RFC2253))
+      expect(dn.to_s).to eq(CertFactory.name([%w[C US], %w[O MyOrg], %w[OU Ops], %w[OU Deploy],
+                                              %w[CN operator]]).to_s(OpenSSL::X509::Name::RFC2253))
     end
 
     it "escapes every special character" do
@@ -78,7 +78,7 @@ RSpec.describe HanamiGuard::DistinguishedName do
     end
 
     it "prints multi-valued RDNs with +" do
-      d = subject_of([["O", "MyOrg"], [:multi, [["CN", "x"], ["UID", "y"]]]])
+      d = subject_of([%w[O MyOrg], [:multi, [%w[CN x], %w[UID y]]]])
       expect(d.to_s).to match(/\A(CN=x\+UID=y|UID=y\+CN=x),O=MyOrg\z/)
       expect(d).to eq(described_class.parse("UID=y+CN=x,O=MyOrg"))
       expect(d).not_to eq(described_class.parse("UID=y,CN=x,O=MyOrg"))
@@ -88,7 +88,7 @@ RSpec.describe HanamiGuard::DistinguishedName do
   describe ".parse" do
     it "round-trips what to_s prints" do
       ["a,O=x", "#x", " x ", "a+b;c<d>e\"f\\g", "nul\0x", "Zoë 日本", "ctl\u0001"].each do |value|
-        d = subject_of([["O", "MyOrg"], ["CN", value]])
+        d = subject_of([%w[O MyOrg], ["CN", value]])
         parsed = described_class.parse(d.to_s)
         expect(parsed).to eq(d)
         expect(parsed["CN"]).to eq(value)

@@ -85,7 +85,8 @@ RSpec.describe HanamiGuard::TrustStore do
         .to eq(:missing_client_auth)
       expect(reason_for(CertFactory.leaf(issuer: ica, eku: nil).cert, intermediates: [ica.cert]))
         .to eq(:missing_client_auth)
-      expect(store.verified?(CertFactory.leaf(issuer: ica, eku: "serverAuth,clientAuth").cert, intermediates: [ica.cert]))
+      expect(store.verified?(CertFactory.leaf(issuer: ica, eku: "serverAuth,clientAuth").cert,
+                             intermediates: [ica.cert]))
         .to be(true)
     end
 
@@ -102,7 +103,8 @@ RSpec.describe HanamiGuard::TrustStore do
 
     it "gives :invalid for a CA as the leaf and a non-CA intermediate" do
       expect(reason_for(ica.cert)).to eq(:invalid)
-      not_ca = CertFactory.leaf(issuer: root, subject: "/CN=fake intermediate", key_usage: "keyCertSign,digitalSignature")
+      not_ca = CertFactory.leaf(issuer: root, subject: "/CN=fake intermediate",
+                                key_usage: "keyCertSign,digitalSignature")
       under = CertFactory.leaf(issuer: not_ca)
       expect(reason_for(under.cert, intermediates: [not_ca.cert])).to eq(:invalid).or eq(:unknown_issuer)
     end

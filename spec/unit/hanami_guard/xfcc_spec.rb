@@ -11,14 +11,15 @@ RSpec.describe HanamiGuard::Xfcc do
 
   describe ".parse" do
     it "reads Envoy's documented examples" do
-      header = 'By=http://frontend.lyft.com;Hash=468ed33be74eee6556d90c0149c1309e9ba61d6425303443c0748a02dd8de688;' \
+      header = "By=http://frontend.lyft.com;Hash=468ed33be74eee6556d90c0149c1309e9ba61d6425303443c0748a02dd8de688;" \
                'Subject="/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=Test Client";URI=http://testclient.lyft.com'
-      expect(described_class.parse(header)).to eq([{
-                                                     "By" => "http://frontend.lyft.com",
-                                                     "Hash" => "468ed33be74eee6556d90c0149c1309e9ba61d6425303443c0748a02dd8de688",
-                                                     "Subject" => "/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=Test Client",
-                                                     "URI" => ["http://testclient.lyft.com"]
-                                                   }])
+      expected = {
+        "By" => "http://frontend.lyft.com",
+        "Hash" => "468ed33be74eee6556d90c0149c1309e9ba61d6425303443c0748a02dd8de688",
+        "Subject" => "/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=Test Client",
+        "URI" => ["http://testclient.lyft.com"]
+      }
+      expect(described_class.parse(header)).to eq([expected])
       two = "By=http://frontend.lyft.com;Hash=aa;URI=http://testclient.lyft.com," \
             "By=http://backend.lyft.com;Hash=bb;URI=http://frontend.lyft.com"
       expect(described_class.parse(two).map { |e| e["By"] }).to eq(%w[http://frontend.lyft.com http://backend.lyft.com])
@@ -74,9 +75,11 @@ RSpec.describe HanamiGuard::Xfcc do
     end
 
     it "raises CertificateError when Hash does not match" do
-      other = OpenSSL::Digest::SHA256.hexdigest("other")
+      other = OpenSSL::Digest.hexdigest("SHA256", "other")
       element = described_class.parse("Hash=#{other};Cert=\"#{encoded_cert}\"").first
-      expect { described_class.certificate(element) }.to raise_error(HanamiGuard::CertificateError, /Hash does not match/)
+      expect do
+        described_class.certificate(element)
+      end.to raise_error(HanamiGuard::CertificateError, /Hash does not match/)
     end
 
     it "returns nil without Cert, and raises for a Cert that is not a certificate" do
@@ -92,7 +95,7 @@ RSpec.describe HanamiGuard::Xfcc do
       bundle = ERB::Util.url_encode(leaf.to_pem + chain[:intermediate].to_pem)
       certs = described_class.chain(described_class.parse("Hash=#{fingerprint};Chain=#{bundle}").first)
       expect(certs.map(&:to_der)).to eq([leaf.to_der, chain[:intermediate].to_der])
-      wrong = described_class.parse("Hash=#{'0' * 64};Chain=#{bundle}").first
+      wrong = described_class.parse("Hash=#{"0" * 64};Chain=#{bundle}").first
       expect { described_class.chain(wrong) }.to raise_error(HanamiGuard::CertificateError)
       expect(described_class.chain(described_class.parse("By=a").first)).to eq([])
     end
