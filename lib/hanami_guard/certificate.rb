@@ -124,10 +124,10 @@ module HanamiGuard
     # @since 0.1.0
     def to_h
       {
-        subject: subject.to_s, issuer: issuer.to_s, serial: serial,
+        subject: subject.to_s, issuer: issuer.to_s, serial:,
         not_before: not_before.iso8601, not_after: not_after.iso8601,
-        fingerprint: fingerprint, dns_names: dns_names, uris: uris, emails: emails,
-        ip_addresses: ip_addresses, spiffe_id: spiffe_id&.to_s, svid: svid?,
+        fingerprint:, dns_names:, uris:, emails:,
+        ip_addresses:, spiffe_id: spiffe_id&.to_s, svid: svid?,
         ca: ca?, client_auth: client_auth?, key_usage: key_usage.map(&:to_s)
       }
     end

@@ -40,27 +40,22 @@ module HanamiGuard
       end
     end
 
-    # The first value of an attribute type.
+    # @!method [](type)
+    #   The first value of an attribute type.
+    #   @param type [String, Symbol] a short name (`"CN"`), long name (`"commonName"`) or dotted
+    #     OID (`"2.5.4.3"`), case-insensitively
+    #   @return [String, nil] frozen
+    #   @raise [ArgumentError] for an unknown type name
+    #   @raise [TypeError] for a type that is neither a String nor a Symbol
+    #   @api public
+    #   @since 0.1.0
     #
-    # @param type [String, Symbol] a short name (`"CN"`), long name (`"commonName"`) or dotted
-    #   OID (`"2.5.4.3"`), case-insensitively
-    # @return [String, nil] frozen
-    # @raise [ArgumentError] for an unknown type name
-    # @api public
-    # @since 0.1.0
-    def [](type)
-      _first(type_name(type))
-    end
-
-    # Every value of an attribute type, in certificate order.
-    #
-    # @param type [String, Symbol] as for {#[]}
-    # @return [Array<String>] frozen
-    # @api public
-    # @since 0.1.0
-    def values(type)
-      _values(type_name(type))
-    end
+    # @!method values(type)
+    #   Every value of an attribute type, in certificate order.
+    #   @param type [String, Symbol] as for {#[]}
+    #   @return [Array<String>] frozen
+    #   @api public
+    #   @since 0.1.0
 
     # Whether every given attribute is present and equal, compared as RFC 5280 section 7.1 says
     # (case folding, insignificant spaces; control characters always significant).

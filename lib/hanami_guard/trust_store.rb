@@ -33,7 +33,10 @@ module HanamiGuard
       # @api public
       # @since 0.1.0
       def new(ca_pem, crls: [])
-        raise TypeError, "TrustStore.new takes the CA bundle as a PEM String, not #{ca_pem.class}" unless ca_pem.is_a?(String)
+        unless ca_pem.is_a?(String)
+          raise TypeError,
+                "TrustStore.new takes the CA bundle as a PEM String, not #{ca_pem.class}"
+        end
 
         crls = Array(crls)
         crls.each do |crl|

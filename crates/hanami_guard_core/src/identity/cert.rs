@@ -5,9 +5,19 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
 
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::certificate::X509CertificateParser;
+use x509_parser::extensions::{
+    BasicConstraints, ExtendedKeyUsage, GeneralName, KeyUsage, SubjectAlternativeName,
+};
+use x509_parser::nom::Parser as _;
 use x509_parser::prelude::FromDer;
+use x509_parser::x509::X509Name;
+
+// DER contents of the extension OIDs read here (RFC 5280 section 4.2.1).
+const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11]; // 2.5.29.17
+const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13]; // 2.5.29.19
+const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f]; // 2.5.29.15
+const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25]; // 2.5.29.37
 
 use super::dn::DistinguishedName;
 use super::pem::{self, MAX_CERTIFICATE_DER};
@@ -39,7 +49,10 @@ const KU_CRL_SIGN: u16 = 1 << 6;
 pub struct Certificate {
     der: Vec<u8>,
     subject: Arc<DistinguishedName>,
-    issuer: Arc<DistinguishedName>,
+    // Decoded on first use: most requests never look at the issuer. The range is validated at
+    // parse time, so decoding it later cannot fail.
+    issuer_range: (usize, usize),
+    issuer: OnceLock<Arc<DistinguishedName>>,
     serial_hex: String,
     not_before: i64,
     not_after: i64,
@@ -144,13 +157,16 @@ impl Certificate {
                 MAX_CERTIFICATE_DER / 1024
             )));
         }
-        let (rest, x509) = X509Certificate::from_der(&der).map_err(|e| {
-            Error::Certificate(format!(
+        let (rest, x509) = X509CertificateParser::new()
+            .with_deep_parse_extensions(false)
+            .parse(&der)
+            .map_err(|e| {
+                Error::Certificate(format!(
                 "the DER is not a valid X.509 certificate ({}): check the input is a certificate, \
                  not a key or a CSR, and that it was not truncated",
                 short_parse_error(&e)
             ))
-        })?;
+            })?;
         if !rest.is_empty() {
             return Err(Error::Certificate(format!(
                 "{} bytes follow the certificate's DER: refused (trailing data can hide a second \
@@ -159,7 +175,10 @@ impl Certificate {
             )));
         }
         let subject = DistinguishedName::from_x509(x509.subject())?;
-        let issuer = DistinguishedName::from_x509(x509.issuer())?;
+        DistinguishedName::validate_x509(x509.issuer())?;
+        let issuer_raw = x509.issuer().as_raw();
+        let issuer_start = (issuer_raw.as_ptr() as usize).wrapping_sub(der.as_ptr() as usize);
+        let issuer_range = (issuer_start, issuer_start + issuer_raw.len());
         let serial_hex = serial_hex(x509.raw_serial());
         let not_before = x509.validity().not_before.timestamp();
         let not_after = x509.validity().not_after.timestamp();
@@ -172,9 +191,11 @@ impl Certificate {
         let mut key_usage = None;
         let mut client_auth = false;
         let mut has_eku = false;
-        let mut seen: Vec<String> = Vec::new();
+        // Only the four extensions read here are decoded (deep parsing of every extension
+        // costs more than the rest of the parse); webpki checks the others when verifying.
+        let mut seen: Vec<&[u8]> = Vec::with_capacity(x509.extensions().len());
         for ext in x509.extensions() {
-            let oid = ext.oid.to_id_string();
+            let oid = ext.oid.as_bytes();
             // RFC 5280 4.2: an extension appears at most once. Two SAN extensions would let one
             // reader see different names from another.
             if seen.contains(&oid) {
@@ -182,8 +203,19 @@ impl Certificate {
                     "the certificate repeats an extension (RFC 5280 forbids it): refused",
                 ));
             }
-            match ext.parsed_extension() {
-                ParsedExtension::SubjectAlternativeName(san) => {
+            seen.push(oid);
+            let malformed = |name: &str| {
+                Error::Certificate(format!(
+                    "the certificate's {name} extension is malformed: refused"
+                ))
+            };
+            match oid {
+                OID_SAN => {
+                    let (rest, san) = SubjectAlternativeName::from_der(ext.value)
+                        .map_err(|_| malformed("subjectAltName"))?;
+                    if !rest.is_empty() {
+                        return Err(malformed("subjectAltName"));
+                    }
                     for name in &san.general_names {
                         match name {
                             GeneralName::DNSName(s) => dns_names.push((*s).to_owned()),
@@ -207,26 +239,24 @@ impl Certificate {
                         }
                     }
                 }
-                ParsedExtension::BasicConstraints(bc) => is_ca = bc.ca,
-                ParsedExtension::KeyUsage(ku) => key_usage = Some(ku.flags),
-                ParsedExtension::ExtendedKeyUsage(eku) => {
+                OID_BASIC_CONSTRAINTS => {
+                    let (_, bc) = BasicConstraints::from_der(ext.value)
+                        .map_err(|_| malformed("basicConstraints"))?;
+                    is_ca = bc.ca;
+                }
+                OID_KEY_USAGE => {
+                    let (_, ku) =
+                        KeyUsage::from_der(ext.value).map_err(|_| malformed("keyUsage"))?;
+                    key_usage = Some(ku.flags);
+                }
+                OID_EXT_KEY_USAGE => {
+                    let (_, eku) = ExtendedKeyUsage::from_der(ext.value)
+                        .map_err(|_| malformed("extendedKeyUsage"))?;
                     has_eku = true;
                     client_auth = eku.client_auth;
                 }
-                ParsedExtension::ParseError { .. } => {
-                    let known = matches!(
-                        oid.as_str(),
-                        "2.5.29.17" | "2.5.29.19" | "2.5.29.15" | "2.5.29.37"
-                    );
-                    if known || ext.critical {
-                        return Err(Error::Certificate(format!(
-                            "the certificate's extension {oid} is malformed: refused"
-                        )));
-                    }
-                }
                 _ => {}
             }
-            seen.push(oid);
         }
         // X509-SVID section 2: exactly one URI SAN. Two URIs are never reduced to one.
         let spiffe_id = match uris.as_slice() {
@@ -236,7 +266,8 @@ impl Certificate {
         Ok(Certificate {
             der,
             subject: Arc::new(subject),
-            issuer: Arc::new(issuer),
+            issuer_range,
+            issuer: OnceLock::new(),
             serial_hex,
             not_before,
             not_after,
@@ -275,12 +306,24 @@ impl Certificate {
 
     /// The issuer name.
     pub fn issuer(&self) -> &DistinguishedName {
-        &self.issuer
+        self.issuer.get_or_init(|| {
+            let (start, end) = self.issuer_range;
+            let name = self
+                .der
+                .get(start..end)
+                .and_then(|raw| X509Name::from_der(raw).ok())
+                .and_then(|(_, name)| DistinguishedName::from_x509(&name).ok());
+            // Validated when the certificate was parsed; the default is unreachable.
+            Arc::new(name.unwrap_or_default())
+        })
     }
 
     /// The issuer name, shared.
     pub fn issuer_arc(&self) -> Arc<DistinguishedName> {
-        Arc::clone(&self.issuer)
+        self.issuer();
+        self.issuer
+            .get()
+            .map_or_else(|| Arc::new(DistinguishedName::default()), Arc::clone)
     }
 
     /// The serial number as lowercase hex, whole bytes without leading zero bytes, as OpenSSL

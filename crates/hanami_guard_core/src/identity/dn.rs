@@ -5,6 +5,7 @@
 //! attribute whose value contains a comma, not two attributes; two CNs stay two CNs; a NUL in
 //! a value is kept, so it never equals a configured value that lacks it.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use x509_parser::asn1_rs::ToDer;
@@ -26,7 +27,7 @@ pub enum ValueKind {
 /// One attribute type and value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Attribute {
-    oid: String,
+    oid: Cow<'static, str>,
     value: String,
     kind: ValueKind,
 }
@@ -35,7 +36,7 @@ impl Attribute {
     /// Builds a text attribute.
     pub fn text(oid: impl Into<String>, value: impl Into<String>) -> Self {
         Attribute {
-            oid: oid.into(),
+            oid: static_oid(oid.into()),
             value: value.into(),
             kind: ValueKind::Text,
         }
@@ -49,6 +50,14 @@ impl Attribute {
     /// The short name (`CN`) when known, else the dotted OID.
     pub fn type_name(&self) -> String {
         attr::short_name_for_oid(&self.oid)
+    }
+
+    /// The short name (`CN`) when known, else the dotted OID, without allocating.
+    pub fn type_str(&self) -> &str {
+        attr::KNOWN
+            .iter()
+            .find(|t| t.oid == self.oid)
+            .map_or(&*self.oid, |t| t.short)
     }
 
     /// The value: the decoded text, or `#hex` for a [`ValueKind::Binary`] value.
@@ -97,13 +106,10 @@ impl DistinguishedName {
         for rdn in name.iter_rdn() {
             let mut set = Vec::new();
             for atv in rdn.iter() {
-                let oid = atv.attr_type().to_id_string();
                 // An empty or malformed type OID could not be printed or matched faithfully.
-                if !attr::is_dotted_oid(&oid) {
-                    return Err(Error::Certificate(
-                        "a name attribute has a malformed type OID: refused".into(),
-                    ));
-                }
+                let oid = oid_text(atv.attr_type().as_bytes()).ok_or_else(|| {
+                    Error::Certificate("a name attribute has a malformed type OID: refused".into())
+                })?;
                 let any = atv.attr_value();
                 let tag = any.tag().0;
                 let text = if any.header.is_constructed()
@@ -144,6 +150,36 @@ impl DistinguishedName {
         Ok(DistinguishedName { rdns })
     }
 
+    /// Checks a name the way [`Self::from_x509`] would read it, without building it.
+    pub fn validate_x509(name: &X509Name<'_>) -> Result<()> {
+        for rdn in name.iter_rdn() {
+            let mut empty = true;
+            for atv in rdn.iter() {
+                empty = false;
+                if oid_text(atv.attr_type().as_bytes()).is_none() {
+                    return Err(Error::Certificate(
+                        "a name attribute has a malformed type OID: refused".into(),
+                    ));
+                }
+                let any = atv.attr_value();
+                let text = !any.header.is_constructed()
+                    && any.header.class() == x509_parser::asn1_rs::Class::Universal
+                    && decode_string(any.tag().0, any.as_bytes()).is_some();
+                if !text && any.to_der_vec().is_err() {
+                    return Err(Error::Certificate(
+                        "a name attribute value could not be re-encoded".into(),
+                    ));
+                }
+            }
+            if empty {
+                return Err(Error::Certificate(
+                    "a name has an empty RDN (RFC 5280 requires at least one attribute)".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The RDNs in certificate order.
     pub fn rdns(&self) -> &[Vec<Attribute>] {
         &self.rdns
@@ -155,7 +191,7 @@ impl DistinguishedName {
         self.rdns
             .iter()
             .flatten()
-            .map(|a| (a.oid.as_str(), a.value.as_str()))
+            .map(|a| (&*a.oid, a.value.as_str()))
     }
 
     /// Every attribute, in certificate order.
@@ -170,13 +206,15 @@ impl DistinguishedName {
 
     /// The first value of the type with this OID.
     pub fn first(&self, oid: &str) -> Option<&str> {
-        self.iter().find(|a| a.oid == oid).map(|a| a.value.as_str())
+        self.iter()
+            .find(|a| a.oid == *oid)
+            .map(|a| a.value.as_str())
     }
 
     /// Every value of the type with this OID, in certificate order.
     pub fn values(&self, oid: &str) -> Vec<&str> {
         self.iter()
-            .filter(|a| a.oid == oid)
+            .filter(|a| a.oid == *oid)
             .map(|a| a.value.as_str())
             .collect()
     }
@@ -187,7 +225,7 @@ impl DistinguishedName {
     /// second CN smuggled into a request can never satisfy a rule (fail closed). An empty
     /// `expected` matches a name without that type.
     pub fn matches_values(&self, oid: &str, expected: &[&str]) -> bool {
-        let present: Vec<&Attribute> = self.iter().filter(|a| a.oid == oid).collect();
+        let present: Vec<&Attribute> = self.iter().filter(|a| a.oid == *oid).collect();
         if present.len() != expected.len() {
             return false;
         }
@@ -230,7 +268,7 @@ impl DistinguishedName {
                 if j > 0 {
                     out.push('+');
                 }
-                out.push_str(&a.type_name());
+                out.push_str(a.type_str());
                 out.push('=');
                 match a.kind {
                     ValueKind::Binary => out.push_str(&a.value),
@@ -344,6 +382,87 @@ fn unknown_type(name: &str) -> Error {
          (commonName) or a dotted OID (2.5.4.3)",
         excerpt(name, 40)
     ))
+}
+
+/// The dotted text of a DER-encoded OID (contents only), without going through a big-integer
+/// formatter: known attribute types are looked up, others decoded arc by arc. `None` when the
+/// encoding is malformed (empty, truncated, non-minimal, or an arc over 64 bits).
+pub(crate) fn oid_text(der: &[u8]) -> Option<Cow<'static, str>> {
+    // Known attribute types (nearly every attribute in practice) need no allocation.
+    if let Some(known) = KNOWN_DER.iter().find(|(d, _)| *d == der) {
+        return Some(Cow::Borrowed(known.1));
+    }
+    let mut out = String::with_capacity(der.len() * 3);
+    let mut value: u64 = 0;
+    let mut first = true;
+    let mut fresh = true;
+    for &b in der {
+        if fresh && b == 0x80 {
+            return None; // non-minimal encoding
+        }
+        fresh = false;
+        if value > (u64::MAX >> 7) {
+            return None;
+        }
+        value = value << 7 | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if first {
+                let (a, rest) = match value {
+                    0..=39 => (0, value),
+                    40..=79 => (1, value - 40),
+                    _ => (2, value - 80),
+                };
+                let _ = write!(out, "{a}.{rest}");
+                first = false;
+            } else {
+                let _ = write!(out, ".{value}");
+            }
+            value = 0;
+            fresh = true;
+        }
+    }
+    (!first && fresh).then_some(Cow::Owned(out))
+}
+
+/// DER contents of the OIDs in [`attr::KNOWN`], for allocation-free lookup.
+const KNOWN_DER: &[(&[u8], &str)] = &[
+    (&[0x55, 0x04, 0x03], "2.5.4.3"),
+    (&[0x55, 0x04, 0x0a], "2.5.4.10"),
+    (&[0x55, 0x04, 0x0b], "2.5.4.11"),
+    (&[0x55, 0x04, 0x06], "2.5.4.6"),
+    (&[0x55, 0x04, 0x08], "2.5.4.8"),
+    (&[0x55, 0x04, 0x07], "2.5.4.7"),
+    (&[0x55, 0x04, 0x05], "2.5.4.5"),
+    (&[0x55, 0x04, 0x04], "2.5.4.4"),
+    (&[0x55, 0x04, 0x09], "2.5.4.9"),
+    (&[0x55, 0x04, 0x0c], "2.5.4.12"),
+    (&[0x55, 0x04, 0x11], "2.5.4.17"),
+    (&[0x55, 0x04, 0x2a], "2.5.4.42"),
+    (&[0x55, 0x04, 0x2b], "2.5.4.43"),
+    (&[0x55, 0x04, 0x2c], "2.5.4.44"),
+    (&[0x55, 0x04, 0x2e], "2.5.4.46"),
+    (&[0x55, 0x04, 0x41], "2.5.4.65"),
+    (&[0x55, 0x04, 0x61], "2.5.4.97"),
+    (
+        &[0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01],
+        "0.9.2342.19200300.100.1.1",
+    ),
+    (
+        &[0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19],
+        "0.9.2342.19200300.100.1.25",
+    ),
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01],
+        "1.2.840.113549.1.9.1",
+    ),
+];
+
+/// A dotted OID as a `Cow`, borrowed when it is a known type.
+fn static_oid(oid: String) -> Cow<'static, str> {
+    match attr::KNOWN.iter().find(|t| t.oid == oid) {
+        Some(t) => Cow::Borrowed(t.oid),
+        None => Cow::Owned(oid),
+    }
 }
 
 fn hex_value(der: &[u8]) -> String {
@@ -524,7 +643,7 @@ impl Parser<'_> {
         let value = String::from_utf8(bytes)
             .map_err(|_| self.error("the escaped bytes of a value are not valid UTF-8"))?;
         Ok(Attribute {
-            oid,
+            oid: static_oid(oid),
             value,
             kind: ValueKind::Text,
         })
@@ -550,6 +669,7 @@ impl Parser<'_> {
             .collect();
         let (tag, content) =
             parse_tlv(&der).ok_or_else(|| self.error("a #value must be one DER-encoded value"))?;
+        let oid = static_oid(oid);
         Ok(match tag.and_then(|t| decode_string(t, content)) {
             Some(value) => Attribute {
                 oid,
@@ -651,6 +771,24 @@ mod tests {
             Some("#0403616263")
         );
         assert!(DistinguishedName::parse("CN=#0c0361").is_err());
+    }
+
+    #[test]
+    fn decodes_oids() {
+        assert_eq!(oid_text(&[0x55, 0x04, 0x03]).as_deref(), Some("2.5.4.3"));
+        assert_eq!(oid_text(&[0x55, 0x04, 0x48]).as_deref(), Some("2.5.4.72"));
+        assert_eq!(
+            oid_text(&[0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19]).as_deref(),
+            Some("0.9.2342.19200300.100.1.25")
+        );
+        assert_eq!(
+            oid_text(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01]).as_deref(),
+            Some("1.2.840.113549.1.9.1")
+        );
+        assert_eq!(oid_text(&[0x88, 0x37, 0x03]).as_deref(), Some("2.999.3"));
+        assert_eq!(oid_text(&[]), None);
+        assert_eq!(oid_text(&[0x55, 0x84]), None);
+        assert_eq!(oid_text(&[0x55, 0x80, 0x01]), None);
     }
 
     #[test]

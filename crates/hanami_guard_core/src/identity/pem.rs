@@ -116,35 +116,93 @@ impl<'a> Iterator for Blocks<'a> {
     }
 }
 
-/// Decodes the base64 body of a block, ignoring line breaks and spaces, refusing anything that
-/// would decode to more than `max` bytes.
+const INVALID: u8 = 0xff;
+const SKIP: u8 = 0xfe;
+const PAD: u8 = 0xfd;
+
+const fn decode_table() -> [u8; 256] {
+    let mut t = [INVALID; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t[b' ' as usize] = SKIP;
+    t[b'\t' as usize] = SKIP;
+    t[b'\r' as usize] = SKIP;
+    t[b'\n' as usize] = SKIP;
+    t[b'=' as usize] = PAD;
+    t
+}
+
+static DECODE: [u8; 256] = decode_table();
+
+fn bad_base64() -> Error {
+    Error::Certificate(
+        "the PEM block is not valid base64: check it was not edited or cut, and that URL-encoded \
+         text (%2B, %3D) was decoded first"
+            .into(),
+    )
+}
+
+/// Decodes the base64 body of a block in one pass, skipping line breaks and spaces, refusing
+/// anything that would decode to more than `max` bytes. Strict: padding only at the end, no
+/// stray bits in the last group (so one DER has exactly one PEM body).
 pub fn decode_body(body: &[u8], max: usize) -> Result<Vec<u8>> {
     // A base64 character carries 6 bits; refuse before allocating for hostile sizes.
-    let significant = body.iter().filter(|b| !b.is_ascii_whitespace()).count();
-    if significant / 4 * 3 > max + 3 {
-        return Err(Error::Certificate(format!(
-            "the PEM block decodes to more than {} KiB: a certificate is never that large",
-            max / 1024
-        )));
+    if body.len() / 4 * 3 > max + max / 8 + 3 {
+        let significant = body.iter().filter(|b| !b.is_ascii_whitespace()).count();
+        if significant / 4 * 3 > max + 3 {
+            return Err(Error::Certificate(format!(
+                "the PEM block decodes to more than {} KiB: a certificate is never that large",
+                max / 1024
+            )));
+        }
     }
-    let mut compact = Vec::with_capacity(significant);
-    compact.extend(body.iter().copied().filter(|b| !b.is_ascii_whitespace()));
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(&compact)
-        .map_err(|_| {
-            Error::Certificate(
-                "the PEM block is not valid base64: check it was not edited or cut, and that \
-                 URL-encoded text (%2B, %3D) was decoded first"
-                    .into(),
-            )
-        })?;
-    if der.len() > max {
+    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 3);
+    let mut acc: u32 = 0;
+    let mut n = 0u32; // sextets in `acc`
+    let mut pads = 0u32;
+    for &c in body {
+        let v = DECODE[c as usize];
+        if v < 64 {
+            if pads > 0 {
+                return Err(bad_base64());
+            }
+            acc = acc << 6 | u32::from(v);
+            n += 1;
+            if n == 4 {
+                out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+                acc = 0;
+                n = 0;
+            }
+        } else if v == SKIP {
+            continue;
+        } else if v == PAD {
+            pads += 1;
+            if pads > 2 {
+                return Err(bad_base64());
+            }
+        } else {
+            return Err(bad_base64());
+        }
+    }
+    match (n, pads) {
+        (0, 0) => {}
+        (2, 2) if acc & 0xf == 0 => out.push((acc >> 4) as u8),
+        (3, 1) if acc & 0x3 == 0 => {
+            out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]);
+        }
+        _ => return Err(bad_base64()),
+    }
+    if out.len() > max {
         return Err(Error::Certificate(format!(
             "the certificate is larger than {} KiB: refused",
             max / 1024
         )));
     }
-    Ok(der)
+    Ok(out)
 }
 
 /// Encodes DER as a PEM block with 64-character lines.
@@ -190,6 +248,36 @@ mod tests {
         assert!(blocks(b"-----BEGIN a-----\nQUJD\n-----END a-----")
             .next()
             .is_some_and(|r| r.is_err()));
+    }
+
+    #[test]
+    fn decodes_like_the_base64_crate() {
+        for len in 0..70usize {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+            let wrapped: String = b64
+                .as_bytes()
+                .chunks(5)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect::<Vec<_>>()
+                .join("\r\n");
+            assert_eq!(decode_body(wrapped.as_bytes(), 1000).ok(), Some(data));
+        }
+        for bad in [
+            &b"QUJ"[..],
+            b"QQ=",
+            b"QR==",
+            b"Q===",
+            b"QQ==QQ==",
+            b"QU*D",
+            b"QUJD=",
+        ] {
+            assert!(
+                decode_body(bad, 1000).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]

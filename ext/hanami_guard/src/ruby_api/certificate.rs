@@ -13,7 +13,12 @@ use super::spiffe_id::RbSpiffeId;
 use crate::errors;
 
 /// The Ruby object: a shared pointer to the immutable core certificate.
-#[magnus::wrap(class = "HanamiGuard::Certificate", free_immediately, size, frozen_shareable)]
+#[magnus::wrap(
+    class = "HanamiGuard::Certificate",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
 pub struct RbCertificate(pub Arc<Certificate>);
 
 /// The bytes of a Ruby String, borrowed for the duration of a call that runs no Ruby code.

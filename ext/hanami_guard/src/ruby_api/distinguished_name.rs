@@ -3,20 +3,29 @@
 
 use std::sync::Arc;
 
-use hanami_guard_core::identity::dn::DistinguishedName;
 use hanami_guard_core::identity::attr;
+use hanami_guard_core::identity::dn::DistinguishedName;
 use magnus::{
-    function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby,
+    function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
+    Value,
 };
 
 use super::certificate::{frozen_str, frozen_strs};
 use crate::errors;
 
 /// The Ruby object: a shared pointer to an immutable core name.
-#[magnus::wrap(class = "HanamiGuard::DistinguishedName", free_immediately, size, frozen_shareable)]
+#[magnus::wrap(
+    class = "HanamiGuard::DistinguishedName",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
 pub struct RbDistinguishedName(pub Arc<DistinguishedName>);
 
 fn oid(ruby: &Ruby, name: &str) -> Result<String, Error> {
+    if let Some(t) = attr::lookup(name) {
+        return Ok(t.oid.to_owned());
+    }
     attr::oid_for(name).ok_or_else(|| {
         errors::to_ruby(
             ruby,
@@ -27,6 +36,20 @@ fn oid(ruby: &Ruby, name: &str) -> Result<String, Error> {
             )),
         )
     })
+}
+
+/// An attribute type name given as a String or a Symbol.
+fn type_name(ruby: &Ruby, name: Value) -> Result<String, Error> {
+    if let Some(s) = RString::from_value(name) {
+        return s.to_string();
+    }
+    if let Some(sym) = Symbol::from_value(name) {
+        return Ok(sym.name()?.into_owned());
+    }
+    Err(Error::new(
+        ruby.exception_type_error(),
+        "an attribute type is a String or Symbol (\"CN\", :O)",
+    ))
 }
 
 fn parse(ruby: &Ruby, input: RString) -> Result<Obj<RbDistinguishedName>, Error> {
@@ -59,25 +82,34 @@ impl RbDistinguishedName {
     fn to_a(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
         let out = ruby.ary_new();
         for a in rb_self.0.iter() {
-            let pair = frozen_strs(ruby, &[a.type_name().as_str(), a.value()]);
+            let pair = frozen_strs(ruby, &[a.type_str(), a.value()]);
             out.push(pair)?;
         }
         out.freeze();
         Ok(out)
     }
 
-    fn first(ruby: &Ruby, rb_self: &Self, name: String) -> Result<Option<RString>, Error> {
-        let oid = oid(ruby, &name)?;
-        Ok(rb_self.0.first(&oid).map(|v| frozen_str(ruby, v)))
+    fn first(ruby: &Ruby, rb_self: &Self, name: Value) -> Result<Option<RString>, Error> {
+        let name = type_name(ruby, name)?;
+        // Known names resolve to a static OID: no allocation on the hot path (`dn["CN"]`).
+        let value = match attr::lookup(&name) {
+            Some(t) => rb_self.0.first(t.oid),
+            None => rb_self.0.first(&oid(ruby, &name)?),
+        };
+        Ok(value.map(|v| frozen_str(ruby, v)))
     }
 
-    fn values(ruby: &Ruby, rb_self: &Self, name: String) -> Result<RArray, Error> {
-        let oid = oid(ruby, &name)?;
+    fn values(ruby: &Ruby, rb_self: &Self, name: Value) -> Result<RArray, Error> {
+        let oid = oid(ruby, &type_name(ruby, name)?)?;
         Ok(frozen_strs(ruby, &rb_self.0.values(&oid)))
     }
 
     /// `conditions`: `[[type_name, [value, ...]], ...]`, checked by the Ruby facade.
-    fn matches(ruby: &Ruby, rb_self: &Self, conditions: Vec<(String, Vec<String>)>) -> Result<bool, Error> {
+    fn matches(
+        ruby: &Ruby,
+        rb_self: &Self,
+        conditions: Vec<(String, Vec<String>)>,
+    ) -> Result<bool, Error> {
         let mut all = true;
         for (name, values) in &conditions {
             let oid = oid(ruby, name)?;
@@ -108,8 +140,8 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_singleton_method("_parse", function!(parse, 1))?;
     class.define_method("to_s", method!(RbDistinguishedName::to_s, 0))?;
     class.define_method("to_a", method!(RbDistinguishedName::to_a, 0))?;
-    class.define_method("_first", method!(RbDistinguishedName::first, 1))?;
-    class.define_method("_values", method!(RbDistinguishedName::values, 1))?;
+    class.define_method("[]", method!(RbDistinguishedName::first, 1))?;
+    class.define_method("values", method!(RbDistinguishedName::values, 1))?;
     class.define_method("_match", method!(RbDistinguishedName::matches, 1))?;
     class.define_method("_same?", method!(RbDistinguishedName::same, 1))?;
     class.define_method("_canonical", method!(RbDistinguishedName::canonical, 0))?;

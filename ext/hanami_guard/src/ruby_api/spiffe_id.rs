@@ -7,7 +7,12 @@ use super::certificate::frozen_str;
 use crate::errors;
 
 /// The Ruby object: an immutable, validated SPIFFE ID.
-#[magnus::wrap(class = "HanamiGuard::SpiffeId", free_immediately, size, frozen_shareable)]
+#[magnus::wrap(
+    class = "HanamiGuard::SpiffeId",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
 pub struct RbSpiffeId(pub SpiffeId);
 
 fn parse(ruby: &Ruby, input: RString) -> Result<Obj<RbSpiffeId>, Error> {

@@ -12,7 +12,12 @@ use super::certificate::{with_bytes, RbCertificate};
 use crate::{errors, gvl};
 
 /// The Ruby object: an immutable set of trust anchors and CRLs.
-#[magnus::wrap(class = "HanamiGuard::TrustStore", free_immediately, size, frozen_shareable)]
+#[magnus::wrap(
+    class = "HanamiGuard::TrustStore",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
 pub struct RbTrustStore(TrustStore);
 
 fn new(ruby: &Ruby, bundle: RString, crls: RArray) -> Result<Obj<RbTrustStore>, Error> {
