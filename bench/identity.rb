@@ -89,5 +89,30 @@ r3 = Benchmark.ips do |x|
 end
 results["TrustStore#verify 3-cert chain (goal >= 1x)"] = ratio(r3, "TrustStore#verify", "OpenSSL::X509::Store#verify")
 
-puts "\n== ratios (hanami_guard / plain Ruby, higher is better)"
+puts "\n== ratios (hanami_guard / plain Ruby, wall clock, higher is better)"
 results.each { |name, value| puts format("%<name>-48s %<ratio>8.1fx", name:, ratio: value) }
+
+# Wall-clock ratios swing when other processes compete for the CPU; thread CPU time does not.
+# (Procs, not lambdas: Integer#times passes the index.)
+def cpu_us(iterations, &)
+  start = Process.clock_gettime(Process::CLOCK_THREAD_CPUTIME_ID)
+  iterations.times(&)
+  (Process.clock_gettime(Process::CLOCK_THREAD_CPUTIME_ID) - start) * 1e6 / iterations
+end
+
+n = Integer(ENV.fetch("BENCH_CPU_ITERATIONS", "3000"))
+pairs = {
+  "parse PEM + fields (goal >= 30x)" => [proc { openssl_fields(OpenSSL::X509::Certificate.new(PEM)) },
+                                         proc { guard_fields(HanamiGuard::Certificate.parse(PEM)) }],
+  "from OpenSSL cert + fields (goal >= 3x)" => [proc { openssl_fields(OSSL) },
+                                                proc { guard_fields(HanamiGuard::Certificate.parse(OSSL)) }],
+  "TrustStore#verify 3-cert chain (goal >= 1x)" => [proc { ossl_store.verify(OSSL, [ica.cert]) },
+                                                    proc { trust.verify(guard_leaf, intermediates: [guard_ica]) }]
+}
+puts "\n== thread CPU time per operation (#{n} iterations each)"
+pairs.each do |name, (plain, guard)|
+  plain_us = cpu_us(n, &plain)
+  guard_us = cpu_us(n, &guard)
+  puts format("%<name>-48s OpenSSL %<plain>8.2f us  hanami_guard %<guard>7.2f us  %<ratio>6.1fx",
+              name:, plain: plain_us, guard: guard_us, ratio: plain_us / guard_us)
+end

@@ -94,7 +94,7 @@ RSpec.describe "certificate spoofing" do
   describe "malformed input" do
     let(:der) { CertFactory.leaf(issuer: root).to_der }
 
-    it "raises CertificateError for truncations at every length" do
+    it "raises CertificateError for truncations at every length", :slow do
       (0...der.bytesize).step(7).each do |n|
         expect { HanamiGuard::Certificate.parse(der.byteslice(0, n)) }.to raise_error(HanamiGuard::CertificateError)
       end
@@ -108,7 +108,7 @@ RSpec.describe "certificate spoofing" do
       expect { HanamiGuard::Certificate.parse(pem) }.to raise_error(HanamiGuard::CertificateError, /follow/)
     end
 
-    it "raises CertificateError for random bytes and flipped bytes" do
+    it "raises CertificateError for random bytes and flipped bytes", :slow do
       rng = Random.new(1234)
       200.times do
         input = rng.bytes(rng.rand(1..4096))
@@ -132,7 +132,7 @@ RSpec.describe "certificate spoofing" do
       end
     end
 
-    it "raises CertificateError for 2 MB of noise, raw and framed as PEM, in bounded time" do
+    it "raises CertificateError for 2 MB of noise, raw and framed as PEM, in bounded time", :slow do
       noise = Random.new(99).bytes(2 << 20)
       b64 = [noise].pack("m0").scan(/.{1,64}/).join("\n")
       Timeout.timeout(10) do

@@ -63,7 +63,7 @@ RSpec.describe HanamiGuard::Certificate do
         end
     end
 
-    it "refuses a certificate larger than 64 KiB" do
+    it "refuses a certificate larger than 64 KiB", :slow do
       big = CertFactory.leaf(issuer: root, dns: Array.new(1200) { |i| "host-#{i}-#{"x" * 50}.example.org" })
       expect(big.to_der.bytesize).to be > 65_536
       expect { described_class.parse(big.to_der) }.to raise_error(HanamiGuard::CertificateError, /64 KiB/)
@@ -194,7 +194,7 @@ RSpec.describe HanamiGuard::Certificate do
       expect(c.subject["L"]).to eq("Café")
     end
 
-    it "is safe to read from many threads at once" do
+    it "is safe to read from many threads at once", :slow do
       threads = Array.new(8) do
         Thread.new { Array.new(200) { [cert.subject["CN"], cert.fingerprint, cert.dns_names.size] }.uniq }
       end

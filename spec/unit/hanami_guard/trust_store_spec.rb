@@ -137,7 +137,7 @@ RSpec.describe HanamiGuard::TrustStore do
       expect(store.verified?("garbage")).to be(false)
     end
 
-    it "is shared safely by many threads" do
+    it "is shared safely by many threads", :slow do
       results = Array.new(8) do
         Thread.new { Array.new(50) { store.verified?(leaf.cert, intermediates: [ica.cert]) }.uniq }
       end.map(&:value)
