@@ -20,26 +20,18 @@ module HanamiGuard
   # @since 0.1.0
   class Certificate
     class << self
-      # Parses one certificate.
+      # @!method parse(input)
+      #   Parses one certificate. (Defined in the extension: one call on the hot path.)
       #
-      # @param input [String, OpenSSL::X509::Certificate] PEM text (the first CERTIFICATE block
-      #   is used, other block types are skipped), DER bytes, or an OpenSSL certificate (read
-      #   through `#to_der`, as Puma's `env["puma.peercert"]`)
-      # @return [Certificate]
-      # @raise [TypeError] for any other type
-      # @raise [HanamiGuard::CertificateError] for empty input, bad base64, truncated DER, bytes
-      #   after the DER, more than 64 KiB, or a key or CSR instead of a certificate
-      # @api public
-      # @since 0.1.0
-      def parse(input)
-        case input
-        when String then _parse(input)
-        when OpenSSL::X509::Certificate then _parse(input.to_der)
-        else
-          raise TypeError, "Certificate.parse takes a PEM or DER String or an OpenSSL::X509::Certificate, " \
-                           "not #{input.class}"
-        end
-      end
+      #   @param input [String, OpenSSL::X509::Certificate] PEM text (the first CERTIFICATE block
+      #     is used, other block types are skipped), DER bytes, or an OpenSSL certificate (read
+      #     through `#to_der`, as Puma's `env["puma.peercert"]`)
+      #   @return [Certificate]
+      #   @raise [TypeError] for any other type
+      #   @raise [HanamiGuard::CertificateError] for empty input, bad base64, truncated DER, bytes
+      #     after the DER, more than 64 KiB, or a key or CSR instead of a certificate
+      #   @api public
+      #   @since 0.1.0
 
       # Parses every CERTIFICATE block of a PEM bundle, in order.
       #

@@ -203,3 +203,15 @@ fn refuses_a_name_attribute_with_an_empty_oid() {
         }
     }
 }
+
+proptest! {
+    /// The one-pass PEM decoder agrees with the base64 crate whatever the line length.
+    #[test]
+    fn pem_bodies_decode_like_the_base64_crate(data in proptest::collection::vec(any::<u8>(), 0..300), width in 1usize..80) {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+        let wrapped = b64.as_bytes().chunks(width).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\r\n");
+        let decoded = hanami_guard_core::identity::pem::decode_body(wrapped.as_bytes(), 1000);
+        prop_assert_eq!(decoded.ok(), Some(data));
+    }
+}

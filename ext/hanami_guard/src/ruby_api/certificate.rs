@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use hanami_guard_core::identity::Certificate;
 use magnus::{
-    function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby,
+    function, method, prelude::*, typed_data::Obj, Error, RArray, RClass, RModule, RString, Ruby,
+    Value,
 };
 
 use super::distinguished_name::RbDistinguishedName;
@@ -59,6 +60,43 @@ fn parse(ruby: &Ruby, input: RString) -> Result<Obj<RbCertificate>, Error> {
         let cert = errors::map(ruby, with_bytes(input, Certificate::parse))?;
         Ok(wrap(ruby, Arc::new(cert)))
     })
+}
+
+/// `Certificate.parse`: a String (PEM or DER) or an `OpenSSL::X509::Certificate` (read through
+/// `#to_der`). Dispatching here rather than in Ruby keeps the hot path to one method call.
+fn parse_any(ruby: &Ruby, input: Value) -> Result<Obj<RbCertificate>, Error> {
+    if let Some(s) = RString::from_value(input) {
+        return parse(ruby, s);
+    }
+    let openssl_cert = ruby
+        .class_object()
+        .const_get::<_, RModule>("OpenSSL")
+        .and_then(|m| m.const_get::<_, RModule>("X509"))
+        .and_then(|m| m.const_get::<_, RClass>("Certificate"));
+    if let Ok(class) = openssl_cert {
+        if input.is_kind_of(class) {
+            let der: RString = input.funcall("to_der", ())?;
+            return parse(ruby, der);
+        }
+    }
+    Err(Error::new(
+        ruby.exception_type_error(),
+        format!(
+            "Certificate.parse takes a PEM or DER String or an OpenSSL::X509::Certificate, not {}",
+            class_name(input)
+        ),
+    ))
+}
+
+fn class_name(value: Value) -> String {
+    class_display(value)
+}
+
+fn class_display(value: Value) -> String {
+    match value.class().to_string() {
+        s if s.is_empty() => "an object".to_owned(),
+        s => s,
+    }
 }
 
 fn parse_chain(ruby: &Ruby, input: RString) -> Result<RArray, Error> {
@@ -166,6 +204,7 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Certificate", ruby.class_object())?;
     class.undef_default_alloc_func();
     class.define_singleton_method("_parse", function!(parse, 1))?;
+    class.define_singleton_method("parse", function!(parse_any, 1))?;
     class.define_singleton_method("_parse_chain", function!(parse_chain, 1))?;
     class.define_method("subject", method!(RbCertificate::subject, 0))?;
     class.define_method("issuer", method!(RbCertificate::issuer, 0))?;
