@@ -1,7 +1,6 @@
 //! X.509 certificates: parsed once (x509-parser) into an owned value that keeps the DER and the
 //! fields an app reads, so every accessor afterwards is a copy, never a re-parse.
 
-use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
 
@@ -352,11 +351,7 @@ impl Certificate {
     pub fn fingerprint_hex(&self) -> &str {
         self.fingerprint.get_or_init(|| {
             let digest = ring::digest::digest(&ring::digest::SHA256, &self.der);
-            let mut s = String::with_capacity(64);
-            for b in digest.as_ref() {
-                let _ = write!(s, "{b:02x}");
-            }
-            s
+            hex(digest.as_ref())
         })
     }
 
@@ -473,6 +468,17 @@ fn short_parse_error(e: &x509_parser::nom::Err<x509_parser::error::X509Error>) -
     }
 }
 
+/// Lowercase hex, without going through `fmt` for every byte.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
 fn serial_hex(raw: &[u8]) -> String {
     let negative = raw.first().is_some_and(|b| b & 0x80 != 0);
     let mut bytes = raw.to_vec();
@@ -493,18 +499,9 @@ fn serial_hex(raw: &[u8]) -> String {
     if negative {
         s.push('-');
     }
-    let mut started = false;
-    for b in bytes {
-        if !started {
-            if b == 0 {
-                continue;
-            }
-            started = true;
-        }
-        let _ = write!(s, "{b:02x}");
-    }
-    if !started {
-        s.push('0');
+    match bytes.iter().position(|&b| b != 0) {
+        Some(first) => s.push_str(&hex(&bytes[first..])),
+        None => s.push('0'),
     }
     s
 }
