@@ -27,9 +27,19 @@ module CertFactory
 
   module_function
 
+  # Building fixtures is not what GC_STRESS=1 tests (the extension's handling of Ruby objects
+  # is), and under GC.stress OpenSSL fixture building takes minutes: pause it meanwhile.
+  def without_gc_stress
+    stress = GC.stress
+    GC.stress = false
+    yield
+  ensure
+    GC.stress = stress
+  end
+
   # An EC P-256 key (fast to generate), or RSA when asked.
   def key(type = :ec, bits: 2048)
-    type == :rsa ? OpenSSL::PKey::RSA.new(bits) : OpenSSL::PKey::EC.generate("prime256v1")
+    without_gc_stress { type == :rsa ? OpenSSL::PKey::RSA.new(bits) : OpenSSL::PKey::EC.generate("prime256v1") }
   end
 
   def name(subject)
@@ -78,6 +88,14 @@ module CertFactory
   # (commas, NULs, "DNS:" text) reach the certificate verbatim.
   def build(subject:, key:, issuer:, is_ca:, key_usage:, eku:, not_before: NOW - 3600,
             not_after: NOW + (86_400 * 365), serial: nil, sign_key: nil, digest: "SHA256", **extensions)
+    without_gc_stress do
+      build_certificate(subject:, key:, issuer:, is_ca:, key_usage:, eku:, not_before:, not_after:,
+                        serial:, sign_key:, digest:, **extensions)
+    end
+  end
+
+  def build_certificate(subject:, key:, issuer:, is_ca:, key_usage:, eku:, not_before:, not_after:,
+                        serial:, sign_key:, digest:, **extensions)
     cert = OpenSSL::X509::Certificate.new
     cert.version = 2
     cert.serial = serial || (OpenSSL::BN.rand(64).abs + 1)
@@ -121,6 +139,10 @@ module CertFactory
 
   # A CRL from `issuer` revoking `revoked` (Issued or OpenSSL certificates).
   def crl(issuer:, revoked: [], last_update: NOW - 60, next_update: NOW + 86_400)
+    without_gc_stress { build_crl(issuer:, revoked:, last_update:, next_update:) }
+  end
+
+  def build_crl(issuer:, revoked:, last_update:, next_update:)
     crl = OpenSSL::X509::CRL.new
     crl.version = 1
     crl.issuer = issuer.cert.subject
