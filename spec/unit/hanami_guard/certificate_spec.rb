@@ -3,6 +3,7 @@
 require "spec_helper"
 require "json"
 require "securerandom"
+require "erb"
 
 RSpec.describe HanamiGuard::Certificate do
   let(:root) { CertFactory.ca }
@@ -224,5 +225,35 @@ RSpec.describe HanamiGuard::Certificate do
       expect(two.spiffe_id).to be_nil
       expect(two).not_to be_svid
     end
+  end
+
+  # GC.stress collects at every allocation: a Ruby object the extension failed to keep alive
+  # would be freed under its feet. Every identity entry point runs once here, even outside
+  # GC_STRESS=1 (where this whole suite takes hours on a busy machine).
+  it "keeps every identity entry point working under GC.stress", :slow do
+    chain = CertFactory.chain(uris: ["spiffe://example.org/a"], dns: ["a.example"], ips: ["10.0.0.1"])
+    crl = CertFactory.crl(issuer: chain[:intermediate])
+    bundle = chain[:leaf].to_pem + chain[:intermediate].to_pem
+    fingerprint = OpenSSL::Digest::SHA256.hexdigest(chain[:leaf].to_der)
+    header = "By=spiffe://p;Hash=#{fingerprint};Cert=\"#{ERB::Util.url_encode(chain[:leaf].to_pem)}\";URI=a;DNS=b"
+    results = []
+    begin
+      GC.stress = true
+      c = described_class.parse(chain[:leaf].to_pem)
+      list = described_class.parse_chain(bundle)
+      results << c.subject["CN"] << c.subject.to_a << c.issuer.to_s << c.dns_names << c.spiffe_id.to_s
+      results << c.to_h[:fingerprint] << (c == described_class.parse(chain[:leaf].cert)) << c.key_usage
+      dn = HanamiGuard::DistinguishedName.parse("CN=a\\,b+UID=x,O=MyOrg")
+      results << (dn == HanamiGuard::DistinguishedName.parse(dn.to_s)) << dn.match?(O: "myorg")
+      element = HanamiGuard::Xfcc.parse(header).first
+      results << HanamiGuard::Xfcc.certificate(element).fingerprint << element["URI"]
+      store = HanamiGuard::TrustStore.new(chain[:root].to_pem, crls: [crl.to_pem])
+      results << store.verify(c, intermediates: [list[1]]).fingerprint << store.verified?(c)
+    ensure
+      GC.stress = false
+    end
+    expect(results).to eq(["operator", [%w[O MyOrg], %w[CN operator]], "CN=Test Intermediate CA,O=Test",
+                           ["a.example"], "spiffe://example.org/a", fingerprint, true, [:digital_signature],
+                           true, true, fingerprint, ["a"], fingerprint, false])
   end
 end
