@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
         let printed = dn.to_rfc4514();
         let back = DistinguishedName::parse(&printed)
             .unwrap_or_else(|e| panic!("printed {printed:?} does not parse: {e}"));
-        assert!(back == dn, "{text:?} printed as {printed:?} parses to a different name");
+        assert!(
+            back == dn,
+            "{text:?} printed as {printed:?} parses to a different name"
+        );
         assert_eq!(back.to_rfc4514(), printed);
         let _ = dn.canonical_key();
     }

@@ -14,11 +14,15 @@ fuzz_target!(|data: &[u8]| {
         assert!(text.len() <= 2048);
         let td = id.trust_domain();
         assert!(!td.is_empty());
-        assert!(td.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)));
+        assert!(td
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)));
         assert_eq!(format!("spiffe://{td}{}", id.path()), text);
         for seg in id.path().split('/').skip(1) {
             assert!(!seg.is_empty() && seg != "." && seg != "..");
-            assert!(seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
+            assert!(seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
         }
         assert!(id.member_of(td));
     }
