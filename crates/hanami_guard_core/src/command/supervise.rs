@@ -1,0 +1,426 @@
+//! Starting a sealed child and waiting for it.
+//!
+//! Everything happens on a short-lived thread, joined by the caller:
+//! 1. The thread blocks every signal (they belong to Ruby; `SIGPIPE` from a closed stdin pipe
+//!    must become `EPIPE`), sets `PR_SET_NO_NEW_PRIVS` and, if asked, a Landlock ruleset on
+//!    *itself*. Both are per-thread and inherited by children, so the Ruby process is untouched.
+//! 2. It spawns with `posix_spawn` (see `sys::posix_spawn_sealed`), or by fork when rlimits are
+//!    asked for or the C library cannot close descriptors in a `posix_spawn` child.
+//! 3. It polls stdout, stderr, the stdin pipe, a pidfd and the [`Cancel`] eventfd, reading both
+//!    output pipes as data arrives (no deadlock on a full pipe), keeping up to `max_output`
+//!    bytes of each and draining the rest.
+//! 4. On timeout or cancellation it sends `SIGTERM` (and `SIGCONT`) to the whole process group,
+//!    waits the grace period, then `SIGKILL`s the group. When the leader has exited, whatever it
+//!    left in its group is `SIGKILL`ed too, before the leader is reaped (so the group id cannot
+//!    have been reused), and the leader is reaped: no zombie, nothing left running.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
+
+use super::sandbox::LandlockStatus;
+use super::{Command, Output, Sandbox, SpawnMethod};
+use crate::cancel::Cancel;
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// After the leader exits, how long to keep reading pipes that a process which left the group
+/// (setsid) may still hold open.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(250);
+/// Poll period when the kernel has no pidfd (Linux < 5.3).
+const TICK_WITHOUT_PIDFD: Duration = Duration::from_millis(10);
+const CHUNK: usize = 64 * 1024;
+
+fn io_err(e: impl Into<std::io::Error>, what: &str) -> Error {
+    let e: std::io::Error = e.into();
+    Error::Command(format!("could not run the command ({what}): {e}"))
+}
+
+/// Moves a descriptor above 2, so that the child's `dup2` onto 0, 1 and 2 cannot clobber one
+/// another (when the Ruby process itself runs with 0-2 closed).
+fn above_stdio(fd: OwnedFd) -> Result<OwnedFd> {
+    if fd.as_raw_fd() > 2 {
+        Ok(fd)
+    } else {
+        rustix::io::fcntl_dupfd_cloexec(&fd, 3).map_err(|e| io_err(e, "fcntl"))
+    }
+}
+
+fn nonblocking(fd: &OwnedFd) -> Result<()> {
+    rustix::io::ioctl_fionbio(fd, true).map_err(|e| io_err(e, "ioctl FIONBIO"))
+}
+
+struct Stream {
+    fd: Option<OwnedFd>,
+    buf: Vec<u8>,
+    truncated: bool,
+}
+
+impl Stream {
+    fn new(fd: OwnedFd) -> Self {
+        Stream {
+            fd: Some(fd),
+            buf: Vec::new(),
+            truncated: false,
+        }
+    }
+
+    /// Reads what is available; closes on EOF or error.
+    fn read_available(&mut self, scratch: &mut [u8], max: usize) {
+        let Some(fd) = &self.fd else { return };
+        loop {
+            match rustix::io::read(fd, &mut *scratch) {
+                Ok(0) => {
+                    self.fd = None;
+                    return;
+                }
+                Ok(n) => {
+                    let room = max.saturating_sub(self.buf.len());
+                    let keep = n.min(room);
+                    self.buf.extend_from_slice(&scratch[..keep]);
+                    if keep < n {
+                        self.truncated = true;
+                    }
+                    if n < scratch.len() {
+                        return; // probably drained; poll says when there is more
+                    }
+                }
+                Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) => return,
+                Err(_) => {
+                    self.fd = None;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn kill_group(pid: Pid, sig: Signal) {
+    // ESRCH (nothing left in the group) is the expected end state.
+    let _ = rustix::process::kill_process_group(pid, sig);
+}
+
+fn has_exited(pid: Pid) -> bool {
+    matches!(
+        rustix::process::waitid(
+            WaitId::Pid(pid),
+            WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
+        ),
+        Ok(Some(_)) | Err(_)
+    )
+}
+
+enum Phase {
+    Running,
+    Terminating { kill_at: Instant },
+    Killed,
+}
+
+struct Prepared {
+    argv: Vec<CString>,
+    stdin: Option<Vec<u8>>,
+}
+
+fn to_cstrings(argv: Vec<Vec<u8>>) -> Result<Vec<CString>> {
+    argv.into_iter()
+        .map(|a| {
+            CString::new(a).map_err(|_| {
+                Error::CommandNotAllowed(
+                    "an argument contains a NUL byte, which no argv can hold".into(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Runs `argv` (already expanded and checked) as `cmd` describes, feeding `stdin` if given.
+pub(super) fn run(
+    cmd: &Command,
+    argv: Vec<Vec<u8>>,
+    stdin: Option<Vec<u8>>,
+    cancel: &Cancel,
+) -> Result<Output> {
+    let prepared = Prepared {
+        argv: to_cstrings(argv)?,
+        stdin,
+    };
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("hanami_guard-command".into())
+            .stack_size(256 * 1024)
+            .spawn_scoped(scope, || supervise(cmd, prepared, cancel))
+            .map_err(|e| io_err(e, "starting the helper thread"))?;
+        match handle.join() {
+            Ok(result) => result,
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
+    })
+}
+
+fn supervise(cmd: &Command, prepared: Prepared, cancel: &Cancel) -> Result<Output> {
+    sys::block_signals_on_this_thread().map_err(|e| io_err(e, "pthread_sigmask"))?;
+
+    let (out_r, out_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| io_err(e, "pipe"))?;
+    let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| io_err(e, "pipe"))?;
+    let (in_child, in_parent) = match &prepared.stdin {
+        Some(_) => {
+            let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+                .map_err(|e| io_err(e, "pipe"))?;
+            (r, Some(w))
+        }
+        None => (
+            rustix::fs::open("/dev/null", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+                .map_err(|e| io_err(e, "opening /dev/null"))?,
+            None,
+        ),
+    };
+    let out_w = above_stdio(out_w)?;
+    let err_w = above_stdio(err_w)?;
+    let in_child = above_stdio(in_child)?;
+    nonblocking(&out_r)?;
+    nonblocking(&err_r)?;
+    if let Some(w) = &in_parent {
+        nonblocking(w)?;
+    }
+
+    // Per-thread, inherited by the child; applied after opening /dev/null and the pipes, which
+    // the ruleset does not need to allow.
+    rustix::thread::set_no_new_privs(true).map_err(|e| io_err(e, "PR_SET_NO_NEW_PRIVS"))?;
+    let landlock = match &cmd.landlock {
+        Some(l) => l.restrict_current_thread()?,
+        None => LandlockStatus::NotRequested,
+    };
+    let method = cmd.spawn_method();
+    let started = Instant::now();
+    let req = sys::SpawnRequest {
+        exe: &cmd.exe_c,
+        argv: &prepared.argv,
+        envp: &cmd.envp,
+        chdir: cmd.chdir_c.as_deref(),
+    };
+    let spawned = match method {
+        SpawnMethod::PosixSpawn => {
+            let r = sys::posix_spawn_sealed(&req, [in_child.as_fd(), out_w.as_fd(), err_w.as_fd()]);
+            // Close the child's ends now: a parent holding a write end would never see EOF.
+            drop((in_child, out_w, err_w));
+            r
+        }
+        SpawnMethod::Fork => sys::fork_spawn_sealed(&req, [in_child, out_w, err_w], cmd.rlimits),
+    };
+    let raw_pid = spawned.map_err(|e| {
+        Error::Command(format!(
+            "could not start {}: {e}",
+            crate::error::excerpt(&cmd.exe_c.to_string_lossy(), 80)
+        ))
+    })?;
+    let pid = Pid::from_raw(raw_pid)
+        .ok_or_else(|| Error::Command("the C library returned pid 0 for the child".into()))?;
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
+
+    let mut out = Stream::new(out_r);
+    let mut err = Stream::new(err_r);
+    let mut stdin_fd = in_parent;
+    let stdin_data = prepared.stdin.unwrap_or_default();
+    let mut stdin_pos = 0usize;
+    let mut scratch = vec![0u8; CHUNK];
+    let max = cmd.max_output;
+    let cancel_fd = cancel.as_fd();
+
+    let deadline = cmd.timeout.map(|t| started + t);
+    let mut phase = Phase::Running;
+    let mut timed_out = false;
+    let mut cancelled = false;
+    let mut exited_at: Option<Instant> = None;
+
+    loop {
+        if let Some(at) = exited_at {
+            if (out.fd.is_none() && err.fd.is_none()) || Instant::now() >= at + DRAIN_AFTER_EXIT
+            {
+                break;
+            }
+            if cancelled {
+                break;
+            }
+        }
+
+        // What to wait on, and until when.
+        let now = Instant::now();
+        let mut wake: Option<Instant> = match (&phase, exited_at) {
+            (_, Some(at)) => Some(at + DRAIN_AFTER_EXIT),
+            (Phase::Running, None) => deadline,
+            (Phase::Terminating { kill_at }, None) => Some(*kill_at),
+            (Phase::Killed, None) => None,
+        };
+        if pidfd.is_none() && exited_at.is_none() {
+            let tick = now + TICK_WITHOUT_PIDFD;
+            wake = Some(wake.map_or(tick, |w| w.min(tick)));
+        }
+        let timeout = wake.map(|w| {
+            let d = w.saturating_duration_since(now);
+            rustix::event::Timespec {
+                tv_sec: d.as_secs() as i64,
+                tv_nsec: d.subsec_nanos() as _,
+            }
+        });
+
+        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(5);
+        let mut idx_out = None;
+        let mut idx_err = None;
+        let mut idx_in = None;
+        let mut idx_pid = None;
+        let mut idx_cancel = None;
+        if let Some(fd) = &out.fd {
+            idx_out = Some(fds.len());
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
+        if let Some(fd) = &err.fd {
+            idx_err = Some(fds.len());
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
+        if let Some(fd) = &stdin_fd {
+            idx_in = Some(fds.len());
+            fds.push(PollFd::new(fd, PollFlags::OUT));
+        }
+        if exited_at.is_none() {
+            if let Some(fd) = &pidfd {
+                idx_pid = Some(fds.len());
+                fds.push(PollFd::new(fd, PollFlags::IN));
+            }
+        }
+        if !cancelled {
+            idx_cancel = Some(fds.len());
+            fds.push(PollFd::new(&cancel_fd, PollFlags::IN));
+        }
+        match rustix::event::poll(&mut fds, timeout.as_ref()) {
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(e) => {
+                // Cannot wait any more: make sure nothing survives, then report.
+                kill_group(pid, Signal::KILL);
+                let _ = rustix::process::waitid(WaitId::Pid(pid), WaitIdOptions::EXITED);
+                return Err(io_err(e, "poll"));
+            }
+        }
+        let ready = |i: Option<usize>| i.map_or(false, |i| !fds[i].revents().is_empty());
+        let (r_out, r_err, r_in, r_pid, r_cancel) = (
+            ready(idx_out),
+            ready(idx_err),
+            ready(idx_in),
+            ready(idx_pid),
+            ready(idx_cancel),
+        );
+        drop(fds);
+
+        if r_out {
+            out.read_available(&mut scratch, max);
+        }
+        if r_err {
+            err.read_available(&mut scratch, max);
+        }
+        if r_in {
+            if let Some(fd) = &stdin_fd {
+                let rest = &stdin_data[stdin_pos..];
+                match rustix::io::write(fd, &rest[..rest.len().min(CHUNK)]) {
+                    Ok(n) => stdin_pos += n,
+                    Err(Errno::AGAIN) | Err(Errno::INTR) => {}
+                    Err(_) => stdin_pos = stdin_data.len(), // EPIPE: the child stopped reading
+                }
+            }
+        }
+        if stdin_fd.is_some() && stdin_pos >= stdin_data.len() {
+            stdin_fd = None; // close: the child sees EOF
+        }
+
+        let exited_now = exited_at.is_none()
+            && (r_pid || (pidfd.is_none() && has_exited(pid)) || {
+                // pidfd may have failed to open for an already-reaped pid; waitid tells.
+                false
+            });
+        if exited_now {
+            // Kill what the leader left behind in its group while the leader is still an
+            // unreaped zombie, so the group id cannot belong to anyone else yet.
+            kill_group(pid, Signal::KILL);
+            exited_at = Some(Instant::now());
+            stdin_fd = None;
+            continue;
+        }
+
+        if r_cancel && cancel.is_cancelled() {
+            cancelled = true;
+            if exited_at.is_none() && matches!(phase, Phase::Running) {
+                phase = terminate(pid, cmd.kill_grace);
+            }
+        }
+        let now = Instant::now();
+        match phase {
+            Phase::Running => {
+                if exited_at.is_none() && deadline.is_some_and(|d| now >= d) {
+                    timed_out = true;
+                    phase = terminate(pid, cmd.kill_grace);
+                }
+            }
+            Phase::Terminating { kill_at } => {
+                if exited_at.is_none() && now >= kill_at {
+                    kill_group(pid, Signal::KILL);
+                    phase = Phase::Killed;
+                }
+            }
+            Phase::Killed => {}
+        }
+    }
+
+    // The leader has exited (or we stopped draining): make sure nothing of the group remains,
+    // then reap the leader.
+    kill_group(pid, Signal::KILL);
+    let status = match rustix::process::waitid(WaitId::Pid(pid), WaitIdOptions::EXITED) {
+        Ok(Some(s)) => s,
+        Ok(None) | Err(_) => {
+            return Err(Error::Command(
+                "the command's exit status was lost: something else in this process reaped it \
+                 (SIGCHLD set to IGNORE, or Process.wait without a pid); do not reap children \
+                 you did not start"
+                    .into(),
+            ))
+        }
+    };
+    let duration = started.elapsed();
+    Ok(Output {
+        exit_status: status.exit_status(),
+        signal: status.terminating_signal(),
+        truncated: out.truncated || err.truncated,
+        stdout: out.buf,
+        stderr: err.buf,
+        timed_out,
+        cancelled,
+        duration,
+        pid: raw_pid,
+        sandbox: Sandbox {
+            no_new_privs: true,
+            landlock,
+            spawn: method,
+            process_group: true,
+            fds_closed: true,
+            rlimits: cmd.rlimits.any(),
+        },
+    })
+}
+
+fn terminate(pid: Pid, grace: Duration) -> Phase {
+    kill_group(pid, Signal::TERM);
+    kill_group(pid, Signal::CONT); // a stopped process cannot act on TERM
+    if grace.is_zero() {
+        kill_group(pid, Signal::KILL);
+        Phase::Killed
+    } else {
+        Phase::Terminating {
+            kill_at: Instant::now() + grace,
+        }
+    }
+}
