@@ -386,3 +386,36 @@ pub fn fork_spawn_sealed(
     // wait on drop.
     Ok(child.id() as i32)
 }
+
+/// Writes to a pipe without risking `SIGPIPE`: when the reader is gone, the write fails with
+/// `EPIPE` and the process is not killed, whatever the host did with `SIGPIPE` (Ruby and Rust
+/// ignore it; a C host might not). `SIGPIPE` is blocked on this thread for the write, and a
+/// `SIGPIPE` the write raised is consumed before the mask is restored.
+pub fn write_without_sigpipe(fd: BorrowedFd<'_>, buf: &[u8]) -> rustix::io::Result<usize> {
+    let mut pipe_only = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: the sets are initialised by sigemptyset/sigaddset before use; pthread_sigmask
+    // writes the previous mask into `old`, which is read only after a successful call.
+    let blocked = unsafe {
+        libc::sigemptyset(pipe_only.as_mut_ptr());
+        libc::sigaddset(pipe_only.as_mut_ptr(), libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, pipe_only.as_ptr(), old.as_mut_ptr()) == 0
+    };
+    let result = rustix::io::write(fd, buf);
+    if blocked {
+        // SAFETY: both sets were initialised above (`old` by the successful pthread_sigmask).
+        // sigtimedwait with a zero timeout only dequeues a pending SIGPIPE, if any.
+        unsafe {
+            let was_blocked = libc::sigismember(old.as_ptr(), libc::SIGPIPE) == 1;
+            if result == Err(rustix::io::Errno::PIPE) && !was_blocked {
+                let zero = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                libc::sigtimedwait(pipe_only.as_ptr(), std::ptr::null_mut(), &zero);
+            }
+            libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut());
+        }
+    }
+    result
+}

@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::sys::Rlimits;
@@ -165,9 +166,9 @@ pub struct Command {
     is_option: Vec<bool>,
     dangerous_shell: bool,
     exe_names: Vec<Vec<u8>>,
-    exe_c: CString,
-    envp: Vec<CString>,
-    chdir_c: Option<CString>,
+    exe_c: Arc<CString>,
+    envp: Arc<[CString]>,
+    chdir_c: Option<Arc<CString>>,
     timeout: Option<Duration>,
     max_output: usize,
     rlimits: Rlimits,
@@ -304,9 +305,9 @@ impl Command {
                         excerpt(&dir.to_string_lossy(), 60)
                     )));
                 }
-                Some(CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
+                Some(Arc::new(CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
                     Error::Configuration("chdir: the path contains a NUL byte".into())
-                })?)
+                })?))
             }
             None => None,
         };
@@ -322,8 +323,8 @@ impl Command {
             is_option,
             dangerous_shell: cmd_dangerous,
             exe_names,
-            exe_c,
-            envp: check_env(&config.env)?,
+            exe_c: Arc::new(exe_c),
+            envp: check_env(&config.env)?.into(),
             chdir_c,
             timeout: config.timeout,
             max_output: config.max_output,

@@ -1,12 +1,16 @@
 //! Starting a sealed child and waiting for it.
 //!
-//! Everything happens on a short-lived thread, joined by the caller:
-//! 1. The thread blocks every signal (they belong to Ruby; `SIGPIPE` from a closed stdin pipe
-//!    must become `EPIPE`), sets `PR_SET_NO_NEW_PRIVS` and, if asked, a Landlock ruleset on
-//!    *itself*. Both are per-thread and inherited by children, so the Ruby process is untouched.
-//! 2. It spawns with `posix_spawn` (see `sys::posix_spawn_sealed`), or by fork when rlimits are
-//!    asked for or the C library cannot close descriptors in a `posix_spawn` child.
-//! 3. It polls stdout, stderr, the stdin pipe, a pidfd and the [`Cancel`] eventfd, reading both
+//! 1. The child is spawned from a thread other than the caller's, one that set
+//!    `PR_SET_NO_NEW_PRIVS` (and, if asked, a Landlock ruleset) on *itself*: both are per-thread
+//!    and inherited by children, so the Ruby process and its threads are untouched. Commands
+//!    without Landlock use one long-lived spawner thread per process (it only ever holds
+//!    no_new_privs, so it can serve every such command; creating a thread per run would cost
+//!    ~0.2 ms on a loaded machine); a command with Landlock uses a fresh short-lived thread,
+//!    because a ruleset can never be removed. These threads block every signal: signals belong
+//!    to Ruby's threads.
+//! 2. That thread spawns with `posix_spawn` (see `sys::posix_spawn_sealed`), or by fork when
+//!    rlimits are asked for or the C library cannot close descriptors in a `posix_spawn` child.
+//! 3. The caller polls stdout, stderr, the stdin pipe, a pidfd and the [`Cancel`] eventfd, reading both
 //!    output pipes as data arrives (no deadlock on a full pipe), keeping up to `max_output`
 //!    bytes of each and draining the rest.
 //! 4. On timeout or cancellation it sends `SIGTERM` (and `SIGCONT`) to the whole process group,
@@ -15,6 +19,7 @@
 //!    have been reused), and the leader is reaped: no zombie, nothing left running.
 
 use std::ffi::CString;
+use std::sync::{mpsc, Arc, Mutex};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -24,7 +29,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 
 use super::sandbox::LandlockStatus;
-use super::{Command, Output, Sandbox, SpawnMethod};
+use super::{Command, Output, Rlimits, Sandbox, SpawnMethod};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::sys;
@@ -122,11 +127,6 @@ enum Phase {
     Killed,
 }
 
-struct Prepared {
-    argv: Vec<CString>,
-    stdin: Option<Vec<u8>>,
-}
-
 fn to_cstrings(argv: Vec<Vec<u8>>) -> Result<Vec<CString>> {
     argv.into_iter()
         .map(|a| {
@@ -139,22 +139,116 @@ fn to_cstrings(argv: Vec<Vec<u8>>) -> Result<Vec<CString>> {
         .collect()
 }
 
-/// Runs `argv` (already expanded and checked) as `cmd` describes, feeding `stdin` if given.
-pub(super) fn run(
-    cmd: &Command,
-    argv: Vec<Vec<u8>>,
-    stdin: Option<Vec<u8>>,
-    cancel: &Cancel,
-) -> Result<Output> {
-    let prepared = Prepared {
-        argv: to_cstrings(argv)?,
-        stdin,
+/// Everything a spawn needs, owned, so it can move to the spawner thread.
+struct SpawnJob {
+    method: SpawnMethod,
+    exe: Arc<CString>,
+    argv: Vec<CString>,
+    envp: Arc<[CString]>,
+    chdir: Option<Arc<CString>>,
+    stdio: [OwnedFd; 3],
+    rlimits: Rlimits,
+}
+
+impl SpawnJob {
+    /// Spawns on the calling thread, which must hold no_new_privs already. The child's ends of
+    /// the pipes are closed on return: a parent holding a write end would never see EOF.
+    fn spawn(self) -> std::io::Result<i32> {
+        let req = sys::SpawnRequest {
+            exe: &self.exe,
+            argv: &self.argv,
+            envp: &self.envp,
+            chdir: self.chdir.as_deref().map(|c| c.as_c_str()),
+        };
+        match self.method {
+            SpawnMethod::PosixSpawn => {
+                let [a, b, c] = &self.stdio;
+                sys::posix_spawn_sealed(&req, [a.as_fd(), b.as_fd(), c.as_fd()])
+            }
+            SpawnMethod::Fork => sys::fork_spawn_sealed(&req, self.stdio, self.rlimits),
+        }
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The long-lived spawner thread of this process: signals blocked, no_new_privs set, running
+/// spawn jobs one at a time. Re-created after a fork (a forked Puma worker has no threads but
+/// its own), and `None` if it cannot be started (the caller then uses a short-lived thread).
+fn spawner() -> Option<mpsc::Sender<Job>> {
+    static SPAWNER: Mutex<Option<(u32, mpsc::Sender<Job>)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = SPAWNER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((owner, tx)) = slot.as_ref() {
+        if *owner == pid {
+            return Some(tx.clone());
+        }
+    }
+    let (tx, rx) = mpsc::channel::<Job>();
+    let (ready_tx, ready_rx) = mpsc::sync_channel::<bool>(1);
+    std::thread::Builder::new()
+        .name("hanami_guard-spawner".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let ok = sys::block_signals_on_this_thread().is_ok()
+                && rustix::thread::set_no_new_privs(true).is_ok();
+            let _ = ready_tx.send(ok);
+            if ok {
+                while let Ok(job) = rx.recv() {
+                    // A job never panics by design; if one did, keep serving the others.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            }
+        })
+        .ok()?;
+    if ready_rx.recv().ok()? {
+        *slot = Some((pid, tx.clone()));
+        Some(tx)
+    } else {
+        None
+    }
+}
+
+/// Starts the child from a sealed thread (see the module documentation). Returns its pid and
+/// what Landlock did.
+fn spawn_sealed(cmd: &Command, job: SpawnJob) -> Result<(i32, LandlockStatus)> {
+    let failed = |e: std::io::Error| {
+        Error::Command(format!(
+            "could not start {}: {e}",
+            crate::error::excerpt(&cmd.exe_c.to_string_lossy(), 80)
+        ))
     };
+    if cmd.landlock.is_none() {
+        if let Some(tx) = spawner() {
+            let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+            let job = Box::new(move || {
+                let _ = reply_tx.send(job.spawn());
+            });
+            if tx.send(job).is_ok() {
+                if let Ok(result) = reply_rx.recv() {
+                    return result.map(|pid| (pid, LandlockStatus::NotRequested)).map_err(failed);
+                }
+            }
+            return Err(Error::Command(
+                "the hanami_guard spawner thread stopped; the command was not run".into(),
+            ));
+        }
+    }
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
-            .name("hanami_guard-command".into())
+            .name("hanami_guard-sealed".into())
             .stack_size(256 * 1024)
-            .spawn_scoped(scope, || supervise(cmd, prepared, cancel))
+            .spawn_scoped(scope, || -> Result<(i32, LandlockStatus)> {
+                sys::block_signals_on_this_thread().map_err(|e| io_err(e, "pthread_sigmask"))?;
+                rustix::thread::set_no_new_privs(true)
+                    .map_err(|e| io_err(e, "PR_SET_NO_NEW_PRIVS"))?;
+                let landlock = match &cmd.landlock {
+                    Some(l) => l.restrict_current_thread()?,
+                    None => LandlockStatus::NotRequested,
+                };
+                let pid = job.spawn().map_err(failed)?;
+                Ok((pid, landlock))
+            })
             .map_err(|e| io_err(e, "starting the helper thread"))?;
         match handle.join() {
             Ok(result) => result,
@@ -163,14 +257,20 @@ pub(super) fn run(
     })
 }
 
-fn supervise(cmd: &Command, prepared: Prepared, cancel: &Cancel) -> Result<Output> {
-    sys::block_signals_on_this_thread().map_err(|e| io_err(e, "pthread_sigmask"))?;
-
+/// Runs `argv` (already expanded and checked) as `cmd` describes, feeding `stdin` if given.
+/// Waits on the calling thread; `cancel` ends the wait early.
+pub(super) fn run(
+    cmd: &Command,
+    argv: Vec<Vec<u8>>,
+    stdin: Option<Vec<u8>>,
+    cancel: &Cancel,
+) -> Result<Output> {
+    let argv = to_cstrings(argv)?;
     let (out_r, out_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| io_err(e, "pipe"))?;
     let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| io_err(e, "pipe"))?;
-    let (in_child, in_parent) = match &prepared.stdin {
+    let (in_child, in_parent) = match &stdin {
         Some(_) => {
             let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
                 .map_err(|e| io_err(e, "pipe"))?;
@@ -182,45 +282,28 @@ fn supervise(cmd: &Command, prepared: Prepared, cancel: &Cancel) -> Result<Outpu
             None,
         ),
     };
-    let out_w = above_stdio(out_w)?;
-    let err_w = above_stdio(err_w)?;
-    let in_child = above_stdio(in_child)?;
     nonblocking(&out_r)?;
     nonblocking(&err_r)?;
     if let Some(w) = &in_parent {
         nonblocking(w)?;
     }
 
-    // Per-thread, inherited by the child; applied after opening /dev/null and the pipes, which
-    // the ruleset does not need to allow.
-    rustix::thread::set_no_new_privs(true).map_err(|e| io_err(e, "PR_SET_NO_NEW_PRIVS"))?;
-    let landlock = match &cmd.landlock {
-        Some(l) => l.restrict_current_thread()?,
-        None => LandlockStatus::NotRequested,
-    };
     let method = cmd.spawn_method();
     let started = Instant::now();
-    let req = sys::SpawnRequest {
-        exe: &cmd.exe_c,
-        argv: &prepared.argv,
-        envp: &cmd.envp,
-        chdir: cmd.chdir_c.as_deref(),
+    let job = SpawnJob {
+        method,
+        exe: Arc::clone(&cmd.exe_c),
+        argv,
+        envp: Arc::clone(&cmd.envp),
+        chdir: cmd.chdir_c.clone(),
+        stdio: [
+            above_stdio(in_child)?,
+            above_stdio(out_w)?,
+            above_stdio(err_w)?,
+        ],
+        rlimits: cmd.rlimits,
     };
-    let spawned = match method {
-        SpawnMethod::PosixSpawn => {
-            let r = sys::posix_spawn_sealed(&req, [in_child.as_fd(), out_w.as_fd(), err_w.as_fd()]);
-            // Close the child's ends now: a parent holding a write end would never see EOF.
-            drop((in_child, out_w, err_w));
-            r
-        }
-        SpawnMethod::Fork => sys::fork_spawn_sealed(&req, [in_child, out_w, err_w], cmd.rlimits),
-    };
-    let raw_pid = spawned.map_err(|e| {
-        Error::Command(format!(
-            "could not start {}: {e}",
-            crate::error::excerpt(&cmd.exe_c.to_string_lossy(), 80)
-        ))
-    })?;
+    let (raw_pid, landlock) = spawn_sealed(cmd, job)?;
     let pid = Pid::from_raw(raw_pid)
         .ok_or_else(|| Error::Command("the C library returned pid 0 for the child".into()))?;
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
@@ -228,7 +311,7 @@ fn supervise(cmd: &Command, prepared: Prepared, cancel: &Cancel) -> Result<Outpu
     let mut out = Stream::new(out_r);
     let mut err = Stream::new(err_r);
     let mut stdin_fd = in_parent;
-    let stdin_data = prepared.stdin.unwrap_or_default();
+    let stdin_data = stdin.unwrap_or_default();
     let mut stdin_pos = 0usize;
     let mut scratch = vec![0u8; CHUNK];
     let max = cmd.max_output;
@@ -327,7 +410,7 @@ fn supervise(cmd: &Command, prepared: Prepared, cancel: &Cancel) -> Result<Outpu
         if r_in {
             if let Some(fd) = &stdin_fd {
                 let rest = &stdin_data[stdin_pos..];
-                match rustix::io::write(fd, &rest[..rest.len().min(CHUNK)]) {
+                match sys::write_without_sigpipe(fd.as_fd(), &rest[..rest.len().min(CHUNK)]) {
                     Ok(n) => stdin_pos += n,
                     Err(Errno::AGAIN) | Err(Errno::INTR) => {}
                     Err(_) => stdin_pos = stdin_data.len(), // EPIPE: the child stopped reading
