@@ -85,8 +85,8 @@ module HanamiGuard
 
       # @return [Hash] plain data for logs
       def to_h
-        { argv: argv, exit_status: exit_status, signal: signal, stdout: stdout, stderr: stderr,
-          timed_out: timed_out?, truncated: truncated?, duration: duration, pid: pid, sandbox: sandbox }
+        { argv:, exit_status:, signal:, stdout:, stderr:,
+          timed_out: timed_out?, truncated: truncated?, duration:, pid:, sandbox: }
       end
 
       def inspect
@@ -95,6 +95,8 @@ module HanamiGuard
       end
     end
 
+    # `fs:` is the documented keyword name (issue 5, DESIGN.md), shorter than rubocop likes.
+    # rubocop:disable Naming/MethodParameterName
     class << self
       # Defines a command. Raises ConfigurationError at once for a bad template or executable.
       #
@@ -122,9 +124,9 @@ module HanamiGuard
           template.is_a?(String)
 
         specs, checks = normalize_allow(allow)
-        config = normalize_config(options: options, env: env, timeout: timeout, max_output: max_output,
-                                  chdir: chdir, rlimits: rlimits, fs: fs, dangerous_shell: dangerous_shell,
-                                  path: path, kill_grace: kill_grace)
+        config = normalize_config(options:, env:, timeout:, max_output:,
+                                  chdir:, rlimits:, fs:, dangerous_shell:,
+                                  path:, kill_grace:)
         config[:allow] = specs
         _define(template.dup.force_encoding(Encoding::UTF_8), config).send(:setup, template, checks, timeout)
       end
@@ -150,7 +152,7 @@ module HanamiGuard
                                       rlimits: {}, fs: nil, dangerous_shell: false, path: nil,
                                       kill_grace: 2 }.merge(opts))
         cmd = _define_argv(words, config).send(:setup, words.join(" "), {}, opts[:timeout])
-        cmd.run(stdin: stdin)
+        cmd.run(stdin:)
       end
 
       # @api private
@@ -181,7 +183,9 @@ module HanamiGuard
           specs[name] =
             case rule
             when Hash
-              ["map", rule.to_h { |k, v| [value_string(k, "allow: #{name} key"), value_string(v, "allow: #{name} value")] }]
+              ["map", rule.to_h do |k, v|
+                        [value_string(k, "allow: #{name} key"), value_string(v, "allow: #{name} value")]
+                      end]
             when Array then ["one_of", rule.map { |v| value_string(v, "allow: #{name} entry") }]
             when Regexp
               checks[name] = Regexp.new("\\A(?:#{rule.source})\\z", rule.options)
@@ -277,6 +281,7 @@ module HanamiGuard
         end
         FS_KEYS.to_h { |key| [key, path_strings(fs[key], "fs: #{key}")] }
       end
+      # rubocop:enable Naming/MethodParameterName
 
       def normalize_path(path)
         return nil if path.nil?
@@ -323,12 +328,12 @@ module HanamiGuard
     # @api public
     # @since 0.1.0
     def run!(stdin: nil, **values)
-      result = run(stdin: stdin, **values)
+      result = run(stdin:, **values)
       if result.timed_out?
         raise CommandTimeout.new("#{executable} timed out after #{@timeout}s; its process group was killed",
-                                 result: result)
+                                 result:)
       end
-      raise CommandFailed.new(failure_message(result), result: result) unless result.success?
+      raise CommandFailed.new(failure_message(result), result:) unless result.success?
 
       result
     end

@@ -27,7 +27,7 @@ RSpec.describe "command injection through HanamiGuard::Command" do
     :passed
   rescue HanamiGuard::CommandNotAllowed
     expect(payload.start_with?("-") || payload.include?("\0")).to be(true),
-                                                               "payload #{payload.inspect} refused without reason"
+                                                                  "payload #{payload.inspect} refused without reason"
     :refused
   end
 

@@ -49,7 +49,7 @@ RSpec.describe "option injection through HanamiGuard::Command" do
       canary = File.join(dir, "pwned")
       ls_remote = HanamiGuard::Command.new("git ls-remote {url}", timeout: 10)
       ["--upload-pack=touch #{canary}", "--upload-pa=touch #{canary}"].each do |url|
-        expect { ls_remote.run(url: url) }.to raise_error(HanamiGuard::CommandNotAllowed)
+        expect { ls_remote.run(url:) }.to raise_error(HanamiGuard::CommandNotAllowed)
       end
       expect(File.exist?(canary)).to be(false)
     end

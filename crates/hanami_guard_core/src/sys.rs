@@ -23,8 +23,7 @@ use std::os::unix::process::CommandExt;
 use std::sync::OnceLock;
 
 type AddCloseFrom = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, c_int) -> c_int;
-type AddChdir =
-    unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, *const c_char) -> c_int;
+type AddChdir = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, *const c_char) -> c_int;
 
 struct GlibcExtensions {
     closefrom: Option<AddCloseFrom>,
@@ -185,7 +184,8 @@ pub fn posix_spawn_sealed(req: &SpawnRequest<'_>, stdio: [BorrowedFd<'_>; 3]) ->
         libc::sigfillset(all.as_mut_ptr());
         (empty.assume_init(), all.assume_init())
     };
-    let flags = libc::POSIX_SPAWN_SETPGROUP | libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF;
+    let flags =
+        libc::POSIX_SPAWN_SETPGROUP | libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF;
     // SAFETY: `attr.0` is initialised; the set pointers point at initialised sigsets that
     // the calls copy.
     unsafe {

@@ -57,7 +57,9 @@ fn running_in_group(pgid: i32) -> Vec<i32> {
 #[test]
 fn true_succeeds_with_posix_spawn() {
     let cmd = Command::new("true", Config::default()).expect("define");
-    let out = cmd.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
     assert!(out.success());
     assert_eq!(out.exit_status, Some(0));
     assert_eq!(out.sandbox.spawn, SpawnMethod::PosixSpawn);
@@ -67,7 +69,15 @@ fn true_succeeds_with_posix_spawn() {
 #[test]
 fn a_payload_is_one_argument_byte_for_byte() {
     let cmd = Command::new("printf %s {v}", Config::default()).expect("define");
-    for payload in ["; id", "$(id)", "`id`", "a b\tc\nd", "|| curl x | sh", "'\"\\", "{v}"] {
+    for payload in [
+        "; id",
+        "$(id)",
+        "`id`",
+        "a b\tc\nd",
+        "|| curl x | sh",
+        "'\"\\",
+        "{v}",
+    ] {
         let out = cmd
             .run(&[payload], None, &Cancel::new().expect("cancel"))
             .expect("run");
@@ -86,7 +96,9 @@ fn the_child_sees_only_the_given_environment_and_no_new_privs() {
         },
     )
     .expect("define");
-    let out = cmd.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("s3cr3t"));
     assert!(text.contains("GIVEN=yes\0"));
@@ -114,7 +126,9 @@ fn leaked_descriptors_do_not_reach_the_child() {
         raw.push(fd);
     }
     let cmd = Command::new("ls /proc/self/fd", Config::default()).expect("define");
-    let out = cmd.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
     let fds: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .map(str::to_owned)
@@ -134,7 +148,9 @@ fn leaked_descriptors_do_not_reach_the_child() {
 #[test]
 fn stdin_is_dev_null_or_the_bytes_given() {
     let cmd = Command::new("cat", Config::default()).expect("define");
-    let out = cmd.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
     assert!(out.stdout.is_empty());
     let big = vec![b'x'; 3 << 20];
     let out = cmd
@@ -153,7 +169,9 @@ fn megabytes_on_both_streams_do_not_deadlock() {
             ..Config::default()
         },
     );
-    let out = cmd.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
     assert_eq!(out.stdout.len(), 5_000_005);
     assert_eq!(out.stderr.len(), 5_000_000);
     assert!(!out.truncated);
@@ -165,7 +183,9 @@ fn megabytes_on_both_streams_do_not_deadlock() {
             ..Config::default()
         },
     );
-    let out = small.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    let out = small
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
     assert_eq!(out.stdout.len(), 1000);
     assert_eq!(out.stderr.len(), 1000);
     assert!(out.truncated);
@@ -189,7 +209,9 @@ fn timeout_kills_a_term_ignoring_child_and_its_grandchild() {
         },
     );
     let started = Instant::now();
-    let out = cmd.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
     assert!(out.timed_out);
     assert!(!out.success());
     assert_eq!(out.signal, Some(libc::SIGKILL));
@@ -236,7 +258,9 @@ fn rlimits_use_the_fork_path_and_apply() {
             ..Config::default()
         },
     );
-    let out = cmd.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "64\n7\n");
     assert_eq!(out.sandbox.spawn, SpawnMethod::Fork);
     let own = rustix::process::getrlimit(rustix::process::Resource::Nofile);
@@ -255,7 +279,9 @@ fn chdir_runs_in_the_directory() {
         },
     )
     .expect("define");
-    let out = cmd.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim_end(),
         canonical.to_string_lossy()
@@ -292,7 +318,11 @@ fn landlock_limits_what_the_child_reads() {
     .expect("define");
     let ok = allowed.join("ok.txt");
     let out = cmd
-        .run(&[ok.to_string_lossy().as_bytes()], None, &Cancel::new().expect("cancel"))
+        .run(
+            &[ok.to_string_lossy().as_bytes()],
+            None,
+            &Cancel::new().expect("cancel"),
+        )
         .expect("run");
     if out.sandbox.landlock == LandlockStatus::NotEnforced {
         eprintln!("Landlock not available on this kernel: skipped the denial check");
@@ -301,7 +331,11 @@ fn landlock_limits_what_the_child_reads() {
     assert_eq!(out.stdout, b"fine");
     let secret = dir.path().join("secret.txt");
     let out = cmd
-        .run(&[secret.to_string_lossy().as_bytes()], None, &Cancel::new().expect("cancel"))
+        .run(
+            &[secret.to_string_lossy().as_bytes()],
+            None,
+            &Cancel::new().expect("cancel"),
+        )
         .expect("run");
     assert!(!out.success());
     assert!(out.stdout.is_empty());

@@ -93,14 +93,13 @@ RSpec.describe HanamiGuard::Command do
         raise unless e.message.include?("not found") # a program missing on this machine
       end
       busybox = %w[/usr/bin/busybox /bin/busybox].find { |p| File.executable?(p) }
-      if busybox
-        expect { described_class.new("busybox sh -c {x}") }.to raise_error(HanamiGuard::ConfigurationError)
-      end
+      expect { described_class.new("busybox sh -c {x}") }.to raise_error(HanamiGuard::ConfigurationError) if busybox
       expect(described_class.new("sh -c {x}", dangerous_shell: true).argv(x: "echo hi").last).to eq("echo hi")
     end
 
     it "keeps # literal inside words and refuses a # that would start a comment" do
-      expect(described_class.new("echo a#b '#c' \\#d").argv).to eq([described_class.new("echo").executable, "a#b", "#c", "#d"])
+      echo = described_class.new("echo").executable
+      expect(described_class.new("echo a#b '#c' \\#d").argv).to eq([echo, "a#b", "#c", "#d"])
       expect { described_class.new("echo a #comment {x}") }
         .to raise_error(HanamiGuard::ConfigurationError, /comment/)
     end
@@ -112,8 +111,8 @@ RSpec.describe HanamiGuard::Command do
     end
 
     it "splits like a POSIX shell (CPython's shlex posix test data)" do
-      rows = JSON.parse(File.read(File.expand_path("../../fixtures/external/shellwords/cpython_shlex_posix_data_3.11.json",
-                                                   __dir__)))
+      file = File.expand_path("../../fixtures/external/shellwords/cpython_shlex_posix_data_3.11.json", __dir__)
+      rows = JSON.parse(File.read(file))
       expect(rows.size).to be > 50
       rows.each do |row|
         # The one Python-specific row: POSIX keeps "foo#bar" whole (see the fixture's README).

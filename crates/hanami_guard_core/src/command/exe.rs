@@ -20,9 +20,7 @@ pub fn safe_path_dirs() -> Vec<PathBuf> {
 
 fn is_executable_file(path: &Path) -> bool {
     match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => {
-            rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok()
-        }
+        Ok(m) if m.is_file() => rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok(),
         _ => false,
     }
 }

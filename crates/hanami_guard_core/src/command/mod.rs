@@ -21,9 +21,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::sys::Rlimits;
 use crate::cancel::Cancel;
 use crate::error::{excerpt, Error, Result};
+pub use crate::sys::Rlimits;
 pub use sandbox::{FsRules, LandlockStatus};
 pub use template::Template;
 
@@ -202,9 +202,10 @@ fn check_env(env: &[(String, String)]) -> Result<Vec<CString>> {
         }
         has_path |= k == "PATH";
         has_lang |= k == "LANG";
-        out.push(CString::new(format!("{k}={v}")).map_err(|_| {
-            Error::Configuration("env: a NUL byte in a variable".into())
-        })?);
+        out.push(
+            CString::new(format!("{k}={v}"))
+                .map_err(|_| Error::Configuration("env: a NUL byte in a variable".into()))?,
+        );
     }
     if !has_path {
         out.push(CString::new(format!("PATH={}", exe::SAFE_PATH)).unwrap_or_default());
@@ -267,7 +268,10 @@ impl Command {
             }
             None => exe::safe_path_dirs(),
         };
-        let first = template.words()[0].as_literal().unwrap_or_default().to_vec();
+        let first = template.words()[0]
+            .as_literal()
+            .unwrap_or_default()
+            .to_vec();
         let exe_path = exe::resolve(&first, &dirs)?;
         let exe_bytes = exe_path.as_os_str().as_bytes().to_vec();
         template.replace_executable(exe_bytes.clone());
@@ -305,9 +309,9 @@ impl Command {
                         excerpt(&dir.to_string_lossy(), 60)
                     )));
                 }
-                Some(Arc::new(CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
-                    Error::Configuration("chdir: the path contains a NUL byte".into())
-                })?))
+                Some(Arc::new(CString::new(dir.as_os_str().as_bytes()).map_err(
+                    |_| Error::Configuration("chdir: the path contains a NUL byte".into()),
+                )?))
             }
             None => None,
         };
@@ -459,8 +463,14 @@ mod tests {
         let argv = cmd.argv(&["worker"]).expect("argv");
         assert_eq!(argv[2], b"worker:latest");
         assert!(argv[0].starts_with(b"/"));
-        assert!(matches!(cmd.argv(&["api"]), Err(Error::CommandNotAllowed(_))));
-        assert!(matches!(cmd.argv(&["a\0b"]), Err(Error::CommandNotAllowed(_))));
+        assert!(matches!(
+            cmd.argv(&["api"]),
+            Err(Error::CommandNotAllowed(_))
+        ));
+        assert!(matches!(
+            cmd.argv(&["a\0b"]),
+            Err(Error::CommandNotAllowed(_))
+        ));
     }
 
     #[test]

@@ -101,7 +101,10 @@ fn open_path(path: &Path, what: &str) -> Result<Option<(OwnedFd, bool)>> {
         Err(rustix::io::Errno::NOENT) => Ok(None),
         Err(e) => Err(Error::io(
             e,
-            format!("opening fs: {what} path {}", excerpt(&path.to_string_lossy(), 60)),
+            format!(
+                "opening fs: {what} path {}",
+                excerpt(&path.to_string_lossy(), 60)
+            ),
         )),
     }
 }

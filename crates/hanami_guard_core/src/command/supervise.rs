@@ -19,8 +19,8 @@
 //!    have been reused), and the leader is reaped: no zombie, nothing left running.
 
 use std::ffi::CString;
-use std::sync::{mpsc, Arc, Mutex};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
@@ -226,7 +226,9 @@ fn spawn_sealed(cmd: &Command, job: SpawnJob) -> Result<(i32, LandlockStatus)> {
             });
             if tx.send(job).is_ok() {
                 if let Ok(result) = reply_rx.recv() {
-                    return result.map(|pid| (pid, LandlockStatus::NotRequested)).map_err(failed);
+                    return result
+                        .map(|pid| (pid, LandlockStatus::NotRequested))
+                        .map_err(failed);
                 }
             }
             return Err(Error::Command(
@@ -266,10 +268,10 @@ pub(super) fn run(
     cancel: &Cancel,
 ) -> Result<Output> {
     let argv = to_cstrings(argv)?;
-    let (out_r, out_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| io_err(e, "pipe"))?;
-    let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| io_err(e, "pipe"))?;
+    let (out_r, out_w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| io_err(e, "pipe"))?;
+    let (err_r, err_w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| io_err(e, "pipe"))?;
     let (in_child, in_parent) = match &stdin {
         Some(_) => {
             let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
@@ -325,8 +327,7 @@ pub(super) fn run(
 
     loop {
         if let Some(at) = exited_at {
-            if (out.fd.is_none() && err.fd.is_none()) || Instant::now() >= at + DRAIN_AFTER_EXIT
-            {
+            if (out.fd.is_none() && err.fd.is_none()) || Instant::now() >= at + DRAIN_AFTER_EXIT {
                 break;
             }
             if cancelled {
@@ -391,7 +392,7 @@ pub(super) fn run(
                 return Err(io_err(e, "poll"));
             }
         }
-        let ready = |i: Option<usize>| i.map_or(false, |i| !fds[i].revents().is_empty());
+        let ready = |i: Option<usize>| i.is_some_and(|i| !fds[i].revents().is_empty());
         let (r_out, r_err, r_in, r_pid, r_cancel) = (
             ready(idx_out),
             ready(idx_err),
@@ -421,11 +422,7 @@ pub(super) fn run(
             stdin_fd = None; // close: the child sees EOF
         }
 
-        let exited_now = exited_at.is_none()
-            && (r_pid || (pidfd.is_none() && has_exited(pid)) || {
-                // pidfd may have failed to open for an already-reaped pid; waitid tells.
-                false
-            });
+        let exited_now = exited_at.is_none() && (r_pid || (pidfd.is_none() && has_exited(pid)));
         if exited_now {
             // Kill what the leader left behind in its group while the leader is still an
             // unreaped zombie, so the group id cannot belong to anyone else yet.

@@ -84,7 +84,9 @@ pub fn split_words(input: &str) -> Result<Vec<String>> {
             .unwrap_or('\u{F8FF}');
         let swapped = input.replace('#', &marker.to_string());
         let literal: Vec<String> = shell_words::split(&swapped)
-            .map_err(|_| Error::Configuration("the command template has an unbalanced quote".into()))?
+            .map_err(|_| {
+                Error::Configuration("the command template has an unbalanced quote".into())
+            })?
             .into_iter()
             .map(|w| w.replace(marker, "#"))
             .collect();
@@ -308,7 +310,10 @@ mod tests {
 
     #[test]
     fn braces_escape_by_doubling() {
-        assert_eq!(argv("echo {{x}} a}}b", &[]).expect("ok"), ["echo", "{x}", "a}b"]);
+        assert_eq!(
+            argv("echo {{x}} a}}b", &[]).expect("ok"),
+            ["echo", "{x}", "a}b"]
+        );
         assert!(matches!(
             Template::parse("echo {x"),
             Err(Error::Configuration(_))
@@ -325,8 +330,14 @@ mod tests {
 
     #[test]
     fn hash_is_literal_inside_words_and_refused_as_a_comment() {
-        assert_eq!(argv("echo foo#bar baz", &[]).expect("ok"), ["echo", "foo#bar", "baz"]);
-        assert_eq!(argv("echo '#x' \\#y", &[]).expect("ok"), ["echo", "#x", "#y"]);
+        assert_eq!(
+            argv("echo foo#bar baz", &[]).expect("ok"),
+            ["echo", "foo#bar", "baz"]
+        );
+        assert_eq!(
+            argv("echo '#x' \\#y", &[]).expect("ok"),
+            ["echo", "#x", "#y"]
+        );
         assert!(matches!(
             Template::parse("echo a #b c"),
             Err(Error::Configuration(_))
@@ -343,7 +354,10 @@ mod tests {
             argv("echo {a}{b}", &["", "-n"]),
             Err(Error::CommandNotAllowed(_))
         ));
-        assert_eq!(argv("echo --x={a}", &["-n"]).expect("ok"), ["echo", "--x=-n"]);
+        assert_eq!(
+            argv("echo --x={a}", &["-n"]).expect("ok"),
+            ["echo", "--x=-n"]
+        );
         assert_eq!(argv("echo x{a}", &["-n"]).expect("ok"), ["echo", "x-n"]);
     }
 

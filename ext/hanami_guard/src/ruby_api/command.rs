@@ -11,13 +11,18 @@ use std::time::Duration;
 use hanami_guard_core::cancel::Cancel;
 use hanami_guard_core::command::{self as core, Allow, Config, FsRules, Rlimits};
 use magnus::{
-    function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby,
-    Symbol, TryConvert, Value,
+    function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby, Symbol, TryConvert,
+    Value,
 };
 
 use crate::{errors, gvl};
 
-#[magnus::wrap(class = "HanamiGuard::Command", free_immediately, size, frozen_shareable)]
+#[magnus::wrap(
+    class = "HanamiGuard::Command",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
 struct Command(Arc<core::Command>);
 
 /// Copies a Ruby String's bytes (any encoding) into an owned Vec.
@@ -52,7 +57,9 @@ fn paths(ruby: &Ruby, h: RHash, key: &str) -> Result<Vec<PathBuf>, Error> {
         .transpose()?
         .unwrap_or_default()
         .into_iter()
-        .map(|b| PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(b)))
+        .map(|b| {
+            PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(b))
+        })
         .collect())
 }
 
@@ -62,7 +69,9 @@ fn convert_allow(value: Value) -> Result<Allow, Error> {
     match kind.as_str() {
         "one_of" => {
             let list: RArray = spec.entry(1)?;
-            Ok(Allow::OneOf(strings(list)?.into_iter().collect::<HashSet<_>>()))
+            Ok(Allow::OneOf(
+                strings(list)?.into_iter().collect::<HashSet<_>>(),
+            ))
         }
         "map" => {
             let map: RHash = spec.entry(1)?;
@@ -196,9 +205,8 @@ impl Command {
             }
             let cancel = Cancel::new()
                 .map_err(|e| errors::to_ruby(ruby, hanami_guard_core::Error::io(e, "eventfd")))?;
-            let output = gvl::nogvl_cancellable(ruby, &cancel, || {
-                cmd.run_argv(argv, stdin, &cancel)
-            })?;
+            let output =
+                gvl::nogvl_cancellable(ruby, &cancel, || cmd.run_argv(argv, stdin, &cancel))?;
             let out = errors::map(ruby, output)?;
             let sandbox = ruby.hash_new();
             sandbox.aset(ruby.to_symbol("no_new_privs"), out.sandbox.no_new_privs)?;
