@@ -36,7 +36,7 @@ RSpec.describe "command injection through HanamiGuard::Command" do
   end
 
   it "passes a sample of payloads through as single arguments" do
-    outcomes = payloads.first(40).map { |p| expect_one_argument_or_refused(printf, p) }
+    outcomes = payloads.first(10).map { |p| expect_one_argument_or_refused(printf, p) }
     expect(outcomes).to include(:passed)
   end
 

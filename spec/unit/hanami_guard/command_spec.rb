@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "json"
+require "shellwords"
 require "timeout"
 
 RSpec.describe HanamiGuard::Command do
@@ -33,8 +34,6 @@ RSpec.describe HanamiGuard::Command do
   def shell(script, **opts)
     described_class.new("sh -c #{Shellwords.escape(script)}", dangerous_shell: true, **opts)
   end
-
-  before { require "shellwords" }
 
   describe ".new" do
     it "resolves the executable once, from the safe PATH, to an absolute path" do
@@ -110,7 +109,7 @@ RSpec.describe HanamiGuard::Command do
       expect { described_class.new("echo x}") }.to raise_error(HanamiGuard::ConfigurationError, /\}\}/)
     end
 
-    it "splits like a POSIX shell (CPython's shlex posix test data)" do
+    it "splits like a POSIX shell (CPython's shlex posix test data)", :slow do
       file = File.expand_path("../../fixtures/external/shellwords/cpython_shlex_posix_data_3.11.json", __dir__)
       rows = JSON.parse(File.read(file))
       expect(rows.size).to be > 50
