@@ -68,9 +68,7 @@ module HanamiGuard
 
       # @return [Boolean] exited 0 within the timeout
       def success?
-        @exit_status.zero? && !@timed_out
-      rescue NoMethodError
-        false
+        @exit_status.is_a?(Integer) && @exit_status.zero? && !@timed_out
       end
 
       # @return [Boolean] the timeout expired and the process group was killed

@@ -363,3 +363,23 @@ fn a_missing_value_or_a_relative_executable_is_refused() {
         Err(Error::Configuration(_))
     ));
 }
+
+#[test]
+fn an_endless_writer_still_times_out() {
+    let cmd = Command::new(
+        "yes",
+        Config {
+            timeout: Some(Duration::from_millis(300)),
+            kill_grace: Duration::from_millis(100),
+            max_output: 1000,
+            ..Config::default()
+        },
+    )
+    .expect("define");
+    let started = Instant::now();
+    let out = cmd.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    assert!(out.timed_out);
+    assert!(out.truncated);
+    assert_eq!(out.stdout.len(), 1000);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

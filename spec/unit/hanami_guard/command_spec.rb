@@ -329,6 +329,13 @@ RSpec.describe HanamiGuard::Command do
       expect { Process.wait(-1, Process::WNOHANG) }.to raise_error(Errno::ECHILD)
     end
 
+    it "times out a child that writes without pause, keeping max_output bytes" do
+      result = described_class.new("yes", timeout: 0.3, kill_grace: 0.1, max_output: 100).run
+      expect(result).to be_timed_out
+      expect(result).to be_truncated
+      expect(result.stdout).to eq("y\n" * 50)
+    end
+
     it "lets other Ruby threads run while a command waits" do
       ticks = 0
       ticker = Thread.new { 40.times { (ticks += 1) && sleep(0.005) } }

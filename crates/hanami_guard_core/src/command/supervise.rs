@@ -75,10 +75,12 @@ impl Stream {
         }
     }
 
-    /// Reads what is available; closes on EOF or error.
+    /// Reads what is available, a bounded number of chunks (so a child writing without pause
+    /// cannot keep the loop from checking the timeout and the other stream); closes on EOF or
+    /// error.
     fn read_available(&mut self, scratch: &mut [u8], max: usize) {
         let Some(fd) = &self.fd else { return };
-        loop {
+        for _ in 0..8 {
             match rustix::io::read(fd, &mut *scratch) {
                 Ok(0) => {
                     self.fd = None;
