@@ -338,10 +338,23 @@ RSpec.describe HanamiGuard::Command do
 
     it "lets other Ruby threads run while a command waits" do
       ticks = 0
-      ticker = Thread.new { 40.times { (ticks += 1) && sleep(0.005) } }
-      shell("sleep 0.4").run
+      ticker = Thread.new { 20.times { (ticks += 1) && sleep(0.005) } }
+      shell("sleep 0.6").run
+      ticks_during_the_wait = ticks # the GVL was released: the ticker ran meanwhile
       ticker.join
-      expect(ticks).to eq(40)
+      expect(ticks_during_the_wait).to eq(20)
+    end
+
+    it "kills and reaps the child on Thread#raise, then raises in the waiting thread" do
+      Dir.mktmpdir do |dir|
+        pidfile = File.join(dir, "pid")
+        waiter = Thread.new { shell("echo $$ > #{pidfile}; exec sleep 30", kill_grace: 0.2).run }
+        expect(wait_until { File.size?(pidfile) }).to be_truthy
+        pid = Integer(File.read(pidfile))
+        waiter.raise(RuntimeError, "stop")
+        expect { waiter.join(10) }.to raise_error(RuntimeError, "stop")
+        expect(wait_until(3) { !File.exist?("/proc/#{pid}") }).to be(true) # killed and reaped
+      end
     end
   end
 
