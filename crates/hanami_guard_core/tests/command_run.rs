@@ -377,9 +377,67 @@ fn an_endless_writer_still_times_out() {
     )
     .expect("define");
     let started = Instant::now();
-    let out = cmd.run(&none(), None, &Cancel::new().expect("cancel")).expect("run");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
     assert!(out.timed_out);
     assert!(out.truncated);
     assert_eq!(out.stdout.len(), 1000);
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn landlock_limits_where_the_child_writes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let writable = dir.path().join("out");
+    std::fs::create_dir(&writable).expect("mkdir");
+    let cmd = Command::new(
+        "touch {file}",
+        Config {
+            fs: Some(FsRules {
+                write: vec![writable.clone()],
+                ..FsRules::default()
+            }),
+            ..Config::default()
+        },
+    )
+    .expect("define");
+    let inside = writable.join("ok");
+    let out = cmd
+        .run(
+            &[inside.to_string_lossy().as_bytes()],
+            None,
+            &Cancel::new().expect("cancel"),
+        )
+        .expect("run");
+    if out.sandbox.landlock == LandlockStatus::NotEnforced {
+        eprintln!("Landlock not available on this kernel: skipped");
+        return;
+    }
+    assert!(out.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(inside.exists());
+    let outside = dir.path().join("escaped");
+    let out = cmd
+        .run(
+            &[outside.to_string_lossy().as_bytes()],
+            None,
+            &Cancel::new().expect("cancel"),
+        )
+        .expect("run");
+    assert!(!out.success());
+    assert!(!outside.exists());
+    // A path that does not exist at definition is a configuration error.
+    assert!(matches!(
+        Command::new(
+            "true",
+            Config {
+                fs: Some(FsRules {
+                    read: vec![dir.path().join("missing")],
+                    ..FsRules::default()
+                }),
+                ..Config::default()
+            }
+        ),
+        Err(Error::Configuration(_))
+    ));
 }
