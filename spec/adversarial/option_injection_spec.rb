@@ -12,7 +12,7 @@ RSpec.describe "option injection through HanamiGuard::Command" do
               "-", "--", "-n", "--help", "-\u00e9", "-\n"]
 
   payloads.each do |payload|
-    it "refuses #{payload.inspect} as the start of a word" do
+    it "refuses #{payload.inspect} as the start of a word", :slow do
       expect { cmd.run(value: payload) }.to raise_error(HanamiGuard::CommandNotAllowed, /option injection/)
       expect { cmd.argv(value: payload) }.to raise_error(HanamiGuard::CommandNotAllowed)
     end
@@ -41,7 +41,7 @@ RSpec.describe "option injection through HanamiGuard::Command" do
     expect { mapped.argv(v: "quiet") }.to raise_error(HanamiGuard::CommandNotAllowed)
   end
 
-  it "never lets git read an injected option (a real git, when installed)" do
+  it "never lets git read an injected option (a real git, when installed)", :slow do
     git = %w[/usr/bin/git /bin/git /usr/local/bin/git].find { |p| File.executable?(p) }
     skip "git is not installed" unless git
 
