@@ -360,6 +360,7 @@ module HanamiGuard
       end
       @names = names.freeze
       @placeholders = names.map(&:to_sym).freeze
+      @keys = (@names + @placeholders).to_h { |key| [key, true] }.freeze
       @checks = checks
       @timeout = timeout
       @source = template.dup.freeze
@@ -367,16 +368,19 @@ module HanamiGuard
     end
 
     def ordered_values(values)
-      unknown = values.keys.map(&:to_s) - @names
-      unless unknown.empty?
-        raise ArgumentError, "unknown placeholder(s) #{unknown.join(", ")}; this command takes " \
-                             "#{@names.empty? ? "no values" : @names.join(", ")}"
+      unless values.size == @names.size && values.each_key.all? { |key| @keys.include?(key) }
+        unknown = values.keys.map(&:to_s) - @names
+        unless unknown.empty?
+          raise ArgumentError, "unknown placeholder(s) #{unknown.join(", ")}; this command takes " \
+                               "#{@names.empty? ? "no values" : @names.join(", ")}"
+        end
       end
-      @names.map do |name|
-        value = values.fetch(name.to_sym) do
+      @names.each_with_index.map do |name, i|
+        value = values.fetch(@placeholders[i]) do
           values.fetch(name) { raise ArgumentError, "missing value for {#{name}}" }
         end
-        check(name, self.class.value_string(value, "the value for {#{name}}"))
+        value = self.class.value_string(value, "the value for {#{name}}") unless value.is_a?(String)
+        @checks.empty? ? value : check(name, value)
       end
     end
 
