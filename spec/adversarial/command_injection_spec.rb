@@ -6,7 +6,8 @@ require "uri"
 # spec/fixtures/external/command_injection/LICENSE) go through `printf %s {value}`. Each must come
 # out of the child's stdout byte for byte (it was one argv element and no shell saw it), or be
 # refused with CommandNotAllowed (a leading "-", a NUL). Nothing else is acceptable.
-RSpec.describe "command injection through HanamiGuard::Command" do
+# :slow only keeps these out of the GC.stress pass (minutes there); they run in every normal run.
+RSpec.describe "command injection through HanamiGuard::Command", :slow do
   fixtures = File.expand_path("../fixtures/external/command_injection", __dir__)
   payloads = %w[command_exec.txt command-execution-unix.txt].flat_map do |file|
     File.binread(File.join(fixtures, file)).split("\n").map { |line| line.delete_suffix("\r") }

@@ -5,7 +5,8 @@
 # "-oProxyCommand=..."; abbreviated long options ("--upload-pa=") work too, so a denylist never
 # suffices. Any value that would begin a word with "-" is refused unless its placeholder is
 # declared in options:.
-RSpec.describe "option injection through HanamiGuard::Command" do
+# :slow only keeps these out of the GC.stress pass (minutes there); they run in every normal run.
+RSpec.describe "option injection through HanamiGuard::Command", :slow do
   let(:cmd) { HanamiGuard::Command.new("printf %s| {value}") }
 
   payloads = ["--upload-pack=touch /tmp/hg-pwned", "--upload-pa=touch /tmp/hg-pwned", "-oProxyCommand=touch /tmp/x",
