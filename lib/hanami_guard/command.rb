@@ -342,7 +342,7 @@ module HanamiGuard
     # @api public
     # @since 0.1.0
     def argv(**values)
-      _argv(ordered_values(values)).map(&:freeze).freeze
+      _argv(ordered_values(values)).each(&:freeze).freeze
     end
 
     def inspect
@@ -368,20 +368,20 @@ module HanamiGuard
     end
 
     def ordered_values(values)
-      unless values.size == @names.size && values.each_key.all? { |key| @keys.include?(key) }
-        unknown = values.keys.map(&:to_s) - @names
-        unless unknown.empty?
-          raise ArgumentError, "unknown placeholder(s) #{unknown.join(", ")}; this command takes " \
-                               "#{@names.empty? ? "no values" : @names.join(", ")}"
-        end
+      check_keys(values) unless values.size == @names.size && values.all? { |key, _| @keys.key?(key) }
+      @placeholders.map do |sym|
+        value = values.fetch(sym) { values.fetch(sym.name) { raise ArgumentError, "missing value for {#{sym}}" } }
+        value = self.class.value_string(value, "the value for {#{sym}}") unless value.is_a?(String)
+        @checks.empty? ? value : check(sym.name, value)
       end
-      @names.each_with_index.map do |name, i|
-        value = values.fetch(@placeholders[i]) do
-          values.fetch(name) { raise ArgumentError, "missing value for {#{name}}" }
-        end
-        value = self.class.value_string(value, "the value for {#{name}}") unless value.is_a?(String)
-        @checks.empty? ? value : check(name, value)
-      end
+    end
+
+    def check_keys(values)
+      unknown = values.keys.map(&:to_s) - @names
+      return if unknown.empty?
+
+      raise ArgumentError, "unknown placeholder(s) #{unknown.join(", ")}; this command takes " \
+                           "#{@names.empty? ? "no values" : @names.join(", ")}"
     end
 
     def check(name, value)
