@@ -126,7 +126,7 @@ module HanamiGuard
                                   chdir:, rlimits:, fs:, dangerous_shell:,
                                   path:, kill_grace:)
         config[:allow] = specs
-        _define(template.dup.force_encoding(Encoding::UTF_8), config).send(:setup, template, checks, timeout)
+        _define(utf8(template, "the template"), config).send(:setup, template, checks, timeout)
       end
 
       # Runs a plain argv (no template, no placeholders) with the same sealing.
@@ -217,7 +217,16 @@ module HanamiGuard
       def normalize_env(env)
         raise TypeError, "env: must be a Hash of String => String" unless env.is_a?(Hash)
 
-        env.map { |k, v| [value_string(k, "env: key"), value_string(v, "env: #{k}")] }
+        env.map do |k, v|
+          [utf8(value_string(k, "env: key"), "env: key"), utf8(value_string(v, "env: #{k}"), "env: #{k}")]
+        end
+      end
+
+      def utf8(string, what)
+        copy = string.dup.force_encoding(Encoding::UTF_8)
+        raise ArgumentError, "#{what} is not valid UTF-8" unless copy.valid_encoding?
+
+        copy
       end
 
       def seconds(value, what, allow_nil:, positive:)

@@ -136,6 +136,8 @@ RSpec.describe HanamiGuard::Command do
       expect { described_class.new("echo", fs: { delete: [] }) }.to raise_error(ArgumentError)
       expect { described_class.new("echo", env: { "A=B" => "x" }) }.to raise_error(HanamiGuard::ConfigurationError)
       expect { described_class.new("echo {stdin}") }.to raise_error(HanamiGuard::ConfigurationError, /reserved/)
+      expect { described_class.new("echo \xff".b) }.to raise_error(ArgumentError, /UTF-8/)
+      expect { described_class.new("echo", env: { "A" => "\xff".b }) }.to raise_error(ArgumentError, /UTF-8/)
     end
 
     it "accepts only an absolute directory or a Root as chdir:", :slow do
