@@ -10,9 +10,9 @@
 //! write files, read directories, create/remove/rename entries, truncate, device ioctls. What
 //! is not listed is denied. `read:` allows reading files and listing directories beneath each
 //! path; `write:` allows that plus every write right; `exec:` allows executing (and reading).
-//! The executable itself and the directories the dynamic loader reads (`/lib*`, `/usr/lib*`,
-//! `/etc/ld.so.cache`) are always allowed to be read, the executable to be executed, so that
-//! the program can start at all.
+//! So that the program can start at all, the executable and its ELF interpreter (the dynamic
+//! loader, which `execve` opens for execution) may always be executed and read, and the
+//! directories the loader reads libraries from (`/lib*`, `/usr/lib*`, `/etc/ld.so.cache`) read.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
