@@ -30,6 +30,13 @@ pub use pattern::{ResourcePattern, SpiffePattern, MAX_RESOURCE_BYTES};
 pub use principal::{AttrCondition, Conditions, Principal, Uses};
 pub use reload::PolicyFile;
 
+/// The tree a policy is validated from: parsed YAML, or what a binding builds from the DSL
+/// (re-exported so bindings need no YAML crate of their own).
+pub mod tree {
+    pub use serde_yaml::value::{Tag, TaggedValue};
+    pub use serde_yaml::{Mapping, Value};
+}
+
 use crate::error::{excerpt, Error, Result};
 use principal::Subject;
 
