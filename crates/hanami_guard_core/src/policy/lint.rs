@@ -35,8 +35,7 @@ fn label(i: usize, rule: &Rule) -> String {
 }
 
 fn actions_cover(deny: &Rule, allow: &Rule) -> bool {
-    deny.any_action
-        || (!allow.any_action && allow.actions.iter().all(|a| deny.actions.contains(a)))
+    deny.any_action || (!allow.any_action && allow.actions.iter().all(|a| deny.actions.contains(a)))
 }
 
 fn resources_cover(deny: &Rule, allow: &Rule) -> bool {

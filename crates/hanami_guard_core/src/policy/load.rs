@@ -88,10 +88,9 @@ fn string<'v>(ctx: &Ctx<'_>, key: &str, v: &'v Value) -> Result<&'v str> {
 
 fn list<'v>(ctx: &Ctx<'_>, key: &str, v: &'v Value, what: &str) -> Result<&'v [Value]> {
     match v {
-        Value::Sequence(s) if s.is_empty() => Err(ctx.err(
-            key,
-            format!("must not be empty: list at least one {what}"),
-        )),
+        Value::Sequence(s) if s.is_empty() => {
+            Err(ctx.err(key, format!("must not be empty: list at least one {what}")))
+        }
         Value::Sequence(s) => Ok(s),
         _ => Err(ctx.err(
             key,
@@ -123,7 +122,10 @@ fn known_keys(ctx: &Ctx<'_>, path: &str, map: &Mapping, allowed: &[&str]) -> Res
             };
             return Err(ctx.err(
                 &at,
-                format!("unknown key; the keys allowed here are {}", allowed.join(", ")),
+                format!(
+                    "unknown key; the keys allowed here are {}",
+                    allowed.join(", ")
+                ),
             ));
         }
     }
@@ -247,7 +249,12 @@ fn rule_from_value(source: &str, index: usize, value: &Value) -> Result<Rule> {
     let effect = match string(
         &ctx,
         "effect",
-        required(&ctx, map, "effect", "write `effect: allow` or `effect: deny`")?,
+        required(
+            &ctx,
+            map,
+            "effect",
+            "write `effect: allow` or `effect: deny`",
+        )?,
     )? {
         "allow" => Effect::Allow,
         "deny" => Effect::Deny,
@@ -277,7 +284,12 @@ fn rule_from_value(source: &str, index: usize, value: &Value) -> Result<Rule> {
     }
 
     let mut resources = Vec::new();
-    let raw = required(&ctx, map, "resources", "list the resources, or [\"**\"] for all")?;
+    let raw = required(
+        &ctx,
+        map,
+        "resources",
+        "list the resources, or [\"**\"] for all",
+    )?;
     for (i, r) in list(&ctx, "resources", raw, "resource")?.iter().enumerate() {
         let key = format!("resources[{i}]");
         let r = string(&ctx, &key, r)?;
@@ -405,10 +417,7 @@ fn name_conditions(ctx: &Ctx<'_>, key: &str, value: &Value) -> Result<Vec<AttrCo
             return Err(ctx.err(&at, "must not be empty"));
         }
         if value.len() > MAX_PATTERN_BYTES {
-            return Err(ctx.err(
-                &at,
-                format!("is limited to {MAX_PATTERN_BYTES} bytes"),
-            ));
+            return Err(ctx.err(&at, format!("is limited to {MAX_PATTERN_BYTES} bytes")));
         }
         if value.chars().any(char::is_control) {
             return Err(ctx.err(&at, "must not contain control characters"));

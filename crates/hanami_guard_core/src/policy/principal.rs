@@ -51,9 +51,9 @@ fn name_matches<'a, It>(conditions: &[AttrCondition], attributes: impl Fn() -> I
 where
     It: Iterator<Item = (&'a str, &'a str)>,
 {
-    conditions.iter().all(|c| {
-        attributes().any(|(oid, value)| oid == &*c.oid && c.value_matches(value))
-    })
+    conditions
+        .iter()
+        .all(|c| attributes().any(|(oid, value)| oid == &*c.oid && c.value_matches(value)))
 }
 
 /// The conditions of one principal. At least one is present.
