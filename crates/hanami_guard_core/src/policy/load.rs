@@ -19,6 +19,10 @@ use super::{Effect, Rule};
 use crate::error::{excerpt, Error, Result};
 use crate::identity::attr;
 
+/// The tag prefix a binding puts on a value of the DSL tree it cannot represent (a Regexp, a
+/// too-deep nesting), so the loader refuses it with the rule and key: `!hanami_guard-dsl/Regexp`.
+pub const DSL_TAG: &str = "!hanami_guard-dsl/";
+
 /// Largest policy text accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 16 << 20;
 
@@ -67,9 +71,12 @@ fn describe(v: &Value) -> String {
         Value::Mapping(_) => "a mapping".to_owned(),
         Value::Tagged(t) => {
             let tag = t.tag.to_string();
-            match tag.strip_prefix("!ruby/") {
-                Some(class) => format!("a Ruby {}", excerpt(class, 48)),
-                None => format!("a value tagged {}", excerpt(&tag, 48)),
+            match tag.strip_prefix(DSL_TAG) {
+                Some(class) => format!("a Ruby {}", excerpt(class, 72)),
+                None => format!(
+                    "a value tagged {} (YAML tags are not allowed in a policy)",
+                    excerpt(&tag, 48)
+                ),
             }
         }
     }

@@ -25,7 +25,7 @@ use std::path::Path;
 
 pub use identity::{summary, Identity, OwnedIdentity};
 pub use lint::Warning;
-pub use load::{MAX_POLICY_BYTES, MAX_RULES};
+pub use load::{DSL_TAG, MAX_POLICY_BYTES, MAX_RULES};
 pub use pattern::{ResourcePattern, SpiffePattern, MAX_RESOURCE_BYTES};
 pub use principal::{AttrCondition, Conditions, Principal, Uses};
 pub use reload::PolicyFile;

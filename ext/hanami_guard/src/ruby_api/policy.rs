@@ -26,7 +26,12 @@ use magnus::{
 use crate::{errors, gvl};
 
 /// A policy and the file it reloads from.
-#[magnus::wrap(class = "HanamiGuard::Policy", free_immediately, size, frozen_shareable)]
+#[magnus::wrap(
+    class = "HanamiGuard::Policy",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
 struct RbPolicy(PolicyFile);
 
 /// An identity converted once into Rust data, so each decision reads no Ruby object.
@@ -87,7 +92,10 @@ fn from_tree(ruby: &Ruby, tree: Value, source: String) -> Result<RbPolicy, Error
 
 fn ruby_tag(what: impl std::fmt::Display) -> tree::Value {
     tree::Value::Tagged(Box::new(TaggedValue {
-        tag: Tag::new(format!("ruby/{what}")),
+        tag: Tag::new(format!(
+            "{}{what}",
+            hanami_guard_core::policy::DSL_TAG.trim_start_matches('!')
+        )),
         value: tree::Value::Null,
     }))
 }
@@ -224,11 +232,7 @@ fn read_name(
     };
     let list = match RArray::from_value(list) {
         Some(a) => a,
-        None => {
-            return Ok(Err(format!(
-                "the identity's #{which}.to_a is not an Array"
-            )))
-        }
+        None => return Ok(Err(format!("the identity's #{which}.to_a is not an Array"))),
     };
     let mut out = Vec::with_capacity(list.len());
     for i in 0..list.len() {
@@ -502,7 +506,9 @@ fn evaluate<R>(
     let (action, resource) = unsafe { (text(action, "action"), text(resource, "resource")) };
     let decision = match (&who, &action, &resource) {
         (Who::None, _, _) => Decision::denied(Reason::NoIdentity),
-        (Who::Unreadable(why), _, _) => Decision::denied(Reason::InvalidRequest(why.as_str().into())),
+        (Who::Unreadable(why), _, _) => {
+            Decision::denied(Reason::InvalidRequest(why.as_str().into()))
+        }
         (_, Text::Invalid(why), _) | (_, _, Text::Invalid(why)) => {
             Decision::denied(Reason::InvalidRequest(why.as_str().into()))
         }
@@ -566,7 +572,9 @@ impl RbPolicy {
         errors::guard(ruby, || {
             let policy = rb_self.0.current();
             if !AUDIT.load(Ordering::Relaxed) {
-                return evaluate(ruby, &policy, identity, action, resource, |d, _, _| d.allowed);
+                return evaluate(ruby, &policy, identity, action, resource, |d, _, _| {
+                    d.allowed
+                });
             }
             let started = Instant::now();
             let e = evaluate(ruby, &policy, identity, action, resource, |d, a, r| {
