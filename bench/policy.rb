@@ -8,6 +8,7 @@
 
 require "benchmark/ips"
 require "hanami_guard"
+require "yaml"
 
 TIME = Float(ENV.fetch("BENCH_TIME", "2"))
 WARMUP = Float(ENV.fetch("BENCH_WARMUP", "1"))
@@ -19,8 +20,8 @@ Name = Struct.new(:pairs) do
 end
 Identity = Struct.new(:subject, :issuer, :spiffe_id, :dns_names, :fingerprint)
 
-def identity(cn)
-  Identity.new(Name.new([["CN", cn], %w[O MyOrg]]), Name.new([["CN", "MyOrg Internal CA"]]), nil, [], nil)
+def identity(common_name)
+  Identity.new(Name.new([["CN", common_name], %w[O MyOrg]]), Name.new([["CN", "MyOrg Internal CA"]]), nil, [], nil)
 end
 
 # `count` rules over ACTIONS actions; every 10th is a deny. Each names two exact resources and a
@@ -75,7 +76,9 @@ class RubyPolicy
   private
 
   def glob(pattern)
-    Regexp.new("\\A#{pattern.split("/").map { |s| s == "**" ? ".*" : Regexp.escape(s).gsub("\\*", "[^/]*") }.join("/")}\\z")
+    Regexp.new("\\A#{pattern.split("/").map do |s|
+                       s == "**" ? ".*" : Regexp.escape(s).gsub("\\*", "[^/]*")
+                     end.join("/")}\\z")
   end
 
   def norm(value)
@@ -103,12 +106,13 @@ def report(title, reports)
   baseline_label, baseline = by_name.first
   puts "\n#{title}"
   by_name.each do |label, ips|
-    printf("  %-58s %10.3f us   %7.2fx the time of %s\n", label, 1e6 / ips, baseline / ips, baseline_label)
+    puts format("  %<label>-58s %<us>10.3f us   %<ratio>7.2fx the time of %<base>s",
+                label:, us: 1e6 / ips, ratio: baseline / ips, base: baseline_label)
   end
 end
 
-def run(title)
-  ips = Benchmark.ips(time: TIME, warmup: WARMUP, quiet: true) { |x| yield x }
+def run(title, &)
+  ips = Benchmark.ips(time: TIME, warmup: WARMUP, quiet: true, &)
   report(title, ips.entries)
   ips.entries.to_h { |r| [r.label, 1e6 / r.stats.central_tendency] }
 end
@@ -122,7 +126,8 @@ loop_ruby = RubyPolicy.new(list)
 indexed_ruby = RubyPolicy.new(list, index: true)
 raise "evaluators disagree" unless [policy.allowed?(who, :a5, "res5"), loop_ruby.allowed?(who, :a5, "res5"),
                                     indexed_ruby.allowed?(who, :a5, "res5")].uniq == [true]
-raise "evaluators disagree" unless [policy.allowed?(who, :a5, "res50"), loop_ruby.allowed?(who, :a5, "res50")].uniq == [false]
+raise "evaluators disagree" unless [policy.allowed?(who, :a5, "res50"),
+                                    loop_ruby.allowed?(who, :a5, "res50")].uniq == [false]
 
 puts "Policy#allowed?: 1,000 rules over #{ACTIONS} actions (#{RUBY_DESCRIPTION})"
 run("allowed (matches rule r5)") do |x|
@@ -131,6 +136,7 @@ run("allowed (matches rule r5)") do |x|
   x.report("hanami_guard, #decide (Decision object)") { policy.decide(converted, :a5, "res5") }
   x.report("plain Ruby, loop over the rule hashes") { loop_ruby.allowed?(who, :a5, "res5") }
   x.report("plain Ruby, rule hashes indexed by action") { indexed_ruby.allowed?(who, :a5, "res5") }
+  x.report("for scale: Policy#size (a native call doing nothing)") { policy.size }
 end
 run("denied (no rule matches: default deny)") do |x|
   x.report("hanami_guard, Policy.identity converted once") { policy.allowed?(converted, :a5, "dir5/zzz") }

@@ -2,6 +2,7 @@
 
 require_relative "decision"
 
+# hanami_guard's policy capability (the gem's entry point is lib/hanami_guard.rb).
 module HanamiGuard
   # Who may do what: compiled allow/deny rules over client identities.
   #
@@ -100,15 +101,16 @@ module HanamiGuard
         Identity.from(identity)
       end
 
-      # Called by the extension for each decision while a subscriber is registered.
+      # Called by the extension for each decision while a subscriber is registered (positionally:
+      # it is one call from Rust, so no Hash is built when nobody listens).
       # @api private
-      def __emit_decision(identity, action, resource, allowed, rule_id, reason, duration)
+      def __emit_decision(identity, action, resource, allowed, rule_id, reason, duration) # rubocop:disable Metrics/ParameterLists
         subscribers = HanamiGuard.decision_subscribers
         return nil if subscribers.empty?
 
         event = {
           principal: Audit.principal(identity), action: Audit.text(action), resource: Audit.text(resource),
-          allowed: allowed, decision: allowed ? :allow : :deny, rule_id: rule_id, reason: reason, duration: duration
+          allowed:, decision: allowed ? :allow : :deny, rule_id:, reason:, duration:
         }.freeze
         subscribers.each do |subscriber|
           subscriber.call(event)
@@ -129,7 +131,7 @@ module HanamiGuard
     # @since 0.1.0
     def decide(identity, action, resource)
       allowed, rule_id, reason = _decide(identity, action, resource)
-      Decision.new(allowed: allowed, rule_id: rule_id, reason: reason)
+      Decision.new(allowed:, rule_id:, reason:)
     end
 
     # @!method allowed?(identity, action, resource)
@@ -163,7 +165,7 @@ module HanamiGuard
     # @since 0.1.0
     def authorize!(identity, action, resource)
       decision = decide(identity, action, resource)
-      raise Forbidden.new("forbidden: #{decision.reason}", decision: decision) unless decision.allowed?
+      raise Forbidden.new("forbidden: #{decision.reason}", decision:) unless decision.allowed?
 
       decision
     end

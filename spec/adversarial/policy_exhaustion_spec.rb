@@ -39,7 +39,8 @@ RSpec.describe "Policy resource exhaustion" do
   it "decides in bounded time when 10,000 rules share one action and all have globs", :slow do
     lines = ["version: 1", "rules:"]
     10_000.times do |i|
-      lines << "  - { id: r#{i}, effect: allow, actions: [read], resources: [\"*a*a*a*a*a*b#{i}\"], principals: [\"*\"] }"
+      lines << "  - { id: r#{i}, effect: allow, actions: [read], resources: [\"*a*a*a*a*a*b#{i}\"], " \
+               "principals: [\"*\"] }"
     end
     policy = HanamiGuard::Policy.parse(lines.join("\n"))
     decision, time = elapsed { policy.decide(who, :read, "a" * 4000) }

@@ -16,8 +16,8 @@ module PolicySpecIdentities
   # A plain duck-typed identity.
   FakeIdentity = Struct.new(:subject, :issuer, :spiffe_id, :dns_names, :fingerprint, keyword_init: true) do
     def self.build(subject: {}, issuer: {}, spiffe_id: nil, dns_names: [], fingerprint: nil)
-      new(subject: Name.new(subject.to_a), issuer: Name.new(issuer.to_a), spiffe_id: spiffe_id,
-          dns_names: dns_names, fingerprint: fingerprint)
+      new(subject: Name.new(subject.to_a), issuer: Name.new(issuer.to_a), spiffe_id:,
+          dns_names:, fingerprint:)
     end
   end
 
@@ -63,7 +63,7 @@ module PolicySpecIdentities
     cert.version = 2
     cert.serial = rand(1 << 60)
     cert.subject = OpenSSL::X509::Name.new(subject)
-    cert.issuer = OpenSSL::X509::Name.new([["CN", issuer_cn], ["O", "MyOrg"]])
+    cert.issuer = OpenSSL::X509::Name.new([["CN", issuer_cn], %w[O MyOrg]])
     cert.public_key = key
     cert.not_before = Time.now - 60
     cert.not_after = Time.now + 3600

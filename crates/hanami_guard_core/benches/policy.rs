@@ -53,7 +53,13 @@ fn bench(c: &mut Criterion) {
             b.iter(|| p.allowed(Some(black_box(&who)), black_box("a5"), black_box("res5")))
         });
         group.bench_with_input(BenchmarkId::new("no_match", rules), &policy, |b, p| {
-            b.iter(|| p.allowed(Some(black_box(&who)), black_box("a5"), black_box("dir5/zzz")))
+            b.iter(|| {
+                p.allowed(
+                    Some(black_box(&who)),
+                    black_box("a5"),
+                    black_box("dir5/zzz"),
+                )
+            })
         });
     }
     group.finish();

@@ -308,25 +308,24 @@ fn ref_principal(who: &Who, id: &OwnedIdentity) -> bool {
         Who::Anyone => return true,
         Who::Cond(c) => c,
     };
-    c.cn.is_none_or_(|v| has_attr(&id.subject, "CN", v))
-        && c.ou.is_none_or_(|v| has_attr(&id.subject, "OU", v))
-        && c.issuer_o.is_none_or_(|v| has_attr(&id.issuer, "O", v))
-        && c.spiffe
-            .is_none_or_(|p| ref_spiffe(p, id.spiffe_id.as_deref()))
-        && c.fingerprint.is_none_or_(|f| {
+    c.cn.none_or(|v| has_attr(&id.subject, "CN", v))
+        && c.ou.none_or(|v| has_attr(&id.subject, "OU", v))
+        && c.issuer_o.none_or(|v| has_attr(&id.issuer, "O", v))
+        && c.spiffe.none_or(|p| ref_spiffe(p, id.spiffe_id.as_deref()))
+        && c.fingerprint.none_or(|f| {
             id.fingerprint
                 .as_deref()
                 .is_some_and(|g| g.to_lowercase().replace(':', "") == f)
         })
         && c.dns
-            .is_none_or_(|d| id.dns_names.iter().any(|n| n.eq_ignore_ascii_case(d)))
+            .none_or(|d| id.dns_names.iter().any(|n| n.eq_ignore_ascii_case(d)))
 }
 
 trait NoneOr<T> {
-    fn is_none_or_(self, f: impl FnOnce(T) -> bool) -> bool;
+    fn none_or(self, f: impl FnOnce(T) -> bool) -> bool;
 }
 impl<T> NoneOr<T> for Option<T> {
-    fn is_none_or_(self, f: impl FnOnce(T) -> bool) -> bool {
+    fn none_or(self, f: impl FnOnce(T) -> bool) -> bool {
         match self {
             None => true,
             Some(x) => f(x),

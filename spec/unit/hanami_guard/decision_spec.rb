@@ -39,6 +39,6 @@ RSpec.describe HanamiGuard::Decision do
     policy = HanamiGuard::Policy.define { allow :read, resources: ["x"], principals: ["*"], id: "all" }
     who = PolicySpecIdentities.identity(subject: { CN: "a" })
     expect(policy.decide(who, :read, "x")).to eq(described_class.new(allowed: true, rule_id: "all",
-                                                                      reason: 'allowed by rule "all"'))
+                                                                     reason: 'allowed by rule "all"'))
   end
 end

@@ -130,7 +130,7 @@ RSpec.describe HanamiGuard::Policy do
     end
 
     it "reads a SPIFFE ID given as an object with #to_s" do
-      id = Struct.new(:to_s).new("spiffe://prod.example.org/ns/ops/deployer")
+      id = Class.new { def to_s = "spiffe://prod.example.org/ns/ops/deployer" }.new
       expect(may?(id, :deploy)).to be(true)
     end
   end
@@ -180,7 +180,9 @@ RSpec.describe HanamiGuard::Policy do
     end
 
     it "matches a DNS name exactly, ignoring case" do
-      by_dns = described_class.define { allow :read, resources: ["x"], principals: [{ dns_name: "API.example.org" }], id: "d" }
+      by_dns = described_class.define do
+        allow :read, resources: ["x"], principals: [{ dns_name: "API.example.org" }], id: "d"
+      end
       expect(by_dns.allowed?(cert, :read, "x")).to be(true)
       expect(by_dns.allowed?(identity(dns_names: ["api.example.org.evil"]), :read, "x")).to be(false)
     end
@@ -190,7 +192,8 @@ RSpec.describe HanamiGuard::Policy do
     it "build the same policy" do
       built = described_class.define do
         allow :deploy, :restart, resources: ["worker", "api", "reports/*", "archive/**"], id: "operators-deploy",
-                                 principals: [{ subject: { CN: "operator", O: "MyOrg" }, issuer: { CN: "MyOrg Internal CA" } },
+                                 principals: [{ subject: { CN: "operator", O: "MyOrg" },
+                                                issuer: { CN: "MyOrg Internal CA" } },
                                               { spiffe_id: "spiffe://prod.example.org/ns/ops/*" }]
         deny :*, resources: %w[api], principals: [{ subject: { OU: "Contractors" } }], id: "no-contractors"
       end
@@ -276,8 +279,11 @@ RSpec.describe HanamiGuard::Policy do
       line = __LINE__ + 2
       expect do
         described_class.define { allow :deploy, resources: ["worker"], principals: [{ subject: { XX: "y" } }], id: "r" }
+      end.to raise_error(HanamiGuard::PolicyError, /\APolicy\.define \(#{Regexp.escape(__FILE__)}:#{line}\): rule "r" /)
+      expect do
+        described_class.define { allow :deploy, resources: ["worker"], principals: [{ subject: { XX: "y" } }], id: "r" }
       end.to raise_error(HanamiGuard::PolicyError,
-                         /\APolicy\.define \(#{Regexp.escape(__FILE__)}:#{line}\): rule "r" \(rules\[0\]\), key principals\[0\]\.subject\.XX: unknown attribute type/)
+                         /rule "r" \(rules\[0\]\), key principals\[0\]\.subject\.XX: unknown attribute type/)
       expect { described_class.define { allow :deploy, resources: ["w"], principals: ["*"] } }
         .to raise_error(HanamiGuard::PolicyError, /rules\[0\] \(no valid id\), key id: missing/)
       expect { described_class.define { allow :deploy, resource: ["w"], principals: ["*"], id: "t" } }
@@ -286,7 +292,11 @@ RSpec.describe HanamiGuard::Policy do
         .to raise_error(HanamiGuard::PolicyError, /key actions: must not be empty/)
       expect { described_class.define { allow :x, resources: [/w/], principals: ["*"], id: "t" } }
         .to raise_error(HanamiGuard::PolicyError, /key resources\[0\]: must be a string, got a Ruby Regexp/)
-      expect { described_class.define { allow :x, resources: ["w"], principals: [{ subject: { CN: "a", "CN" => "b" } }], id: "t" } }
+      expect do
+        described_class.define do
+          allow :x, resources: ["w"], principals: [{ subject: { CN: "a", "CN" => "b" } }], id: "t"
+        end
+      end
         .to raise_error(HanamiGuard::PolicyError, /principals\[0\]\.subject\.CN.*given twice/)
       expect { described_class.define { allow :x, effect: "deny", resources: ["w"], principals: ["*"], id: "t" } }
         .to raise_error(HanamiGuard::PolicyError, /key effect/)
@@ -376,7 +386,9 @@ RSpec.describe HanamiGuard::Policy do
         expect(loaded.allowed?(operator, :restart, "worker")).to be(true)
 
         File.write(path, yaml.sub("effect: deny", "effect: dney"))
-        expect { loaded.reload! }.to raise_error(HanamiGuard::PolicyError, /#{Regexp.escape(path)}.*no-contractors.*effect/)
+        expect do
+          loaded.reload!
+        end.to raise_error(HanamiGuard::PolicyError, /#{Regexp.escape(path)}.*no-contractors.*effect/)
         # The old policy is still in force: the deny still denies.
         expect(loaded.allowed?(contractor, :restart, "api")).to be(false)
         expect(loaded.allowed?(operator, :restart, "worker")).to be(true)
@@ -393,21 +405,23 @@ RSpec.describe HanamiGuard::Policy do
   end
 
   describe "threads" do
-    it "decides concurrently from many threads, each getting the right answer" do
+    it "decides concurrently from many threads, each getting the right answer", :slow do
       cases = [[operator, :deploy, "worker", true], [contractor, :deploy, "api", false],
-               [contractor, :deploy, "worker", true], [operator, :delete, "worker", false], [nil, :deploy, "worker", false]]
+               [contractor, :deploy, "worker", true], [operator, :delete, "worker", false],
+               [nil, :deploy, "worker", false]]
       threads = Array.new(16) do |t|
         Thread.new do
           200.times.map do |i|
             who, action, resource, expected = cases[(t + i) % cases.size]
-            policy.allowed?(who, action, resource) == expected && policy.decide(who, action, resource).allowed? == expected
+            policy.allowed?(who, action,
+                            resource) == expected && policy.decide(who, action, resource).allowed? == expected
           end.all?
         end
       end
       expect(threads.map(&:value)).to all(be(true))
     end
 
-    it "keeps every decision consistent while another thread reloads" do
+    it "keeps every decision consistent while another thread reloads", :slow do
       with_file(yaml) do |path|
         loaded = described_class.load(path)
         reloader = Thread.new do
@@ -455,7 +469,9 @@ RSpec.describe HanamiGuard::Policy do
     end
 
     it "builds an identity from plain data" do
-      built = HanamiGuard::Policy::Identity.new(subject: { CN: "operator", O: "MyOrg" }, issuer: [%w[CN MyOrg\ Internal\ CA]])
+      built = HanamiGuard::Policy::Identity.new(subject: { CN: "operator", O: "MyOrg" },
+                                                issuer: [["CN",
+                                                          "MyOrg Internal CA"]])
       expect(policy.allowed?(built, :deploy, "worker")).to be(true)
       expect(built.to_s).to eq("CN=operator,O=MyOrg")
       expect { HanamiGuard::Policy::Identity.new(subject: [[:CN, 1]]) }.to raise_error(TypeError, /pairs of Strings/)
@@ -494,7 +510,9 @@ RSpec.describe HanamiGuard::Policy do
       HanamiGuard.on_decision { raise "boom" }
       HanamiGuard.on_decision { |event| events << event }
       evil = identity(subject: { CN: "x\nINFO forged" })
-      expect { expect(policy.allowed?(evil, :deploy, "a\nb")).to be(false) }.to output(/subscriber raised RuntimeError/).to_stderr
+      expect do
+        expect(policy.allowed?(evil, :deploy, "a\nb")).to be(false)
+      end.to output(/subscriber raised RuntimeError/).to_stderr
       expect(events.last[:principal]).to eq("CN=x\\nINFO forged")
       expect(events.last[:resource]).to eq("a\\nb")
     end

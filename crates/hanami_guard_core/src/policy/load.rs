@@ -273,7 +273,7 @@ fn rule_from_value(source: &str, index: usize, value: &Value) -> Result<Rule> {
         }
     };
 
-    let mut actions = Vec::new();
+    let mut actions: Vec<Box<str>> = Vec::new();
     let mut any_action = false;
     let raw = required(&ctx, map, "actions", "list the actions, or [\"*\"] for all")?;
     for (i, a) in list(&ctx, "actions", raw, "action")?.iter().enumerate() {
@@ -282,7 +282,7 @@ fn rule_from_value(source: &str, index: usize, value: &Value) -> Result<Rule> {
         validate_action(a).map_err(|e| ctx.err(&key, e))?;
         if a == "*" {
             any_action = true;
-        } else if !actions.iter().any(|x: &Box<str>| **x == *a) {
+        } else if !actions.iter().any(|x| &**x == a) {
             actions.push(a.into());
         }
     }
