@@ -62,6 +62,9 @@ module HanamiGuard
           raise TypeError, "Policy.parse expects the file name as a String or nil, got #{filename.class}"
         end
 
+        # File.binread and sockets give BINARY strings: read them as the UTF-8 YAML requires (the
+        # loader refuses invalid UTF-8 with a PolicyError).
+        yaml = yaml.dup.force_encoding(Encoding::UTF_8) if yaml.encoding == Encoding::BINARY
         _parse(yaml, filename || "(string)").freeze
       end
 

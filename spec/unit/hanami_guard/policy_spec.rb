@@ -218,6 +218,12 @@ RSpec.describe HanamiGuard::Policy do
       expect(policy.inspect).to include("config/hanami_guard.yml", "2 rules")
     end
 
+    it "reads a BINARY string as UTF-8, and refuses invalid UTF-8 with a PolicyError" do
+      expect(described_class.parse(yaml.b).size).to eq(2)
+      expect { described_class.parse("version: 1\nrules: []\n# \xFF\n".b, "bin.yml") }
+        .to raise_error(HanamiGuard::PolicyError, /bin\.yml: .*UTF-8/)
+    end
+
     it "raises Errno::ENOENT for a missing file, as File would" do
       expect { described_class.load("/nonexistent/hanami_guard.yml") }.to raise_error(Errno::ENOENT)
     end
