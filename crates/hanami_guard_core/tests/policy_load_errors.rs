@@ -311,3 +311,29 @@ fn load_names_the_file_and_reports_missing_files_as_io() {
     std::fs::write(&path, b"version: 1\nrules: []\n# \xff\n").expect("write");
     assert!(matches!(Policy::load(&path), Err(Error::Policy(m)) if m.contains("UTF-8")));
 }
+
+#[test]
+fn more_than_max_rules_is_refused() {
+    use hanami_guard_core::policy::tree::{Mapping, Value};
+    use hanami_guard_core::policy::MAX_RULES;
+    let mut top = Mapping::new();
+    top.insert("version".into(), Value::Number(1.into()));
+    top.insert(
+        "rules".into(),
+        Value::Sequence(vec![Value::Null; MAX_RULES + 1]),
+    );
+    match Policy::from_value(&Value::Mapping(top), "many.yml") {
+        Err(Error::Policy(msg)) => {
+            assert_names_in(&msg, "many.yml", &["key rules", "at most 100000"])
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_names_in(msg: &str, source: &str, parts: &[&str]) {
+    assert!(msg.starts_with(source), "{msg}");
+    for p in parts {
+        assert!(msg.contains(p), "{msg:?} should contain {p:?}");
+    }
+}
