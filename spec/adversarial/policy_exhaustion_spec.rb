@@ -62,7 +62,7 @@ RSpec.describe "Policy resource exhaustion" do
     expect(narrow.allowed?(who, "read" * 2_500_000, "a")).to be(false)
   end
 
-  it "decides in bounded time on an identity with 100,000 attributes and DNS names" do
+  it "decides in bounded time on an identity with 100,000 attributes and DNS names", :slow do
     policy = HanamiGuard::Policy.define do
       allow :read, resources: ["x"], principals: [{ subject: { CN: "last" }, dns_name: "last.example.org" }], id: "r"
     end
