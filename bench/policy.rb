@@ -126,8 +126,12 @@ loop_ruby = RubyPolicy.new(list)
 indexed_ruby = RubyPolicy.new(list, index: true)
 raise "evaluators disagree" unless [policy.allowed?(who, :a5, "res5"), loop_ruby.allowed?(who, :a5, "res5"),
                                     indexed_ruby.allowed?(who, :a5, "res5")].uniq == [true]
-raise "evaluators disagree" unless [policy.allowed?(who, :a5, "res50"),
-                                    loop_ruby.allowed?(who, :a5, "res50")].uniq == [false]
+
+%w[res50 dir6/zzz].each do |resource|
+  answers = [policy.allowed?(converted, :a5, resource), loop_ruby.allowed?(who, :a5, resource),
+             indexed_ruby.allowed?(who, :a5, resource)]
+  raise "evaluators disagree on #{resource}" unless answers.uniq == [false]
+end
 
 puts "Policy#allowed?: 1,000 rules over #{ACTIONS} actions (#{RUBY_DESCRIPTION})"
 run("allowed (matches rule r5)") do |x|
@@ -139,10 +143,10 @@ run("allowed (matches rule r5)") do |x|
   x.report("for scale: Policy#size (a native call doing nothing)") { policy.size }
 end
 run("denied (no rule matches: default deny)") do |x|
-  x.report("hanami_guard, Policy.identity converted once") { policy.allowed?(converted, :a5, "dir5/zzz") }
-  x.report("hanami_guard, duck-typed identity read per call") { policy.allowed?(who, :a5, "dir5/zzz") }
-  x.report("plain Ruby, loop over the rule hashes") { loop_ruby.allowed?(who, :a5, "dir5/zzz") }
-  x.report("plain Ruby, rule hashes indexed by action") { indexed_ruby.allowed?(who, :a5, "dir5/zzz") }
+  x.report("hanami_guard, Policy.identity converted once") { policy.allowed?(converted, :a5, "dir6/zzz") }
+  x.report("hanami_guard, duck-typed identity read per call") { policy.allowed?(who, :a5, "dir6/zzz") }
+  x.report("plain Ruby, loop over the rule hashes") { loop_ruby.allowed?(who, :a5, "dir6/zzz") }
+  x.report("plain Ruby, rule hashes indexed by action") { indexed_ruby.allowed?(who, :a5, "dir6/zzz") }
 end
 
 HanamiGuard.on_decision { |_event| nil }
@@ -157,7 +161,7 @@ run("rules for other actions (20 rules for a5, plus N rules for other actions)")
   [0, 1_000, 10_000].each do |extra|
     others = rules(extra).reject { |r| r["actions"] == ["a5"] }.each { |r| r["id"] = "o#{r["id"]}" }
     p = policy_for(base + others)
-    x.report("hanami_guard, N = #{extra}") { p.allowed?(converted, :a5, "dir5/zzz") }
+    x.report("hanami_guard, N = #{extra}") { p.allowed?(converted, :a5, "dir6/zzz") }
   end
 end
 
@@ -168,9 +172,12 @@ puts "\nScaling: rules over #{ACTIONS} actions, a request nothing allows (the wo
   rule_list = rules(count)
   p = policy_for(rule_list)
   ruby = RubyPolicy.new(rule_list)
+  raise "evaluators disagree" unless [p.allowed?(converted, :a5, "dir6/zzz"),
+                                      ruby.allowed?(who, :a5, "dir6/zzz")] == [false, false]
+
   run("#{count} rules") do |x|
-    x.report("hanami_guard, converted identity") { p.allowed?(converted, :a5, "dir5/zzz") }
-    x.report("hanami_guard, duck-typed identity") { p.allowed?(who, :a5, "dir5/zzz") }
-    x.report("plain Ruby loop") { ruby.allowed?(who, :a5, "dir5/zzz") }
+    x.report("hanami_guard, converted identity") { p.allowed?(converted, :a5, "dir6/zzz") }
+    x.report("hanami_guard, duck-typed identity") { p.allowed?(who, :a5, "dir6/zzz") }
+    x.report("plain Ruby loop") { ruby.allowed?(who, :a5, "dir6/zzz") }
   end
 end

@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
                 p.allowed(
                     Some(black_box(&who)),
                     black_box("a5"),
-                    black_box("dir5/zzz"),
+                    black_box("dir6/zzz"),
                 )
             })
         });

@@ -84,8 +84,11 @@ impl Rule {
 struct Candidates {
     /// Rules naming the resource exactly: only their principals need checking.
     exact: HashMap<Box<str>, Vec<u32>>,
-    /// Rules with at least one glob: their globs and principals need checking.
-    glob: Vec<u32>,
+    /// Rules with a glob whose first segment is this literal (`reports/*` under `reports`):
+    /// their globs and principals need checking when the resource starts with that segment.
+    glob_by_head: HashMap<Box<str>, Vec<u32>>,
+    /// Rules with a glob starting with a wildcard (`*/x`, `**`): checked for every resource.
+    glob_other: Vec<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -182,20 +185,19 @@ impl Policy {
                     Effect::Deny => &mut bucket.deny,
                     Effect::Allow => &mut bucket.allow,
                 };
-                let mut has_glob = false;
                 for r in &rule.resources {
-                    match r {
-                        ResourcePattern::Exact(e) => {
-                            let list = c.exact.entry(e.clone()).or_default();
-                            if list.last() != Some(&i) {
-                                list.push(i);
-                            }
-                        }
-                        ResourcePattern::Glob(g) => has_glob |= g.can_match(),
+                    let list = match r {
+                        ResourcePattern::Exact(e) => c.exact.entry(e.clone()).or_default(),
+                        ResourcePattern::Glob(g) if !g.can_match() => continue,
+                        ResourcePattern::Glob(g) => match g.literal_head() {
+                            Some(head) => c.glob_by_head.entry(head.into()).or_default(),
+                            None => &mut c.glob_other,
+                        },
+                    };
+                    // Rules are placed in file order, so a duplicate can only be the last entry.
+                    if list.last() != Some(&i) {
+                        list.push(i);
                     }
-                }
-                if has_glob {
-                    c.glob.push(i);
                 }
             };
             if rule.any_action {
@@ -313,15 +315,20 @@ impl Policy {
                     }
                 }
             }
-            if c.glob.first().is_some_and(|&i| i < best) {
-                let segs = segments.get_or_insert_with(|| pattern::glob_segments(resource));
-                if let Some(segs) = segs {
-                    for &i in c.glob.iter().take_while(|&&i| i < best) {
-                        let rule = &self.rules[i as usize];
-                        if rule.glob_matches(segs) && rule.principals_match(who) {
-                            best = i;
-                            break;
-                        }
+            if c.glob_by_head.is_empty() && c.glob_other.is_empty() {
+                continue;
+            }
+            let segs = match segments.get_or_insert_with(|| pattern::glob_segments(resource)) {
+                Some(segs) => segs,
+                None => continue, // not in normal form: no glob may match it
+            };
+            let by_head = segs.first().and_then(|head| c.glob_by_head.get(*head));
+            for list in [by_head, Some(&c.glob_other)].into_iter().flatten() {
+                for &i in list.iter().take_while(|&&i| i < best) {
+                    let rule = &self.rules[i as usize];
+                    if rule.glob_matches(segs) && rule.principals_match(who) {
+                        best = i;
+                        break;
                     }
                 }
             }

@@ -209,6 +209,15 @@ impl ResourcePattern {
 }
 
 impl Glob {
+    /// The first segment when it is a literal (`reports` in `reports/*`): only resources whose
+    /// first segment equals it can match, which lets the index skip this glob for others.
+    pub fn literal_head(&self) -> Option<&str> {
+        match self.segments.first() {
+            Some(Segment::Literal(l)) => Some(l),
+            _ => None,
+        }
+    }
+
     /// Whether this glob can match some resource at all.
     pub fn can_match(&self) -> bool {
         !self.never_matches
