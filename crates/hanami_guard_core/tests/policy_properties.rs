@@ -296,21 +296,30 @@ fn ref_spiffe(pattern: &str, id: Option<&str>) -> bool {
     }
 }
 
-fn has_attr(attrs: &[(String, String)], type_name: &str, value: &str) -> bool {
+/// A name condition: for a deny rule any value of the type may equal; for an allow rule the
+/// type must be present and every value of it must equal (an ambiguous name never grants).
+fn has_attr(attrs: &[(String, String)], type_name: &str, value: &str, deny: bool) -> bool {
     let oid = attr::oid_for(type_name).expect("known type");
-    attrs
+    let values: Vec<&String> = attrs
         .iter()
-        .any(|(t, v)| *t == oid && attr::values_equal(v, value))
+        .filter(|(t, _)| *t == oid)
+        .map(|(_, v)| v)
+        .collect();
+    if deny {
+        values.iter().any(|v| attr::values_equal(v, value))
+    } else {
+        !values.is_empty() && values.iter().all(|v| attr::values_equal(v, value))
+    }
 }
 
-fn ref_principal(who: &Who, id: &OwnedIdentity) -> bool {
+fn ref_principal(who: &Who, id: &OwnedIdentity, deny: bool) -> bool {
     let c = match who {
         Who::Anyone => return true,
         Who::Cond(c) => c,
     };
-    c.cn.none_or(|v| has_attr(&id.subject, "CN", v))
-        && c.ou.none_or(|v| has_attr(&id.subject, "OU", v))
-        && c.issuer_o.none_or(|v| has_attr(&id.issuer, "O", v))
+    c.cn.none_or(|v| has_attr(&id.subject, "CN", v, deny))
+        && c.ou.none_or(|v| has_attr(&id.subject, "OU", v, deny))
+        && c.issuer_o.none_or(|v| has_attr(&id.issuer, "O", v, deny))
         && c.spiffe.none_or(|p| ref_spiffe(p, id.spiffe_id.as_deref()))
         && c.fingerprint.none_or(|f| {
             id.fingerprint
@@ -336,7 +345,7 @@ impl<T> NoneOr<T> for Option<T> {
 fn ref_matches(r: &RuleSpec, id: &OwnedIdentity, action: &str, resource: &str) -> bool {
     r.actions.iter().any(|a| *a == "*" || *a == action)
         && r.resources.iter().any(|p| ref_resource(p, resource))
-        && r.principals.iter().any(|p| ref_principal(p, id))
+        && r.principals.iter().any(|p| ref_principal(p, id, r.deny))
 }
 
 proptest! {

@@ -93,6 +93,27 @@ impl<T: Identity> Identity for &T {
     }
 }
 
+/// A parsed certificate is decided on in place: no copy of its names per decision.
+impl Identity for crate::identity::Certificate {
+    fn subject_attributes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.subject().attributes()
+    }
+    fn issuer_attributes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.issuer().attributes()
+    }
+    fn spiffe_id(&self) -> Option<&str> {
+        crate::identity::Certificate::spiffe_id(self)
+    }
+    fn dns_names(&self) -> impl Iterator<Item = &str> {
+        crate::identity::Certificate::dns_names(self)
+            .iter()
+            .map(String::as_str)
+    }
+    fn fingerprint_hex(&self) -> Option<&str> {
+        Some(crate::identity::Certificate::fingerprint_hex(self))
+    }
+}
+
 /// A one-line, log-safe summary of any identity (see [`OwnedIdentity::summary`]).
 pub fn summary<I: Identity + ?Sized>(identity: &I) -> String {
     use crate::error::excerpt;

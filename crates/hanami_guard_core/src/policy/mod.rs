@@ -68,7 +68,11 @@ pub struct Rule {
 
 impl Rule {
     fn principals_match<I: Identity + ?Sized>(&self, who: &Subject<'_, I>) -> bool {
-        self.principals.iter().any(|p| p.matches(who))
+        let repeats = match self.effect {
+            Effect::Allow => principal::Repeats::AllMustMatch,
+            Effect::Deny => principal::Repeats::AnyMatches,
+        };
+        self.principals.iter().any(|p| p.matches(who, repeats))
     }
 
     fn glob_matches(&self, segments: &[&str]) -> bool {

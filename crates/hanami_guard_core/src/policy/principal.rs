@@ -45,15 +45,42 @@ impl AttrCondition {
     }
 }
 
-/// Every condition must hold for one attribute list: for each, some attribute of that type has
-/// an equal value (a multi-valued attribute matches if any of its values does).
-fn name_matches<'a, It>(conditions: &[AttrCondition], attributes: impl Fn() -> It) -> bool
+/// How a name condition treats an attribute type that appears more than once (two CNs, say).
+/// Such a name is ambiguous, and the ambiguity must never help the certificate's holder:
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeats {
+    /// For allow rules, as `DistinguishedName#match?`: the type must be present and *every* value
+    /// of it must equal the condition, so `CN=admin` plus `CN=evil` is not `CN: admin`.
+    AllMustMatch,
+    /// For deny rules: *any* value equal to the condition is enough, so adding a second `OU`
+    /// never slips a certificate out from under a deny.
+    AnyMatches,
+}
+
+/// Every condition must hold for one attribute list, with repeated types treated as `repeats`.
+fn name_matches<'a, It>(
+    conditions: &[AttrCondition],
+    attributes: impl Fn() -> It,
+    repeats: Repeats,
+) -> bool
 where
     It: Iterator<Item = (&'a str, &'a str)>,
 {
-    conditions
-        .iter()
-        .all(|c| attributes().any(|(oid, value)| oid == &*c.oid && c.value_matches(value)))
+    conditions.iter().all(|c| {
+        let mut values = attributes()
+            .filter(|(oid, _)| *oid == &*c.oid)
+            .map(|(_, v)| v);
+        match repeats {
+            Repeats::AnyMatches => values.any(|v| c.value_matches(v)),
+            Repeats::AllMustMatch => {
+                let mut seen = false;
+                values.all(|v| {
+                    seen = true;
+                    c.value_matches(v)
+                }) && seen
+            }
+        }
+    })
 }
 
 /// The conditions of one principal. At least one is present.
@@ -130,7 +157,11 @@ impl<'a, I: Identity + ?Sized> Subject<'a, I> {
 }
 
 impl Principal {
-    pub(crate) fn matches<I: Identity + ?Sized>(&self, who: &Subject<'_, I>) -> bool {
+    pub(crate) fn matches<I: Identity + ?Sized>(
+        &self,
+        who: &Subject<'_, I>,
+        repeats: Repeats,
+    ) -> bool {
         let c = match self {
             Principal::Anyone => return true,
             Principal::Conditions(c) => c,
@@ -156,11 +187,14 @@ impl Principal {
                 return false;
             }
         }
-        if !c.subject.is_empty() && !name_matches(&c.subject, || who.identity.subject_attributes())
+        if !c.subject.is_empty()
+            && !name_matches(&c.subject, || who.identity.subject_attributes(), repeats)
         {
             return false;
         }
-        if !c.issuer.is_empty() && !name_matches(&c.issuer, || who.identity.issuer_attributes()) {
+        if !c.issuer.is_empty()
+            && !name_matches(&c.issuer, || who.identity.issuer_attributes(), repeats)
+        {
             return false;
         }
         true

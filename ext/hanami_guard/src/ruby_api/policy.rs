@@ -23,6 +23,7 @@ use magnus::{
     RModule, RString, Ruby, Symbol, TryConvert, Value,
 };
 
+use super::certificate::RbCertificate;
 use crate::{errors, gvl};
 
 /// A policy and the file it reloads from.
@@ -52,6 +53,8 @@ static POLICY_CLASS: OnceLock<Opaque<RClass>> = OnceLock::new();
 
 /// `HanamiGuard::Policy::Identity`, to recognise converted identities without raising.
 static IDENTITY_CLASS: OnceLock<Opaque<RClass>> = OnceLock::new();
+/// `HanamiGuard::Certificate`, to recognise certificates without raising.
+static CERTIFICATE_CLASS: OnceLock<Opaque<RClass>> = OnceLock::new();
 
 /// Deepest nesting the DSL tree may have (a policy needs 5).
 const MAX_TREE_DEPTH: usize = 32;
@@ -180,6 +183,7 @@ fn class_name(v: Value) -> String {
 enum Who<'a> {
     None,
     Converted(&'a OwnedIdentity),
+    Certificate(&'a hanami_guard_core::identity::Certificate),
     Read(OwnedIdentity),
     Unreadable(String),
 }
@@ -333,8 +337,16 @@ fn read_identity<'a>(ruby: &Ruby, v: Value, uses: Uses) -> Result<Who<'a>, Error
             return Ok(Who::Converted(&id.0));
         }
     }
-    // The lead wires the Certificate fast path here (a `&RbCertificate` implementing
-    // `policy::Identity` through `identity::Certificate`).
+    // A HanamiGuard::Certificate is decided on in place (the core certificate implements
+    // `policy::Identity`), with no Ruby method called. Checked by class, as above.
+    let certificate = CERTIFICATE_CLASS
+        .get()
+        .is_some_and(|c| v.is_kind_of(ruby.get_inner(*c)));
+    if certificate {
+        if let Ok(cert) = <&'a RbCertificate>::try_convert(v) {
+            return Ok(Who::Certificate(&cert.0));
+        }
+    }
     Ok(match read_duck(ruby, v, uses)? {
         Ok(id) => Who::Read(id),
         Err(why) => Who::Unreadable(why),
@@ -514,6 +526,7 @@ fn evaluate<R>(
         }
         (Who::Converted(id), a, r) => policy.decide(Some(*id), a.as_str(), r.as_str()),
         (Who::Read(id), a, r) => policy.decide(Some(id), a.as_str(), r.as_str()),
+        (Who::Certificate(cert), a, r) => policy.decide(Some(*cert), a.as_str(), r.as_str()),
     };
     Ok(f(&decision, action.as_str(), resource.as_str()))
 }
@@ -667,6 +680,7 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let identity = class.define_class("Identity", ruby.class_object())?;
     magnus::gc::register_mark_object(identity);
     let _ = IDENTITY_CLASS.set(identity.into());
+    let _ = CERTIFICATE_CLASS.set(<RbCertificate as magnus::TypedData>::class(ruby).into());
     identity.define_singleton_method("_new", function!(identity_new, 5))?;
     identity.define_singleton_method("_from", function!(identity_from, 1))?;
     identity.define_method("to_s", method!(RbIdentity::summary, 0))?;
