@@ -7,7 +7,7 @@ RSpec.describe "repeated attributes in a certificate subject" do
   before(:all) do
     @ca = CertFactory.ca
     build = lambda do |subject|
-      HanamiGuard::Certificate.parse(CertFactory.leaf(issuer: @ca, subject: subject).to_der)
+      HanamiGuard::Certificate.parse(CertFactory.leaf(issuer: @ca, subject:).to_der)
     end
     @two_cns = build.call([%w[O MyOrg], %w[CN operator], %w[CN intruder]])
     @two_ous = build.call([%w[O MyOrg], %w[OU Staff], %w[OU Contractors], %w[CN alice]])
