@@ -230,7 +230,7 @@ RSpec.describe HanamiGuard::Certificate do
   # GC.stress collects at every allocation: a Ruby object the extension failed to keep alive
   # would be freed under its feet. Every identity entry point runs once here, even outside
   # GC_STRESS=1 (where this whole suite takes hours on a busy machine).
-  it "keeps every identity entry point working under GC.stress", :slow do
+  it "keeps every identity entry point working under GC.stress", :slow, :gc_stress do
     chain = CertFactory.chain(uris: ["spiffe://example.org/a"], dns: ["a.example"], ips: ["10.0.0.1"])
     crl = CertFactory.crl(issuer: chain[:intermediate])
     bundle = chain[:leaf].to_pem + chain[:intermediate].to_pem
