@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
@@ -72,7 +72,7 @@ impl OpenMode {
     pub fn parse(mode: &str) -> Result<OpenMode> {
         let bad = || {
             Error::Argument(format!(
-                "invalid access mode {:?}: use \"r\", \"w\", \"a\", \"r+\", \"w+\", \"a+\" \
+                "invalid access mode \"{}\": use \"r\", \"w\", \"a\", \"r+\", \"w+\", \"a+\" \
                  (with \"b\", \"t\" or \"x\")",
                 excerpt(mode, 40)
             ))
@@ -173,6 +173,24 @@ impl Root {
         let flags = rfs::fcntl_getfl(&fd).map_err(|e| io_error(e, &rel))?;
         rfs::fcntl_setfl(&fd, flags - OFlags::NONBLOCK).map_err(|e| io_error(e, &rel))?;
         Ok(File::from(fd))
+    }
+
+    /// [`Root::open`], with the canonical path of the file opened, for `File#path` (the kernel's
+    /// name for the descriptor when `/proc` is mounted, else the lexical form under the base).
+    pub fn open_with_path(&self, rel: &[u8], mode: &str, perm: u32) -> Result<(File, String)> {
+        let file = self.open(rel, mode, perm)?;
+        let proc_link = format!("/proc/self/fd/{}", file.as_raw_fd());
+        let inside = |p: &str| {
+            self.path == "/" || p.strip_prefix(self.path.as_str()).is_some_and(|r| r.starts_with('/'))
+        };
+        let path = match rfs::readlink(proc_link.as_str(), Vec::new()).map(|c| c.into_string()) {
+            Ok(Ok(p)) if inside(&p) => p,
+            _ => {
+                let lexical = RelPath::parse(rel).map(|r| r.display()).unwrap_or_default();
+                format!("{}/{}", self.path.trim_end_matches('/'), lexical)
+            }
+        };
+        Ok((file, path))
     }
 
     /// Opens `rel` with `O_PATH` (following symlinks that stay inside): a descriptor for

@@ -96,7 +96,7 @@ pub struct Root {
 
 fn configuration(path: &Path, what: &str) -> Error {
     Error::Configuration(format!(
-        "the root {:?} {what}",
+        "the root \"{}\" {what}",
         excerpt(&path.to_string_lossy(), 200)
     ))
 }

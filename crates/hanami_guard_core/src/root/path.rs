@@ -43,25 +43,25 @@ impl<'a> RelPath<'a> {
         }
         if raw.contains(&0) {
             return Err(Error::Path(format!(
-                "the path {:?} contains a NUL byte, which would cut it short: refuse the input",
+                "the path \"{}\" contains a NUL byte, which would cut it short: refuse the input",
                 excerpt(&String::from_utf8_lossy(raw), EXCERPT_CHARS)
             )));
         }
         let text = std::str::from_utf8(raw).map_err(|_| {
             Error::Path(format!(
-                "the path {:?} is not valid UTF-8: refuse the input (decode it once, as UTF-8)",
+                "the path \"{}\" is not valid UTF-8: refuse the input (decode it once, as UTF-8)",
                 excerpt(&String::from_utf8_lossy(raw), EXCERPT_CHARS)
             ))
         })?;
         if text.starts_with('/') {
             return Err(Error::Path(format!(
-                "the path {:?} is absolute: give a path relative to the root",
+                "the path \"{}\" is absolute: give a path relative to the root",
                 excerpt(text, EXCERPT_CHARS)
             )));
         }
         if text.contains('\\') {
             return Err(Error::Path(format!(
-                "the path {:?} contains a backslash: use \"/\" between names (a Windows-shaped \
+                "the path \"{}\" contains a backslash: use \"/\" between names (a Windows-shaped \
                  path is refused so it never means something else)",
                 excerpt(text, EXCERPT_CHARS)
             )));
@@ -69,7 +69,7 @@ impl<'a> RelPath<'a> {
         let bytes = text.as_bytes();
         if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
             return Err(Error::Path(format!(
-                "the path {:?} starts with a drive letter: give a path relative to the root",
+                "the path \"{}\" starts with a drive letter: give a path relative to the root",
                 excerpt(text, EXCERPT_CHARS)
             )));
         }

@@ -80,7 +80,7 @@ pub(crate) fn io_error(errno: Errno, rel: &RelPath<'_>) -> Error {
 
 fn escape(rel: &RelPath<'_>, why: &str) -> Error {
     Error::PathEscape(format!(
-        "the path {:?} would leave the root: {why}; refuse the request (HTTP 403)",
+        "the path \"{}\" would leave the root: {why}; refuse the request (HTTP 403)",
         rel.display()
     ))
 }
@@ -226,7 +226,14 @@ impl Root {
             };
             if name == b".." {
                 if stack.pop().is_none() {
-                    return Err(escape(rel, "a \"..\" goes above the base"));
+                    return Err(escape(
+                        rel,
+                        if links == 0 {
+                            "a \"..\" goes above the base"
+                        } else {
+                            "a symlink on the way points above the base"
+                        },
+                    ));
                 }
                 continue;
             }
