@@ -130,7 +130,7 @@ module HanamiGuard
       _read(rel(path), max_bytes)
     end
 
-    # Opens a file race-free and returns a real `File` built from the descriptor, so
+    # Opens a file race-free and returns a real `File` ({OpenedFile}) built from the descriptor, so
     # `IO.copy_stream`, `send_file` bodies and `#path`/`#to_path` work. Symlinks (the last one
     # included) are followed when they stay inside. Only regular files open: a directory raises
     # Errno::EISDIR, a FIFO/socket/device PathError.
@@ -261,22 +261,34 @@ module HanamiGuard
     # interrupt (Thread#raise, Timeout) from landing between the two.
     def build_file(path, mode, perm)
       Thread.handle_interrupt(Object => :never) do
-        fd, real_path = _open(path, mode, perm)
+        fd = _open(path, mode, perm)
         begin
-          file = File.new(fd, mode.delete("x"))
+          file = OpenedFile.new(fd, mode.delete("x"))
         rescue Exception # rubocop:disable Lint/RescueException -- the fd must not leak, whatever failed
           IO.for_fd(fd, autoclose: true).close
           raise
         end
-        name_file(file, real_path)
+        file.instance_variable_set(:@hanami_guard_fallback_path, "#{self.path}/#{path}")
+        file
       end
     end
 
-    def name_file(file, real_path)
-      # Ruby 3.1's File.new(fd) has no name (#path raises IOError); Rack bodies and logs want one.
-      file.define_singleton_method(:path) { real_path }
-      file.define_singleton_method(:to_path) { real_path }
-      file
+    # The `File` {Root#open} returns: a plain `File` whose `#path`/`#to_path` name the file
+    # opened (Ruby 3.1's `File.new(fd)` has none, and Rack bodies and logs want one).
+    #
+    # @api public
+    # @since 0.1.0
+    class OpenedFile < ::File
+      # @return [String] the canonical path of the open file, as the kernel names it
+      def path
+        @path ||= begin
+          ::File.readlink("/proc/self/fd/#{fileno}")
+        rescue IOError, SystemCallError
+          @hanami_guard_fallback_path
+        end
+      end
+
+      alias to_path path
     end
   end
 end

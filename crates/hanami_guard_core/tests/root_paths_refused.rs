@@ -24,7 +24,10 @@ fn malformed_paths_are_path_errors() {
             matches!(root.read(input, None), Err(Error::Path(_))),
             "{input:?}"
         );
-        assert!(matches!(root.write(input, b"x", 0o644), Err(Error::Path(_))));
+        assert!(matches!(
+            root.write(input, b"x", 0o644),
+            Err(Error::Path(_))
+        ));
         assert!(matches!(root.resolve(input), Err(Error::Path(_))));
     }
 }

@@ -99,7 +99,9 @@ fn symlinks_that_leave_are_refused_as_escapes() {
         }
     }
     assert_eq!(
-        std::fs::read_to_string(t.outside.join("secret.txt")).ok().as_deref(),
+        std::fs::read_to_string(t.outside.join("secret.txt"))
+            .ok()
+            .as_deref(),
         Some("CANARY")
     );
 }
@@ -135,7 +137,10 @@ fn resolve_names_the_target_of_inside_links() {
     for root in roots(&t, Symlinks::Confined) {
         let want = t.base.join("dir/b.txt").display().to_string();
         assert_eq!(root.resolve(b"dir_link/b.txt").expect("resolve"), want);
-        assert!(matches!(root.resolve(b"out_rel"), Err(Error::PathEscape(_))));
+        assert!(matches!(
+            root.resolve(b"out_rel"),
+            Err(Error::PathEscape(_))
+        ));
     }
 }
 

@@ -23,7 +23,8 @@ fn write_replaces_atomically_and_refuses_a_final_symlink() {
         )
         .expect("root");
         root.write(b"up/x.bin", b"one", 0o644).expect("write");
-        root.write(b"up_link/x.bin", b"two", 0o644).expect("write via an inside dir link");
+        root.write(b"up_link/x.bin", b"two", 0o644)
+            .expect("write via an inside dir link");
         assert_eq!(std::fs::read(base.join("up/x.bin")).expect("read"), b"two");
         assert!(matches!(
             root.write(b"link_out", b"PWNED", 0o644),

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
@@ -24,13 +24,20 @@ pub struct ReadHandle {
     file: File,
     size: u64,
     max: Option<u64>,
-    display: String,
+    /// The path as given (checked): described in a message only if something fails.
+    rel: String,
 }
 
 impl ReadHandle {
     /// The file's size when it was opened.
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    fn display(&self) -> String {
+        RelPath::parse(self.rel.as_bytes())
+            .map(|r| r.display())
+            .unwrap_or_default()
     }
 
     /// Reads the whole file. Refuses it if it grew past `max_bytes` since it was opened.
@@ -41,9 +48,9 @@ impl ReadHandle {
         (&mut self.file)
             .take(limit.saturating_add(1))
             .read_to_end(&mut data)
-            .map_err(|e| Error::io(e, self.display.clone()))?;
+            .map_err(|e| Error::io(e, self.display()))?;
         if data.len() as u64 > limit {
-            return Err(too_large(&self.display, data.len() as u64, limit));
+            return Err(too_large(&self.display(), data.len() as u64, limit));
         }
         Ok(data)
     }
@@ -135,17 +142,16 @@ impl Root {
             Last::Follow,
         )?;
         let size = check_regular(&fd, &rel)?;
-        let display = rel.display();
         if let Some(limit) = max_bytes {
             if size > limit {
-                return Err(too_large(&display, size, limit));
+                return Err(too_large(&rel.display(), size, limit));
             }
         }
         Ok(ReadHandle {
             file: File::from(fd),
             size,
             max: max_bytes,
-            display,
+            rel: rel.as_str().to_owned(),
         })
     }
 
@@ -173,24 +179,6 @@ impl Root {
         let flags = rfs::fcntl_getfl(&fd).map_err(|e| io_error(e, &rel))?;
         rfs::fcntl_setfl(&fd, flags - OFlags::NONBLOCK).map_err(|e| io_error(e, &rel))?;
         Ok(File::from(fd))
-    }
-
-    /// [`Root::open`], with the canonical path of the file opened, for `File#path` (the kernel's
-    /// name for the descriptor when `/proc` is mounted, else the lexical form under the base).
-    pub fn open_with_path(&self, rel: &[u8], mode: &str, perm: u32) -> Result<(File, String)> {
-        let file = self.open(rel, mode, perm)?;
-        let proc_link = format!("/proc/self/fd/{}", file.as_raw_fd());
-        let inside = |p: &str| {
-            self.path == "/" || p.strip_prefix(self.path.as_str()).is_some_and(|r| r.starts_with('/'))
-        };
-        let path = match rfs::readlink(proc_link.as_str(), Vec::new()).map(|c| c.into_string()) {
-            Ok(Ok(p)) if inside(&p) => p,
-            _ => {
-                let lexical = RelPath::parse(rel).map(|r| r.display()).unwrap_or_default();
-                format!("{}/{}", self.path.trim_end_matches('/'), lexical)
-            }
-        };
-        Ok((file, path))
     }
 
     /// Opens `rel` with `O_PATH` (following symlinks that stay inside): a descriptor for
@@ -311,7 +299,10 @@ mod tests {
             f("wx"),
             Some(OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::EXCL)
         );
-        assert_eq!(f("a+"), Some(OFlags::RDWR | OFlags::CREATE | OFlags::APPEND));
+        assert_eq!(
+            f("a+"),
+            Some(OFlags::RDWR | OFlags::CREATE | OFlags::APPEND)
+        );
         for bad in ["", "q", "rr", "r++", "rx", "ax", "bw"] {
             assert!(f(bad).is_none(), "{bad}");
         }

@@ -131,7 +131,9 @@ mod tests {
 
     #[test]
     fn plain_relative_paths_pass() {
-        for p in ["a", "a/b.txt", "./a", "a/../b", "..", "a/", ".", "...", "ab:c"] {
+        for p in [
+            "a", "a/b.txt", "./a", "a/../b", "..", "a/", ".", "...", "ab:c",
+        ] {
             assert!(RelPath::parse(p.as_bytes()).is_ok(), "{p}");
         }
     }
@@ -156,7 +158,11 @@ mod tests {
 
     #[test]
     fn split_last_names_the_parent() {
-        let p = |s: &'static str| RelPath::parse(s.as_bytes()).ok().and_then(|r| r.split_last());
+        let p = |s: &'static str| {
+            RelPath::parse(s.as_bytes())
+                .ok()
+                .and_then(|r| r.split_last())
+        };
         assert_eq!(p("x.bin"), Some((".", "x.bin")));
         assert_eq!(p("a/b/x.bin"), Some(("a/b", "x.bin")));
         assert_eq!(p("a/.."), None);

@@ -374,7 +374,10 @@ impl Root {
             return Err(io_error(Errno::NOENT, rel));
         }
         if target.starts_with(b"/") {
-            return Err(escape(rel, "a symlink on the way points to an absolute path"));
+            return Err(escape(
+                rel,
+                "a symlink on the way points to an absolute path",
+            ));
         }
         for name in target
             .split(|b| *b == b'/')

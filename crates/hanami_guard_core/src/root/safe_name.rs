@@ -18,11 +18,7 @@ pub fn safe_name<S: AsRef<str>>(original: &[u8], extensions: &[S]) -> Result<Str
         ));
     }
     let digest = ring::digest::digest(&ring::digest::SHA256, original);
-    let mut out: String = digest
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let mut out: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     if let Some(ext) = extension(original) {
         let allowed = extensions.iter().any(|e| {
             let e = e.as_ref();
@@ -68,8 +64,14 @@ mod tests {
         assert!(name[..64].chars().all(|c| c.is_ascii_hexdigit()));
         let jpg = safe_name(b"a.jpg", IMAGES).unwrap_or_default();
         assert!(jpg.ends_with(".jpg"));
-        assert_eq!(safe_name(b"shell.php", IMAGES).map(|n| n.len()).ok(), Some(64));
-        assert_eq!(safe_name(b"x.png.php", IMAGES).map(|n| n.len()).ok(), Some(64));
+        assert_eq!(
+            safe_name(b"shell.php", IMAGES).map(|n| n.len()).ok(),
+            Some(64)
+        );
+        assert_eq!(
+            safe_name(b"x.png.php", IMAGES).map(|n| n.len()).ok(),
+            Some(64)
+        );
         assert_eq!(safe_name(b".png", IMAGES).map(|n| n.len()).ok(), Some(64));
         assert_eq!(safe_name(b"x.png/", IMAGES).map(|n| n.len()).ok(), Some(64));
     }

@@ -44,12 +44,23 @@ fn map<T>(ruby: &Ruby, r: hanami_guard_core::Result<T>) -> Result<T, Error> {
     errors::map(ruby, r)
 }
 
-fn new(ruby: &Ruby, path: std::path::PathBuf, symlinks: String, resolver: String, xdev: bool) -> Result<Root, Error> {
+fn new(
+    ruby: &Ruby,
+    path: std::path::PathBuf,
+    symlinks: String,
+    resolver: String,
+    xdev: bool,
+) -> Result<Root, Error> {
     errors::guard(ruby, || {
         let symlinks = match symlinks.as_str() {
             "confined" => Symlinks::Confined,
             "deny" => Symlinks::Deny,
-            _ => return Err(Error::new(ruby.exception_arg_error(), "symlinks: must be :confined or :deny")),
+            _ => {
+                return Err(Error::new(
+                    ruby.exception_arg_error(),
+                    "symlinks: must be :confined or :deny",
+                ))
+            }
         };
         let resolver = match resolver.as_str() {
             "auto" => Resolver::Auto,
@@ -110,7 +121,12 @@ fn is_closed(rb_self: &Root) -> bool {
         .is_none()
 }
 
-fn read(ruby: &Ruby, rb_self: &Root, rel: RString, max_bytes: Option<u64>) -> Result<RString, Error> {
+fn read(
+    ruby: &Ruby,
+    rb_self: &Root,
+    rel: RString,
+    max_bytes: Option<u64>,
+) -> Result<RString, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
         let rel = rel.to_bytes();
@@ -125,18 +141,23 @@ fn read(ruby: &Ruby, rb_self: &Root, rel: RString, max_bytes: Option<u64>) -> Re
     })
 }
 
-/// Returns the raw descriptor (owned by the caller from here: the facade wraps it in a `File`
-/// at once) and the file's canonical path.
-fn open(ruby: &Ruby, rb_self: &Root, rel: RString, mode: String, perm: u32) -> Result<(i32, String), Error> {
+/// Returns the raw descriptor, owned by the caller from here: the facade wraps it in a `File`
+/// at once (and closes it if that fails).
+fn open(ruby: &Ruby, rb_self: &Root, rel: RString, mode: String, perm: u32) -> Result<i32, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
-        let rel = rel.to_bytes();
-        let (file, path) = map(ruby, root.open_with_path(&rel, &mode, perm))?;
-        Ok((file.into_raw_fd(), path))
+        let file = map(ruby, root.open(&rel.to_bytes(), &mode, perm))?;
+        Ok(file.into_raw_fd())
     })
 }
 
-fn write(ruby: &Ruby, rb_self: &Root, rel: RString, data: RString, perm: u32) -> Result<usize, Error> {
+fn write(
+    ruby: &Ruby,
+    rb_self: &Root,
+    rel: RString,
+    data: RString,
+    perm: u32,
+) -> Result<usize, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
         let rel = rel.to_bytes();
@@ -204,7 +225,9 @@ fn subroot(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<Root, Error> {
 }
 
 fn safe_name(ruby: &Ruby, name: RString, extensions: Vec<String>) -> Result<String, Error> {
-    errors::guard(ruby, || map(ruby, core::safe_name(&name.to_bytes(), &extensions)))
+    errors::guard(ruby, || {
+        map(ruby, core::safe_name(&name.to_bytes(), &extensions))
+    })
 }
 
 fn openat2_available() -> Option<bool> {
