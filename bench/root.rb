@@ -32,14 +32,13 @@ def report(title, reports)
   baseline = by_name.values.first
   puts "\n#{title}"
   by_name.each do |label, ips|
-    printf("  %-48s %9.2f us   %5.2fx the time of %s\n", label, 1e6 / ips, baseline / ips, by_name.keys.first)
+    puts format("  %<label>-48s %<us>9.2f us   %<ratio>5.2fx the time of the first line",
+                label:, us: 1e6 / ips, ratio: baseline / ips)
   end
 end
 
-def run(title)
-  ips = Benchmark.ips(time: TIME, warmup: WARMUP, quiet: true) do |x|
-    yield x
-  end
+def run(title, &)
+  ips = Benchmark.ips(time: TIME, warmup: WARMUP, quiet: true, &)
   report(title, ips.entries)
 end
 
@@ -93,7 +92,7 @@ Dir.mktmpdir("hanami_guard-bench") do |tmp|
   end
 
   run("open + read a small file through a block") do |x|
-    x.report("File.open(File.join(base, rel), &:read)") { File.open(File.join(base, rel), &:read) }
+    x.report("File.open(File.join(base, rel), &:read)") { File.open(File.join(base, rel), &:read) } # rubocop:disable Style/FileRead
     x.report("Root#open(rel, &:read)") { root.open(rel, &:read) }
   end
 

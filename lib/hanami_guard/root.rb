@@ -53,16 +53,7 @@ module HanamiGuard
       # @raise [ConfigurationError] the base is missing, not a directory or not accessible
       def new(path, symlinks: :confined, resolver: :auto, xdev: true)
         path = path.to_path if path.respond_to?(:to_path)
-        raise TypeError, "Root.new expects the base directory as a String or Pathname, got #{path.class}" unless path.is_a?(String)
-        unless SYMLINK_MODES.include?(symlinks)
-          raise ArgumentError, "symlinks: must be :confined or :deny, got #{symlinks.inspect}"
-        end
-        raise ArgumentError, "resolver: must be :auto, :kernel or :walk, got #{resolver.inspect}" unless RESOLVERS.include?(resolver)
-        raise ArgumentError, "xdev: must be true or false, got #{xdev.inspect}" unless [true, false].include?(xdev)
-        if path.include?("\0")
-          raise ConfigurationError, "the root path contains a NUL byte: give the base directory's real path"
-        end
-
+        check_options(path, symlinks, resolver, xdev)
         _new(path, symlinks.to_s, resolver.to_s, xdev).freeze
       end
 
@@ -86,6 +77,22 @@ module HanamiGuard
 
         _safe_name(name, extensions.map(&:to_s))
       end
+
+      private
+
+      def check_options(path, symlinks, resolver, xdev)
+        raise TypeError, "Root.new expects the base directory as a String or Pathname, got #{path.class}" \
+          unless path.is_a?(String)
+        raise ConfigurationError, "the root path contains a NUL byte: give the base directory's real path" \
+          if path.include?("\0")
+        raise ArgumentError, "symlinks: must be :confined or :deny, got #{symlinks.inspect}" \
+          unless SYMLINK_MODES.include?(symlinks)
+        raise ArgumentError, "resolver: must be :auto, :kernel or :walk, got #{resolver.inspect}" \
+          unless RESOLVERS.include?(resolver)
+        raise ArgumentError, "xdev: must be true or false, got #{xdev.inspect}" unless [true, false].include?(xdev)
+      end
+
+      public
 
       # Whether this kernel has openat2 (nil until a Root has used it once).
       # @api private

@@ -51,7 +51,7 @@ RSpec.describe "Path traversal through HanamiGuard::Root" do
 
   %i[auto walk].each do |resolver|
     it "never reads a canary, raw or URL-decoded (resolver: #{resolver})" do
-      root = HanamiGuard::Root.new(@base, resolver: resolver)
+      root = HanamiGuard::Root.new(@base, resolver:)
       outcomes = Hash.new(0)
       payloads.flat_map { |p| [p, decode.call(p)] }.uniq.each do |payload|
         content = root.read(payload)
@@ -64,7 +64,7 @@ RSpec.describe "Path traversal through HanamiGuard::Root" do
     end
 
     it "answers every payload through the other operations, and writes nothing outside (resolver: #{resolver})" do
-      root = HanamiGuard::Root.new(@base, resolver: resolver)
+      root = HanamiGuard::Root.new(@base, resolver:)
       top = File.dirname(@base, 7)
       outside_before = Dir.glob("**/*", base: top).reject { |f| f.start_with?("l1/l2/l3/l4/l5/l6/base") }.sort
       payloads.flat_map { |p| [p, decode.call(p)] }.uniq.each do |payload|

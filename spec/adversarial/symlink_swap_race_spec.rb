@@ -74,9 +74,9 @@ RSpec.describe "Symlink swap race against HanamiGuard::Root" do
     expect(outcomes["INSIDE"]).to be > 0
   end
 
-  [[:auto, :absolute], [:walk, :absolute], [:auto, :relative], [:walk, :relative]].each do |resolver, kind|
+  [%i[auto absolute], %i[walk absolute], %i[auto relative], %i[walk relative]].each do |resolver, kind|
     it "never reads the canary while d swaps with an #{kind} symlink outside (resolver: #{resolver})", :slow do
-      root = HanamiGuard::Root.new(@base, resolver: resolver)
+      root = HanamiGuard::Root.new(@base, resolver:)
       target = kind == :absolute ? @outside : "../outside"
       outcomes = race(target, 0.6) { root.read("d/f.txt") }
       expect(outcomes).not_to have_key("CANARY")
@@ -89,7 +89,7 @@ RSpec.describe "Symlink swap race against HanamiGuard::Root" do
 
   %i[auto walk].each do |resolver|
     it "never writes outside while d swaps (resolver: #{resolver})", :slow do
-      root = HanamiGuard::Root.new(@base, resolver: resolver)
+      root = HanamiGuard::Root.new(@base, resolver:)
       outcomes = race(@outside, 0.4, batch: 10) { root.write("d/new.txt", "PWNED") && :written }
       expect(outcomes[:written]).to be > 0
       expect(Dir.children(@outside)).to eq(["f.txt"])

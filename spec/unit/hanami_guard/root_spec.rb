@@ -120,7 +120,7 @@ RSpec.describe HanamiGuard::Root do
   # The same table runs against the kernel resolver (openat2) and the forced fallback walker.
   %i[auto walk].each do |resolver|
     context "with resolver: #{resolver.inspect}" do
-      let(:root) { described_class.new(base, resolver: resolver) }
+      let(:root) { described_class.new(base, resolver:) }
 
       {
         "a.txt" => "A", "dir/b.txt" => "B", "dir/../a.txt" => "A", "./dir/./b.txt" => "B",
@@ -134,10 +134,12 @@ RSpec.describe HanamiGuard::Root do
 
       {
         "../secret.txt" => "a .. above the base", "dir/../../secret.txt" => "a .. above the base",
-        "../base_evil/secret.txt" => "a sibling sharing the prefix", "../base/a.txt" => "a .. that comes back (refused, not clamped)",
+        "../base_evil/secret.txt" => "a sibling sharing the prefix",
+        "../base/a.txt" => "a .. that comes back (refused, not clamped)",
         "out_rel" => "a relative symlink outside", "dir/out_rel" => "a deeper relative symlink outside",
         "out_abs" => "an absolute symlink outside", "abs_inside" => "an absolute symlink (always refused)",
-        "up_and_back" => "a symlink leaving and coming back", "proc_root/etc/hostname" => "a symlink to /proc/self/root",
+        "up_and_back" => "a symlink leaving and coming back",
+        "proc_root/etc/hostname" => "a symlink to /proc/self/root",
         "evil_link/secret.txt" => "a symlink to the prefix sibling", ".." => "the parent itself"
       }.each do |input, what|
         it "refuses #{what} (#{input}) with PathEscapeError" do
@@ -167,14 +169,14 @@ RSpec.describe HanamiGuard::Root do
       end
 
       it "refuses a magic link even when /proc is the base" do
-        proc_root = described_class.new("/proc/self", resolver: resolver)
+        proc_root = described_class.new("/proc/self", resolver:)
         %w[root/etc/hostname cwd fd/0 exe].each do |magic|
           expect { proc_root.read(magic) }.to raise_error(HanamiGuard::PathEscapeError, /magic link|leave/)
         end
       end
 
       it "refuses every symlink with symlinks: :deny" do
-        strict = described_class.new(base, symlinks: :deny, resolver: resolver)
+        strict = described_class.new(base, symlinks: :deny, resolver:)
         expect(strict.read("dir/b.txt")).to eq("B")
         %w[link_in dir_link/b.txt dir/back].each do |input|
           expect { strict.read(input) }.to raise_error(HanamiGuard::PathEscapeError, /symlinks: :deny/)
@@ -182,9 +184,9 @@ RSpec.describe HanamiGuard::Root do
       end
 
       it "refuses a mount crossing with xdev: false" do
-        slash = described_class.new("/", resolver: resolver, xdev: false)
+        slash = described_class.new("/", resolver:, xdev: false)
         expect { slash.read("proc/version") }.to raise_error(HanamiGuard::PathEscapeError, /mount|leave/)
-        expect(described_class.new("/", resolver: resolver).read("proc/version")).to start_with("Linux")
+        expect(described_class.new("/", resolver:).read("proc/version")).to start_with("Linux")
       end
     end
   end
@@ -379,7 +381,7 @@ RSpec.describe HanamiGuard::Root do
   describe "#resolve" do
     %i[auto walk].each do |resolver|
       it "gives the canonical path inside the root (resolver: #{resolver})" do
-        root = described_class.new(base, resolver: resolver)
+        root = described_class.new(base, resolver:)
         expect(root.resolve("dir/../dir_link/b.txt")).to eq(File.join(base, "dir/b.txt"))
         expect(root.resolve("chain1")).to eq(File.join(base, "a.txt"))
         expect(root.resolve("dir/not_yet.txt")).to eq(File.join(base, "dir/not_yet.txt"))
@@ -410,7 +412,7 @@ RSpec.describe HanamiGuard::Root do
     it "hashes the name and keeps only an allowlisted extension" do
       name = described_class.safe_name("../../etc/passwd.png")
       expect(name).to match(/\A\h{64}\.png\z/)
-      expect(name).to start_with(OpenSSL::Digest::SHA256.hexdigest("../../etc/passwd.png"))
+      expect(name).to start_with(OpenSSL::Digest.hexdigest("SHA256", "../../etc/passwd.png"))
       expect(described_class.safe_name("shell.php")).to match(/\A\h{64}\z/)
       expect(described_class.safe_name("x.PHP", extensions: %w[php])).to end_with(".php")
       expect(described_class.safe_name("x.png.php")).to match(/\A\h{64}\z/)
