@@ -239,25 +239,31 @@ impl Root {
             }
             if !pending.is_empty() {
                 // An intermediate name: it must be a directory, or a symlink to follow.
-                let fd = rfs::openat(
+                // O_DIRECTORY|O_NOFOLLOW opens a directory in one call and fails with ENOTDIR
+                // on anything else, a symlink included; only then is it looked at closer.
+                match rfs::openat(
                     cur,
                     name.as_slice(),
-                    OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                     Mode::empty(),
-                )
-                .map_err(|e| io_error(e, rel))?;
-                let st = rfs::fstat(&fd).map_err(|e| io_error(e, rel))?;
-                match FileType::from_raw_mode(st.st_mode) {
-                    FileType::Symlink => {
-                        let target =
-                            rfs::readlinkat(&fd, "", Vec::new()).map_err(|e| io_error(e, rel))?;
-                        self.follow(cur, target.as_bytes(), &mut pending, &mut links, rel)?;
-                    }
-                    FileType::Directory => {
-                        self.check_same_mount(st.st_dev, rel)?;
+                ) {
+                    Ok(fd) => {
+                        if !self.xdev {
+                            let st = rfs::fstat(&fd).map_err(|e| io_error(e, rel))?;
+                            self.check_same_mount(st.st_dev, rel)?;
+                        }
                         stack.push((fd, name));
                     }
-                    _ => return Err(io_error(Errno::NOTDIR, rel)),
+                    Err(Errno::NOTDIR) => {
+                        match rfs::readlinkat(cur, name.as_slice(), Vec::new()) {
+                            Ok(target) => {
+                                self.follow(cur, target.as_bytes(), &mut pending, &mut links, rel)?
+                            }
+                            // Not a symlink (or no longer one): a file used as a directory.
+                            Err(_) => return Err(io_error(Errno::NOTDIR, rel)),
+                        }
+                    }
+                    Err(e) => return Err(io_error(e, rel)),
                 }
                 continue;
             }
