@@ -85,12 +85,12 @@ RSpec.describe HanamiGuard::Root do
       listing = IO.popen(["ls", "-l", "/proc/self/fd/"], &:read)
       expect(listing).not_to include(base)
       # Sanity: a descriptor without close-on-exec does show up in the same listing.
-      leaky = IO.sysopen(base)
-      IO.for_fd(leaky).close_on_exec = false
+      leaky = IO.for_fd(IO.sysopen(base), autoclose: true)
+      leaky.close_on_exec = false
       begin
         expect(IO.popen(["ls", "-l", "/proc/self/fd/"], close_others: false, &:read)).to include(base)
       ensure
-        IO.for_fd(leaky).close
+        leaky.close
       end
     end
   end
