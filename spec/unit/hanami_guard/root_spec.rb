@@ -408,6 +408,41 @@ RSpec.describe HanamiGuard::Root do
     end
   end
 
+  describe "sharing between threads" do
+    it "serves many threads at once from one frozen Root" do
+      File.binwrite(File.join(base, "large.bin"), "L" * 100_000)
+      root = described_class.new(base)
+      results = Array.new(8) do |i|
+        Thread.new do
+          Array.new(50) { i.even? ? root.read("dir_link/b.txt") : root.read("large.bin").bytesize }.uniq
+        end
+      end.map(&:value)
+      expect(results.uniq).to contain_exactly([100_000], ["B"])
+    end
+
+    it "closes safely while other threads are reading: each read succeeds or raises IOError" do
+      root = described_class.new(base)
+      readers = Array.new(4) do
+        Thread.new do
+          seen = []
+          100_000.times do
+            seen << root.read("a.txt")
+          rescue IOError
+            seen << :closed
+            break
+          end
+          seen
+        end
+      end
+      sleep 0.05
+      root.close
+      readers.map(&:value).each do |seen|
+        expect(seen.last).to eq(:closed)
+        expect(seen[0...-1].uniq).to eq(["A"])
+      end
+    end
+  end
+
   describe ".safe_name" do
     it "hashes the name and keeps only an allowlisted extension" do
       name = described_class.safe_name("../../etc/passwd.png")
