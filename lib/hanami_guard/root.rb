@@ -1,0 +1,301 @@
+# frozen_string_literal: true
+
+module HanamiGuard
+  # File access confined beneath a base directory.
+  #
+  # Replaces `File.read(File.join(BASE, params[:filename]))` and its usual fix (`cleanpath` plus
+  # `start_with?`), which fails on symlinks, on sibling directories sharing a prefix
+  # (`/var/app/public_evil`) and on a directory swapped for a symlink between the check and the
+  # open. A Root opens its base directory once; every path given to it is resolved from that
+  # descriptor by the kernel (`openat2` with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`) or, where
+  # the kernel lacks it, by a walk that opens one name at a time with `O_NOFOLLOW`. There is no
+  # check-then-open window to race.
+  #
+  # Paths are relative Strings (or Pathnames). Errors:
+  # - {PathError}: empty, NUL byte, longer than PATH_MAX, absolute, backslash or drive letter,
+  #   invalid UTF-8;
+  # - {PathEscapeError}: a `..` above the base (refused, never clamped), a symlink whose target
+  #   leaves the base (absolute targets always do), a `/proc` magic link, any symlink with
+  #   `symlinks: :deny`, a mount crossing with `xdev: false`;
+  # - otherwise what Ruby's `File` raises: `Errno::ENOENT`, `Errno::ENOTDIR`, `Errno::ELOOP`,
+  #   `Errno::EISDIR`, `Errno::EACCES`, ...
+  #
+  # A Root is frozen and safe to share between threads. Its descriptor is close-on-exec, so child
+  # processes never inherit it; {#close} releases it, and so does garbage collection.
+  #
+  # @example
+  #   PUBLIC = HanamiGuard::Root.new("/var/app/public")
+  #   PUBLIC.read(params[:file], max_bytes: 10 << 20)
+  #
+  # @api public
+  # @since 0.1.0
+  class Root
+    # Extensions {Root.safe_name} keeps unless told otherwise: common, inert upload types.
+    # (No `svg` or `html`: a browser runs scripts in them.)
+    DEFAULT_SAFE_EXTENSIONS = %w[png jpg jpeg gif webp avif pdf txt csv json].freeze
+
+    SYMLINK_MODES = %i[confined deny].freeze
+    RESOLVERS = %i[auto kernel walk].freeze
+    private_constant :SYMLINK_MODES, :RESOLVERS
+
+    class << self
+      # Opens the base directory.
+      #
+      # @param path [String, Pathname] the base directory (symlinks in it are followed: it is
+      #   configuration, not input)
+      # @param symlinks [Symbol] `:confined` (follow symlinks that stay inside, refuse the rest)
+      #   or `:deny` (refuse every symlink)
+      # @param resolver [Symbol] `:auto` (openat2 where the kernel has it, else the walk),
+      #   `:kernel` (openat2; raises ConfigurationError where it is missing) or `:walk` (force
+      #   the component walk: for tests, or where a seccomp filter hides openat2)
+      # @param xdev [Boolean] `false` refuses paths that cross into another mounted file system
+      # @return [Root]
+      # @raise [ConfigurationError] the base is missing, not a directory or not accessible
+      def new(path, symlinks: :confined, resolver: :auto, xdev: true)
+        path = path.to_path if path.respond_to?(:to_path)
+        check_options(path, symlinks, resolver, xdev)
+        _new(path, symlinks.to_s, resolver.to_s, xdev).freeze
+      end
+
+      # A safe, collision-resistant file name for an upload: the SHA-256 (hex) of `name`, plus
+      # its extension if it is in `extensions` (compared case-insensitively, written
+      # lowercase). Nothing else of `name` survives: no `/`, `..`, NUL, leading dot or double
+      # extension. The same name always gives the same result; put something unique in `name`
+      # (an upload id) when two uploads may share a name.
+      #
+      # @example
+      #   HanamiGuard::Root.safe_name("../../etc/passwd.png") # => "3f1c...e9.png"
+      # @param name [String] the original file name (untrusted)
+      # @param extensions [Array<String, Symbol>] the extensions to keep
+      # @return [String]
+      # @raise [PathError] the name is empty
+      def safe_name(name, extensions: DEFAULT_SAFE_EXTENSIONS)
+        raise TypeError, "Root.safe_name expects a String, got #{name.class}" unless name.is_a?(String)
+        unless extensions.is_a?(Array) && extensions.all? { |e| e.is_a?(String) || e.is_a?(Symbol) }
+          raise TypeError, "extensions: must be an Array of Strings, such as %w[png jpg]"
+        end
+
+        _safe_name(name, extensions.map(&:to_s))
+      end
+
+      private
+
+      def check_options(path, symlinks, resolver, xdev)
+        raise TypeError, "Root.new expects the base directory as a String or Pathname, got #{path.class}" \
+          unless path.is_a?(String)
+        raise ConfigurationError, "the root path contains a NUL byte: give the base directory's real path" \
+          if path.include?("\0")
+        raise ArgumentError, "symlinks: must be :confined or :deny, got #{symlinks.inspect}" \
+          unless SYMLINK_MODES.include?(symlinks)
+        raise ArgumentError, "resolver: must be :auto, :kernel or :walk, got #{resolver.inspect}" \
+          unless RESOLVERS.include?(resolver)
+        raise ArgumentError, "xdev: must be true or false, got #{xdev.inspect}" unless [true, false].include?(xdev)
+      end
+
+      public
+
+      # Whether this kernel has openat2 (nil until a Root has used it once).
+      # @api private
+      def openat2_available?
+        _openat2_available
+      end
+    end
+
+    # @!method path
+    #   @return [String] the canonical absolute path of the base
+    # @!method close
+    #   Releases the base directory's descriptor. Later calls raise IOError.
+    #   @return [nil]
+    # @!method closed?
+    #   @return [Boolean]
+
+    # @return [Symbol] `:confined` or `:deny`
+    def symlinks
+      _options[0].to_sym
+    end
+
+    # @return [Symbol] `:auto`, `:kernel` or `:walk`
+    def resolver
+      _options[1].to_sym
+    end
+
+    # @return [Boolean] whether paths may cross mount points
+    def xdev?
+      _options[2]
+    end
+
+    # Reads a whole file.
+    #
+    # @param path [String, Pathname] relative to the root
+    # @param max_bytes [Integer, nil] refuse (Errno::EFBIG) a larger file before reading it
+    # @return [String] the content, binary (ASCII-8BIT)
+    def read(path, max_bytes: nil)
+      unless max_bytes.nil? || (max_bytes.is_a?(Integer) && max_bytes >= 0)
+        raise ArgumentError, "max_bytes: must be a non-negative Integer or nil, got #{max_bytes.inspect}"
+      end
+
+      _read(rel(path), max_bytes)
+    end
+
+    # Opens a file race-free and returns a real `File` ({OpenedFile}) built from the descriptor, so
+    # `IO.copy_stream`, `send_file` bodies and `#path`/`#to_path` work. Symlinks (the last one
+    # included) are followed when they stay inside. Only regular files open: a directory raises
+    # Errno::EISDIR, a FIFO/socket/device PathError.
+    #
+    # @param path [String, Pathname] relative to the root
+    # @param mode [String] as for `File.open`: "r", "w", "a", "r+", "w+", "a+", with "b", "t",
+    #   "x" (with "w") and ":encoding"
+    # @param perm [Integer] permission bits for a file the mode creates (less the umask)
+    # @yieldparam io [File] closed when the block returns
+    # @return [File, Object] the File, or the block's value
+    def open(path, mode = "r", perm = 0o644)
+      raise TypeError, "mode must be a String such as \"r\" or \"wb\", got #{mode.class}" unless mode.is_a?(String)
+      raise TypeError, "perm must be an Integer such as 0o644, got #{perm.class}" unless perm.is_a?(Integer)
+
+      file = build_file(rel(path), mode, perm)
+      return file unless block_given?
+
+      begin
+        yield file
+      ensure
+        file.close unless file.closed?
+      end
+    end
+
+    # Replaces (or creates) a file atomically: a temporary file in the same directory, written,
+    # fsync'ed and renamed over the target. A final symlink is refused (PathEscapeError) and left
+    # unchanged; nothing is ever created outside. Parent directories must exist ({#mkdir_p}).
+    #
+    # @param path [String, Pathname] relative to the root
+    # @param data [String] the content (written as bytes)
+    # @param perm [Integer] permission bits of a new file (less the umask); an existing file
+    #   keeps its own
+    # @return [Integer] the number of bytes written
+    def write(path, data, perm: 0o644)
+      raise TypeError, "Root#write expects the data as a String, got #{data.class}" unless data.is_a?(String)
+      raise TypeError, "perm: must be an Integer such as 0o644, got #{perm.class}" unless perm.is_a?(Integer)
+
+      _write(rel(path), data, perm)
+    end
+
+    # Creates a directory and its missing parents, like `FileUtils.mkdir_p`, never outside.
+    #
+    # @param path [String, Pathname] relative to the root
+    # @param perm [Integer] permission bits of new directories (less the umask)
+    # @return [nil]
+    def mkdir_p(path, perm: 0o755)
+      raise TypeError, "perm: must be an Integer such as 0o755, got #{perm.class}" unless perm.is_a?(Integer)
+
+      _mkdir_p(rel(path), perm)
+    end
+
+    # Whether something exists at `path`. Malformed or escaping paths still raise (PathError,
+    # PathEscapeError): a probe is no way around the root.
+    # @param path [String, Pathname]
+    # @return [Boolean]
+    def exist?(path)
+      _kind(rel(path)) != 0
+    end
+
+    # @param path [String, Pathname]
+    # @return [Boolean] whether `path` is a regular file (symlinks inside followed)
+    def file?(path)
+      _kind(rel(path)) == 1
+    end
+
+    # @param path [String, Pathname]
+    # @return [Boolean] whether `path` is a directory (symlinks inside followed)
+    def directory?(path)
+      _kind(rel(path)) == 2
+    end
+
+    # @param path [String, Pathname]
+    # @return [File::Stat] of the file (symlinks inside followed)
+    def stat(path)
+      io = IO.for_fd(_stat_fd(rel(path)), autoclose: true)
+      begin
+        io.stat
+      ensure
+        io.close
+      end
+    end
+
+    # @param path [String, Pathname] a directory relative to the root (default: the root)
+    # @return [Array<String>] the names in it, sorted, without "." and ".."
+    def entries(path = ".")
+      _entries(rel(path))
+    end
+
+    # The canonical absolute path of `path`, for logs and legacy APIs. Like
+    # `File.realdirpath`: directories on the way must exist, the last name may be missing.
+    # Prefer passing the Root around to passing this String: a path can be swapped later.
+    #
+    # @param path [String, Pathname]
+    # @return [String]
+    def resolve(path)
+      _resolve(rel(path))
+    end
+
+    # A Root for a subdirectory, itself confined (its symlinks cannot lead back up).
+    #
+    # @param path [String, Pathname]
+    # @return [Root]
+    def subroot(path)
+      _subroot(rel(path)).freeze
+    end
+
+    # @return [String]
+    def inspect
+      return "#<#{self.class.name} (closed)>" if closed?
+
+      "#<#{self.class.name} #{path} symlinks=#{symlinks} resolver=#{resolver}>"
+    end
+
+    alias to_s inspect
+
+    private
+
+    def rel(path)
+      return path if path.is_a?(String)
+
+      path = path.to_path if path.respond_to?(:to_path)
+      return path if path.is_a?(String)
+
+      raise TypeError, "expected a relative path as a String or Pathname, got #{path.class}"
+    end
+
+    # The descriptor is ours until File owns it: close it if File.new fails, and keep an
+    # interrupt (Thread#raise, Timeout) from landing between the two.
+    def build_file(path, mode, perm)
+      Thread.handle_interrupt(Object => :never) do
+        fd = _open(path, mode, perm)
+        begin
+          file = OpenedFile.new(fd, mode.delete("x"))
+        rescue Exception # rubocop:disable Lint/RescueException -- the fd must not leak, whatever failed
+          IO.for_fd(fd, autoclose: true).close
+          raise
+        end
+        file.instance_variable_set(:@hanami_guard_fallback_path, "#{self.path}/#{path}")
+        file
+      end
+    end
+
+    # The `File` {Root#open} returns: a plain `File` whose `#path`/`#to_path` name the file
+    # opened (Ruby 3.1's `File.new(fd)` has none, and Rack bodies and logs want one).
+    #
+    # @api public
+    # @since 0.1.0
+    class OpenedFile < ::File
+      # @return [String] the canonical path of the open file, as the kernel names it
+      def path
+        @path ||= begin
+          ::File.readlink("/proc/self/fd/#{fileno}")
+        rescue IOError, SystemCallError
+          @hanami_guard_fallback_path
+        end
+      end
+
+      alias to_path path
+    end
+  end
+end
