@@ -23,6 +23,19 @@ puts "hanami_guard #{HanamiGuard::VERSION}: example app in Puma #{Puma::Const::V
 puts "certificates in #{pki_dir.delete_prefix("#{Dir.pwd}/")}; the edge proxy connects from #{DemoScenarios::PROXY}"
 puts
 
+# Who the client is, as the subject the middleware reads (RFC 4514: a comma inside a value is escaped).
+def identity_label(scenario, pki)
+  name = ->(n) { HanamiGuard::Certificate.parse(pki.cert(n)).subject.to_s }
+  note = { rogue: " [Partner CA]", expired: " [expired]" }
+  forwarded = scenario.xfcc&.map { |n| name.call(n) + note.fetch(n, "") }&.join(" + ")
+  return "proxy, XFCC: #{forwarded || "(none)"}" if scenario.from
+
+  label = scenario.client ? name.call(scenario.client) + note.fetch(scenario.client, "") : "(no certificate)"
+  forwarded ? "#{label}, XFCC: #{forwarded}" : label
+end
+
+def clip(text, width) = text.length > width ? "#{text[0, width - 1]}…" : text
+
 rows = []
 failures = 0
 begin
@@ -30,17 +43,15 @@ begin
     status, body = DemoScenarios.run(scenario, server, pki)
     ok = status == scenario.status && (scenario.body.nil? || scenario.body.match?(body))
     failures += 1 unless ok
-    who = scenario.client ? pki.cert(scenario.client).subject.to_a.map { |t, v, _| "#{t}=#{v}" }.join(",") : "(none)"
-    who = "#{who} via proxy" if scenario.from
-    who = "#{who}, XFCC: #{scenario.xfcc.join("+")}" if scenario.xfcc
-    rows << ["#{scenario.verb.upcase} #{scenario.path}"[0, 44], who[0, 46], body.lines.first.to_s.strip[0, 48],
+    rows << [scenario.name, clip("#{scenario.verb.upcase} #{scenario.path}", 38), clip(identity_label(scenario, pki), 48),
+             clip(body.lines.first.to_s.strip, 44),
              status ? status.to_s : "-", ok ? "" : "UNEXPECTED"]
   end
 ensure
   server.stop
 end
 
-headers = %w[request identity decision status]
+headers = %w[scenario request identity decision status]
 widths = headers.each_index.map { |i| ([headers[i]] + rows.map { |r| r[i] }).map(&:length).max }
 line = ->(cells) { cells.each_with_index.map { |c, i| c.to_s.ljust(widths[i] || 0) }.join("  ").rstrip }
 puts line.call(headers)
