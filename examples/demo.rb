@@ -43,8 +43,8 @@ begin
     status, body = DemoScenarios.run(scenario, server, pki)
     ok = status == scenario.status && (scenario.body.nil? || scenario.body.match?(body))
     failures += 1 unless ok
-    rows << [scenario.name, clip("#{scenario.verb.upcase} #{scenario.path}", 38), clip(identity_label(scenario, pki), 48),
-             clip(body.lines.first.to_s.strip, 44),
+    rows << [scenario.name, clip("#{scenario.verb.upcase} #{scenario.path}", 38),
+             clip(identity_label(scenario, pki), 48), clip(body.lines.first.to_s.strip, 44),
              status ? status.to_s : "-", ok ? "" : "UNEXPECTED"]
   end
 ensure

@@ -37,4 +37,4 @@ module ExampleApp
 end
 
 require_relative "../app/action"
-Dir[File.join(__dir__, "..", "app", "actions", "**", "*.rb")].sort.each { |file| require file }
+Dir[File.join(__dir__, "..", "app", "actions", "**", "*.rb")].each { |file| require file }

@@ -60,7 +60,7 @@ class DemoPki
 
   def ca(name, common_name, issuer: nil)
     key = OpenSSL::PKey::EC.generate("prime256v1")
-    cert = base_cert([["O", "MyOrg"], ["CN", common_name]], key, -60, 86_400 * 2)
+    cert = base_cert([%w[O MyOrg], ["CN", common_name]], key, -60, 86_400 * 2)
     cert.issuer = issuer ? cert(issuer).subject : cert.subject
     ext = OpenSSL::X509::ExtensionFactory.new(issuer ? cert(issuer) : cert, cert)
     cert.add_extension(ext.create_extension("basicConstraints", "CA:TRUE", true))

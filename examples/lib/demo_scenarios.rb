@@ -66,8 +66,8 @@ module DemoScenarios
     headers["X-Forwarded-Client-Cert"] = scenario.xfcc.map { |n| xfcc(pki.cert(n)) }.join(",") if scenario.xfcc
     cert = scenario.client && pki.cert(scenario.client)
     key = scenario.client && pki.key(scenario.client)
-    response = server.request(scenario.verb, scenario.path, cert: cert, key: key, from: scenario.from,
-                                                            headers: headers)
+    response = server.request(scenario.verb, scenario.path, cert:, key:, from: scenario.from,
+                                                            headers:)
     return [nil, "TLS handshake refused (#{response.class.name.split("::").last})"] if response.is_a?(Exception)
 
     [Integer(response.code), response.body.to_s]

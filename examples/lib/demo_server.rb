@@ -21,10 +21,10 @@ class DemoServer
     new(app, **tls).tap(&:start)
   end
 
-  def initialize(app, key:, cert:, ca:, ca_file: ca, host: "127.0.0.1")
+  def initialize(app, key:, cert:, ca:, ca_file: ca, host: "127.0.0.1") # rubocop:disable Naming/MethodParameterName
     @app = app
     @host = host
-    @bind = "ssl://#{host}:0?" + URI.encode_www_form(key: key, cert: cert, ca: ca, verify_mode: "peer")
+    @bind = "ssl://#{host}:0?" + URI.encode_www_form(key:, cert:, ca:, verify_mode: "peer")
     @ca_file = ca_file
   end
 

@@ -28,11 +28,10 @@ RSpec.describe "exe/hanami_guard" do
 
   after(:all) { FileUtils.rm_rf(@dir) }
 
-  ROOT_DIR = File.expand_path("../..", __dir__)
-
   def cli(*args, stdin: "")
-    out, err, status = Open3.capture3(RbConfig.ruby, "-I", File.join(ROOT_DIR, "lib"),
-                                      File.join(ROOT_DIR, "exe", "hanami_guard"), *args, stdin_data: stdin)
+    root = File.expand_path("../..", __dir__)
+    out, err, status = Open3.capture3(RbConfig.ruby, "-I", File.join(root, "lib"),
+                                      File.join(root, "exe", "hanami_guard"), *args, stdin_data: stdin)
     [out, err, status.exitstatus]
   end
 

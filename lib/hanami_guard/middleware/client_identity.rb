@@ -64,7 +64,7 @@ module HanamiGuard
       # Which XFCC element to take.
       XFCC_ELEMENTS = %i[only last].freeze
 
-      PEM_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+\/=\s]*)-----END CERTIFICATE-----/
+      PEM_BLOCK = %r{-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----}
       private_constant :PEM_BLOCK
 
       # @param app [#call] the next Rack app
@@ -118,9 +118,7 @@ module HanamiGuard
         if @header_key
           return from_header(env) if trusted_proxy?(env["REMOTE_ADDR"])
 
-          if env.key?(@header_key) || (@chain_key && env.key?(@chain_key))
-            report(:untrusted_proxy, env, nil)
-          end
+          report(:untrusted_proxy, env, nil) if env.key?(@header_key) || (@chain_key && env.key?(@chain_key))
         end
         from_puma(env) if @puma
       end
@@ -245,7 +243,7 @@ module HanamiGuard
       def report(event, env, reason)
         return unless @on_report
 
-        @on_report.call({ event: event, reason: reason, remote_addr: env["REMOTE_ADDR"],
+        @on_report.call({ event:, reason:, remote_addr: env["REMOTE_ADDR"],
                           header: @header_key }.freeze)
       end
 
@@ -255,6 +253,7 @@ module HanamiGuard
         unless source.nil? || source == :puma
           raise ArgumentError, "source: must be :puma (for a forwarded header use header: \"X-...\", format: :xfcc)"
         end
+
         if source.nil? && header.nil?
           raise ArgumentError, "say where the client certificate comes from: source: :puma, or header: " \
                                "\"X-Forwarded-Client-Cert\", format: :xfcc, trusted_proxies: [\"10.0.0.0/8\"]"
@@ -289,6 +288,7 @@ module HanamiGuard
 
       def check_proxies(proxies, header)
         raise TypeError, "trusted_proxies: must be an Array of CIDR Strings" unless proxies.is_a?(Array)
+
         if header && proxies.empty?
           raise ArgumentError, "a forwarded header is believed only from trusted proxies: add " \
                                "trusted_proxies: [\"10.0.0.0/8\"] (the proxies' addresses)"

@@ -51,11 +51,11 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
     expect(body.join).to eq("unauthorized: #{reason}\n")
     expect(headers["content-length"]).to eq(body.join.bytesize.to_s)
     expect(seen).to be_empty
-    expect(events.last).to include(event: :rejected, reason: reason)
+    expect(events.last).to include(event: :rejected, reason:)
   end
 
   describe "source: :puma" do
-    let(:middleware) { build(source: :puma, trust: trust) }
+    let(:middleware) { build(source: :puma, trust:) }
 
     it "sets the identity from Puma's peer certificate" do
       env = env_for(peercert: pki.cert(:operator))
@@ -77,12 +77,12 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
 
     it "lets a request without a certificate through with required: false, without an identity" do
       env = env_for
-      expect(build(source: :puma, trust: trust, required: false).call(env).first).to eq(200)
+      expect(build(source: :puma, trust:, required: false).call(env).first).to eq(200)
       expect(seen.first).not_to have_key(described_class::ENV_KEY)
     end
 
     it "still refuses an untrusted certificate with required: false" do
-      response = build(source: :puma, trust: trust, required: false).call(env_for(peercert: pki.cert(:rogue)))
+      response = build(source: :puma, trust:, required: false).call(env_for(peercert: pki.cert(:rogue)))
       expect_refused(response, :unknown_issuer)
     end
 
@@ -97,7 +97,7 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
     it "needs the intermediates for a certificate from an issuing CA, since Puma passes the leaf only" do
       expect_refused(middleware.call(env_for(peercert: pki.cert(:chained))), :unknown_issuer)
       events.clear
-      with_intermediate = build(source: :puma, trust: trust,
+      with_intermediate = build(source: :puma, trust:,
                                 intermediates: [HanamiGuard::Certificate.parse(pki.cert(:intermediate_ca))])
       expect(with_intermediate.call(env_for(peercert: pki.cert(:chained))).first).to eq(200)
       expect(identity_of(seen.first)["CN"]).to eq("nightly")
@@ -115,7 +115,7 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
 
   describe "header: with format: :xfcc" do
     let(:middleware) do
-      build(header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["10.0.0.0/8"], trust: trust)
+      build(header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["10.0.0.0/8"], trust:)
     end
 
     it "sets the identity from a trusted proxy's header" do
@@ -163,7 +163,7 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
     end
 
     it "takes the last element, the trusted hop's, with xfcc_element: :last" do
-      mw = build(header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["10.0.0.0/8"], trust: trust,
+      mw = build(header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["10.0.0.0/8"], trust:,
                  xfcc_element: :last)
       env = env_for(remote_addr: "10.0.0.1",
                     headers: { "X-Forwarded-Client-Cert" => "#{xfcc(:operator)},#{xfcc(:contractor)}" })
@@ -173,12 +173,12 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
 
     it "refuses a header over 16 KiB before parsing it" do
       header = "#{xfcc(:operator)};By=spiffe://x/#{"a" * 16_384}"
-      expect_refused(middleware.call(env_for(remote_addr: "10.0.0.1", headers: { "X-Forwarded-Client-Cert" => header })),
-                     :header_too_large)
-      garbage = "\"" * (16 * 1024 + 1) # would be a parse error, but is refused for its size first
+      env = env_for(remote_addr: "10.0.0.1", headers: { "X-Forwarded-Client-Cert" => header })
+      expect_refused(middleware.call(env), :header_too_large)
+      garbage = "\"" * ((16 * 1024) + 1) # would be a parse error, but is refused for its size first
       events.clear
-      expect_refused(middleware.call(env_for(remote_addr: "10.0.0.1", headers: { "X-Forwarded-Client-Cert" => garbage })),
-                     :header_too_large)
+      env = env_for(remote_addr: "10.0.0.1", headers: { "X-Forwarded-Client-Cert" => garbage })
+      expect_refused(middleware.call(env), :header_too_large)
     end
 
     it "refuses a malformed header" do
@@ -208,7 +208,7 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
 
     it "never takes a trusted proxy's own TLS certificate for the client's when both sources are on" do
       mw = build(source: :puma, header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["10.0.0.0/8"],
-                 trust: trust)
+                 trust:)
       expect_refused(mw.call(env_for(remote_addr: "10.0.0.1", peercert: pki.cert(:proxy))), :missing_certificate)
       env = env_for(remote_addr: "203.0.113.5", peercert: pki.cert(:contractor),
                     headers: { "X-Forwarded-Client-Cert" => xfcc(:operator) })
@@ -220,11 +220,11 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
 
   describe "header: with the PEM and DER formats" do
     def forwarded(format, value, chain: nil)
-      mw = build(header: "X-Client-Cert", format: format, trusted_proxies: ["10.0.0.0/8"], trust: trust,
+      mw = build(header: "X-Client-Cert", format:, trusted_proxies: ["10.0.0.0/8"], trust:,
                  chain_header: chain && "X-Client-Cert-Chain")
       headers = { "X-Client-Cert" => value }
       headers["X-Client-Cert-Chain"] = chain if chain
-      mw.call(env_for(remote_addr: "10.0.0.1", headers: headers))
+      mw.call(env_for(remote_addr: "10.0.0.1", headers:))
     end
 
     it "reads nginx's $ssl_client_escaped_cert (:pem_escaped)" do
@@ -267,7 +267,7 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
 
   describe "the Rack env" do
     it "is left untouched apart from hanami_guard.identity" do
-      middleware = build(source: :puma, trust: trust)
+      middleware = build(source: :puma, trust:)
       env = env_for(peercert: pki.cert(:operator), headers: { "X-Forwarded-Client-Cert" => xfcc(:contractor) })
       before = env.dup
       middleware.call(env)
@@ -279,7 +279,7 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
     it "removes an identity planted by an earlier middleware" do
       planted = HanamiGuard::Certificate.parse(pki.cert(:operator))
       env = env_for.merge(described_class::ENV_KEY => planted)
-      build(source: :puma, trust: trust, required: false).call(env)
+      build(source: :puma, trust:, required: false).call(env)
       expect(seen.first).not_to have_key(described_class::ENV_KEY)
     end
 
@@ -314,7 +314,9 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
         .to raise_error(ArgumentError, /Chain field/)
       expect { described_class.new(app, source: :puma, required: "yes") }.to raise_error(TypeError, /true or false/)
       expect { described_class.new(app, source: :puma, trust: "ca.pem") }.to raise_error(TypeError, /TrustStore/)
-      expect { described_class.new(app, source: :puma, intermediates: ["pem"]) }.to raise_error(TypeError, /parse_chain/)
+      expect do
+        described_class.new(app, source: :puma, intermediates: ["pem"])
+      end.to raise_error(TypeError, /parse_chain/)
       expect { described_class.new(app, source: :puma, on_report: 1) }.to raise_error(TypeError, /on_report/)
       expect { described_class.new(app, source: :puma, xfcc_element: :first) }.to raise_error(ArgumentError, /:last/)
       expect { described_class.new(app, source: :puma, max_header_bytes: 0) }.to raise_error(ArgumentError, /positive/)
