@@ -25,7 +25,7 @@ RSpec.describe "forwarded client certificate header spoofing" do
     @ports = {}
     { only: :only, last: :last }.each do |name, element|
       app = HanamiGuard::Middleware::ClientIdentity.new(
-        echo, header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["127.0.0.1/32"], trust: trust,
+        echo, header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["127.0.0.1/32"], trust:,
               xfcc_element: element
       )
       server = Puma::Server.new(app, Puma::Events.strings, min_threads: 0, max_threads: 2)
@@ -53,7 +53,7 @@ RSpec.describe "forwarded client certificate header spoofing" do
     response = socket.read
     socket.close
     head, body = response.split("\r\n\r\n", 2)
-    [Integer(head[/\AHTTP\/1\.1 (\d+)/, 1]), body]
+    [Integer(head[%r{\AHTTP/1\.1 (\d+)}, 1]), body]
   end
 
   it "accepts one element from the trusted hop (the baseline)" do
