@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "ipaddr"
+require "openssl" # Puma 5.6 raises NameError on env["puma.peercert"] unless openssl is loaded
 
 module HanamiGuard
   # Rack middleware.
