@@ -25,6 +25,8 @@ module HanamiGuard
     #   line breaks became spaces), `:der_base64` (base64 DER, optionally `:colon-wrapped:` as in
     #   RFC 9440's Client-Cert). `chain_header:` names a header with the intermediates in the
     #   same format (comma-separated for `:der_base64`).
+    #   `REMOTE_ADDR` must be the address of the TCP peer: do not let Puma
+    #   (`set_remote_address header: ...`) or an earlier middleware rewrite it from X-Forwarded-For.
     # - both (`source: :puma, header: ...`): a request from a trusted proxy is judged by the header
     #   only (the proxy's own TLS certificate is never taken for the client's); any other request
     #   by Puma's peer certificate.
@@ -138,12 +140,11 @@ module HanamiGuard
 
       def from_header(env)
         value = env[@header_key]
-        return nil if value.nil? || value.strip.empty?
-
         chain_value = @chain_key && env[@chain_key]
-        if value.bytesize > @max_header_bytes || (chain_value && chain_value.bytesize > @max_header_bytes)
+        if (value && value.bytesize > @max_header_bytes) || (chain_value && chain_value.bytesize > @max_header_bytes)
           return :header_too_large
         end
+        return nil if value.nil? || value.strip.empty?
 
         @format == :xfcc ? from_xfcc(value) : from_forwarded(value, chain_value)
       rescue CertificateError
@@ -222,8 +223,9 @@ module HanamiGuard
                                 "(pem, pem_escaped, der_base64, xfcc)"
       end
 
+      # REMOTE_ADDR must be the socket's peer. A "/" would make IPAddr read a whole network.
       def trusted_proxy?(remote_addr)
-        return false if remote_addr.nil? || remote_addr.empty?
+        return false if !remote_addr.is_a?(String) || remote_addr.empty? || remote_addr.include?("/")
 
         address = IPAddr.new(remote_addr)
         address = address.native # ::ffff:10.0.0.1 is 10.0.0.1

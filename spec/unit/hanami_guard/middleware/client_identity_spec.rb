@@ -136,8 +136,8 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
                                  header: "HTTP_X_FORWARDED_CLIENT_CERT")
     end
 
-    it "ignores the header when REMOTE_ADDR is missing or not an address" do
-      [nil, "", "not-an-ip", "10.0.0.1, 10.0.0.2"].each do |addr|
+    it "ignores the header when REMOTE_ADDR is missing, not an address, or a network" do
+      [nil, "", "not-an-ip", "10.0.0.1, 10.0.0.2", "10.0.0.0/8", "10.0.0.1/32"].each do |addr|
         env = env_for(remote_addr: addr, headers: { "X-Forwarded-Client-Cert" => xfcc(:operator) })
         env.delete("REMOTE_ADDR") if addr.nil?
         expect(middleware.call(env).first).to eq(401)
