@@ -5,3 +5,15 @@
 //! disagree about whether two names are equal.
 
 pub mod attr;
+pub mod cert;
+pub mod dn;
+pub mod pem;
+pub mod spiffe;
+pub mod trust;
+pub mod xfcc;
+
+pub use cert::Certificate;
+pub use dn::{Attribute, DistinguishedName};
+pub use spiffe::SpiffeId;
+pub use trust::TrustStore;
+pub use xfcc::XfccElement;

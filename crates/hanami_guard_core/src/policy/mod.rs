@@ -1,1 +1,453 @@
-//! The `policy` capability. (Being built: see the issue tracker.)
+//! Policy: compiled allow/deny rules over client identities.
+//!
+//! A policy is data (YAML, or the same tree from the Ruby DSL), validated and compiled once
+//! ([`Policy::parse`], [`Policy::from_value`], [`Policy::load`]) into a structure indexed by
+//! action and then by exact resource, and evaluated on every request ([`Policy::decide`]):
+//!
+//! - default deny: nothing matching means deny, and a missing identity is always denied;
+//! - a matching deny rule overrides any allow (the decision names the first such deny rule in
+//!   file order; an allow names the first matching allow rule);
+//! - rules for other actions, and exact-resource rules for other resources, cost nothing.
+//!
+//! A compiled [`Policy`] is immutable, `Send + Sync`. [`PolicyFile`] adds `reload`: it swaps in
+//! a new compiled policy only when the file changed *and* the new text is valid, so a broken
+//! edit never fails open.
+
+mod identity;
+mod lint;
+mod load;
+pub mod pattern;
+mod principal;
+mod reload;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+pub use identity::{summary, Identity, OwnedIdentity};
+pub use lint::Warning;
+pub use load::{DSL_TAG, MAX_POLICY_BYTES, MAX_RULES};
+pub use pattern::{ResourcePattern, SpiffePattern, MAX_RESOURCE_BYTES};
+pub use principal::{AttrCondition, Conditions, Principal, Uses};
+pub use reload::PolicyFile;
+
+/// The tree a policy is validated from: parsed YAML, or what a binding builds from the DSL
+/// (re-exported so bindings need no YAML crate of their own).
+pub mod tree {
+    pub use serde_yaml::value::{Tag, TaggedValue};
+    pub use serde_yaml::{Mapping, Value};
+}
+
+use crate::error::{excerpt, Error, Result};
+use principal::Subject;
+
+/// What a rule does when it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// Allows, unless a deny rule also matches.
+    Allow,
+    /// Denies, whatever allows.
+    Deny,
+}
+
+/// One validated rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Unique within the policy.
+    pub id: Box<str>,
+    /// `allow` or `deny`.
+    pub effect: Effect,
+    /// The rule lists `*`: it applies to every action.
+    pub any_action: bool,
+    /// The actions, when not `any_action` (deduplicated).
+    pub actions: Vec<Box<str>>,
+    /// Exact resources and globs.
+    pub resources: Vec<ResourcePattern>,
+    /// Any one of these must match.
+    pub principals: Vec<Principal>,
+}
+
+impl Rule {
+    fn principals_match<I: Identity + ?Sized>(&self, who: &Subject<'_, I>) -> bool {
+        let repeats = match self.effect {
+            Effect::Allow => principal::Repeats::AllMustMatch,
+            Effect::Deny => principal::Repeats::AnyMatches,
+        };
+        self.principals.iter().any(|p| p.matches(who, repeats))
+    }
+
+    fn glob_matches(&self, segments: &[&str]) -> bool {
+        self.resources.iter().any(|r| match r {
+            ResourcePattern::Glob(g) => g.matches_segments(segments),
+            ResourcePattern::Exact(_) => false,
+        })
+    }
+}
+
+/// Rule indexes (ascending, so the first match is the first in file order) for one effect.
+#[derive(Debug, Default)]
+struct Candidates {
+    /// Rules naming the resource exactly: only their principals need checking.
+    exact: HashMap<Box<str>, Vec<u32>>,
+    /// Rules with a glob whose first segment is this literal (`reports/*` under `reports`):
+    /// their globs and principals need checking when the resource starts with that segment.
+    glob_by_head: HashMap<Box<str>, Vec<u32>>,
+    /// Rules with a glob starting with a wildcard (`*/x`, `**`): checked for every resource.
+    glob_other: Vec<u32>,
+}
+
+#[derive(Debug, Default)]
+struct Bucket {
+    deny: Candidates,
+    allow: Candidates,
+}
+
+/// Why a decision came out as it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The allow rule [`Decision::rule`] matched and no deny rule did.
+    AllowedByRule,
+    /// The deny rule [`Decision::rule`] matched (deny overrides allow).
+    DeniedByRule,
+    /// No rule matched: default deny.
+    NoRuleMatched,
+    /// There is no identity: always denied.
+    NoIdentity,
+    /// The resource is longer than [`MAX_RESOURCE_BYTES`]: denied without evaluating rules.
+    ResourceTooLong,
+    /// The request could not be read (given by the binding: a resource that is not a string,
+    /// an identity object that raised, ...): denied.
+    InvalidRequest(Box<str>),
+}
+
+/// The outcome of [`Policy::decide`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the request is allowed.
+    pub allowed: bool,
+    /// The index of the deciding rule (the deny rule when one denied), `None` when no rule
+    /// decided.
+    pub rule: Option<usize>,
+    /// Why.
+    pub reason: Reason,
+}
+
+impl Decision {
+    /// A denial that no rule made.
+    pub fn denied(reason: Reason) -> Self {
+        Decision {
+            allowed: false,
+            rule: None,
+            reason,
+        }
+    }
+}
+
+/// A compiled, immutable policy.
+#[derive(Debug)]
+pub struct Policy {
+    source: Box<str>,
+    rules: Vec<Rule>,
+    by_action: HashMap<Box<str>, Bucket>,
+    any_action: Bucket,
+    uses: Uses,
+    digest: [u8; 32],
+}
+
+impl Policy {
+    /// Parses and compiles YAML text. `source` names it in error messages (a file name).
+    pub fn parse(text: &str, source: &str) -> Result<Policy> {
+        let value = load::parse_yaml(text, source)?;
+        let mut policy = Policy::from_value(&value, source)?;
+        policy.digest = sha256(text.as_bytes());
+        Ok(policy)
+    }
+
+    /// Validates and compiles a policy tree, as the Ruby DSL builds it: the same structure
+    /// and the same checks as YAML.
+    pub fn from_value(value: &serde_yaml::Value, source: &str) -> Result<Policy> {
+        let rules = load::rules_from_value(value, source)?;
+        Ok(Policy::compile(rules, source))
+    }
+
+    /// Reads and compiles a policy file (at most [`MAX_POLICY_BYTES`]). A missing or
+    /// unreadable file is an [`Error::Io`]; anything wrong inside it an [`Error::Policy`].
+    pub fn load(path: &Path) -> Result<Policy> {
+        let text = read_policy_file(path)?;
+        Policy::parse(&text, &path.display().to_string())
+    }
+
+    /// Builds a policy from rules already validated.
+    pub fn compile(rules: Vec<Rule>, source: &str) -> Policy {
+        let mut by_action: HashMap<Box<str>, Bucket> = HashMap::new();
+        let mut any_action = Bucket::default();
+        let mut uses = Uses::default();
+        for (i, rule) in rules.iter().enumerate() {
+            let i = i as u32;
+            rule.principals.iter().for_each(|p| uses.add(p));
+            let place = |bucket: &mut Bucket| {
+                let c = match rule.effect {
+                    Effect::Deny => &mut bucket.deny,
+                    Effect::Allow => &mut bucket.allow,
+                };
+                for r in &rule.resources {
+                    let list = match r {
+                        ResourcePattern::Exact(e) => c.exact.entry(e.clone()).or_default(),
+                        ResourcePattern::Glob(g) if !g.can_match() => continue,
+                        ResourcePattern::Glob(g) => match g.literal_head() {
+                            Some(head) => c.glob_by_head.entry(head.into()).or_default(),
+                            None => &mut c.glob_other,
+                        },
+                    };
+                    // Rules are placed in file order, so a duplicate can only be the last entry.
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+            };
+            if rule.any_action {
+                place(&mut any_action);
+            } else {
+                for a in &rule.actions {
+                    place(by_action.entry(a.clone()).or_default());
+                }
+            }
+        }
+        Policy {
+            source: source.into(),
+            rules,
+            by_action,
+            any_action,
+            uses,
+            digest: [0; 32],
+        }
+    }
+
+    /// The source name given when loading (the file name, or a label).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The id of rule `index`.
+    pub fn rule_id(&self, index: usize) -> Option<&str> {
+        self.rules.get(index).map(|r| &*r.id)
+    }
+
+    /// What the rules read from an identity, so a caller extracts only that.
+    pub fn uses(&self) -> Uses {
+        self.uses
+    }
+
+    /// SHA-256 of the text this policy was parsed from (zero when built from a tree).
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+
+    /// Whether `identity` may do `action` on `resource`. Never fails: every input is
+    /// request data and anything unusable is a denial.
+    pub fn allowed<I: Identity + ?Sized>(
+        &self,
+        identity: Option<&I>,
+        action: &str,
+        resource: &str,
+    ) -> bool {
+        self.decide(identity, action, resource).allowed
+    }
+
+    /// Decides, and says why.
+    pub fn decide<I: Identity + ?Sized>(
+        &self,
+        identity: Option<&I>,
+        action: &str,
+        resource: &str,
+    ) -> Decision {
+        let identity = match identity {
+            Some(i) => i,
+            None => return Decision::denied(Reason::NoIdentity),
+        };
+        if resource.len() > MAX_RESOURCE_BYTES {
+            return Decision::denied(Reason::ResourceTooLong);
+        }
+        let who = Subject::new(identity, self.uses.spiffe_id);
+        // An action longer than any rule may name can only match `*` rules.
+        let bucket = if action.len() <= pattern::MAX_PATTERN_BYTES {
+            self.by_action.get(action)
+        } else {
+            None
+        };
+        let mut segments: Option<Option<Vec<&str>>> = None;
+        let buckets = [bucket, Some(&self.any_action)];
+
+        if let Some(i) = self.first_match(&buckets, |b| &b.deny, &who, resource, &mut segments) {
+            return Decision {
+                allowed: false,
+                rule: Some(i),
+                reason: Reason::DeniedByRule,
+            };
+        }
+        if let Some(i) = self.first_match(&buckets, |b| &b.allow, &who, resource, &mut segments) {
+            return Decision {
+                allowed: true,
+                rule: Some(i),
+                reason: Reason::AllowedByRule,
+            };
+        }
+        Decision::denied(Reason::NoRuleMatched)
+    }
+
+    /// The lowest-index rule among the candidates that matches.
+    fn first_match<'r, I: Identity + ?Sized>(
+        &self,
+        buckets: &[Option<&Bucket>; 2],
+        pick: impl Fn(&Bucket) -> &Candidates,
+        who: &Subject<'_, I>,
+        resource: &'r str,
+        segments: &mut Option<Option<Vec<&'r str>>>,
+    ) -> Option<usize> {
+        let mut best = u32::MAX;
+        for bucket in buckets.iter().flatten() {
+            let c = pick(bucket);
+            if let Some(list) = c.exact.get(resource) {
+                for &i in list.iter().take_while(|&&i| i < best) {
+                    if self.rules[i as usize].principals_match(who) {
+                        best = i;
+                        break;
+                    }
+                }
+            }
+            if c.glob_by_head.is_empty() && c.glob_other.is_empty() {
+                continue;
+            }
+            let segs = match segments.get_or_insert_with(|| pattern::glob_segments(resource)) {
+                Some(segs) => segs,
+                None => continue, // not in normal form: no glob may match it
+            };
+            let by_head = segs.first().and_then(|head| c.glob_by_head.get(*head));
+            for list in [by_head, Some(&c.glob_other)].into_iter().flatten() {
+                for &i in list.iter().take_while(|&&i| i < best) {
+                    let rule = &self.rules[i as usize];
+                    if rule.glob_matches(segs) && rule.principals_match(who) {
+                        best = i;
+                        break;
+                    }
+                }
+            }
+        }
+        (best != u32::MAX).then_some(best as usize)
+    }
+
+    /// A sentence explaining a decision, for logs and `Decision#reason`. Request values are
+    /// excerpted and escaped.
+    pub fn explain(&self, decision: &Decision, action: &str, resource: &str) -> String {
+        let id = decision
+            .rule
+            .and_then(|i| self.rule_id(i))
+            .map(|s| excerpt(s, 64))
+            .unwrap_or_default();
+        match &decision.reason {
+            Reason::AllowedByRule => format!("allowed by rule \"{id}\""),
+            Reason::DeniedByRule => {
+                format!("denied by rule \"{id}\" (a deny rule overrides any allow)")
+            }
+            Reason::NoRuleMatched => format!(
+                "denied: no rule allows action \"{}\" on resource \"{}\" for this identity \
+                 (default deny)",
+                excerpt(action, 64),
+                excerpt(resource, 64)
+            ),
+            Reason::NoIdentity => {
+                "denied: no identity (a request without a client identity is always denied)"
+                    .to_owned()
+            }
+            Reason::ResourceTooLong => format!(
+                "denied: the resource is longer than {MAX_RESOURCE_BYTES} bytes, so no rule is \
+                 evaluated"
+            ),
+            Reason::InvalidRequest(why) => format!("denied: {why}"),
+        }
+    }
+
+    /// Warnings about rules that are probably mistakes (see [`Warning`]).
+    pub fn lint(&self) -> Vec<Warning> {
+        lint::lint(self)
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Reads a policy file: at most [`MAX_POLICY_BYTES`], UTF-8.
+pub(crate) fn read_policy_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(e, shown.clone()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_POLICY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(e, shown.clone()))?;
+    if bytes.len() > MAX_POLICY_BYTES {
+        return Err(Error::Policy(format!(
+            "{shown}: the policy file is larger than {MAX_POLICY_BYTES} bytes"
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| Error::Policy(format!("{shown}: the policy file is not UTF-8 ({e})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YAML: &str = r#"
+version: 1
+rules:
+  - id: operators-deploy
+    effect: allow
+    actions: [deploy]
+    resources: [worker, api]
+    principals:
+      - subject: { CN: operator, O: MyOrg }
+  - id: no-contractors
+    effect: deny
+    actions: ["*"]
+    resources: [api]
+    principals:
+      - subject: { OU: Contractors }
+"#;
+
+    fn who(attrs: &[(&str, &str)]) -> OwnedIdentity {
+        OwnedIdentity {
+            subject: attrs
+                .iter()
+                .map(|(t, v)| OwnedIdentity::attribute(t, *v))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn decides_with_default_deny_and_deny_wins() -> Result<()> {
+        let p = Policy::parse(YAML, "t.yml")?;
+        let op = who(&[("CN", "operator"), ("O", "MyOrg")]);
+        let contractor = who(&[("CN", "operator"), ("O", "MyOrg"), ("OU", "Contractors")]);
+        assert!(p.allowed(Some(&op), "deploy", "worker"));
+        assert!(p.allowed(Some(&op), "deploy", "api"));
+        assert!(!p.allowed(Some(&op), "restart", "worker"));
+        assert!(p.allowed(Some(&contractor), "deploy", "worker"));
+        let d = p.decide(Some(&contractor), "deploy", "api");
+        assert!(!d.allowed);
+        assert_eq!(d.rule.and_then(|i| p.rule_id(i)), Some("no-contractors"));
+        assert!(!p.allowed(None::<&OwnedIdentity>, "deploy", "worker"));
+        let spoof = who(&[("CN", "operator,O=MyOrg")]);
+        assert!(!p.allowed(Some(&spoof), "deploy", "worker"));
+        Ok(())
+    }
+}

@@ -1,7 +1,229 @@
-//! `HanamiGuard::Certificate`. (Being built: see the issue tracker.)
+//! `HanamiGuard::Certificate`: wraps the core's parsed, owned certificate. Every accessor copies
+//! a field out into a new frozen Ruby value; nothing is re-parsed, nothing Ruby is kept.
 
-use magnus::{Error, RModule, Ruby};
+use std::sync::Arc;
 
-pub fn init(_ruby: &Ruby, _module: RModule) -> Result<(), Error> {
+use hanami_guard_core::identity::Certificate;
+use magnus::{
+    function, method, prelude::*, typed_data::Obj, Error, RArray, RClass, RModule, RString, Ruby,
+    Value,
+};
+
+use super::distinguished_name::RbDistinguishedName;
+use super::spiffe_id::RbSpiffeId;
+use crate::errors;
+
+/// The Ruby object: a shared pointer to the immutable core certificate.
+#[magnus::wrap(
+    class = "HanamiGuard::Certificate",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
+pub struct RbCertificate(pub Arc<Certificate>);
+
+/// The bytes of a Ruby String, borrowed for the duration of a call that runs no Ruby code.
+pub fn with_bytes<T>(s: RString, f: impl FnOnce(&[u8]) -> T) -> T {
+    // SAFETY: the slice is used only inside `f`, which runs no Ruby code and cannot trigger GC
+    // or mutate `s`; `s` is an argument of the current call, so it stays alive.
+    let bytes = unsafe { s.as_slice() };
+    f(bytes)
+}
+
+/// A new frozen UTF-8 Ruby String.
+pub fn frozen_str(ruby: &Ruby, s: &str) -> RString {
+    let r = ruby.str_new(s);
+    r.freeze();
+    r
+}
+
+/// A new frozen Array of frozen Strings.
+pub fn frozen_strs<S: AsRef<str>>(ruby: &Ruby, items: &[S]) -> RArray {
+    let a = ruby.ary_new_capa(items.len());
+    for s in items {
+        // push on a fresh, unfrozen Array cannot fail.
+        let _ = a.push(frozen_str(ruby, s.as_ref()));
+    }
+    a.freeze();
+    a
+}
+
+/// Wraps a core certificate into a frozen Ruby object.
+pub fn wrap(ruby: &Ruby, cert: Arc<Certificate>) -> Obj<RbCertificate> {
+    let obj = ruby.obj_wrap(RbCertificate(cert));
+    obj.freeze();
+    obj
+}
+
+fn parse(ruby: &Ruby, input: RString) -> Result<Obj<RbCertificate>, Error> {
+    errors::guard(ruby, || {
+        let cert = errors::map(ruby, with_bytes(input, Certificate::parse))?;
+        Ok(wrap(ruby, Arc::new(cert)))
+    })
+}
+
+/// `Certificate.parse`: a String (PEM or DER) or an `OpenSSL::X509::Certificate` (read through
+/// `#to_der`). Dispatching here rather than in Ruby keeps the hot path to one method call.
+fn parse_any(ruby: &Ruby, input: Value) -> Result<Obj<RbCertificate>, Error> {
+    if let Some(s) = RString::from_value(input) {
+        return parse(ruby, s);
+    }
+    let openssl_cert = ruby
+        .class_object()
+        .const_get::<_, RModule>("OpenSSL")
+        .and_then(|m| m.const_get::<_, RModule>("X509"))
+        .and_then(|m| m.const_get::<_, RClass>("Certificate"));
+    if let Ok(class) = openssl_cert {
+        if input.is_kind_of(class) {
+            let der: RString = input.funcall("to_der", ())?;
+            return parse(ruby, der);
+        }
+    }
+    Err(Error::new(
+        ruby.exception_type_error(),
+        format!(
+            "Certificate.parse takes a PEM or DER String or an OpenSSL::X509::Certificate, not {}",
+            class_name(input)
+        ),
+    ))
+}
+
+fn class_name(value: Value) -> String {
+    class_display(value)
+}
+
+fn class_display(value: Value) -> String {
+    match value.class().to_string() {
+        s if s.is_empty() => "an object".to_owned(),
+        s => s,
+    }
+}
+
+fn parse_chain(ruby: &Ruby, input: RString) -> Result<RArray, Error> {
+    errors::guard(ruby, || {
+        let certs = errors::map(ruby, with_bytes(input, Certificate::parse_chain))?;
+        let out = ruby.ary_new_capa(certs.len());
+        for c in certs {
+            out.push(wrap(ruby, Arc::new(c)))?;
+        }
+        out.freeze();
+        Ok(out)
+    })
+}
+
+impl RbCertificate {
+    fn subject(ruby: &Ruby, rb_self: &Self) -> Obj<RbDistinguishedName> {
+        RbDistinguishedName::wrap(ruby, rb_self.0.subject_arc())
+    }
+
+    fn issuer(ruby: &Ruby, rb_self: &Self) -> Obj<RbDistinguishedName> {
+        RbDistinguishedName::wrap(ruby, rb_self.0.issuer_arc())
+    }
+
+    fn serial(ruby: &Ruby, rb_self: &Self) -> RString {
+        frozen_str(ruby, rb_self.0.serial_hex())
+    }
+
+    fn not_before(&self) -> i64 {
+        self.0.not_before()
+    }
+
+    fn not_after(&self) -> i64 {
+        self.0.not_after()
+    }
+
+    fn valid_at(&self, unix_seconds: i64) -> bool {
+        self.0.valid_at(unix_seconds)
+    }
+
+    fn fingerprint(ruby: &Ruby, rb_self: &Self) -> RString {
+        frozen_str(ruby, rb_self.0.fingerprint_hex())
+    }
+
+    fn dns_names(ruby: &Ruby, rb_self: &Self) -> RArray {
+        frozen_strs(ruby, rb_self.0.dns_names())
+    }
+
+    fn uris(ruby: &Ruby, rb_self: &Self) -> RArray {
+        frozen_strs(ruby, rb_self.0.uris())
+    }
+
+    fn emails(ruby: &Ruby, rb_self: &Self) -> RArray {
+        frozen_strs(ruby, rb_self.0.emails())
+    }
+
+    fn ip_addresses(ruby: &Ruby, rb_self: &Self) -> RArray {
+        frozen_strs(ruby, rb_self.0.ip_addresses())
+    }
+
+    fn spiffe_id(ruby: &Ruby, rb_self: &Self) -> Option<Obj<RbSpiffeId>> {
+        rb_self
+            .0
+            .spiffe()
+            .map(|id| RbSpiffeId::wrap(ruby, id.clone()))
+    }
+
+    fn is_svid(&self) -> bool {
+        self.0.is_svid()
+    }
+
+    fn client_auth(&self) -> bool {
+        self.0.client_auth()
+    }
+
+    fn is_ca(&self) -> bool {
+        self.0.is_ca()
+    }
+
+    fn key_usage(ruby: &Ruby, rb_self: &Self) -> RArray {
+        let usages = rb_self.0.key_usage();
+        let a = ruby.ary_new_capa(usages.len());
+        for u in usages {
+            let _ = a.push(ruby.to_symbol(u));
+        }
+        a.freeze();
+        a
+    }
+
+    fn to_der(ruby: &Ruby, rb_self: &Self) -> RString {
+        let s = ruby.str_from_slice(rb_self.0.der());
+        s.freeze();
+        s
+    }
+
+    fn to_pem(ruby: &Ruby, rb_self: &Self) -> RString {
+        frozen_str(ruby, &rb_self.0.to_pem())
+    }
+
+    fn same(&self, other: &RbCertificate) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+    }
+}
+
+pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
+    let class = module.define_class("Certificate", ruby.class_object())?;
+    class.undef_default_alloc_func();
+    class.define_singleton_method("_parse", function!(parse, 1))?;
+    class.define_singleton_method("parse", function!(parse_any, 1))?;
+    class.define_singleton_method("_parse_chain", function!(parse_chain, 1))?;
+    class.define_method("subject", method!(RbCertificate::subject, 0))?;
+    class.define_method("issuer", method!(RbCertificate::issuer, 0))?;
+    class.define_method("serial", method!(RbCertificate::serial, 0))?;
+    class.define_method("_not_before", method!(RbCertificate::not_before, 0))?;
+    class.define_method("_not_after", method!(RbCertificate::not_after, 0))?;
+    class.define_method("_valid_at", method!(RbCertificate::valid_at, 1))?;
+    class.define_method("fingerprint", method!(RbCertificate::fingerprint, 0))?;
+    class.define_method("dns_names", method!(RbCertificate::dns_names, 0))?;
+    class.define_method("uris", method!(RbCertificate::uris, 0))?;
+    class.define_method("emails", method!(RbCertificate::emails, 0))?;
+    class.define_method("ip_addresses", method!(RbCertificate::ip_addresses, 0))?;
+    class.define_method("spiffe_id", method!(RbCertificate::spiffe_id, 0))?;
+    class.define_method("svid?", method!(RbCertificate::is_svid, 0))?;
+    class.define_method("client_auth?", method!(RbCertificate::client_auth, 0))?;
+    class.define_method("ca?", method!(RbCertificate::is_ca, 0))?;
+    class.define_method("key_usage", method!(RbCertificate::key_usage, 0))?;
+    class.define_method("to_der", method!(RbCertificate::to_der, 0))?;
+    class.define_method("to_pem", method!(RbCertificate::to_pem, 0))?;
+    class.define_method("_same?", method!(RbCertificate::same, 1))?;
     Ok(())
 }

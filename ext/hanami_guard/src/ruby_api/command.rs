@@ -1,7 +1,250 @@
-//! `HanamiGuard::Command`. (Being built: see the issue tracker.)
+//! `HanamiGuard::Command`: converts the facade's normalised arguments into the core's
+//! `command::Config`, and a run's `Output` into plain Ruby values. No logic: the facade
+//! (lib/hanami_guard/command.rb) checks types and Ruby-only allowlists (Regexp, Proc); the core
+//! does everything else.
 
-use magnus::{Error, RModule, Ruby};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-pub fn init(_ruby: &Ruby, _module: RModule) -> Result<(), Error> {
+use hanami_guard_core::cancel::Cancel;
+use hanami_guard_core::command::{self as core, Allow, Config, FsRules, Rlimits};
+use magnus::{
+    function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby, Symbol, TryConvert,
+    Value,
+};
+
+use crate::{errors, gvl};
+
+#[magnus::wrap(
+    class = "HanamiGuard::Command",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
+struct Command(Arc<core::Command>);
+
+/// Copies a Ruby String's bytes (any encoding) into an owned Vec.
+fn bytes(s: RString) -> Vec<u8> {
+    // SAFETY: the slice is copied at once, while we hold the GVL and before any Ruby code can
+    // run and mutate or free the string.
+    unsafe { s.as_slice() }.to_vec()
+}
+
+/// A Ruby String from bytes: UTF-8 when they are valid UTF-8, binary otherwise.
+fn string(ruby: &Ruby, b: &[u8]) -> RString {
+    match std::str::from_utf8(b) {
+        Ok(s) => ruby.str_new(s),
+        Err(_) => RString::from_slice(b),
+    }
+}
+
+fn get<T: TryConvert>(ruby: &Ruby, h: RHash, key: &str) -> Result<T, Error> {
+    h.aref::<_, T>(ruby.to_symbol(key))
+}
+
+fn strings(list: RArray) -> Result<Vec<Vec<u8>>, Error> {
+    list.into_iter()
+        .map(|v| RString::try_convert(v).map(bytes))
+        .collect()
+}
+
+fn paths(ruby: &Ruby, h: RHash, key: &str) -> Result<Vec<PathBuf>, Error> {
+    let list: Option<RArray> = get(ruby, h, key)?;
+    Ok(list
+        .map(strings)
+        .transpose()?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|b| {
+            PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(b))
+        })
+        .collect())
+}
+
+fn convert_allow(value: Value) -> Result<Allow, Error> {
+    let spec = RArray::try_convert(value)?;
+    let kind: String = spec.entry(0)?;
+    match kind.as_str() {
+        "one_of" => {
+            let list: RArray = spec.entry(1)?;
+            Ok(Allow::OneOf(
+                strings(list)?.into_iter().collect::<HashSet<_>>(),
+            ))
+        }
+        "map" => {
+            let map: RHash = spec.entry(1)?;
+            let mut out = HashMap::new();
+            map.foreach(|k: RString, v: RString| {
+                out.insert(bytes(k), bytes(v));
+                Ok(magnus::r_hash::ForEach::Continue)
+            })?;
+            Ok(Allow::Map(out))
+        }
+        _ => Ok(Allow::Any),
+    }
+}
+
+fn duration(seconds: f64) -> Duration {
+    Duration::from_secs_f64(seconds.clamp(0.0, 1.0e9))
+}
+
+fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
+    let mut c = Config::default();
+    if let Some(allow) = get::<Option<RHash>>(ruby, h, "allow")? {
+        allow.foreach(|name: String, spec: Value| {
+            c.allow.push((name, convert_allow(spec)?));
+            Ok(magnus::r_hash::ForEach::Continue)
+        })?;
+    }
+    if let Some(options) = get::<Option<Vec<String>>>(ruby, h, "options")? {
+        c.options = options;
+    }
+    if let Some(env) = get::<Option<Vec<(String, String)>>>(ruby, h, "env")? {
+        c.env = env;
+    }
+    c.timeout = get::<Option<f64>>(ruby, h, "timeout")?.map(duration);
+    if let Some(max) = get::<Option<usize>>(ruby, h, "max_output")? {
+        c.max_output = max;
+    }
+    c.chdir = get::<Option<String>>(ruby, h, "chdir")?.map(PathBuf::from);
+    if let Some(r) = get::<Option<RHash>>(ruby, h, "rlimits")? {
+        c.rlimits = Rlimits {
+            cpu: get(ruby, r, "cpu")?,
+            address_space: get(ruby, r, "as")?,
+            nofile: get(ruby, r, "nofile")?,
+            nproc: get(ruby, r, "nproc")?,
+            fsize: get(ruby, r, "fsize")?,
+        };
+    }
+    if let Some(fs) = get::<Option<RHash>>(ruby, h, "fs")? {
+        c.fs = Some(FsRules {
+            read: paths(ruby, fs, "read")?,
+            write: paths(ruby, fs, "write")?,
+            exec: paths(ruby, fs, "exec")?,
+        });
+    }
+    c.dangerous_shell = get::<Option<bool>>(ruby, h, "dangerous_shell")?.unwrap_or(false);
+    if let Some(list) = get::<Option<Vec<String>>>(ruby, h, "path")? {
+        c.path = Some(list.into_iter().map(PathBuf::from).collect());
+    }
+    if let Some(grace) = get::<Option<f64>>(ruby, h, "kill_grace")? {
+        c.kill_grace = duration(grace);
+    }
+    Ok(c)
+}
+
+impl Command {
+    fn define(ruby: &Ruby, template: RString, options: RHash) -> Result<Self, Error> {
+        errors::guard(ruby, || {
+            let template = template.to_string()?;
+            let config = config(ruby, options)?;
+            let cmd = errors::map(ruby, core::Command::new(&template, config))?;
+            Ok(Command(Arc::new(cmd)))
+        })
+    }
+
+    fn define_argv(ruby: &Ruby, argv: RArray, options: RHash) -> Result<Self, Error> {
+        errors::guard(ruby, || {
+            let argv = strings(argv)?;
+            let config = config(ruby, options)?;
+            let cmd = errors::map(ruby, core::Command::from_argv(argv, config))?;
+            Ok(Command(Arc::new(cmd)))
+        })
+    }
+
+    fn placeholders(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+        errors::guard(ruby, || {
+            let list = ruby.ary_new();
+            for name in rb_self.0.placeholders() {
+                list.push(ruby.str_new(name))?;
+            }
+            Ok(list)
+        })
+    }
+
+    fn executable(ruby: &Ruby, rb_self: &Self) -> Result<RString, Error> {
+        errors::guard(ruby, || Ok(string(ruby, rb_self.0.executable())))
+    }
+
+    fn spawn_method(ruby: &Ruby, rb_self: &Self) -> Result<Symbol, Error> {
+        errors::guard(ruby, || {
+            Ok(ruby.to_symbol(rb_self.0.spawn_method().as_str()))
+        })
+    }
+
+    fn argv(ruby: &Ruby, rb_self: &Self, values: RArray) -> Result<RArray, Error> {
+        errors::guard(ruby, || {
+            let values = strings(values)?;
+            let argv = errors::map(ruby, rb_self.0.argv(&values))?;
+            let list = ruby.ary_new_capa(argv.len());
+            for a in &argv {
+                list.push(string(ruby, a))?;
+            }
+            Ok(list)
+        })
+    }
+
+    /// Runs and returns `[argv, exit_status, signal, stdout, stderr, timed_out, truncated,
+    /// duration, pid, sandbox_hash]`; the facade builds the `Result`.
+    fn run(
+        ruby: &Ruby,
+        rb_self: &Self,
+        values: RArray,
+        stdin: Option<RString>,
+    ) -> Result<RArray, Error> {
+        errors::guard(ruby, || {
+            let values = strings(values)?;
+            let stdin = stdin.map(bytes);
+            let cmd = Arc::clone(&rb_self.0);
+            let argv = errors::map(ruby, cmd.argv(&values))?;
+            let argv_rb = ruby.ary_new_capa(argv.len());
+            for a in &argv {
+                argv_rb.push(string(ruby, a))?;
+            }
+            let cancel = Cancel::new()
+                .map_err(|e| errors::to_ruby(ruby, hanami_guard_core::Error::io(e, "eventfd")))?;
+            let output =
+                gvl::nogvl_cancellable(ruby, &cancel, || cmd.run_argv(argv, stdin, &cancel))?;
+            let out = errors::map(ruby, output)?;
+            let sandbox = ruby.hash_new();
+            sandbox.aset(ruby.to_symbol("no_new_privs"), out.sandbox.no_new_privs)?;
+            sandbox.aset(
+                ruby.to_symbol("landlock"),
+                ruby.to_symbol(out.sandbox.landlock.as_str()),
+            )?;
+            sandbox.aset(
+                ruby.to_symbol("spawn"),
+                ruby.to_symbol(out.sandbox.spawn.as_str()),
+            )?;
+            sandbox.aset(ruby.to_symbol("process_group"), out.sandbox.process_group)?;
+            sandbox.aset(ruby.to_symbol("fds_closed"), out.sandbox.fds_closed)?;
+            sandbox.aset(ruby.to_symbol("rlimits"), out.sandbox.rlimits)?;
+            let result = ruby.ary_new_capa(10);
+            result.push(argv_rb)?;
+            result.push(out.exit_status)?;
+            result.push(out.signal)?;
+            result.push(RString::from_slice(&out.stdout))?;
+            result.push(RString::from_slice(&out.stderr))?;
+            result.push(out.timed_out)?;
+            result.push(out.truncated)?;
+            result.push(out.duration.as_secs_f64())?;
+            result.push(out.pid)?;
+            result.push(sandbox)?;
+            Ok(result)
+        })
+    }
+}
+
+pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
+    let class = module.define_class("Command", ruby.class_object())?;
+    class.define_singleton_method("_define", function!(Command::define, 2))?;
+    class.define_singleton_method("_define_argv", function!(Command::define_argv, 2))?;
+    class.define_method("_placeholders", method!(Command::placeholders, 0))?;
+    class.define_method("executable", method!(Command::executable, 0))?;
+    class.define_method("spawn_method", method!(Command::spawn_method, 0))?;
+    class.define_method("_argv", method!(Command::argv, 1))?;
+    class.define_method("_run", method!(Command::run, 2))?;
     Ok(())
 }

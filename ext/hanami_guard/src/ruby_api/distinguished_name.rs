@@ -1,7 +1,150 @@
-//! `HanamiGuard::DistinguishedName`. (Being built: see the issue tracker.)
+//! `HanamiGuard::DistinguishedName`: wraps the core's name. Type lookup, RFC 4514 printing and
+//! RFC 5280 comparison all happen in the core.
 
-use magnus::{Error, RModule, Ruby};
+use std::sync::Arc;
 
-pub fn init(_ruby: &Ruby, _module: RModule) -> Result<(), Error> {
+use hanami_guard_core::identity::attr;
+use hanami_guard_core::identity::dn::DistinguishedName;
+use magnus::{
+    function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
+    Value,
+};
+
+use super::certificate::{frozen_str, frozen_strs};
+use crate::errors;
+
+/// The Ruby object: a shared pointer to an immutable core name.
+#[magnus::wrap(
+    class = "HanamiGuard::DistinguishedName",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
+pub struct RbDistinguishedName(pub Arc<DistinguishedName>);
+
+fn oid(ruby: &Ruby, name: &str) -> Result<String, Error> {
+    if let Some(t) = attr::lookup(name) {
+        return Ok(t.oid.to_owned());
+    }
+    attr::oid_for(name).ok_or_else(|| {
+        errors::to_ruby(
+            ruby,
+            hanami_guard_core::Error::Argument(format!(
+                "unknown attribute type {:?}: use a short name (CN, O, OU, ...), a long name \
+                 (commonName) or a dotted OID (2.5.4.3)",
+                hanami_guard_core::error::excerpt(name, 40)
+            )),
+        )
+    })
+}
+
+/// An attribute type name given as a String or a Symbol.
+fn type_name(ruby: &Ruby, name: Value) -> Result<String, Error> {
+    if let Some(s) = RString::from_value(name) {
+        return s.to_string();
+    }
+    if let Some(sym) = Symbol::from_value(name) {
+        return Ok(sym.name()?.into_owned());
+    }
+    Err(Error::new(
+        ruby.exception_type_error(),
+        "an attribute type is a String or Symbol (\"CN\", :O)",
+    ))
+}
+
+fn parse(ruby: &Ruby, input: RString) -> Result<Obj<RbDistinguishedName>, Error> {
+    errors::guard(ruby, || {
+        let text = input.to_string().map_err(|_| {
+            errors::to_ruby(
+                ruby,
+                hanami_guard_core::Error::Certificate(
+                    "a distinguished name string must be valid UTF-8".into(),
+                ),
+            )
+        })?;
+        let dn = errors::map(ruby, DistinguishedName::parse(&text))?;
+        Ok(RbDistinguishedName::wrap(ruby, Arc::new(dn)))
+    })
+}
+
+impl RbDistinguishedName {
+    /// Wraps a name into a frozen Ruby object.
+    pub fn wrap(ruby: &Ruby, dn: Arc<DistinguishedName>) -> Obj<Self> {
+        let obj = ruby.obj_wrap(RbDistinguishedName(dn));
+        obj.freeze();
+        obj
+    }
+
+    fn to_s(ruby: &Ruby, rb_self: &Self) -> RString {
+        frozen_str(ruby, &rb_self.0.to_rfc4514())
+    }
+
+    fn to_a(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+        let out = ruby.ary_new();
+        for a in rb_self.0.iter() {
+            let pair = frozen_strs(ruby, &[a.type_str(), a.value()]);
+            out.push(pair)?;
+        }
+        out.freeze();
+        Ok(out)
+    }
+
+    fn first(ruby: &Ruby, rb_self: &Self, name: Value) -> Result<Option<RString>, Error> {
+        let name = type_name(ruby, name)?;
+        // Known names resolve to a static OID: no allocation on the hot path (`dn["CN"]`).
+        let value = match attr::lookup(&name) {
+            Some(t) => rb_self.0.first(t.oid),
+            None => rb_self.0.first(&oid(ruby, &name)?),
+        };
+        Ok(value.map(|v| frozen_str(ruby, v)))
+    }
+
+    fn values(ruby: &Ruby, rb_self: &Self, name: Value) -> Result<RArray, Error> {
+        let oid = oid(ruby, &type_name(ruby, name)?)?;
+        Ok(frozen_strs(ruby, &rb_self.0.values(&oid)))
+    }
+
+    /// `conditions`: `[[type_name, [value, ...]], ...]`, checked by the Ruby facade.
+    fn matches(
+        ruby: &Ruby,
+        rb_self: &Self,
+        conditions: Vec<(String, Vec<String>)>,
+    ) -> Result<bool, Error> {
+        let mut all = true;
+        for (name, values) in &conditions {
+            let oid = oid(ruby, name)?;
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            if !rb_self.0.matches_values(&oid, &values) {
+                all = false;
+            }
+        }
+        Ok(all)
+    }
+
+    fn same(&self, other: &RbDistinguishedName) -> bool {
+        *self.0 == *other.0
+    }
+
+    fn canonical(ruby: &Ruby, rb_self: &Self) -> RString {
+        frozen_str(ruby, &rb_self.0.canonical_key())
+    }
+
+    fn size(&self) -> usize {
+        self.0.iter().count()
+    }
+}
+
+pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
+    let class = module.define_class("DistinguishedName", ruby.class_object())?;
+    class.undef_default_alloc_func();
+    class.define_singleton_method("_parse", function!(parse, 1))?;
+    class.define_method("to_s", method!(RbDistinguishedName::to_s, 0))?;
+    class.define_method("to_a", method!(RbDistinguishedName::to_a, 0))?;
+    class.define_method("[]", method!(RbDistinguishedName::first, 1))?;
+    class.define_method("values", method!(RbDistinguishedName::values, 1))?;
+    class.define_method("_match", method!(RbDistinguishedName::matches, 1))?;
+    class.define_method("_same?", method!(RbDistinguishedName::same, 1))?;
+    class.define_method("_canonical", method!(RbDistinguishedName::canonical, 0))?;
+    class.define_method("size", method!(RbDistinguishedName::size, 0))?;
     Ok(())
 }

@@ -1,7 +1,109 @@
-//! `HanamiGuard::TrustStore`. (Being built: see the issue tracker.)
+//! `HanamiGuard::TrustStore`: pinned CAs; verification runs in the core (rustls-webpki) without
+//! the GVL, on owned copies of the certificates.
 
-use magnus::{Error, RModule, Ruby};
+use std::sync::Arc;
 
-pub fn init(_ruby: &Ruby, _module: RModule) -> Result<(), Error> {
+use hanami_guard_core::identity::{Certificate, TrustStore};
+use magnus::{
+    function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
+};
+
+use super::certificate::{with_bytes, RbCertificate};
+use crate::{errors, gvl};
+
+/// The Ruby object: an immutable set of trust anchors and CRLs.
+#[magnus::wrap(
+    class = "HanamiGuard::TrustStore",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
+pub struct RbTrustStore(TrustStore);
+
+fn new(ruby: &Ruby, bundle: RString, crls: RArray) -> Result<Obj<RbTrustStore>, Error> {
+    errors::guard(ruby, || {
+        let mut crl_bytes: Vec<Vec<u8>> = Vec::with_capacity(crls.len());
+        for i in 0..crls.len() {
+            let c: RString = crls.entry(i as isize)?;
+            crl_bytes.push(with_bytes(c, <[u8]>::to_vec));
+        }
+        let crl_refs: Vec<&[u8]> = crl_bytes.iter().map(Vec::as_slice).collect();
+        let store = errors::map(ruby, with_bytes(bundle, |b| TrustStore::new(b, &crl_refs)))?;
+        let obj = ruby.obj_wrap(RbTrustStore(store));
+        obj.freeze();
+        Ok(obj)
+    })
+}
+
+fn chain(intermediates: RArray) -> Result<Vec<Arc<Certificate>>, Error> {
+    let mut out = Vec::with_capacity(intermediates.len());
+    for i in 0..intermediates.len() {
+        let o: Obj<RbCertificate> = intermediates.entry(i as isize)?;
+        out.push(Arc::clone(&o.0));
+    }
+    Ok(out)
+}
+
+impl RbTrustStore {
+    fn check(
+        ruby: &Ruby,
+        rb_self: &Self,
+        cert: &RbCertificate,
+        intermediates: RArray,
+        at: i64,
+    ) -> Result<hanami_guard_core::Result<()>, Error> {
+        let leaf = Arc::clone(&cert.0);
+        let ints = chain(intermediates)?;
+        let store = &rb_self.0;
+        gvl::nogvl(ruby, move || {
+            let refs: Vec<&Certificate> = ints.iter().map(|c| c.as_ref()).collect();
+            store.verify(&leaf, &refs, at)
+        })
+    }
+
+    fn verify(
+        ruby: &Ruby,
+        rb_self: &Self,
+        cert: &RbCertificate,
+        intermediates: RArray,
+        at: i64,
+    ) -> Result<(), Error> {
+        errors::guard(ruby, || {
+            let result = Self::check(ruby, rb_self, cert, intermediates, at)?;
+            errors::map(ruby, result)
+        })
+    }
+
+    /// `nil` when trusted, else the reason Symbol (no exception built for `verified?`).
+    fn reason(
+        ruby: &Ruby,
+        rb_self: &Self,
+        cert: &RbCertificate,
+        intermediates: RArray,
+        at: i64,
+    ) -> Result<Option<Symbol>, Error> {
+        errors::guard(ruby, || {
+            Ok(match Self::check(ruby, rb_self, cert, intermediates, at)? {
+                Ok(()) => None,
+                Err(hanami_guard_core::Error::Untrusted { reason, .. }) => {
+                    Some(ruby.to_symbol(reason.as_str()))
+                }
+                Err(other) => return Err(errors::to_ruby(ruby, other)),
+            })
+        })
+    }
+
+    fn anchor_count(&self) -> usize {
+        self.0.anchor_count()
+    }
+}
+
+pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
+    let class = module.define_class("TrustStore", ruby.class_object())?;
+    class.undef_default_alloc_func();
+    class.define_singleton_method("_new", function!(new, 2))?;
+    class.define_method("_verify", method!(RbTrustStore::verify, 3))?;
+    class.define_method("_reason", method!(RbTrustStore::reason, 3))?;
+    class.define_method("size", method!(RbTrustStore::anchor_count, 0))?;
     Ok(())
 }

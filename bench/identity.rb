@@ -1,0 +1,118 @@
+# frozen_string_literal: true
+
+# Identity benchmarks, side by side with Ruby's OpenSSL in one process.
+#
+#   bundle exec ruby -Ilib bench/identity.rb        (or: bundle exec rake bench:identity)
+#
+# Build the extension in release mode first (`bundle exec rake compile`) for meaningful figures.
+# Three comparisons, as issue 3 asks:
+#   1. from PEM: parse, then read CN, SANs, SPIFFE ID and SHA-256 fingerprint;
+#   2. from an existing OpenSSL::X509::Certificate (the Puma case): the same reads;
+#   3. verifying a 3-certificate chain (root, intermediate, leaf) for client authentication.
+
+$LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
+require "hanami_guard"
+require "benchmark/ips"
+require "digest"
+require_relative "../spec/support/certificates"
+
+TIME = Float(ENV.fetch("BENCH_TIME", "2"))
+WARMUP = Float(ENV.fetch("BENCH_WARMUP", "1"))
+KEY_TYPE = ENV.fetch("BENCH_KEY", "ec").to_sym
+
+def key = CertFactory.key(KEY_TYPE)
+
+root = CertFactory.ca(key:)
+ica = CertFactory.intermediate(issuer: root, key:)
+leaf = CertFactory.leaf(issuer: ica, key:, subject: [%w[C US], %w[O MyOrg], %w[OU Ops], %w[CN operator]],
+                        dns: ["api.example.org", "worker.example.org"],
+                        uris: ["spiffe://prod.example.org/ns/ops/sa/deployer"])
+PEM = leaf.to_pem
+OSSL = leaf.cert
+
+# The plain-Ruby way of reading the same fields.
+def openssl_fields(cert)
+  cn = cert.subject.to_a.find { |type, _, _| type == "CN" }&.[](1)
+  san = cert.extensions.find { |e| e.oid == "subjectAltName" }&.value.to_s
+  entries = san.split(", ")
+  dns = entries.filter_map { |e| e.delete_prefix("DNS:") if e.start_with?("DNS:") }
+  uris = entries.filter_map { |e| e.delete_prefix("URI:") if e.start_with?("URI:") }
+  spiffe = uris.size == 1 && uris.first.start_with?("spiffe://") ? uris.first : nil
+  [cn, dns, uris, spiffe, Digest::SHA256.hexdigest(cert.to_der)]
+end
+
+def guard_fields(cert)
+  [cert.subject["CN"], cert.dns_names, cert.uris, cert.spiffe_id&.to_s, cert.fingerprint]
+end
+
+abort "the two ways disagree" unless openssl_fields(OSSL) == guard_fields(HanamiGuard::Certificate.parse(PEM))
+
+def ratio(report, fast, slow)
+  ips = report.entries.to_h { |e| [e.label, e.ips] }
+  ips.fetch(fast) / ips.fetch(slow)
+end
+
+results = {}
+
+puts "== 1. parse PEM + CN + SANs + spiffe_id + fingerprint"
+r1 = Benchmark.ips do |x|
+  x.config(time: TIME, warmup: WARMUP)
+  x.report("OpenSSL") { openssl_fields(OpenSSL::X509::Certificate.new(PEM)) }
+  x.report("hanami_guard") { guard_fields(HanamiGuard::Certificate.parse(PEM)) }
+  x.compare!
+end
+results["parse PEM + fields (goal >= 30x)"] = ratio(r1, "hanami_guard", "OpenSSL")
+
+puts "\n== 2. from an OpenSSL::X509::Certificate (Puma's env[\"puma.peercert\"]) + the same fields"
+r2 = Benchmark.ips do |x|
+  x.config(time: TIME, warmup: WARMUP)
+  x.report("OpenSSL accessors") { openssl_fields(OSSL) }
+  x.report("hanami_guard") { guard_fields(HanamiGuard::Certificate.parse(OSSL)) }
+  x.compare!
+end
+results["from OpenSSL cert + fields (goal >= 3x)"] = ratio(r2, "hanami_guard", "OpenSSL accessors")
+
+puts "\n== 3. verify a 3-certificate chain for client auth (#{KEY_TYPE} keys)"
+ossl_store = OpenSSL::X509::Store.new
+ossl_store.add_cert(root.cert)
+ossl_store.purpose = OpenSSL::X509::PURPOSE_SSL_CLIENT
+trust = HanamiGuard::TrustStore.new(root.to_pem)
+guard_leaf = HanamiGuard::Certificate.parse(OSSL)
+guard_ica = HanamiGuard::Certificate.parse(ica.cert)
+abort "OpenSSL does not verify the chain" unless ossl_store.verify(OSSL, [ica.cert])
+abort "hanami_guard does not verify the chain" unless trust.verified?(guard_leaf, intermediates: [guard_ica])
+r3 = Benchmark.ips do |x|
+  x.config(time: TIME, warmup: WARMUP)
+  x.report("OpenSSL::X509::Store#verify") { ossl_store.verify(OSSL, [ica.cert]) }
+  x.report("TrustStore#verify") { trust.verify(guard_leaf, intermediates: [guard_ica]) }
+  x.compare!
+end
+results["TrustStore#verify 3-cert chain (goal >= 1x)"] = ratio(r3, "TrustStore#verify", "OpenSSL::X509::Store#verify")
+
+puts "\n== ratios (hanami_guard / plain Ruby, wall clock, higher is better)"
+results.each { |name, value| puts format("%<name>-48s %<ratio>8.1fx", name:, ratio: value) }
+
+# Wall-clock ratios swing when other processes compete for the CPU; thread CPU time does not.
+# (Procs, not lambdas: Integer#times passes the index.)
+def cpu_us(iterations, &)
+  start = Process.clock_gettime(Process::CLOCK_THREAD_CPUTIME_ID)
+  iterations.times(&)
+  (Process.clock_gettime(Process::CLOCK_THREAD_CPUTIME_ID) - start) * 1e6 / iterations
+end
+
+n = Integer(ENV.fetch("BENCH_CPU_ITERATIONS", "3000"))
+pairs = {
+  "parse PEM + fields (goal >= 30x)" => [proc { openssl_fields(OpenSSL::X509::Certificate.new(PEM)) },
+                                         proc { guard_fields(HanamiGuard::Certificate.parse(PEM)) }],
+  "from OpenSSL cert + fields (goal >= 3x)" => [proc { openssl_fields(OSSL) },
+                                                proc { guard_fields(HanamiGuard::Certificate.parse(OSSL)) }],
+  "TrustStore#verify 3-cert chain (goal >= 1x)" => [proc { ossl_store.verify(OSSL, [ica.cert]) },
+                                                    proc { trust.verify(guard_leaf, intermediates: [guard_ica]) }]
+}
+puts "\n== thread CPU time per operation (#{n} iterations each)"
+pairs.each do |name, (plain, guard)|
+  plain_us = cpu_us(n, &plain)
+  guard_us = cpu_us(n, &guard)
+  puts format("%<name>-48s OpenSSL %<plain>8.2f us  hanami_guard %<guard>7.2f us  %<ratio>6.1fx",
+              name:, plain: plain_us, guard: guard_us, ratio: plain_us / guard_us)
+end

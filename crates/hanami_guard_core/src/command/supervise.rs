@@ -1,0 +1,508 @@
+//! Starting a sealed child and waiting for it.
+//!
+//! 1. The child is spawned from a thread other than the caller's, one that set
+//!    `PR_SET_NO_NEW_PRIVS` (and, if asked, a Landlock ruleset) on *itself*: both are per-thread
+//!    and inherited by children, so the Ruby process and its threads are untouched. Commands
+//!    without Landlock use one long-lived spawner thread per process (it only ever holds
+//!    no_new_privs, so it can serve every such command; creating a thread per run would cost
+//!    ~0.2 ms on a loaded machine); a command with Landlock uses a fresh short-lived thread,
+//!    because a ruleset can never be removed. These threads block every signal: signals belong
+//!    to Ruby's threads.
+//! 2. That thread spawns with `posix_spawn` (see `sys::posix_spawn_sealed`), or by fork when
+//!    rlimits are asked for or the C library cannot close descriptors in a `posix_spawn` child.
+//! 3. The caller polls stdout, stderr, the stdin pipe, a pidfd and the [`Cancel`] eventfd, reading both
+//!    output pipes as data arrives (no deadlock on a full pipe), keeping up to `max_output`
+//!    bytes of each and draining the rest.
+//! 4. On timeout or cancellation it sends `SIGTERM` (and `SIGCONT`) to the whole process group,
+//!    waits the grace period, then `SIGKILL`s the group. When the leader has exited, whatever it
+//!    left in its group is `SIGKILL`ed too, before the leader is reaped (so the group id cannot
+//!    have been reused), and the leader is reaped: no zombie, nothing left running.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
+
+use super::sandbox::LandlockStatus;
+use super::{Command, Output, Rlimits, Sandbox, SpawnMethod};
+use crate::cancel::Cancel;
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// After the leader exits, how long to keep reading pipes that a process which left the group
+/// (setsid) may still hold open.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(250);
+/// Poll period when the kernel has no pidfd (Linux < 5.3).
+const TICK_WITHOUT_PIDFD: Duration = Duration::from_millis(10);
+const CHUNK: usize = 64 * 1024;
+
+fn io_err(e: impl Into<std::io::Error>, what: &str) -> Error {
+    let e: std::io::Error = e.into();
+    Error::Command(format!("could not run the command ({what}): {e}"))
+}
+
+/// Moves a descriptor above 2, so that the child's `dup2` onto 0, 1 and 2 cannot clobber one
+/// another (when the Ruby process itself runs with 0-2 closed).
+fn above_stdio(fd: OwnedFd) -> Result<OwnedFd> {
+    if fd.as_raw_fd() > 2 {
+        Ok(fd)
+    } else {
+        rustix::io::fcntl_dupfd_cloexec(&fd, 3).map_err(|e| io_err(e, "fcntl"))
+    }
+}
+
+fn nonblocking(fd: &OwnedFd) -> Result<()> {
+    rustix::io::ioctl_fionbio(fd, true).map_err(|e| io_err(e, "ioctl FIONBIO"))
+}
+
+struct Stream {
+    fd: Option<OwnedFd>,
+    buf: Vec<u8>,
+    truncated: bool,
+}
+
+impl Stream {
+    fn new(fd: OwnedFd) -> Self {
+        Stream {
+            fd: Some(fd),
+            buf: Vec::new(),
+            truncated: false,
+        }
+    }
+
+    /// Reads what is available, a bounded number of chunks (so a child writing without pause
+    /// cannot keep the loop from checking the timeout and the other stream); closes on EOF or
+    /// error.
+    fn read_available(&mut self, scratch: &mut [u8], max: usize) {
+        let Some(fd) = &self.fd else { return };
+        for _ in 0..8 {
+            match rustix::io::read(fd, &mut *scratch) {
+                Ok(0) => {
+                    self.fd = None;
+                    return;
+                }
+                Ok(n) => {
+                    let room = max.saturating_sub(self.buf.len());
+                    let keep = n.min(room);
+                    self.buf.extend_from_slice(&scratch[..keep]);
+                    if keep < n {
+                        self.truncated = true;
+                    }
+                    if n < scratch.len() {
+                        return; // probably drained; poll says when there is more
+                    }
+                }
+                Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) => return,
+                Err(_) => {
+                    self.fd = None;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn kill_group(pid: Pid, sig: Signal) {
+    // ESRCH (nothing left in the group) is the expected end state.
+    let _ = rustix::process::kill_process_group(pid, sig);
+}
+
+fn has_exited(pid: Pid) -> bool {
+    matches!(
+        rustix::process::waitid(
+            WaitId::Pid(pid),
+            WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
+        ),
+        Ok(Some(_)) | Err(_)
+    )
+}
+
+enum Phase {
+    Running,
+    Terminating { kill_at: Instant },
+    Killed,
+}
+
+fn to_cstrings(argv: Vec<Vec<u8>>) -> Result<Vec<CString>> {
+    argv.into_iter()
+        .map(|a| {
+            CString::new(a).map_err(|_| {
+                Error::CommandNotAllowed(
+                    "an argument contains a NUL byte, which no argv can hold".into(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Everything a spawn needs, owned, so it can move to the spawner thread.
+struct SpawnJob {
+    method: SpawnMethod,
+    exe: Arc<CString>,
+    argv: Vec<CString>,
+    envp: Arc<[CString]>,
+    chdir: Option<Arc<CString>>,
+    stdio: [OwnedFd; 3],
+    rlimits: Rlimits,
+}
+
+impl SpawnJob {
+    /// Spawns on the calling thread, which must hold no_new_privs already. The child's ends of
+    /// the pipes are closed on return: a parent holding a write end would never see EOF.
+    fn spawn(self) -> std::io::Result<i32> {
+        let req = sys::SpawnRequest {
+            exe: &self.exe,
+            argv: &self.argv,
+            envp: &self.envp,
+            chdir: self.chdir.as_deref().map(|c| c.as_c_str()),
+        };
+        match self.method {
+            SpawnMethod::PosixSpawn => {
+                let [a, b, c] = &self.stdio;
+                sys::posix_spawn_sealed(&req, [a.as_fd(), b.as_fd(), c.as_fd()])
+            }
+            SpawnMethod::Fork => sys::fork_spawn_sealed(&req, self.stdio, self.rlimits),
+        }
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The long-lived spawner thread of this process: signals blocked, no_new_privs set, running
+/// spawn jobs one at a time. Re-created after a fork (a forked Puma worker has no threads but
+/// its own), and `None` if it cannot be started (the caller then uses a short-lived thread).
+fn spawner() -> Option<mpsc::Sender<Job>> {
+    static SPAWNER: Mutex<Option<(u32, mpsc::Sender<Job>)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = SPAWNER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((owner, tx)) = slot.as_ref() {
+        if *owner == pid {
+            return Some(tx.clone());
+        }
+    }
+    let (tx, rx) = mpsc::channel::<Job>();
+    let (ready_tx, ready_rx) = mpsc::sync_channel::<bool>(1);
+    std::thread::Builder::new()
+        .name("hanami_guard-spawner".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let ok = sys::block_signals_on_this_thread().is_ok()
+                && rustix::thread::set_no_new_privs(true).is_ok();
+            let _ = ready_tx.send(ok);
+            if ok {
+                while let Ok(job) = rx.recv() {
+                    // A job never panics by design; if one did, keep serving the others.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            }
+        })
+        .ok()?;
+    if ready_rx.recv().ok()? {
+        *slot = Some((pid, tx.clone()));
+        Some(tx)
+    } else {
+        None
+    }
+}
+
+/// Starts the child from a sealed thread (see the module documentation). Returns its pid and
+/// what Landlock did.
+fn spawn_sealed(cmd: &Command, job: SpawnJob) -> Result<(i32, LandlockStatus)> {
+    let failed = |e: std::io::Error| {
+        Error::Command(format!(
+            "could not start {}: {e}",
+            crate::error::excerpt(&cmd.exe_c.to_string_lossy(), 80)
+        ))
+    };
+    if cmd.landlock.is_none() {
+        if let Some(tx) = spawner() {
+            let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+            let job = Box::new(move || {
+                let _ = reply_tx.send(job.spawn());
+            });
+            if tx.send(job).is_ok() {
+                if let Ok(result) = reply_rx.recv() {
+                    return result
+                        .map(|pid| (pid, LandlockStatus::NotRequested))
+                        .map_err(failed);
+                }
+            }
+            return Err(Error::Command(
+                "the hanami_guard spawner thread stopped; the command was not run".into(),
+            ));
+        }
+    }
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("hanami_guard-sealed".into())
+            .stack_size(256 * 1024)
+            .spawn_scoped(scope, || -> Result<(i32, LandlockStatus)> {
+                sys::block_signals_on_this_thread().map_err(|e| io_err(e, "pthread_sigmask"))?;
+                rustix::thread::set_no_new_privs(true)
+                    .map_err(|e| io_err(e, "PR_SET_NO_NEW_PRIVS"))?;
+                let landlock = match &cmd.landlock {
+                    Some(l) => l.restrict_current_thread()?,
+                    None => LandlockStatus::NotRequested,
+                };
+                let pid = job.spawn().map_err(failed)?;
+                Ok((pid, landlock))
+            })
+            .map_err(|e| io_err(e, "starting the helper thread"))?;
+        match handle.join() {
+            Ok(result) => result,
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
+    })
+}
+
+/// Runs `argv` (already expanded and checked) as `cmd` describes, feeding `stdin` if given.
+/// Waits on the calling thread; `cancel` ends the wait early.
+pub(super) fn run(
+    cmd: &Command,
+    argv: Vec<Vec<u8>>,
+    stdin: Option<Vec<u8>>,
+    cancel: &Cancel,
+) -> Result<Output> {
+    let argv = to_cstrings(argv)?;
+    let (out_r, out_w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| io_err(e, "pipe"))?;
+    let (err_r, err_w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| io_err(e, "pipe"))?;
+    let (in_child, in_parent) = match &stdin {
+        Some(_) => {
+            let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+                .map_err(|e| io_err(e, "pipe"))?;
+            (r, Some(w))
+        }
+        None => (
+            rustix::fs::open("/dev/null", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+                .map_err(|e| io_err(e, "opening /dev/null"))?,
+            None,
+        ),
+    };
+    nonblocking(&out_r)?;
+    nonblocking(&err_r)?;
+    if let Some(w) = &in_parent {
+        nonblocking(w)?;
+    }
+
+    let method = cmd.spawn_method();
+    let started = Instant::now();
+    let job = SpawnJob {
+        method,
+        exe: Arc::clone(&cmd.exe_c),
+        argv,
+        envp: Arc::clone(&cmd.envp),
+        chdir: cmd.chdir_c.clone(),
+        stdio: [
+            above_stdio(in_child)?,
+            above_stdio(out_w)?,
+            above_stdio(err_w)?,
+        ],
+        rlimits: cmd.rlimits,
+    };
+    let (raw_pid, landlock) = spawn_sealed(cmd, job)?;
+    let pid = Pid::from_raw(raw_pid)
+        .ok_or_else(|| Error::Command("the C library returned pid 0 for the child".into()))?;
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
+
+    let mut out = Stream::new(out_r);
+    let mut err = Stream::new(err_r);
+    let mut stdin_fd = in_parent;
+    let stdin_data = stdin.unwrap_or_default();
+    let mut stdin_pos = 0usize;
+    let mut scratch = vec![0u8; CHUNK];
+    let max = cmd.max_output;
+    let cancel_fd = cancel.as_fd();
+
+    let deadline = cmd.timeout.map(|t| started + t);
+    let mut phase = Phase::Running;
+    let mut timed_out = false;
+    let mut cancelled = false;
+    let mut exited_at: Option<Instant> = None;
+
+    loop {
+        if let Some(at) = exited_at {
+            if (out.fd.is_none() && err.fd.is_none()) || Instant::now() >= at + DRAIN_AFTER_EXIT {
+                break;
+            }
+            if cancelled {
+                break;
+            }
+        }
+
+        // What to wait on, and until when.
+        let now = Instant::now();
+        let mut wake: Option<Instant> = match (&phase, exited_at) {
+            (_, Some(at)) => Some(at + DRAIN_AFTER_EXIT),
+            (Phase::Running, None) => deadline,
+            (Phase::Terminating { kill_at }, None) => Some(*kill_at),
+            (Phase::Killed, None) => None,
+        };
+        if pidfd.is_none() && exited_at.is_none() {
+            let tick = now + TICK_WITHOUT_PIDFD;
+            wake = Some(wake.map_or(tick, |w| w.min(tick)));
+        }
+        let timeout = wake.map(|w| {
+            let d = w.saturating_duration_since(now);
+            rustix::event::Timespec {
+                tv_sec: d.as_secs() as i64,
+                tv_nsec: d.subsec_nanos() as _,
+            }
+        });
+
+        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(5);
+        let mut idx_out = None;
+        let mut idx_err = None;
+        let mut idx_in = None;
+        let mut idx_pid = None;
+        let mut idx_cancel = None;
+        if let Some(fd) = &out.fd {
+            idx_out = Some(fds.len());
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
+        if let Some(fd) = &err.fd {
+            idx_err = Some(fds.len());
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
+        if let Some(fd) = &stdin_fd {
+            idx_in = Some(fds.len());
+            fds.push(PollFd::new(fd, PollFlags::OUT));
+        }
+        if exited_at.is_none() {
+            if let Some(fd) = &pidfd {
+                idx_pid = Some(fds.len());
+                fds.push(PollFd::new(fd, PollFlags::IN));
+            }
+        }
+        if !cancelled {
+            idx_cancel = Some(fds.len());
+            fds.push(PollFd::new(&cancel_fd, PollFlags::IN));
+        }
+        match rustix::event::poll(&mut fds, timeout.as_ref()) {
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(e) => {
+                // Cannot wait any more: make sure nothing survives, then report.
+                kill_group(pid, Signal::KILL);
+                let _ = rustix::process::waitid(WaitId::Pid(pid), WaitIdOptions::EXITED);
+                return Err(io_err(e, "poll"));
+            }
+        }
+        let ready = |i: Option<usize>| i.is_some_and(|i| !fds[i].revents().is_empty());
+        let (r_out, r_err, r_in, r_pid, r_cancel) = (
+            ready(idx_out),
+            ready(idx_err),
+            ready(idx_in),
+            ready(idx_pid),
+            ready(idx_cancel),
+        );
+        drop(fds);
+
+        if r_out {
+            out.read_available(&mut scratch, max);
+        }
+        if r_err {
+            err.read_available(&mut scratch, max);
+        }
+        if r_in {
+            if let Some(fd) = &stdin_fd {
+                let rest = &stdin_data[stdin_pos..];
+                match sys::write_without_sigpipe(fd.as_fd(), &rest[..rest.len().min(CHUNK)]) {
+                    Ok(n) => stdin_pos += n,
+                    Err(Errno::AGAIN) | Err(Errno::INTR) => {}
+                    Err(_) => stdin_pos = stdin_data.len(), // EPIPE: the child stopped reading
+                }
+            }
+        }
+        if stdin_fd.is_some() && stdin_pos >= stdin_data.len() {
+            stdin_fd = None; // close: the child sees EOF
+        }
+
+        let exited_now = exited_at.is_none() && (r_pid || (pidfd.is_none() && has_exited(pid)));
+        if exited_now {
+            // Kill what the leader left behind in its group while the leader is still an
+            // unreaped zombie, so the group id cannot belong to anyone else yet.
+            kill_group(pid, Signal::KILL);
+            exited_at = Some(Instant::now());
+            stdin_fd = None;
+            continue;
+        }
+
+        if r_cancel && cancel.is_cancelled() {
+            cancelled = true;
+            if exited_at.is_none() && matches!(phase, Phase::Running) {
+                phase = terminate(pid, cmd.kill_grace);
+            }
+        }
+        let now = Instant::now();
+        match phase {
+            Phase::Running => {
+                if exited_at.is_none() && deadline.is_some_and(|d| now >= d) {
+                    timed_out = true;
+                    phase = terminate(pid, cmd.kill_grace);
+                }
+            }
+            Phase::Terminating { kill_at } => {
+                if exited_at.is_none() && now >= kill_at {
+                    kill_group(pid, Signal::KILL);
+                    phase = Phase::Killed;
+                }
+            }
+            Phase::Killed => {}
+        }
+    }
+
+    // The leader has exited (or we stopped draining): make sure nothing of the group remains,
+    // then reap the leader.
+    kill_group(pid, Signal::KILL);
+    let status = match rustix::process::waitid(WaitId::Pid(pid), WaitIdOptions::EXITED) {
+        Ok(Some(s)) => s,
+        Ok(None) | Err(_) => {
+            return Err(Error::Command(
+                "the command's exit status was lost: something else in this process reaped it \
+                 (SIGCHLD set to IGNORE, or Process.wait without a pid); do not reap children \
+                 you did not start"
+                    .into(),
+            ))
+        }
+    };
+    let duration = started.elapsed();
+    Ok(Output {
+        exit_status: status.exit_status(),
+        signal: status.terminating_signal(),
+        truncated: out.truncated || err.truncated,
+        stdout: out.buf,
+        stderr: err.buf,
+        timed_out,
+        cancelled,
+        duration,
+        pid: raw_pid,
+        sandbox: Sandbox {
+            no_new_privs: true,
+            landlock,
+            spawn: method,
+            process_group: true,
+            fds_closed: true,
+            rlimits: cmd.rlimits.any(),
+        },
+    })
+}
+
+fn terminate(pid: Pid, grace: Duration) -> Phase {
+    kill_group(pid, Signal::TERM);
+    kill_group(pid, Signal::CONT); // a stopped process cannot act on TERM
+    if grace.is_zero() {
+        kill_group(pid, Signal::KILL);
+        Phase::Killed
+    } else {
+        Phase::Terminating {
+            kill_at: Instant::now() + grace,
+        }
+    }
+}

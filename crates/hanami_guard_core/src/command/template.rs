@@ -1,0 +1,375 @@
+//! Command templates: split once with POSIX word rules, then `{name}` placeholders found in the
+//! words.
+//!
+//! Rules, each closing a hole:
+//! - Splitting happens once, at definition, with `shell-words` (POSIX quote removal, no
+//!   expansion of any kind). A placeholder is filled with exactly one value at run time and the
+//!   value is never split again nor joined with the next word: `printf %s {v}` with
+//!   `v = "a; rm -rf /"` runs `printf` with the two arguments `%s` and `a; rm -rf /`.
+//! - `{name}` may stand anywhere inside a word (`--format={fmt}`, `{dir}/{file}.txt`). Names are
+//!   `[A-Za-z_][A-Za-z0-9_]*`. Braces are read after quote removal, so quoting does not make a
+//!   brace literal: write `{{` for a literal `{` and `}}` for a literal `}`. A lone `{` or `}`
+//!   is a configuration error, so a typo never becomes a silent literal.
+//! - `#`: a POSIX shell treats a word-initial unquoted `#` as the start of a comment, and
+//!   `shell-words` follows it, dropping every word after it. A template where that would happen
+//!   is refused; a `#` anywhere else (inside a word, quoted, or escaped as `\#`) is literal.
+//!   Every accepted template therefore splits exactly as `sh` would split it.
+
+use crate::error::{excerpt, Error, Result};
+
+/// One piece of a word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Literal bytes from the template.
+    Literal(Vec<u8>),
+    /// The value of the placeholder with this index (into [`Template::names`]).
+    Slot(usize),
+}
+
+/// One argv word: literal pieces and placeholders, concatenated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    segments: Vec<Segment>,
+}
+
+impl Word {
+    /// A word made of one literal.
+    pub fn literal(bytes: Vec<u8>) -> Self {
+        Word {
+            segments: vec![Segment::Literal(bytes)],
+        }
+    }
+
+    /// The pieces of the word.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The word's bytes if it holds no placeholder.
+    pub fn as_literal(&self) -> Option<&[u8]> {
+        match self.segments.as_slice() {
+            [] => Some(&[]),
+            [Segment::Literal(b)] => Some(b),
+            _ => None,
+        }
+    }
+
+    fn has_slot(&self) -> bool {
+        self.segments.iter().any(|s| matches!(s, Segment::Slot(_)))
+    }
+}
+
+/// A parsed template: its words and the placeholder names, in order of first appearance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    words: Vec<Word>,
+    names: Vec<String>,
+}
+
+/// Splits `input` with POSIX word rules, refusing a word-initial `#` (a shell comment that
+/// would drop the words after it) and unbalanced quotes.
+pub fn split_words(input: &str) -> Result<Vec<String>> {
+    let words = shell_words::split(input).map_err(|_| {
+        Error::Configuration(format!(
+            "the command template has an unbalanced quote (in `{}`): close every ' and \" \
+             (a literal quote is written \\' or \\\")",
+            excerpt(input, 60)
+        ))
+    })?;
+    if input.contains('#') {
+        // Split again with every `#` swapped for a character that is never special; if the
+        // words differ, some `#` began a comment.
+        let marker = ('\u{E000}'..='\u{F8FF}')
+            .find(|c| !input.contains(*c))
+            .unwrap_or('\u{F8FF}');
+        let swapped = input.replace('#', &marker.to_string());
+        let literal: Vec<String> = shell_words::split(&swapped)
+            .map_err(|_| {
+                Error::Configuration("the command template has an unbalanced quote".into())
+            })?
+            .into_iter()
+            .map(|w| w.replace(marker, "#"))
+            .collect();
+        if literal != words {
+            return Err(Error::Configuration(format!(
+                "a `#` at the start of a word in the command template (`{}`) would begin a shell \
+                 comment and drop every word after it: quote it ('#...') or escape it (\\#) to pass \
+                 it literally, or remove the comment",
+                excerpt(input, 60)
+            )));
+        }
+    }
+    Ok(words)
+}
+
+fn is_name_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_'
+}
+
+fn is_name_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+impl Template {
+    /// Parses a template string.
+    pub fn parse(input: &str) -> Result<Self> {
+        if input.contains('\0') {
+            return Err(Error::Configuration(
+                "the command template contains a NUL byte, which no argv can hold".into(),
+            ));
+        }
+        let raw = split_words(input)?;
+        if raw.is_empty() {
+            return Err(Error::Configuration(
+                "the command template is empty: it needs at least the executable".into(),
+            ));
+        }
+        let mut names: Vec<String> = Vec::new();
+        let mut words = Vec::with_capacity(raw.len());
+        for w in &raw {
+            words.push(parse_word(w, &mut names)?);
+        }
+        if words[0].has_slot() {
+            return Err(Error::Configuration(format!(
+                "the executable (`{}`) is a placeholder: the program to run must be a literal in \
+                 the template, never a value; use one Command per program",
+                excerpt(&raw[0], 40)
+            )));
+        }
+        Ok(Template { words, names })
+    }
+
+    /// A template of literal words only (the plain argv form).
+    pub fn from_literals(words: Vec<Vec<u8>>) -> Result<Self> {
+        if words.is_empty() {
+            return Err(Error::Configuration(
+                "no executable given: pass at least the program to run".into(),
+            ));
+        }
+        Ok(Template {
+            words: words.into_iter().map(Word::literal).collect(),
+            names: Vec::new(),
+        })
+    }
+
+    /// The words, executable first.
+    pub fn words(&self) -> &[Word] {
+        &self.words
+    }
+
+    /// Placeholder names in order of first appearance; a value list is given in this order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub(crate) fn replace_executable(&mut self, exe: Vec<u8>) {
+        if let Some(first) = self.words.first_mut() {
+            *first = Word::literal(exe);
+        }
+    }
+
+    /// Fills the placeholders with `values` (in [`Template::names`] order, already checked
+    /// against their allowlists) and returns the argv. `is_option[i]` says whether placeholder
+    /// `i` may begin a word with `-`.
+    pub fn expand(&self, values: &[&[u8]], is_option: &[bool]) -> Result<Vec<Vec<u8>>> {
+        if values.len() != self.names.len() {
+            return Err(Error::Argument(format!(
+                "expected {} values, got {}",
+                self.names.len(),
+                values.len()
+            )));
+        }
+        let mut argv = Vec::with_capacity(self.words.len());
+        for word in &self.words {
+            if let [Segment::Literal(b)] = word.segments.as_slice() {
+                argv.push(b.clone());
+                continue;
+            }
+            let len = word
+                .segments
+                .iter()
+                .map(|s| match s {
+                    Segment::Literal(b) => b.len(),
+                    Segment::Slot(i) => values[*i].len(),
+                })
+                .sum();
+            let mut out = Vec::with_capacity(len);
+            for seg in &word.segments {
+                match seg {
+                    Segment::Literal(b) => out.extend_from_slice(b),
+                    Segment::Slot(i) => {
+                        let v = values[*i];
+                        // Option injection: the value supplies the first byte of the word and
+                        // that byte is `-` (`--upload-pack=...`, `-oProxyCommand=...`, `-`,
+                        // `--`). No denylist: any leading dash is refused.
+                        if out.is_empty() && v.first() == Some(&b'-') && !is_option[*i] {
+                            return Err(Error::CommandNotAllowed(format!(
+                                "the value for {{{}}} begins with `-`, so the program would read it \
+                                 as an option (option injection): refuse such input, put `--` before \
+                                 the placeholder in the template, or list :{} in options: if it \
+                                 really is an option",
+                                self.names[*i], self.names[*i]
+                            )));
+                        }
+                        out.extend_from_slice(v);
+                    }
+                }
+            }
+            argv.push(out);
+        }
+        Ok(argv)
+    }
+}
+
+fn parse_word(word: &str, names: &mut Vec<String>) -> Result<Word> {
+    let bytes = word.as_bytes();
+    let mut segments = Vec::new();
+    let mut lit = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' if bytes.get(i + 1) == Some(&b'{') => {
+                lit.push(b'{');
+                i += 2;
+            }
+            b'}' if bytes.get(i + 1) == Some(&b'}') => {
+                lit.push(b'}');
+                i += 2;
+            }
+            b'{' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < bytes.len() && is_name_char(bytes[j]) {
+                    j += 1;
+                }
+                if j == start || !is_name_start(bytes[start]) || bytes.get(j) != Some(&b'}') {
+                    return Err(Error::Configuration(format!(
+                        "`{{` in the template word `{}` does not start a placeholder: a placeholder \
+                         is {{name}} with name made of letters, digits and _ (not starting with a \
+                         digit); write {{{{ for a literal {{",
+                        excerpt(word, 40)
+                    )));
+                }
+                let name = &word[start..j];
+                let index = match names.iter().position(|n| n == name) {
+                    Some(p) => p,
+                    None => {
+                        names.push(name.to_owned());
+                        names.len() - 1
+                    }
+                };
+                if !lit.is_empty() {
+                    segments.push(Segment::Literal(std::mem::take(&mut lit)));
+                }
+                segments.push(Segment::Slot(index));
+                i = j + 1;
+            }
+            b'}' => {
+                return Err(Error::Configuration(format!(
+                    "a lone `}}` in the template word `{}`: write }}}} for a literal }}",
+                    excerpt(word, 40)
+                )));
+            }
+            c => {
+                lit.push(c);
+                i += 1;
+            }
+        }
+    }
+    if !lit.is_empty() || segments.is_empty() {
+        segments.push(Segment::Literal(lit));
+    }
+    Ok(Word { segments })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(t: &str, values: &[&str]) -> Result<Vec<String>> {
+        let t = Template::parse(t)?;
+        let vals: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+        let opts = vec![false; vals.len()];
+        Ok(t.expand(&vals, &opts)?
+            .into_iter()
+            .map(|w| String::from_utf8(w).expect("utf8"))
+            .collect())
+    }
+
+    #[test]
+    fn placeholders_fill_one_word_each() {
+        assert_eq!(
+            argv("printf %s {v}", &["a b; c"]).expect("ok"),
+            ["printf", "%s", "a b; c"]
+        );
+        assert_eq!(
+            argv("cp {dir}/{f}.txt --x={f}", &["d", "n"]).expect("ok"),
+            ["cp", "d/n.txt", "--x=n"]
+        );
+    }
+
+    #[test]
+    fn braces_escape_by_doubling() {
+        assert_eq!(
+            argv("echo {{x}} a}}b", &[]).expect("ok"),
+            ["echo", "{x}", "a}b"]
+        );
+        assert!(matches!(
+            Template::parse("echo {x"),
+            Err(Error::Configuration(_))
+        ));
+        assert!(matches!(
+            Template::parse("echo x}"),
+            Err(Error::Configuration(_))
+        ));
+        assert!(matches!(
+            Template::parse("echo {1x}"),
+            Err(Error::Configuration(_))
+        ));
+    }
+
+    #[test]
+    fn hash_is_literal_inside_words_and_refused_as_a_comment() {
+        assert_eq!(
+            argv("echo foo#bar baz", &[]).expect("ok"),
+            ["echo", "foo#bar", "baz"]
+        );
+        assert_eq!(
+            argv("echo '#x' \\#y", &[]).expect("ok"),
+            ["echo", "#x", "#y"]
+        );
+        assert!(matches!(
+            Template::parse("echo a #b c"),
+            Err(Error::Configuration(_))
+        ));
+    }
+
+    #[test]
+    fn leading_dash_from_a_value_is_refused_but_not_from_a_literal() {
+        assert!(matches!(
+            argv("git ls-remote {url}", &["--upload-pack=touch /tmp/x"]),
+            Err(Error::CommandNotAllowed(_))
+        ));
+        assert!(matches!(
+            argv("echo {a}{b}", &["", "-n"]),
+            Err(Error::CommandNotAllowed(_))
+        ));
+        assert_eq!(
+            argv("echo --x={a}", &["-n"]).expect("ok"),
+            ["echo", "--x=-n"]
+        );
+        assert_eq!(argv("echo x{a}", &["-n"]).expect("ok"), ["echo", "x-n"]);
+    }
+
+    #[test]
+    fn executable_cannot_be_a_placeholder() {
+        assert!(matches!(
+            Template::parse("{prog} x"),
+            Err(Error::Configuration(_))
+        ));
+        assert!(matches!(
+            Template::parse("/usr/bin/{prog}"),
+            Err(Error::Configuration(_))
+        ));
+    }
+}

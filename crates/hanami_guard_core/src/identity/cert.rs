@@ -1,0 +1,552 @@
+//! X.509 certificates: parsed once (x509-parser) into an owned value that keeps the DER and the
+//! fields an app reads, so every accessor afterwards is a copy, never a re-parse.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, OnceLock};
+
+use x509_parser::certificate::X509CertificateParser;
+use x509_parser::extensions::{
+    BasicConstraints, ExtendedKeyUsage, GeneralName, KeyUsage, SubjectAlternativeName,
+};
+use x509_parser::nom::Parser as _;
+use x509_parser::prelude::FromDer;
+use x509_parser::x509::X509Name;
+
+// DER contents of the extension OIDs read here (RFC 5280 section 4.2.1).
+const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11]; // 2.5.29.17
+const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13]; // 2.5.29.19
+const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f]; // 2.5.29.15
+const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25]; // 2.5.29.37
+
+use super::dn::DistinguishedName;
+use super::pem::{self, MAX_CERTIFICATE_DER};
+use super::spiffe::SpiffeId;
+use crate::error::{Error, Result};
+
+/// The largest number of certificates [`Certificate::parse_chain`] reads from one bundle.
+pub const MAX_CHAIN: usize = 1024;
+
+/// The key usages of RFC 5280 section 4.2.1.3, by bit.
+pub const KEY_USAGES: [&str; 9] = [
+    "digital_signature",
+    "non_repudiation",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+];
+
+const KU_DIGITAL_SIGNATURE: u16 = 1 << 0;
+const KU_KEY_CERT_SIGN: u16 = 1 << 5;
+const KU_CRL_SIGN: u16 = 1 << 6;
+
+/// A parsed certificate. Owned, immutable, `Send + Sync`.
+#[derive(Debug)]
+pub struct Certificate {
+    der: Vec<u8>,
+    subject: Arc<DistinguishedName>,
+    // Decoded on first use: most requests never look at the issuer. The range is validated at
+    // parse time, so decoding it later cannot fail.
+    issuer_range: (usize, usize),
+    issuer: OnceLock<Arc<DistinguishedName>>,
+    serial_hex: String,
+    not_before: i64,
+    not_after: i64,
+    dns_names: Vec<String>,
+    uris: Vec<String>,
+    emails: Vec<String>,
+    ip_addresses: Vec<String>,
+    spiffe_id: Option<SpiffeId>,
+    is_ca: bool,
+    key_usage: Option<u16>,
+    client_auth: bool,
+    has_eku: bool,
+    fingerprint: OnceLock<String>,
+}
+
+fn bad(what: &str) -> Error {
+    Error::Certificate(what.to_owned())
+}
+
+fn label_hint(label: &str) -> String {
+    if label.contains("PRIVATE KEY") {
+        format!("the input is a {label}, not a certificate: pass the certificate (never send a private key)")
+    } else if label.contains("REQUEST") {
+        format!("the input is a {label} (a CSR), not a certificate: pass the signed certificate")
+    } else {
+        format!("the PEM input has a {label} block but no CERTIFICATE block")
+    }
+}
+
+impl Certificate {
+    /// Parses a PEM (first `CERTIFICATE` block; other block types skipped) or DER certificate.
+    pub fn parse(input: &[u8]) -> Result<Self> {
+        match classify(input)? {
+            Kind::Der => Self::from_der(input.to_vec()),
+            Kind::Pem => {
+                let mut other = None;
+                for block in pem::blocks(input) {
+                    let block = block?;
+                    if block.label == "CERTIFICATE" {
+                        return Self::from_der(pem::decode_body(block.body, MAX_CERTIFICATE_DER)?);
+                    }
+                    other.get_or_insert(block.label);
+                }
+                Err(match other {
+                    Some(label) => Error::Certificate(label_hint(label)),
+                    None => bad("the PEM input has no complete CERTIFICATE block"),
+                })
+            }
+        }
+    }
+
+    /// Parses every `CERTIFICATE` block of a PEM bundle, in order (a DER input gives one).
+    pub fn parse_chain(input: &[u8]) -> Result<Vec<Self>> {
+        match classify(input)? {
+            Kind::Der => Ok(vec![Self::from_der(input.to_vec())?]),
+            Kind::Pem => {
+                let mut out = Vec::new();
+                let mut other = None;
+                for block in pem::blocks(input) {
+                    let block = block?;
+                    if block.label != "CERTIFICATE" {
+                        other.get_or_insert(block.label);
+                        continue;
+                    }
+                    if out.len() == MAX_CHAIN {
+                        return Err(Error::Certificate(format!(
+                            "the bundle holds more than {MAX_CHAIN} certificates: refused"
+                        )));
+                    }
+                    let der = pem::decode_body(block.body, MAX_CERTIFICATE_DER).map_err(|e| {
+                        Error::Certificate(format!(
+                            "certificate {} of the bundle: {e}",
+                            out.len() + 1
+                        ))
+                    })?;
+                    out.push(Self::from_der(der).map_err(|e| {
+                        Error::Certificate(format!(
+                            "certificate {} of the bundle: {e}",
+                            out.len() + 1
+                        ))
+                    })?);
+                }
+                if out.is_empty() {
+                    return Err(match other {
+                        Some(label) => Error::Certificate(label_hint(label)),
+                        None => bad("the PEM input has no complete CERTIFICATE block"),
+                    });
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Parses one DER certificate, refusing trailing bytes and anything over 64 KiB.
+    pub fn from_der(der: Vec<u8>) -> Result<Self> {
+        if der.is_empty() {
+            return Err(bad("the certificate is empty"));
+        }
+        if der.len() > MAX_CERTIFICATE_DER {
+            return Err(Error::Certificate(format!(
+                "the certificate is larger than {} KiB: refused",
+                MAX_CERTIFICATE_DER / 1024
+            )));
+        }
+        let (rest, x509) = X509CertificateParser::new()
+            .with_deep_parse_extensions(false)
+            .parse(&der)
+            .map_err(|e| {
+                Error::Certificate(format!(
+                "the DER is not a valid X.509 certificate ({}): check the input is a certificate, \
+                 not a key or a CSR, and that it was not truncated",
+                short_parse_error(&e)
+            ))
+            })?;
+        if !rest.is_empty() {
+            return Err(Error::Certificate(format!(
+                "{} bytes follow the certificate's DER: refused (trailing data can hide a second \
+                 certificate)",
+                rest.len()
+            )));
+        }
+        let subject = DistinguishedName::from_x509(x509.subject())?;
+        DistinguishedName::validate_x509(x509.issuer())?;
+        let issuer_raw = x509.issuer().as_raw();
+        let issuer_start = (issuer_raw.as_ptr() as usize).wrapping_sub(der.as_ptr() as usize);
+        let issuer_range = (issuer_start, issuer_start + issuer_raw.len());
+        let serial_hex = serial_hex(x509.raw_serial());
+        let not_before = x509.validity().not_before.timestamp();
+        let not_after = x509.validity().not_after.timestamp();
+
+        let mut dns_names = Vec::new();
+        let mut uris = Vec::new();
+        let mut emails = Vec::new();
+        let mut ip_addresses = Vec::new();
+        let mut is_ca = false;
+        let mut key_usage = None;
+        let mut client_auth = false;
+        let mut has_eku = false;
+        // Only the four extensions read here are decoded (deep parsing of every extension
+        // costs more than the rest of the parse); webpki checks the others when verifying.
+        let mut seen: Vec<&[u8]> = Vec::with_capacity(x509.extensions().len());
+        for ext in x509.extensions() {
+            let oid = ext.oid.as_bytes();
+            // RFC 5280 4.2: an extension appears at most once. Two SAN extensions would let one
+            // reader see different names from another.
+            if seen.contains(&oid) {
+                return Err(bad(
+                    "the certificate repeats an extension (RFC 5280 forbids it): refused",
+                ));
+            }
+            seen.push(oid);
+            let malformed = |name: &str| {
+                Error::Certificate(format!(
+                    "the certificate's {name} extension is malformed: refused"
+                ))
+            };
+            match oid {
+                OID_SAN => {
+                    let (rest, san) = SubjectAlternativeName::from_der(ext.value)
+                        .map_err(|_| malformed("subjectAltName"))?;
+                    if !rest.is_empty() {
+                        return Err(malformed("subjectAltName"));
+                    }
+                    for name in &san.general_names {
+                        match name {
+                            GeneralName::DNSName(s) => dns_names.push((*s).to_owned()),
+                            GeneralName::URI(s) => uris.push((*s).to_owned()),
+                            GeneralName::RFC822Name(s) => emails.push((*s).to_owned()),
+                            GeneralName::IPAddress(b) => {
+                                if let Some(ip) = ip_text(b) {
+                                    ip_addresses.push(ip);
+                                } else {
+                                    return Err(bad(
+                                        "a subjectAltName IP address is neither 4 nor 16 bytes",
+                                    ));
+                                }
+                            }
+                            GeneralName::Invalid(_, _) => {
+                                return Err(bad(
+                                    "a subjectAltName entry is malformed (invalid string)",
+                                ));
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                OID_BASIC_CONSTRAINTS => {
+                    let (_, bc) = BasicConstraints::from_der(ext.value)
+                        .map_err(|_| malformed("basicConstraints"))?;
+                    is_ca = bc.ca;
+                }
+                OID_KEY_USAGE => {
+                    let (_, ku) =
+                        KeyUsage::from_der(ext.value).map_err(|_| malformed("keyUsage"))?;
+                    key_usage = Some(ku.flags);
+                }
+                OID_EXT_KEY_USAGE => {
+                    let (_, eku) = ExtendedKeyUsage::from_der(ext.value)
+                        .map_err(|_| malformed("extendedKeyUsage"))?;
+                    has_eku = true;
+                    client_auth = eku.client_auth;
+                }
+                _ => {}
+            }
+        }
+        // X509-SVID section 2: exactly one URI SAN. Two URIs are never reduced to one.
+        let spiffe_id = match uris.as_slice() {
+            [one] => SpiffeId::parse(one).ok(),
+            _ => None,
+        };
+        Ok(Certificate {
+            der,
+            subject: Arc::new(subject),
+            issuer_range,
+            issuer: OnceLock::new(),
+            serial_hex,
+            not_before,
+            not_after,
+            dns_names,
+            uris,
+            emails,
+            ip_addresses,
+            spiffe_id,
+            is_ca,
+            key_usage,
+            client_auth,
+            has_eku,
+            fingerprint: OnceLock::new(),
+        })
+    }
+
+    /// The DER encoding.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The PEM encoding.
+    pub fn to_pem(&self) -> String {
+        pem::encode("CERTIFICATE", &self.der)
+    }
+
+    /// The subject name.
+    pub fn subject(&self) -> &DistinguishedName {
+        &self.subject
+    }
+
+    /// The subject name, shared.
+    pub fn subject_arc(&self) -> Arc<DistinguishedName> {
+        Arc::clone(&self.subject)
+    }
+
+    /// The issuer name.
+    pub fn issuer(&self) -> &DistinguishedName {
+        self.issuer.get_or_init(|| {
+            let (start, end) = self.issuer_range;
+            let name = self
+                .der
+                .get(start..end)
+                .and_then(|raw| X509Name::from_der(raw).ok())
+                .and_then(|(_, name)| DistinguishedName::from_x509(&name).ok());
+            // Validated when the certificate was parsed; the default is unreachable.
+            Arc::new(name.unwrap_or_default())
+        })
+    }
+
+    /// The issuer name, shared.
+    pub fn issuer_arc(&self) -> Arc<DistinguishedName> {
+        self.issuer();
+        self.issuer
+            .get()
+            .map_or_else(|| Arc::new(DistinguishedName::default()), Arc::clone)
+    }
+
+    /// The serial number as lowercase hex, whole bytes without leading zero bytes, as OpenSSL
+    /// prints it (`0abc...`; `-` first if negative, which RFC 5280 forbids but some CAs did).
+    pub fn serial_hex(&self) -> &str {
+        &self.serial_hex
+    }
+
+    /// notBefore, seconds since the Unix epoch.
+    pub fn not_before(&self) -> i64 {
+        self.not_before
+    }
+
+    /// notAfter, seconds since the Unix epoch.
+    pub fn not_after(&self) -> i64 {
+        self.not_after
+    }
+
+    /// Whether `unix_seconds` lies within the validity period (both ends included, RFC 5280
+    /// section 4.1.2.5).
+    pub fn valid_at(&self, unix_seconds: i64) -> bool {
+        self.not_before <= unix_seconds && unix_seconds <= self.not_after
+    }
+
+    /// SHA-256 of the DER, lowercase hex. Computed on first use.
+    pub fn fingerprint_hex(&self) -> &str {
+        self.fingerprint.get_or_init(|| {
+            let digest = ring::digest::digest(&ring::digest::SHA256, &self.der);
+            hex(digest.as_ref())
+        })
+    }
+
+    /// DNS names of the subjectAltName extension, in order.
+    pub fn dns_names(&self) -> &[String] {
+        &self.dns_names
+    }
+
+    /// URIs of the subjectAltName extension, in order.
+    pub fn uris(&self) -> &[String] {
+        &self.uris
+    }
+
+    /// rfc822Name (e-mail) entries of the subjectAltName extension, in order.
+    pub fn emails(&self) -> &[String] {
+        &self.emails
+    }
+
+    /// IP addresses of the subjectAltName extension as text (IPv4 dotted, IPv6 RFC 5952).
+    pub fn ip_addresses(&self) -> &[String] {
+        &self.ip_addresses
+    }
+
+    /// The SPIFFE ID: only when there is exactly one URI SAN and it is a valid SPIFFE ID.
+    pub fn spiffe_id(&self) -> Option<&str> {
+        self.spiffe_id.as_ref().map(SpiffeId::as_str)
+    }
+
+    /// The SPIFFE ID, parsed.
+    pub fn spiffe(&self) -> Option<&SpiffeId> {
+        self.spiffe_id.as_ref()
+    }
+
+    /// Whether basicConstraints says CA.
+    pub fn is_ca(&self) -> bool {
+        self.is_ca
+    }
+
+    /// Whether the extended key usage lists clientAuth (absent EKU: false).
+    pub fn client_auth(&self) -> bool {
+        self.client_auth
+    }
+
+    /// Whether the certificate has an extended key usage extension.
+    pub fn has_extended_key_usage(&self) -> bool {
+        self.has_eku
+    }
+
+    /// The key usage names (see [`KEY_USAGES`]) set in the keyUsage extension; empty without it.
+    pub fn key_usage(&self) -> Vec<&'static str> {
+        let flags = self.key_usage.unwrap_or(0);
+        KEY_USAGES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| flags & (1 << i) != 0)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+
+    /// Whether this is a valid X509-SVID leaf (X509-SVID spec section 4): exactly one URI SAN
+    /// that is a SPIFFE ID, not a CA, keyUsage with digitalSignature and without keyCertSign
+    /// and cRLSign.
+    pub fn is_svid(&self) -> bool {
+        let Some(ku) = self.key_usage else {
+            return false;
+        };
+        self.spiffe_id.is_some()
+            && !self.is_ca
+            && ku & KU_DIGITAL_SIGNATURE != 0
+            && ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN) == 0
+    }
+}
+
+impl PartialEq for Certificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for Certificate {}
+
+enum Kind {
+    Pem,
+    Der,
+}
+
+fn classify(input: &[u8]) -> Result<Kind> {
+    if input.is_empty() || input.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad("the certificate input is empty"));
+    }
+    // DER: a SEQUENCE with a long-form length. Checked first so a DER certificate whose names
+    // contain "-----BEGIN " is never mistaken for PEM.
+    if input[0] == 0x30 && input.len() > 1 && input[1] >= 0x80 {
+        return Ok(Kind::Der);
+    }
+    if pem::looks_like_pem(input) {
+        return Ok(Kind::Pem);
+    }
+    if input[0] == 0x30 {
+        return Ok(Kind::Der);
+    }
+    Err(bad(
+        "the input is neither PEM (no \"-----BEGIN CERTIFICATE-----\" line) nor DER",
+    ))
+}
+
+fn short_parse_error(e: &x509_parser::nom::Err<x509_parser::error::X509Error>) -> String {
+    match e {
+        x509_parser::nom::Err::Incomplete(_) => "truncated".to_owned(),
+        x509_parser::nom::Err::Error(e) | x509_parser::nom::Err::Failure(e) => {
+            let s = e.to_string();
+            crate::error::excerpt(&s, 80)
+        }
+    }
+}
+
+/// Lowercase hex, without going through `fmt` for every byte.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+fn serial_hex(raw: &[u8]) -> String {
+    let negative = raw.first().is_some_and(|b| b & 0x80 != 0);
+    let mut bytes = raw.to_vec();
+    if negative {
+        // Two's complement magnitude of a (non-conforming) negative serial.
+        for b in &mut bytes {
+            *b = !*b;
+        }
+        for b in bytes.iter_mut().rev() {
+            let (v, carry) = b.overflowing_add(1);
+            *b = v;
+            if !carry {
+                break;
+            }
+        }
+    }
+    let mut s = String::with_capacity(bytes.len() * 2 + 1);
+    if negative {
+        s.push('-');
+    }
+    match bytes.iter().position(|&b| b != 0) {
+        Some(first) => s.push_str(&hex(&bytes[first..])),
+        None => s.push('0'),
+    }
+    s
+}
+
+fn ip_text(b: &[u8]) -> Option<String> {
+    match b.len() {
+        4 => Some(Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
+        16 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(b);
+            Some(Ipv6Addr::from(a).to_string())
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_hex_strips_leading_zeros() {
+        assert_eq!(serial_hex(&[0x00, 0x8a, 0x01]), "8a01");
+        assert_eq!(serial_hex(&[0x0a]), "0a");
+        assert_eq!(serial_hex(&[0x00]), "0");
+        assert_eq!(serial_hex(&[0xff]), "-01");
+        assert_eq!(serial_hex(&[0xf6]), "-0a");
+    }
+
+    #[test]
+    fn refuses_non_certificates() {
+        for bad in [
+            &b""[..],
+            b"   ",
+            b"hello",
+            b"\x30\x03\x02\x01\x01",
+            b"\x30\x82\x00",
+        ] {
+            assert!(Certificate::parse(bad).is_err());
+        }
+        let key = b"-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n";
+        let err = Certificate::parse(key)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("PRIVATE KEY"), "{err}");
+    }
+}

@@ -1,0 +1,313 @@
+//! PEM framing (RFC 7468), written here rather than pulled in: it is twenty lines, it must be
+//! linear-time on hostile input, and its errors must say which block was wrong.
+
+use base64::Engine;
+
+use crate::error::{Error, Result};
+
+/// The largest DER certificate accepted. Real certificates are a few KiB; a bigger one is an
+/// attempt to make the parser or the logs carry megabytes.
+pub const MAX_CERTIFICATE_DER: usize = 64 * 1024;
+
+/// One `-----BEGIN <label>-----` ... `-----END <label>-----` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block<'a> {
+    /// The label (`CERTIFICATE`, `PRIVATE KEY`, ...).
+    pub label: &'a str,
+    /// The text between the two lines, still base64.
+    pub body: &'a [u8],
+}
+
+const BEGIN: &[u8] = b"-----BEGIN ";
+const END: &[u8] = b"-----END ";
+const DASHES: &[u8] = b"-----";
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    // memchr-style scan on the first byte keeps this linear for any input.
+    let first = needle[0];
+    let mut i = 0;
+    while i + needle.len() <= haystack.len() {
+        match haystack[i..=haystack.len() - needle.len()]
+            .iter()
+            .position(|&b| b == first)
+        {
+            None => return None,
+            Some(off) => {
+                let at = i + off;
+                if &haystack[at..at + needle.len()] == needle {
+                    return Some(at);
+                }
+                i = at + 1;
+            }
+        }
+    }
+    None
+}
+
+/// Whether `input` holds a PEM `BEGIN` line anywhere.
+pub fn looks_like_pem(input: &[u8]) -> bool {
+    find(input, BEGIN).is_some()
+}
+
+/// Iterates the PEM blocks of `input` in order. Text outside blocks is ignored (RFC 7468
+/// section 5.2 allows explanatory text). A `BEGIN` without its matching `END` is an error.
+pub fn blocks(input: &[u8]) -> Blocks<'_> {
+    Blocks { rest: input }
+}
+
+/// Iterator returned by [`blocks`].
+pub struct Blocks<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Blocks<'a> {
+    type Item = Result<Block<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = find(self.rest, BEGIN)?;
+        let after_begin = &self.rest[start + BEGIN.len()..];
+        let Some(label_end) = find(after_begin, DASHES) else {
+            self.rest = &[];
+            return Some(Err(Error::Certificate(
+                "the PEM BEGIN line is not closed by \"-----\": check the PEM text was not cut"
+                    .into(),
+            )));
+        };
+        let label_bytes = &after_begin[..label_end];
+        let label = match std::str::from_utf8(label_bytes) {
+            Ok(l)
+                if l.len() <= 64
+                    && l.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b == b' ' || b.is_ascii_digit()) =>
+            {
+                l
+            }
+            _ => {
+                self.rest = &[];
+                return Some(Err(Error::Certificate(
+                    "the PEM BEGIN line has an invalid label: expected \"-----BEGIN CERTIFICATE-----\"".into(),
+                )));
+            }
+        };
+        let body_and_rest = &after_begin[label_end + DASHES.len()..];
+        // The END line must carry the same label (RFC 7468 section 2).
+        let Some(end) = find(body_and_rest, END) else {
+            self.rest = &[];
+            return Some(Err(Error::Certificate(format!(
+                "the PEM block \"{label}\" has no END line: the text was probably truncated"
+            ))));
+        };
+        let body = &body_and_rest[..end];
+        let after_end = &body_and_rest[end + END.len()..];
+        let closing_ok = after_end.len() >= label.len() + DASHES.len()
+            && &after_end[..label.len()] == label.as_bytes()
+            && &after_end[label.len()..label.len() + DASHES.len()] == DASHES;
+        if !closing_ok {
+            self.rest = &[];
+            return Some(Err(Error::Certificate(format!(
+                "the PEM block \"{label}\" ends with a different END line: the bundle is malformed"
+            ))));
+        }
+        self.rest = &after_end[label.len() + DASHES.len()..];
+        Some(Ok(Block { label, body }))
+    }
+}
+
+const INVALID: u8 = 0xff;
+const SKIP: u8 = 0xfe;
+const PAD: u8 = 0xfd;
+
+const fn decode_table() -> [u8; 256] {
+    let mut t = [INVALID; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t[b' ' as usize] = SKIP;
+    t[b'\t' as usize] = SKIP;
+    t[b'\r' as usize] = SKIP;
+    t[b'\n' as usize] = SKIP;
+    t[b'=' as usize] = PAD;
+    t
+}
+
+static DECODE: [u8; 256] = decode_table();
+
+fn bad_base64() -> Error {
+    Error::Certificate(
+        "the PEM block is not valid base64: check it was not edited or cut, and that URL-encoded \
+         text (%2B, %3D) was decoded first"
+            .into(),
+    )
+}
+
+/// Decodes the base64 body of a block in one pass, skipping line breaks and spaces, refusing
+/// anything that would decode to more than `max` bytes. Strict: padding only at the end, no
+/// stray bits in the last group (so one DER has exactly one PEM body).
+pub fn decode_body(body: &[u8], max: usize) -> Result<Vec<u8>> {
+    // A base64 character carries 6 bits; refuse before allocating for hostile sizes.
+    if body.len() / 4 * 3 > max + max / 8 + 3 {
+        let significant = body.iter().filter(|b| !b.is_ascii_whitespace()).count();
+        if significant / 4 * 3 > max + 3 {
+            return Err(Error::Certificate(format!(
+                "the PEM block decodes to more than {} KiB: a certificate is never that large",
+                max / 1024
+            )));
+        }
+    }
+    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 3);
+    let mut acc: u32 = 0;
+    let mut n = 0u32; // sextets in `acc`
+    let mut pads = 0u32;
+    let mut rest = body;
+    // Fast path: whole groups of four base64 characters (PEM lines are 64 characters, so
+    // groups never straddle a line break). Anything else goes through the careful loop below.
+    while n == 0 && rest.len() >= 4 {
+        let a = DECODE[rest[0] as usize];
+        let b = DECODE[rest[1] as usize];
+        let c = DECODE[rest[2] as usize];
+        let d = DECODE[rest[3] as usize];
+        if (a | b | c | d) >= 64 {
+            let step = usize::from(a == SKIP);
+            if step == 0 {
+                break;
+            }
+            rest = &rest[step..];
+            continue;
+        }
+        let group = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+        out.extend_from_slice(&[(group >> 16) as u8, (group >> 8) as u8, group as u8]);
+        rest = &rest[4..];
+    }
+    for &c in rest {
+        let v = DECODE[c as usize];
+        if v < 64 {
+            if pads > 0 {
+                return Err(bad_base64());
+            }
+            acc = acc << 6 | u32::from(v);
+            n += 1;
+            if n == 4 {
+                out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+                acc = 0;
+                n = 0;
+            }
+        } else if v == SKIP {
+            continue;
+        } else if v == PAD {
+            pads += 1;
+            if pads > 2 {
+                return Err(bad_base64());
+            }
+        } else {
+            return Err(bad_base64());
+        }
+    }
+    match (n, pads) {
+        (0, 0) => {}
+        (2, 2) if acc & 0xf == 0 => out.push((acc >> 4) as u8),
+        (3, 1) if acc & 0x3 == 0 => {
+            out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]);
+        }
+        _ => return Err(bad_base64()),
+    }
+    if out.len() > max {
+        return Err(Error::Certificate(format!(
+            "the certificate is larger than {} KiB: refused",
+            max / 1024
+        )));
+    }
+    Ok(out)
+}
+
+/// Encodes DER as a PEM block with 64-character lines.
+pub fn encode(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 40);
+    out.push_str("-----BEGIN ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        // base64 output is ASCII, so every chunk is valid UTF-8.
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_blocks_and_skips_text() {
+        let text = b"hello\n-----BEGIN A-----\nQUJD\n-----END A-----\nx-----BEGIN CERTIFICATE-----\nREVG\n-----END CERTIFICATE-----\n";
+        let blocks: Vec<_> = blocks(text).collect::<Result<_>>().unwrap_or_default();
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0].label, "A");
+        assert_eq!(blocks[1].label, "CERTIFICATE");
+        assert_eq!(decode_body(blocks[1].body, 100).ok(), Some(b"DEF".to_vec()));
+    }
+
+    #[test]
+    fn refuses_mismatched_and_unterminated_blocks() {
+        assert!(blocks(b"-----BEGIN A-----\nQUJD\n-----END B-----")
+            .next()
+            .is_some_and(|r| r.is_err()));
+        assert!(blocks(b"-----BEGIN A-----\nQUJD\n")
+            .next()
+            .is_some_and(|r| r.is_err()));
+        assert!(blocks(b"-----BEGIN a-----\nQUJD\n-----END a-----")
+            .next()
+            .is_some_and(|r| r.is_err()));
+    }
+
+    #[test]
+    fn decodes_like_the_base64_crate() {
+        for len in 0..70usize {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+            let wrapped: String = b64
+                .as_bytes()
+                .chunks(5)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect::<Vec<_>>()
+                .join("\r\n");
+            assert_eq!(decode_body(wrapped.as_bytes(), 1000).ok(), Some(data));
+        }
+        for bad in [
+            &b"QUJ"[..],
+            b"QQ=",
+            b"QR==",
+            b"Q===",
+            b"QQ==QQ==",
+            b"QU*D",
+            b"QUJD=",
+        ] {
+            assert!(
+                decode_body(bad, 1000).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn encodes_round_trip() {
+        let der: Vec<u8> = (0..=255u8).collect();
+        let pem = encode("CERTIFICATE", &der);
+        let block = blocks(pem.as_bytes()).next().and_then(|r| r.ok());
+        assert_eq!(
+            block.map(|b| decode_body(b.body, 1000).ok()),
+            Some(Some(der))
+        );
+    }
+}

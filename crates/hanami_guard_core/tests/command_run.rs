@@ -1,0 +1,443 @@
+//! Real child processes, real kernel: what a sealed command's child sees, and that nothing
+//! outlives a run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hanami_guard_core::cancel::Cancel;
+use hanami_guard_core::command::{Command, Config, FsRules, LandlockStatus, Rlimits, SpawnMethod};
+use hanami_guard_core::Error;
+
+fn none() -> [&'static str; 0] {
+    []
+}
+
+fn shell(script: &str, config: Config) -> Command {
+    let argv = vec![b"sh".to_vec(), b"-c".to_vec(), script.as_bytes().to_vec()];
+    Command::from_argv(
+        argv,
+        Config {
+            dangerous_shell: true,
+            ..config
+        },
+    )
+    .expect("define shell command")
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie still has a /proc entry; count it as gone only when reaped or dead.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s.contains(") Z "),
+        Err(_) => false,
+    }
+}
+
+/// Pids of processes in group `pgid` that are not zombies.
+fn running_in_group(pgid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after the command name: state ppid pgrp ...
+        let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split(' ').collect();
+        if fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z" {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn true_succeeds_with_posix_spawn() {
+    let cmd = Command::new("true", Config::default()).expect("define");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
+    assert!(out.success());
+    assert_eq!(out.exit_status, Some(0));
+    assert_eq!(out.sandbox.spawn, SpawnMethod::PosixSpawn);
+    assert_eq!(out.sandbox.landlock, LandlockStatus::NotRequested);
+}
+
+#[test]
+fn a_payload_is_one_argument_byte_for_byte() {
+    let cmd = Command::new("printf %s {v}", Config::default()).expect("define");
+    for payload in [
+        "; id",
+        "$(id)",
+        "`id`",
+        "a b\tc\nd",
+        "|| curl x | sh",
+        "'\"\\",
+        "{v}",
+    ] {
+        let out = cmd
+            .run(&[payload], None, &Cancel::new().expect("cancel"))
+            .expect("run");
+        assert_eq!(out.stdout, payload.as_bytes(), "payload {payload:?}");
+    }
+}
+
+#[test]
+fn the_child_sees_only_the_given_environment_and_no_new_privs() {
+    std::env::set_var("HANAMI_GUARD_TEST_SECRET", "s3cr3t");
+    let cmd = Command::new(
+        "cat /proc/self/environ /proc/self/status",
+        Config {
+            env: vec![("GIVEN".into(), "yes".into())],
+            ..Config::default()
+        },
+    )
+    .expect("define");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("s3cr3t"));
+    assert!(text.contains("GIVEN=yes\0"));
+    assert!(text.contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\0"));
+    assert!(text.contains("LANG=C.UTF-8\0"));
+    assert!(text.contains("NoNewPrivs:\t1"), "{text}");
+    // This test thread is untouched.
+    let own = std::fs::read_to_string("/proc/thread-self/status").expect("status");
+    assert!(own.contains("NoNewPrivs:\t0"));
+}
+
+#[test]
+fn leaked_descriptors_do_not_reach_the_child() {
+    use std::os::fd::IntoRawFd;
+    // Descriptors without close-on-exec, as a careless library might leave them.
+    let mut raw = Vec::new();
+    for _ in 0..4 {
+        let f = std::fs::File::open("/etc/hostname").expect("open");
+        let fd = f.into_raw_fd();
+        rustix::io::fcntl_setfd(
+            unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+            rustix::io::FdFlags::empty(),
+        )
+        .expect("clear cloexec");
+        raw.push(fd);
+    }
+    let cmd = Command::new("ls /proc/self/fd", Config::default()).expect("define");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
+    let fds: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    // 0, 1, 2 and the descriptor ls uses to read the directory.
+    assert!(fds.len() <= 4, "{fds:?}");
+    for fd in &raw {
+        if *fd > 3 {
+            assert!(!fds.contains(&fd.to_string()), "fd {fd} leaked: {fds:?}");
+        }
+    }
+    for fd in raw {
+        drop(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    }
+}
+
+#[test]
+fn stdin_is_dev_null_or_the_bytes_given() {
+    let cmd = Command::new("cat", Config::default()).expect("define");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
+    assert!(out.stdout.is_empty());
+    let big = vec![b'x'; 3 << 20];
+    let out = cmd
+        .run(&none(), Some(big.clone()), &Cancel::new().expect("cancel"))
+        .expect("run");
+    assert_eq!(out.stdout.len(), 1 << 20);
+    assert!(out.truncated);
+}
+
+#[test]
+fn megabytes_on_both_streams_do_not_deadlock() {
+    let cmd = shell(
+        "head -c 5000000 /dev/zero; head -c 5000000 /dev/zero >&2; echo done",
+        Config {
+            max_output: 8 << 20,
+            ..Config::default()
+        },
+    );
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
+    assert_eq!(out.stdout.len(), 5_000_005);
+    assert_eq!(out.stderr.len(), 5_000_000);
+    assert!(!out.truncated);
+
+    let small = shell(
+        "head -c 3000000 /dev/zero; head -c 3000000 /dev/zero >&2",
+        Config {
+            max_output: 1000,
+            ..Config::default()
+        },
+    );
+    let out = small
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
+    assert_eq!(out.stdout.len(), 1000);
+    assert_eq!(out.stderr.len(), 1000);
+    assert!(out.truncated);
+    assert!(out.success());
+}
+
+#[test]
+fn timeout_kills_a_term_ignoring_child_and_its_grandchild() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pidfile = dir.path().join("grandchild");
+    let script = format!(
+        "trap '' TERM; sh -c 'trap \"\" TERM; echo $$ > {}; while :; do sleep 1; done' & while :; do sleep 1; done",
+        pidfile.display()
+    );
+    let cmd = shell(
+        &script,
+        Config {
+            timeout: Some(Duration::from_millis(300)),
+            kill_grace: Duration::from_millis(200),
+            ..Config::default()
+        },
+    );
+    let started = Instant::now();
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
+    assert!(out.timed_out);
+    assert!(!out.success());
+    assert_eq!(out.signal, Some(libc::SIGKILL));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let grandchild: i32 = std::fs::read_to_string(&pidfile)
+        .expect("grandchild pid")
+        .trim()
+        .parse()
+        .expect("pid");
+    // SIGKILL is delivered asynchronously: give the kernel a moment to finish the group off.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !running_in_group(out.pid).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(grandchild), "grandchild {grandchild} survived");
+    assert!(!alive(out.pid), "leader survived");
+    assert_eq!(running_in_group(out.pid), Vec::<i32>::new());
+}
+
+#[test]
+fn cancel_from_another_thread_kills_and_reaps() {
+    let cmd = Arc::new(shell("sleep 30", Config::default()));
+    let cancel = Arc::new(Cancel::new().expect("cancel"));
+    let c2 = cancel.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        c2.cancel();
+    });
+    let started = Instant::now();
+    let out = cmd.run(&none(), None, &cancel).expect("run");
+    t.join().expect("join");
+    assert!(out.cancelled);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!alive(out.pid));
+}
+
+#[test]
+fn rlimits_use_the_fork_path_and_apply() {
+    let cmd = shell(
+        "ulimit -n; ulimit -t",
+        Config {
+            rlimits: Rlimits {
+                nofile: Some(64),
+                cpu: Some(7),
+                ..Rlimits::default()
+            },
+            ..Config::default()
+        },
+    );
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "64\n7\n");
+    assert_eq!(out.sandbox.spawn, SpawnMethod::Fork);
+    let own = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    assert_ne!(own.current, Some(64), "the parent's limit changed");
+}
+
+#[test]
+fn chdir_runs_in_the_directory() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let canonical = std::fs::canonicalize(dir.path()).expect("canon");
+    let cmd = Command::new(
+        "pwd",
+        Config {
+            chdir: Some(canonical.clone()),
+            ..Config::default()
+        },
+    )
+    .expect("define");
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        canonical.to_string_lossy()
+    );
+    assert!(matches!(
+        Command::new(
+            "pwd",
+            Config {
+                chdir: Some("relative".into()),
+                ..Config::default()
+            }
+        ),
+        Err(Error::Configuration(_))
+    ));
+}
+
+#[test]
+fn landlock_limits_what_the_child_reads() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let allowed = dir.path().join("allowed");
+    std::fs::create_dir(&allowed).expect("mkdir");
+    std::fs::write(allowed.join("ok.txt"), "fine").expect("write");
+    std::fs::write(dir.path().join("secret.txt"), "secret").expect("write");
+    let cmd = Command::new(
+        "cat {file}",
+        Config {
+            fs: Some(FsRules {
+                read: vec![allowed.clone()],
+                ..FsRules::default()
+            }),
+            ..Config::default()
+        },
+    )
+    .expect("define");
+    let ok = allowed.join("ok.txt");
+    let out = cmd
+        .run(
+            &[ok.to_string_lossy().as_bytes()],
+            None,
+            &Cancel::new().expect("cancel"),
+        )
+        .expect("run");
+    if out.sandbox.landlock == LandlockStatus::NotEnforced {
+        eprintln!("Landlock not available on this kernel: skipped the denial check");
+        return;
+    }
+    assert_eq!(out.stdout, b"fine");
+    let secret = dir.path().join("secret.txt");
+    let out = cmd
+        .run(
+            &[secret.to_string_lossy().as_bytes()],
+            None,
+            &Cancel::new().expect("cancel"),
+        )
+        .expect("run");
+    assert!(!out.success());
+    assert!(out.stdout.is_empty());
+    // The calling thread can still read it: the ruleset applied to the helper thread only.
+    assert_eq!(std::fs::read(&secret).expect("read"), b"secret");
+}
+
+#[test]
+fn a_missing_value_or_a_relative_executable_is_refused() {
+    let cmd = Command::new("printf %s {v}", Config::default()).expect("define");
+    assert!(matches!(cmd.argv(&none()), Err(Error::Argument(_))));
+    assert!(matches!(
+        Command::new("./true", Config::default()),
+        Err(Error::Configuration(_))
+    ));
+    assert!(matches!(
+        Command::new("sh -c {script}", Config::default()),
+        Err(Error::Configuration(_))
+    ));
+    assert!(matches!(
+        Command::new("echo 'unbalanced", Config::default()),
+        Err(Error::Configuration(_))
+    ));
+}
+
+#[test]
+fn an_endless_writer_still_times_out() {
+    let cmd = Command::new(
+        "yes",
+        Config {
+            timeout: Some(Duration::from_millis(300)),
+            kill_grace: Duration::from_millis(100),
+            max_output: 1000,
+            ..Config::default()
+        },
+    )
+    .expect("define");
+    let started = Instant::now();
+    let out = cmd
+        .run(&none(), None, &Cancel::new().expect("cancel"))
+        .expect("run");
+    assert!(out.timed_out);
+    assert!(out.truncated);
+    assert_eq!(out.stdout.len(), 1000);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn landlock_limits_where_the_child_writes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let writable = dir.path().join("out");
+    std::fs::create_dir(&writable).expect("mkdir");
+    let cmd = Command::new(
+        "touch {file}",
+        Config {
+            fs: Some(FsRules {
+                write: vec![writable.clone()],
+                ..FsRules::default()
+            }),
+            ..Config::default()
+        },
+    )
+    .expect("define");
+    let inside = writable.join("ok");
+    let out = cmd
+        .run(
+            &[inside.to_string_lossy().as_bytes()],
+            None,
+            &Cancel::new().expect("cancel"),
+        )
+        .expect("run");
+    if out.sandbox.landlock == LandlockStatus::NotEnforced {
+        eprintln!("Landlock not available on this kernel: skipped");
+        return;
+    }
+    assert!(out.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(inside.exists());
+    let outside = dir.path().join("escaped");
+    let out = cmd
+        .run(
+            &[outside.to_string_lossy().as_bytes()],
+            None,
+            &Cancel::new().expect("cancel"),
+        )
+        .expect("run");
+    assert!(!out.success());
+    assert!(!outside.exists());
+    // A path that does not exist at definition is a configuration error.
+    assert!(matches!(
+        Command::new(
+            "true",
+            Config {
+                fs: Some(FsRules {
+                    read: vec![dir.path().join("missing")],
+                    ..FsRules::default()
+                }),
+                ..Config::default()
+            }
+        ),
+        Err(Error::Configuration(_))
+    ));
+}

@@ -1,0 +1,158 @@
+//! `PolicyFile::reload` never fails open; `lint` finds the mistakes it promises to.
+
+use hanami_guard_core::policy::{OwnedIdentity, Policy, PolicyFile};
+use hanami_guard_core::Error;
+
+const V1: &str = "version: 1\nrules:\n  - { id: r, effect: allow, actions: [read], resources: [a], principals: [\"*\"] }\n";
+const V2: &str = "version: 1\nrules:\n  - { id: r2, effect: allow, actions: [read], resources: [b], principals: [\"*\"] }\n";
+
+fn who() -> OwnedIdentity {
+    OwnedIdentity {
+        subject: vec![OwnedIdentity::attribute("CN", "x")],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn reload_swaps_only_a_changed_valid_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("guard.yml");
+    std::fs::write(&path, V1).expect("write");
+    let file = PolicyFile::load(&path).expect("load");
+    let id = who();
+    assert!(file.current().allowed(Some(&id), "read", "a"));
+
+    assert!(!file.reload().expect("unchanged"));
+
+    std::fs::write(&path, V2).expect("write");
+    assert!(file.reload().expect("changed"));
+    assert!(!file.current().allowed(Some(&id), "read", "a"));
+    assert!(file.current().allowed(Some(&id), "read", "b"));
+
+    // Broken: the error names the file; the old policy stays.
+    std::fs::write(&path, "version: 1\nrules:\n  - { id: r3, effect: allow }\n").expect("write");
+    match file.reload() {
+        Err(Error::Policy(msg)) => {
+            assert!(msg.starts_with(&path.display().to_string()), "{msg}");
+            assert!(msg.contains("r3"), "{msg}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(file.current().allowed(Some(&id), "read", "b"));
+
+    // Gone: an I/O error; the old policy stays.
+    std::fs::remove_file(&path).expect("rm");
+    assert!(matches!(file.reload(), Err(Error::Io { .. })));
+    assert!(file.current().allowed(Some(&id), "read", "b"));
+
+    // Fixed again: reloads.
+    std::fs::write(&path, V1).expect("write");
+    assert!(file.reload().expect("fixed"));
+    assert!(file.current().allowed(Some(&id), "read", "a"));
+}
+
+#[test]
+fn a_policy_without_a_file_cannot_reload() {
+    let file = PolicyFile::fixed(Policy::parse(V1, "(string)").expect("valid"));
+    assert!(matches!(file.reload(), Err(Error::Policy(m)) if m.contains("not loaded from a file")));
+}
+
+fn kinds(yaml: &str) -> Vec<(&'static str, Option<String>)> {
+    let p = Policy::parse(yaml, "lint.yml").expect("valid");
+    p.lint()
+        .into_iter()
+        .map(|w| (w.kind, w.rule.and_then(|i| p.rule_id(i)).map(str::to_owned)))
+        .collect()
+}
+
+#[test]
+fn lint_finds_shadowed_allow_rules() {
+    let yaml = r#"
+version: 1
+rules:
+  - { id: ops, effect: allow, actions: [deploy], resources: [worker, "reports/*"], principals: [{ subject: { CN: op, O: MyOrg } }] }
+  - { id: also-ok, effect: allow, actions: [deploy], resources: [api], principals: [{ subject: { CN: op } }] }
+  - { id: block-myorg, effect: deny, actions: ["*"], resources: ["**"], principals: [{ subject: { o: myorg } }] }
+"#;
+    let found = kinds(yaml);
+    assert!(
+        found.contains(&("shadowed", Some("ops".into()))),
+        "{found:?}"
+    );
+    assert!(!found
+        .iter()
+        .any(|(k, id)| *k == "shadowed" && id.as_deref() == Some("also-ok")));
+
+    // A narrower deny does not shadow.
+    let yaml = r#"
+version: 1
+rules:
+  - { id: ops, effect: allow, actions: [deploy, read], resources: ["reports/**"], principals: ["*"] }
+  - { id: d, effect: deny, actions: [deploy], resources: ["reports/*"], principals: ["*"] }
+"#;
+    assert!(!kinds(yaml).iter().any(|(k, _)| *k == "shadowed"));
+
+    let yaml = r#"
+version: 1
+rules:
+  - { id: a, effect: allow, actions: [deploy], resources: ["reports/2024/*"], principals: [{ spiffe_id: "spiffe://td/ns/ops/*" }] }
+  - { id: d, effect: deny, actions: [deploy], resources: ["reports/**"], principals: [{ trust_domain: td }] }
+"#;
+    assert!(kinds(yaml).contains(&("shadowed", Some("a".into()))));
+}
+
+#[test]
+fn lint_finds_allow_anyone_never_matching_globs_and_dot_dot() {
+    let yaml = r#"
+version: 1
+rules:
+  - { id: open, effect: allow, actions: ["*"], resources: ["**"], principals: ["*"] }
+  - { id: dead-glob, effect: allow, actions: [read], resources: ["a/../*", "b//*"], principals: [{ subject: { CN: x } }] }
+  - { id: traversal, effect: allow, actions: [read], resources: ["../etc/passwd"], principals: [{ subject: { CN: x } }] }
+  - { id: deny-anyone, effect: deny, actions: [nuke], resources: [x], principals: ["*"] }
+"#;
+    let found = kinds(yaml);
+    assert!(
+        found.contains(&("allows_anyone", Some("open".into()))),
+        "{found:?}"
+    );
+    assert!(!found.contains(&("allows_anyone", Some("deny-anyone".into()))));
+    assert_eq!(
+        found
+            .iter()
+            .filter(|f| **f == ("glob_never_matches", Some("dead-glob".into())))
+            .count(),
+        2
+    );
+    assert!(found.contains(&("dot_dot_resource", Some("traversal".into()))));
+    assert!(found.contains(&("dot_dot_resource", Some("dead-glob".into()))));
+}
+
+#[test]
+fn lint_of_a_clean_policy_is_empty_and_a_deny_only_policy_is_flagged() {
+    let clean = r#"
+version: 1
+rules:
+  - { id: a, effect: allow, actions: [read], resources: ["docs/**"], principals: [{ subject: { CN: x } }] }
+  - { id: d, effect: deny, actions: [read], resources: ["docs/secret/**"], principals: [{ subject: { OU: Contractors } }] }
+"#;
+    assert_eq!(kinds(clean), vec![]);
+    assert!(kinds("version: 1\nrules: []\n").contains(&("no_allow_rules", None)));
+}
+
+#[test]
+fn lint_messages_name_the_rule_and_say_what_to_do() {
+    let p = Policy::parse(
+        "version: 1\nrules:\n  - { id: open, effect: allow, actions: [\"*\"], resources: [\"**\"], principals: [\"*\"] }\n",
+        "lint.yml",
+    )
+    .expect("valid");
+    let w = p.lint();
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].message.contains("rule \"open\" (rules[0])"),
+        "{}",
+        w[0].message
+    );
+    assert!(w[0].message.contains("Name the principals"));
+}

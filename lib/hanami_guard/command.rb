@@ -1,0 +1,418 @@
+# frozen_string_literal: true
+
+module HanamiGuard
+  # Runs a program from an argv template, never through a shell, in a sealed child process.
+  #
+  #   DEPLOY = HanamiGuard::Command.new("docker run --rm {image}",
+  #     allow: { image: { "worker" => "worker:latest" } }, timeout: 30)
+  #   DEPLOY.run(image: "worker")  # => HanamiGuard::Command::Result
+  #
+  # The template is split once, here, with POSIX word rules. Each `{name}` fills exactly one argv
+  # slot (or part of one) and is never split or joined; `{{` and `}}` are literal braces. A `#`
+  # is literal inside a word or quoted; a word-initial `#` (a shell comment) is refused. The
+  # executable is a literal, resolved now from a fixed safe PATH. The child gets only `env:`
+  # (plus PATH and LANG=C.UTF-8), stdin from /dev/null, no descriptor above 2, its own process
+  # group, no_new_privs, and optionally rlimits and a Landlock ruleset.
+  #
+  # Instances are frozen and safe to share between threads.
+  #
+  # @api public
+  # @since 0.1.0
+  class Command
+    # Keys of `rlimits:`: CPU seconds, address space bytes, open files, processes, file size bytes.
+    RLIMITS = %i[cpu as nofile nproc fsize].freeze
+    # Keys of `fs:`.
+    FS_KEYS = %i[read write exec].freeze
+    # `run` keyword that is not a placeholder.
+    RESERVED = %w[stdin].freeze
+
+    # The outcome of one run. Frozen.
+    #
+    # @api public
+    # @since 0.1.0
+    class Result
+      # @return [Array<String>] the argv that ran, executable first
+      attr_reader :argv
+      # @return [Integer, nil] the exit code, nil when killed by a signal
+      attr_reader :exit_status
+      # @return [Integer, nil] the signal number that killed the process
+      attr_reader :signal
+      # @return [String] stdout (binary), at most max_output bytes
+      attr_reader :stdout
+      # @return [String] stderr (binary), at most max_output bytes
+      attr_reader :stderr
+      # @return [Float] seconds from spawn to reap
+      attr_reader :duration
+      # @return [Integer] the child's pid (and process group id)
+      attr_reader :pid
+      # @return [Hash{Symbol => Object}] what sealing was applied: :no_new_privs, :landlock
+      #   (:not_requested, :fully_enforced, :partially_enforced, :not_enforced), :spawn
+      #   (:posix_spawn or :fork), :process_group, :fds_closed, :rlimits
+      attr_reader :sandbox
+
+      # @api private
+      def initialize(argv:, exit_status:, signal:, stdout:, stderr:, timed_out:, truncated:, duration:, pid:,
+                     sandbox:)
+        @argv = argv.map(&:freeze).freeze
+        @exit_status = exit_status
+        @signal = signal
+        @stdout = stdout.freeze
+        @stderr = stderr.freeze
+        @timed_out = timed_out
+        @truncated = truncated
+        @duration = duration
+        @pid = pid
+        @sandbox = sandbox.freeze
+        freeze
+      end
+
+      # @return [Boolean] exited 0 within the timeout
+      def success?
+        @exit_status.is_a?(Integer) && @exit_status.zero? && !@timed_out
+      end
+
+      # @return [Boolean] the timeout expired and the process group was killed
+      def timed_out?
+        @timed_out
+      end
+
+      # @return [Boolean] stdout or stderr went past max_output (the rest was discarded)
+      def truncated?
+        @truncated
+      end
+
+      # @return [Hash] plain data for logs
+      def to_h
+        { argv:, exit_status:, signal:, stdout:, stderr:,
+          timed_out: timed_out?, truncated: truncated?, duration:, pid:, sandbox: }
+      end
+
+      def inspect
+        "#<#{self.class} #{argv.first} exit_status=#{exit_status.inspect} signal=#{signal.inspect} " \
+          "timed_out=#{timed_out?} stdout=#{stdout.bytesize}B stderr=#{stderr.bytesize}B>"
+      end
+    end
+
+    # `fs:` is the documented keyword name (issue 5, DESIGN.md), shorter than rubocop likes.
+    # rubocop:disable Naming/MethodParameterName
+    class << self
+      # Defines a command. Raises ConfigurationError at once for a bad template or executable.
+      #
+      # @param template [String] e.g. "git -C {repo} log --format=%H -- {path}"
+      # @param allow [Hash{Symbol => Hash, Array, Regexp, Proc}] per placeholder: a Hash maps the
+      #   given value to the real one, an Array lists values, a Regexp must match the whole value,
+      #   a Proc must return truthy. A placeholder not named accepts any value.
+      # @param options [Array<Symbol>] placeholders whose values may begin a word with "-"
+      # @param env [Hash{String => String}] the child's whole environment (plus PATH, LANG)
+      # @param timeout [Numeric, nil] seconds before the process group is terminated
+      # @param max_output [Integer] bytes kept of each of stdout and stderr
+      # @param chdir [HanamiGuard::Root, String, nil] a Root or an absolute directory
+      # @param rlimits [Hash{Symbol => Integer}] keys of {RLIMITS}; uses the slower fork path
+      # @param fs [Hash{Symbol => Array<String>}, nil] Landlock: { read: [...], write: [...], exec: [...] }
+      # @param dangerous_shell [Boolean] allow a shell or interpreter given an inline script
+      # @param path [Array<String>, String, nil] absolute directories to find the executable in
+      # @param kill_grace [Numeric] seconds between SIGTERM and SIGKILL on timeout or interrupt
+      # @return [Command]
+      # @raise [ConfigurationError, TypeError, ArgumentError]
+      # @api public
+      # @since 0.1.0
+      def new(template, allow: {}, options: [], env: {}, timeout: nil, max_output: 1 << 20, chdir: nil,
+              rlimits: {}, fs: nil, dangerous_shell: false, path: nil, kill_grace: 2)
+        raise TypeError, "template must be a String like \"git log {ref}\", not #{template.class}" unless
+          template.is_a?(String)
+
+        specs, checks = normalize_allow(allow)
+        config = normalize_config(options:, env:, timeout:, max_output:,
+                                  chdir:, rlimits:, fs:, dangerous_shell:,
+                                  path:, kill_grace:)
+        config[:allow] = specs
+        _define(utf8(template, "the template"), config).send(:setup, template, checks, timeout)
+      end
+
+      # Runs a plain argv (no template, no placeholders) with the same sealing.
+      #
+      #   HanamiGuard::Command.run("git", "log", "--", path, timeout: 5)
+      #
+      # @param exe [String] a name looked up in the safe PATH, or an absolute path
+      # @param args [Array<String, Symbol, Integer>]
+      # @param stdin [String, nil] bytes for the child's stdin (default /dev/null)
+      # @return [Result]
+      # @api public
+      # @since 0.1.0
+      def run(exe, *args, stdin: nil, **opts)
+        unknown = opts.keys - %i[env timeout max_output chdir rlimits fs dangerous_shell path kill_grace]
+        raise ArgumentError, "unknown keyword(s) for Command.run: #{unknown.join(", ")}" unless unknown.empty?
+
+        raise TypeError, "the executable must be a String, not #{exe.class}" unless exe.is_a?(String)
+
+        words = [exe, *args].each_with_index.map { |a, i| value_string(a, "argument #{i}") }
+        config = normalize_config(**{ options: [], env: {}, timeout: nil, max_output: 1 << 20, chdir: nil,
+                                      rlimits: {}, fs: nil, dangerous_shell: false, path: nil,
+                                      kill_grace: 2 }.merge(opts))
+        cmd = _define_argv(words, config).send(:setup, words.join(" "), {}, opts[:timeout])
+        cmd.run(stdin:)
+      end
+
+      # @api private
+      def value_string(value, what)
+        case value
+        when String then value
+        when Symbol, Integer then value.to_s
+        else raise TypeError, "#{what} must be a String, Symbol or Integer, not #{value.class}"
+        end
+      end
+
+      private
+
+      def name_string(key, what)
+        case key
+        when Symbol, String then key.to_s
+        else raise TypeError, "#{what} keys must be placeholder names (Symbols), not #{key.class}"
+        end
+      end
+
+      def normalize_allow(allow)
+        raise TypeError, "allow: must be a Hash of placeholder => allowlist" unless allow.is_a?(Hash)
+
+        specs = {}
+        checks = {}
+        allow.each do |key, rule|
+          name = name_string(key, "allow:")
+          specs[name] =
+            case rule
+            when Hash
+              ["map", rule.to_h do |k, v|
+                        [value_string(k, "allow: #{name} key"), value_string(v, "allow: #{name} value")]
+                      end]
+            when Array then ["one_of", rule.map { |v| value_string(v, "allow: #{name} entry") }]
+            when Regexp
+              checks[name] = Regexp.new("\\A(?:#{rule.source})\\z", rule.options)
+              ["any"]
+            when Proc, Method
+              checks[name] = rule
+              ["any"]
+            else
+              raise TypeError, "allow: #{name} must be a Hash, Array, Regexp or Proc, not #{rule.class}"
+            end
+        end
+        [specs, checks.freeze]
+      end
+
+      def normalize_config(options:, env:, timeout:, max_output:, chdir:, rlimits:, fs:, dangerous_shell:, path:,
+                           kill_grace:)
+        {
+          options: Array(options).map { |o| name_string(o, "options:") },
+          env: normalize_env(env),
+          timeout: seconds(timeout, "timeout:", allow_nil: true, positive: true),
+          max_output: non_negative_integer(max_output, "max_output:"),
+          chdir: normalize_chdir(chdir),
+          rlimits: normalize_rlimits(rlimits),
+          fs: normalize_fs(fs),
+          dangerous_shell: dangerous_shell ? true : false,
+          path: normalize_path(path),
+          kill_grace: seconds(kill_grace, "kill_grace:", allow_nil: false, positive: false)
+        }
+      end
+
+      def normalize_env(env)
+        raise TypeError, "env: must be a Hash of String => String" unless env.is_a?(Hash)
+
+        env.map do |k, v|
+          [utf8(value_string(k, "env: key"), "env: key"), utf8(value_string(v, "env: #{k}"), "env: #{k}")]
+        end
+      end
+
+      def utf8(string, what)
+        copy = string.dup.force_encoding(Encoding::UTF_8)
+        raise ArgumentError, "#{what} is not valid UTF-8" unless copy.valid_encoding?
+
+        copy
+      end
+
+      def seconds(value, what, allow_nil:, positive:)
+        return nil if value.nil? && allow_nil
+        raise TypeError, "#{what} must be a number of seconds, not #{value.class}" unless value.is_a?(Numeric)
+
+        value = value.to_f
+        raise ArgumentError, "#{what} must be a finite number of seconds" unless value.finite?
+        raise ArgumentError, "#{what} must be greater than 0" if positive && value <= 0
+        raise ArgumentError, "#{what} must not be negative" if value.negative?
+
+        value
+      end
+
+      def non_negative_integer(value, what)
+        raise TypeError, "#{what} must be an Integer, not #{value.class}" unless value.is_a?(Integer)
+        raise ArgumentError, "#{what} must not be negative" if value.negative?
+        raise ArgumentError, "#{what} is too large" if value > (1 << 62)
+
+        value
+      end
+
+      def normalize_chdir(chdir)
+        return nil if chdir.nil?
+        return chdir.path.to_s if defined?(HanamiGuard::Root) && chdir.is_a?(HanamiGuard::Root)
+        return chdir.to_path if chdir.respond_to?(:to_path)
+        return chdir if chdir.is_a?(String)
+
+        raise TypeError, "chdir: must be a HanamiGuard::Root or an absolute directory String, not #{chdir.class}"
+      end
+
+      def normalize_rlimits(rlimits)
+        raise TypeError, "rlimits: must be a Hash like { cpu: 10, nofile: 64 }" unless rlimits.is_a?(Hash)
+
+        rlimits.to_h do |key, value|
+          unless RLIMITS.include?(key)
+            raise ArgumentError, "rlimits: unknown limit #{key.inspect}; use #{RLIMITS.map(&:inspect).join(", ")}"
+          end
+
+          [key, non_negative_integer(value, "rlimits: #{key}")]
+        end
+      end
+
+      def path_strings(list, what)
+        Array(list).map do |p|
+          p = p.to_path if p.respond_to?(:to_path)
+          raise TypeError, "#{what} entries must be path Strings, not #{p.class}" unless p.is_a?(String)
+
+          p
+        end
+      end
+
+      def normalize_fs(fs)
+        return nil if fs.nil?
+        raise TypeError, "fs: must be a Hash like { read: [...], write: [...], exec: [...] }" unless fs.is_a?(Hash)
+
+        fs.each_key do |key|
+          raise ArgumentError, "fs: unknown key #{key.inspect}; use :read, :write, :exec" unless FS_KEYS.include?(key)
+        end
+        FS_KEYS.to_h { |key| [key, path_strings(fs[key], "fs: #{key}")] }
+      end
+      # rubocop:enable Naming/MethodParameterName
+
+      def normalize_path(path)
+        return nil if path.nil?
+        return path_strings(path.split(":"), "path:") if path.is_a?(String)
+
+        path_strings(path, "path:")
+      end
+    end
+
+    # @return [Array<Symbol>] the placeholder names, in template order
+    # @api public
+    # @since 0.1.0
+    attr_reader :placeholders
+
+    # @return [Numeric, nil] the timeout in seconds
+    # @api public
+    # @since 0.1.0
+    attr_reader :timeout
+
+    # Fills the template and runs it without the GVL. A Thread#raise, Thread#kill or
+    # Timeout.timeout on this thread kills and reaps the process group before the exception
+    # propagates.
+    #
+    # @param stdin [String, nil] bytes for the child's stdin (default /dev/null)
+    # @param values [Hash{Symbol => String, Symbol, Integer}] one per placeholder
+    # @return [Result]
+    # @raise [ArgumentError] a missing or unknown placeholder
+    # @raise [CommandNotAllowed] a value outside its allowlist, with a NUL, or a leading "-"
+    # @api public
+    # @since 0.1.0
+    def run(stdin: nil, **values)
+      raise TypeError, "stdin: must be a String, not #{stdin.class}" unless stdin.nil? || stdin.is_a?(String)
+
+      raw = _run(ordered_values(values), stdin)
+      Result.new(argv: raw[0], exit_status: raw[1], signal: raw[2], stdout: raw[3], stderr: raw[4],
+                 timed_out: raw[5], truncated: raw[6], duration: raw[7], pid: raw[8], sandbox: raw[9])
+    end
+
+    # Like {#run}, but raises unless the command succeeded.
+    #
+    # @return [Result]
+    # @raise [CommandTimeout] the timeout expired (#result holds the Result)
+    # @raise [CommandFailed] non-zero exit or killed by a signal (#result holds the Result)
+    # @api public
+    # @since 0.1.0
+    def run!(stdin: nil, **values)
+      result = run(stdin:, **values)
+      if result.timed_out?
+        raise CommandTimeout.new("#{executable} timed out after #{@timeout}s; its process group was killed",
+                                 result:)
+      end
+      raise CommandFailed.new(failure_message(result), result:) unless result.success?
+
+      result
+    end
+
+    # The argv a run with these values would execute, after every check. For dry runs and logs.
+    #
+    # @return [Array<String>]
+    # @api public
+    # @since 0.1.0
+    def argv(**values)
+      _argv(ordered_values(values)).each(&:freeze).freeze
+    end
+
+    def inspect
+      "#<#{self.class} #{@source}>"
+    end
+
+    private
+
+    def setup(template, checks, timeout)
+      names = _placeholders
+      reserved = names & RESERVED
+      unless reserved.empty?
+        raise ConfigurationError, "{#{reserved.first}} is reserved (run takes stdin: for the child's input): " \
+                                  "rename the placeholder"
+      end
+      @names = names.freeze
+      @placeholders = names.map(&:to_sym).freeze
+      @keys = (@names + @placeholders).to_h { |key| [key, true] }.freeze
+      @checks = checks
+      @timeout = timeout
+      @source = template.dup.freeze
+      freeze
+    end
+
+    def ordered_values(values)
+      check_keys(values) unless values.size == @names.size && values.all? { |key, _| @keys.key?(key) }
+      @placeholders.map do |sym|
+        value = values.fetch(sym) { values.fetch(sym.name) { raise ArgumentError, "missing value for {#{sym}}" } }
+        value = self.class.value_string(value, "the value for {#{sym}}") unless value.is_a?(String)
+        @checks.empty? ? value : check(sym.name, value)
+      end
+    end
+
+    def check_keys(values)
+      unknown = values.keys.map(&:to_s) - @names
+      return if unknown.empty?
+
+      raise ArgumentError, "unknown placeholder(s) #{unknown.join(", ")}; this command takes " \
+                           "#{@names.empty? ? "no values" : @names.join(", ")}"
+    end
+
+    def check(name, value)
+      rule = @checks[name]
+      return value if rule.nil?
+
+      allowed =
+        begin
+          rule.is_a?(Regexp) ? rule.match?(value) : rule.call(value)
+        rescue ArgumentError, EncodingError
+          false # a value not valid in its encoding matches nothing
+        end
+      raise CommandNotAllowed, "the value for {#{name}} is not allowed by its allow: rule" unless allowed
+
+      value
+    end
+
+    def failure_message(result)
+      how = result.signal ? "was killed by signal #{result.signal}" : "exited with status #{result.exit_status}"
+      lines = result.stderr.b.lines.first(3).map { |l| l.chomp.inspect[1...-1][0, 200] }
+      message = "#{executable} #{how}"
+      lines.empty? ? message : "#{message}; stderr: #{lines.join(" | ")}"
+    end
+  end
+end

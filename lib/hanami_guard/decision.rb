@@ -1,0 +1,84 @@
+# frozen_string_literal: true
+
+module HanamiGuard
+  # The outcome of {Policy#decide}: whether the request is allowed, which rule decided, and why.
+  #
+  # Frozen on creation. `rule_id` is the deny rule's id when a deny rule matched (deny overrides
+  # allow), the first matching allow rule's id when allowed, and nil when no rule matched
+  # (default deny) or the request could not be evaluated (no identity, unusable resource).
+  #
+  # @example
+  #   decision = POLICY.decide(identity, :deploy, "worker")
+  #   decision.allowed?  # => false
+  #   decision.rule_id   # => "no-contractors"
+  #   decision.reason    # => "denied by rule \"no-contractors\" (a deny rule overrides any allow)"
+  #
+  # @api public
+  # @since 0.1.0
+  class Decision
+    # @return [String, nil] the id of the rule that decided
+    attr_reader :rule_id
+
+    # @return [String] a sentence saying why, safe to log (request values are excerpted and escaped)
+    attr_reader :reason
+
+    # @param allowed [Boolean]
+    # @param rule_id [String, nil]
+    # @param reason [String]
+    # @api public
+    # @since 0.1.0
+    def initialize(allowed:, rule_id:, reason:)
+      @allowed = allowed ? true : false
+      @rule_id = rule_id&.to_s&.dup&.freeze
+      @reason = reason.to_s.dup.freeze
+      freeze
+    end
+
+    # @return [Boolean] whether the request is allowed
+    # @api public
+    # @since 0.1.0
+    def allowed?
+      @allowed
+    end
+
+    # @return [Boolean] whether the request is denied
+    # @api public
+    # @since 0.1.0
+    def denied?
+      !@allowed
+    end
+
+    # @return [Hash{Symbol => Object}] plain data for logs and JSON
+    # @api public
+    # @since 0.1.0
+    def to_h
+      { allowed: @allowed, rule_id: @rule_id, reason: @reason }
+    end
+
+    # @return [String] the reason
+    # @api public
+    # @since 0.1.0
+    def to_s
+      @reason
+    end
+
+    # @api public
+    # @since 0.1.0
+    def inspect
+      "#<#{self.class.name} #{@allowed ? "allowed" : "denied"} rule_id=#{@rule_id.inspect} reason=#{@reason.inspect}>"
+    end
+
+    # @api public
+    # @since 0.1.0
+    def ==(other)
+      other.is_a?(Decision) && other.to_h == to_h
+    end
+    alias eql? ==
+
+    # @api public
+    # @since 0.1.0
+    def hash
+      to_h.hash
+    end
+  end
+end

@@ -1,0 +1,384 @@
+# frozen_string_literal: true
+
+require_relative "decision"
+
+# hanami_guard's policy capability (the gem's entry point is lib/hanami_guard.rb).
+module HanamiGuard
+  # Who may do what: compiled allow/deny rules over client identities.
+  #
+  # A policy is data: a YAML file ({.load}), a YAML string ({.parse}) or the Ruby DSL ({.define}),
+  # all validated by the same loader in the Rust core and compiled into a structure indexed by
+  # action and resource. Default deny; a matching deny rule overrides any allow; a nil identity is
+  # always denied; every {Decision} names the rule that decided.
+  #
+  # An identity is a {Certificate}, a {Policy::Identity}, or any object responding to `subject`,
+  # `issuer` (each with `to_a` giving `[[type, value], ...]`, types as short names, long names or
+  # OIDs), `spiffe_id` (String, SpiffeId or nil), `dns_names` (Array of String) and `fingerprint`
+  # (SHA-256 hex or nil). Only the methods the policy's conditions need are called. For the
+  # fastest decisions convert such an object once with {.identity} and reuse the result.
+  #
+  # Policies are frozen and shared between threads without locks: each decision evaluates one
+  # immutable compiled snapshot. {#reload!} swaps in a new snapshot atomically, only when the
+  # file changed and the new text is valid.
+  #
+  # @example
+  #   POLICY = HanamiGuard::Policy.load("config/hanami_guard.yml")
+  #   POLICY.allowed?(identity, :deploy, "worker")   # => true or false, never raises on request data
+  #   POLICY.authorize!(identity, :deploy, "worker") # raises HanamiGuard::Forbidden (#decision)
+  #   POLICY.decide(identity, :deploy, "worker")     # => HanamiGuard::Decision
+  #
+  # @api public
+  # @since 0.1.0
+  class Policy
+    private_class_method :new
+
+    class << self
+      # Loads and compiles a policy file (YAML, `version: 1`).
+      #
+      # @param path [String, Pathname]
+      # @return [Policy] frozen; {#reload!} re-reads this file
+      # @raise [PolicyError] the policy is invalid (the message names the file, rule and key)
+      # @raise [Errno::ENOENT, SystemCallError] the file cannot be read
+      # @api public
+      # @since 0.1.0
+      def load(path)
+        path = path.to_path if path.respond_to?(:to_path)
+        raise TypeError, "Policy.load expects a path String or Pathname, got #{path.class}" unless path.is_a?(String)
+
+        _load(path).freeze
+      end
+
+      # Parses and compiles a policy from YAML text.
+      #
+      # @param yaml [String]
+      # @param filename [String, nil] named in error messages
+      # @return [Policy] frozen
+      # @raise [PolicyError]
+      # @api public
+      # @since 0.1.0
+      def parse(yaml, filename = nil)
+        raise TypeError, "Policy.parse expects the YAML text as a String, got #{yaml.class}" unless yaml.is_a?(String)
+        unless filename.nil? || filename.is_a?(String)
+          raise TypeError, "Policy.parse expects the file name as a String or nil, got #{filename.class}"
+        end
+
+        # File.binread and sockets give BINARY strings: read them as the UTF-8 YAML requires (the
+        # loader refuses invalid UTF-8 with a PolicyError).
+        yaml = yaml.dup.force_encoding(Encoding::UTF_8) if yaml.encoding == Encoding::BINARY
+        _parse(yaml, filename || "(string)").freeze
+      end
+
+      # Builds a policy with the Ruby DSL. The block is evaluated in a {Builder} (or receives it,
+      # if it takes an argument). It builds the same structure as the YAML, checked by the same
+      # loader.
+      #
+      # @example
+      #   Policy.define do
+      #     allow :deploy, resources: %w[worker api], id: "operators-deploy",
+      #                    principals: [{ subject: { CN: "operator", O: "MyOrg" } }]
+      #     deny :*, resources: %w[api], principals: [{ subject: { OU: "Contractors" } }], id: "no-contractors"
+      #   end
+      #
+      # @return [Policy] frozen
+      # @raise [PolicyError] named "Policy.define (file:line)", with the rule and key
+      # @api public
+      # @since 0.1.0
+      def define(&block)
+        raise ArgumentError, "Policy.define needs a block: Policy.define { allow :action, ... }" unless block
+
+        builder = Builder.new
+        block.arity == 1 ? yield(builder) : builder.instance_eval(&block)
+        location = caller_locations(1, 1).first
+        _from_tree(builder.to_tree, "Policy.define (#{location.path}:#{location.lineno})").freeze
+      end
+
+      # Converts an identity once, so that decisions on it read no Ruby object. Use it where the
+      # same identity is decided on more than once (per request, or cached per client).
+      #
+      # @param identity [#subject, #issuer, #spiffe_id, #dns_names, #fingerprint, Policy::Identity, nil]
+      # @return [Policy::Identity, nil] nil for nil
+      # @raise [TypeError] the object does not behave as an identity
+      # @api public
+      # @since 0.1.0
+      def identity(identity)
+        Identity.from(identity)
+      end
+
+      # Called by the extension for each decision while a subscriber is registered (positionally:
+      # it is one call from Rust, so no Hash is built when nobody listens).
+      # @api private
+      def __emit_decision(identity, action, resource, allowed, rule_id, reason, duration) # rubocop:disable Metrics/ParameterLists
+        subscribers = HanamiGuard.decision_subscribers
+        return nil if subscribers.empty?
+
+        event = {
+          principal: Audit.principal(identity), action: Audit.text(action), resource: Audit.text(resource),
+          allowed:, decision: allowed ? :allow : :deny, rule_id:, reason:, duration:
+        }.freeze
+        subscribers.each do |subscriber|
+          subscriber.call(event)
+        rescue StandardError => e
+          warn "hanami_guard: a decision subscriber raised #{e.class}: #{e.message}"
+        end
+        nil
+      end
+    end
+
+    # Decides and explains.
+    #
+    # @param identity [Certificate, Policy::Identity, #subject, nil]
+    # @param action [Symbol, String]
+    # @param resource [String, Symbol]
+    # @return [Decision] never raises on request data: anything unusable is a denial with a reason
+    # @api public
+    # @since 0.1.0
+    def decide(identity, action, resource)
+      allowed, rule_id, reason = _decide(identity, action, resource)
+      Decision.new(allowed:, rule_id:, reason:)
+    end
+
+    # @!method allowed?(identity, action, resource)
+    #   Whether `identity` may do `action` on `resource`. The fast path (defined in the extension).
+    #   Never raises on request data: a nil identity, a resource that is not a String or Symbol,
+    #   an identity whose methods raise a StandardError, are all denials.
+    #   @param identity [Certificate, Policy::Identity, #subject, nil]
+    #   @param action [Symbol, String]
+    #   @param resource [String, Symbol]
+    #   @return [Boolean]
+    #   @api public
+    #   @since 0.1.0
+
+    # @!method reload!
+    #   Re-reads the policy file. When its content changed and is valid, the new policy is in force
+    #   for every later decision, in every thread. When the new content is invalid (or the file is
+    #   unreadable), the old policy stays in force and the error is raised: a broken edit never
+    #   fails open.
+    #   @return [Boolean] true when a new policy was loaded, false when the file is unchanged
+    #   @raise [PolicyError] the new content is invalid (the old policy is kept), or the policy was not
+    #     loaded from a file
+    #   @raise [SystemCallError] the file cannot be read (the old policy is kept)
+    #   @api public
+    #   @since 0.1.0
+
+    # Like {#decide}, but raises unless allowed.
+    #
+    # @return [Decision] the allowing decision
+    # @raise [Forbidden] denied; {Forbidden#decision} explains
+    # @api public
+    # @since 0.1.0
+    def authorize!(identity, action, resource)
+      decision = decide(identity, action, resource)
+      raise Forbidden.new("forbidden: #{decision.reason}", decision:) unless decision.allowed?
+
+      decision
+    end
+
+    # Warnings about rules that load but are probably mistakes: allow rules a deny rule shadows
+    # completely, allow rules whose principals match everyone, globs that can never match,
+    # resources with a `..` segment, a policy without any allow rule.
+    #
+    # @return [Array<String>] frozen; empty when nothing looks wrong. Each names the rule.
+    # @api public
+    # @since 0.1.0
+    def lint
+      _lint.map(&:freeze).freeze
+    end
+
+    # @api public
+    # @since 0.1.0
+    def inspect
+      "#<#{self.class.name} #{source} (#{size} rules)>"
+    end
+
+    # The DSL of {Policy.define}.
+    #
+    # @api public
+    # @since 0.1.0
+    class Builder
+      def initialize
+        @rules = []
+      end
+
+      # Adds an allow rule.
+      #
+      # @param actions [Array<Symbol, String>] `:*` for every action
+      # @param options [Hash] `id:`, `resources:`, `principals:` (as in YAML)
+      # @return [self]
+      # @api public
+      # @since 0.1.0
+      def allow(*actions, **options)
+        add("allow", actions, options)
+      end
+
+      # Adds a deny rule. Takes the same arguments as {#allow}.
+      #
+      # @return [self]
+      # @api public
+      # @since 0.1.0
+      def deny(*actions, **options)
+        add("deny", actions, options)
+      end
+
+      # @return [Hash] the policy tree, as YAML would give it
+      # @api private
+      def to_tree
+        { "version" => 1, "rules" => @rules }
+      end
+
+      private
+
+      def add(effect, actions, options)
+        rule = { "effect" => effect }
+        rule["actions"] = actions.flatten unless options.key?(:actions) && actions.empty?
+        options.each do |key, value|
+          key = key.to_s
+          if key == "effect" || (key == "actions" && rule.key?("actions"))
+            raise PolicyError, "Policy.define: rules[#{@rules.size}], key #{key}: give the actions as arguments " \
+                               "and the effect by calling allow or deny, e.g. `deny :deploy, resources: [...], ...`"
+          end
+          rule[key] = value
+        end
+        @rules << rule
+        self
+      end
+    end
+
+    # An identity converted once into Rust data (see {Policy.identity}). Frozen.
+    #
+    # @api public
+    # @since 0.1.0
+    class Identity
+      class << self
+        # Builds an identity from plain data, for apps whose clients are not certificates.
+        #
+        # @param subject [Array<Array(String, String)>, Hash] `[[type, value], ...]` or `{ CN: "x" }`
+        # @param issuer [Array<Array(String, String)>, Hash]
+        # @param spiffe_id [String, #to_s, nil]
+        # @param dns_names [Array<String>]
+        # @param fingerprint [String, nil] SHA-256 hex
+        # @return [Identity]
+        # @api public
+        # @since 0.1.0
+        def new(subject: [], issuer: [], spiffe_id: nil, dns_names: [], fingerprint: nil)
+          _new(pairs(subject, "subject"), pairs(issuer, "issuer"), spiffe_id&.to_s,
+               strings(dns_names, "dns_names"), fingerprint&.to_str).freeze
+        end
+
+        # Converts any identity object (see {Policy}) once.
+        #
+        # @return [Identity, nil]
+        # @raise [TypeError] the object does not behave as an identity
+        # @api public
+        # @since 0.1.0
+        def from(identity)
+          return identity if identity.nil? || identity.is_a?(Identity)
+
+          _from(identity).freeze
+        end
+
+        private
+
+        def pairs(list, name)
+          unless list.respond_to?(:to_a)
+            raise TypeError, "#{name} must be an Array of [type, value] pairs or a Hash, got #{list.class}"
+          end
+
+          list.to_a.map do |pair|
+            type, value = pair
+            unless (type.is_a?(String) || type.is_a?(Symbol)) && value.is_a?(String)
+              raise TypeError, "#{name} must hold [type, value] pairs of Strings, got #{pair.inspect[0, 60]}"
+            end
+
+            [type.to_s, value]
+          end
+        end
+
+        def strings(list, name)
+          raise TypeError, "#{name} must be an Array of Strings" unless list.is_a?(Array) && list.all?(String)
+
+          list
+        end
+      end
+
+      # @api public
+      # @since 0.1.0
+      def inspect
+        "#<#{self.class.name} #{self}>"
+      end
+    end
+
+    # Builds audit events (see {HanamiGuard.on_decision}).
+    # @api private
+    module Audit
+      module_function
+
+      def principal(identity)
+        return "(none)" if identity.nil?
+        return identity.to_s if identity.is_a?(Identity)
+
+        spiffe = identity.spiffe_id if identity.respond_to?(:spiffe_id)
+        text = spiffe ? spiffe.to_s : identity.subject.to_a.map { |type, value| "#{type}=#{value}" }.join(",")
+        escape(text)
+      rescue StandardError
+        "(unreadable identity)"
+      end
+
+      def text(value)
+        case value
+        when String, Symbol then escape(value.to_s)
+        else "(#{value.class})"
+        end
+      end
+
+      def escape(text)
+        text = text.to_s
+        text = text.dup.force_encoding(Encoding::BINARY) unless text.valid_encoding?
+        text = text[0, 200]
+        text.gsub(/[[:cntrl:]]/) { |c| c.dump[1..-2] }
+      end
+    end
+  end
+
+  @decision_subscribers = [].freeze
+  @decision_lock = Mutex.new
+
+  class << self
+    # Subscribes to policy decisions, for audit logs. Off by default, and free when off: with no
+    # subscriber, a decision does no more than one atomic load. Each event is a frozen Hash:
+    # `principal` (a one-line, escaped summary), `action`, `resource`, `allowed`, `decision`
+    # (`:allow`/`:deny`), `rule_id`, `reason`, `duration` (seconds). A subscriber that raises is
+    # reported with `warn` and does not change the decision.
+    #
+    # @example
+    #   HanamiGuard.on_decision { |event| LOGGER.info(event) }
+    # @return [Proc] the subscriber, to pass to {.off_decision}
+    # @api public
+    # @since 0.1.0
+    def on_decision(&block)
+      raise ArgumentError, "HanamiGuard.on_decision needs a block: on_decision { |event| ... }" unless block
+
+      @decision_lock.synchronize do
+        @decision_subscribers = (@decision_subscribers + [block]).freeze
+        Policy._audit = true
+      end
+      block
+    end
+
+    # Removes a subscriber (or all of them, without an argument).
+    #
+    # @param subscriber [Proc, nil]
+    # @return [void]
+    # @api public
+    # @since 0.1.0
+    def off_decision(subscriber = nil)
+      @decision_lock.synchronize do
+        @decision_subscribers = subscriber ? (@decision_subscribers - [subscriber]).freeze : [].freeze
+        Policy._audit = !@decision_subscribers.empty?
+      end
+      nil
+    end
+
+    # @api private
+    attr_reader :decision_subscribers
+  end
+end

@@ -1,0 +1,259 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "json"
+require "securerandom"
+require "erb"
+
+RSpec.describe HanamiGuard::Certificate do
+  let(:root) { CertFactory.ca }
+  let(:leaf) do
+    CertFactory.leaf(issuer: root, subject: [%w[C US], %w[O MyOrg], %w[CN operator]],
+                     dns: ["api.example.org", "*.example.org"], uris: ["spiffe://prod.example.org/ns/ops/sa/deployer"],
+                     emails: ["ops@example.org"], ips: ["10.1.2.3", "2001:db8::1"],
+                     key_usage: "digitalSignature,keyEncipherment", serial: 0x0abc_def0_1234)
+  end
+  let(:openssl) { leaf.cert }
+  let(:cert) { described_class.parse(leaf.to_pem) }
+  let(:fixtures) { File.expand_path("../../fixtures/external/spiffe", __dir__) }
+
+  describe ".parse" do
+    it "reads PEM, DER and OpenSSL certificates to the same certificate" do
+      from_der = described_class.parse(openssl.to_der)
+      from_openssl = described_class.parse(openssl)
+      expect(from_der).to eq(cert)
+      expect(from_openssl).to eq(cert)
+      expect(cert.to_der).to eq(openssl.to_der)
+    end
+
+    it "uses the first CERTIFICATE block and skips other block types" do
+      other = CertFactory.leaf(issuer: root, subject: "/CN=second")
+      text = "explanatory text\n#{CertFactory.key.to_pem}#{leaf.to_pem}#{other.to_pem}"
+      expect(described_class.parse(text).subject["CN"]).to eq("operator")
+    end
+
+    it "refuses non-String input with TypeError" do
+      [nil, 42, :pem, [leaf.to_pem], Object.new].each do |input|
+        expect { described_class.parse(input) }.to raise_error(TypeError, /PEM or DER String/)
+      end
+    end
+
+    it "refuses empty input, keys, CSRs and text without a certificate" do
+      csr = OpenSSL::X509::Request.new
+      csr.subject = OpenSSL::X509::Name.parse("/CN=x")
+      csr.public_key = CertFactory.key
+      csr.sign(csr.public_key, OpenSSL::Digest.new("SHA256"))
+      {
+        "" => /empty/, "   \n" => /empty/, CertFactory.key.to_pem => /PRIVATE KEY.*not a certificate/,
+        csr.to_pem => /CSR/, "hello world" => /neither PEM/, CertFactory.key.to_der => /not a valid X.509/,
+        csr.to_der => /not a valid X.509/
+      }.each do |input, message|
+        expect { described_class.parse(input) }.to raise_error(HanamiGuard::CertificateError, message)
+      end
+    end
+
+    it "refuses bad base64, truncated DER and trailing bytes" do
+      der = openssl.to_der
+      body = leaf.to_pem.lines[1..-2].join
+      bad_b64 = "-----BEGIN CERTIFICATE-----\n#{body.sub(/[A-Za-z]/, "*")}-----END CERTIFICATE-----\n"
+      [bad_b64, der[0, der.bytesize / 2], der[0..-2], "#{der}\x00", "#{der}junk",
+       "-----BEGIN CERTIFICATE-----\n#{[der[0..-10]].pack("m")}-----END CERTIFICATE-----\n",
+       leaf.to_pem.sub("-----END CERTIFICATE-----\n", ""), leaf.to_pem.sub("END CERTIFICATE", "END X509 CRL")]
+        .each do |input|
+          expect { described_class.parse(input) }.to raise_error(HanamiGuard::CertificateError)
+        end
+    end
+
+    it "refuses a certificate larger than 64 KiB", :slow do
+      big = CertFactory.leaf(issuer: root, dns: Array.new(1200) { |i| "host-#{i}-#{"x" * 50}.example.org" })
+      expect(big.to_der.bytesize).to be > 65_536
+      expect { described_class.parse(big.to_der) }.to raise_error(HanamiGuard::CertificateError, /64 KiB/)
+      expect { described_class.parse(big.to_pem) }.to raise_error(HanamiGuard::CertificateError, /64 KiB/)
+    end
+
+    it "reads the go-spiffe certificates and refuses their corrupt ones" do
+      good = described_class.parse(File.read(File.join(fixtures, "good-leaf-only.pem")))
+      expect(good.spiffe_id.to_s).to eq("spiffe://example.org/workload-1")
+      %w[corrupt-cert.pem not-pem].each do |name|
+        expect { described_class.parse(File.binread(File.join(fixtures, name))) }
+          .to raise_error(HanamiGuard::CertificateError)
+      end
+    end
+
+    it "cannot be instantiated with new" do
+      expect { described_class.new }.to raise_error(NoMethodError, /Certificate.parse/)
+    end
+  end
+
+  describe ".parse_chain" do
+    it "returns every certificate of a bundle in order" do
+      chain = CertFactory.chain
+      bundle = [chain[:leaf], chain[:intermediate], chain[:root]].map(&:to_pem).join("\n")
+      certs = described_class.parse_chain(bundle)
+      expect(certs.map(&:to_der)).to eq([chain[:leaf], chain[:intermediate], chain[:root]].map(&:to_der))
+      expect(certs).to be_frozen
+    end
+
+    it "reads the go-spiffe leaf-and-intermediate bundle" do
+      certs = described_class.parse_chain(File.read(File.join(fixtures, "good-leaf-and-intermediate.pem")))
+      expect(certs.size).to eq(2)
+      expect(certs.first.spiffe_id.to_s).to eq("spiffe://example.org/workload-1")
+    end
+
+    it "refuses a bundle with no certificate or a broken block" do
+      expect { described_class.parse_chain(CertFactory.key.to_pem) }.to raise_error(HanamiGuard::CertificateError)
+      broken = leaf.to_pem + leaf.to_pem.sub(/^M.{10}/, "!!!!")
+      expect { described_class.parse_chain(broken) }.to raise_error(HanamiGuard::CertificateError, /certificate 2/)
+      expect { described_class.parse_chain(nil) }.to raise_error(TypeError)
+    end
+  end
+
+  describe "fields" do
+    it "matches what OpenSSL reads" do
+      expect(cert.serial).to eq(openssl.serial.to_s(16).downcase)
+      expect(cert.not_before).to eq(openssl.not_before)
+      expect(cert.not_after).to eq(openssl.not_after)
+      expect(cert.not_before).to be_utc
+      expect(cert.fingerprint).to eq(OpenSSL::Digest::SHA256.hexdigest(openssl.to_der))
+      expect(cert.subject.to_a).to eq(openssl.subject.to_a.map { |type, value, _| [type, value] })
+      expect(cert.issuer.to_s).to eq(openssl.issuer.to_s(OpenSSL::X509::Name::RFC2253))
+      expect(cert.to_pem).to eq(openssl.to_pem)
+    end
+
+    it "reads the subjectAltName entries" do
+      expect(cert.dns_names).to eq(["api.example.org", "*.example.org"])
+      expect(cert.uris).to eq(["spiffe://prod.example.org/ns/ops/sa/deployer"])
+      expect(cert.emails).to eq(["ops@example.org"])
+      expect(cert.ip_addresses).to eq(["10.1.2.3", "2001:db8::1"])
+    end
+
+    it "reads the SPIFFE ID, key usage, EKU and CA flag" do
+      expect(cert.spiffe_id).to eq(HanamiGuard::SpiffeId.parse("spiffe://prod.example.org/ns/ops/sa/deployer"))
+      expect(cert.key_usage).to eq(%i[digital_signature key_encipherment])
+      expect(cert).to be_client_auth
+      expect(cert).not_to be_ca
+      expect(cert).to be_svid
+      expect(described_class.parse(root.cert)).to be_ca
+      expect(described_class.parse(root.cert).key_usage).to eq(%i[key_cert_sign crl_sign])
+      server = CertFactory.leaf(issuer: root, eku: "serverAuth")
+      expect(described_class.parse(server.cert)).not_to be_client_auth
+      expect(described_class.parse(CertFactory.leaf(issuer: root, eku: nil).cert)).not_to be_client_auth
+    end
+
+    it "answers valid_at? at both ends of the validity period" do
+      expect(cert.valid_at?).to be(true)
+      expect(cert.valid_at?(openssl.not_before)).to be(true)
+      expect(cert.valid_at?(openssl.not_after)).to be(true)
+      expect(cert.valid_at?(openssl.not_before - 1)).to be(false)
+      expect(cert.valid_at?(openssl.not_after + 1)).to be(false)
+      expect(cert.valid_at?(openssl.not_after.to_i)).to be(true)
+      expect { cert.valid_at?("tomorrow") }.to raise_error(TypeError)
+    end
+
+    it "returns frozen values and is itself frozen" do
+      expect(cert).to be_frozen
+      [cert.serial, cert.fingerprint, cert.dns_names, cert.uris, cert.emails, cert.ip_addresses, cert.key_usage,
+       cert.to_der, cert.to_pem, cert.subject, cert.subject.to_s, cert.subject.to_a, cert.spiffe_id]
+        .each { |v| expect(v).to be_frozen }
+      expect(cert.dns_names.first).to be_frozen
+      expect(cert.to_der.encoding).to eq(Encoding::BINARY)
+    end
+
+    it "gives plain data for JSON in to_h" do
+      h = JSON.parse(JSON.generate(cert.to_h))
+      expect(h).to include("subject" => "CN=operator,O=MyOrg,C=US", "fingerprint" => cert.fingerprint,
+                           "spiffe_id" => "spiffe://prod.example.org/ns/ops/sa/deployer", "ca" => false,
+                           "client_auth" => true, "key_usage" => %w[digital_signature key_encipherment],
+                           "ip_addresses" => ["10.1.2.3", "2001:db8::1"])
+      expect(Time.iso8601(h["not_after"])).to eq(openssl.not_after)
+    end
+
+    it "shows only the subject and fingerprint in inspect" do
+      expect(cert.inspect).to eq(
+        "#<HanamiGuard::Certificate subject=\"CN=operator,O=MyOrg,C=US\" fingerprint=#{cert.fingerprint}>"
+      )
+      expect(cert.inspect).not_to include("BEGIN")
+    end
+
+    it "compares by DER and hashes consistently" do
+      again = described_class.parse(openssl.to_der)
+      expect(cert).to eq(again)
+      expect(cert.hash).to eq(again.hash)
+      expect({ cert => 1 }[again]).to eq(1)
+      expect(cert).not_to eq(described_class.parse(root.cert))
+      expect(cert).not_to eq(openssl)
+    end
+
+    it "reads UTF-8, BMPString and Teletex names" do
+      c = described_class.parse(CertFactory.leaf(issuer: root, subject: [["CN", "Zoë Ünïcödé 日本"],
+                                                                         ["O", "Bmp Ä".encode("UTF-16BE").b,
+                                                                          OpenSSL::ASN1::BMPSTRING],
+                                                                         ["L", "Caf\xE9".b,
+                                                                          OpenSSL::ASN1::T61STRING]]).cert)
+      expect(c.subject["CN"]).to eq("Zoë Ünïcödé 日本")
+      expect(c.subject["O"]).to eq("Bmp Ä")
+      expect(c.subject["L"]).to eq("Café")
+    end
+
+    it "is safe to read from many threads at once", :slow do
+      threads = Array.new(8) do
+        Thread.new { Array.new(200) { [cert.subject["CN"], cert.fingerprint, cert.dns_names.size] }.uniq }
+      end
+      expect(threads.map(&:value).flatten(1).uniq).to eq([["operator", cert.fingerprint, 2]])
+    end
+  end
+
+  describe "X509-SVID rules on the go-spiffe certificates" do
+    def fixture(name) = described_class.parse_chain(File.read(File.join(fixtures, name))).first
+
+    it "accepts the good leaf as an SVID" do
+      expect(fixture("good-leaf-only.pem")).to be_svid
+      expect(fixture("good-leaf-and-intermediate.pem")).to be_svid
+    end
+
+    it "refuses the wrong leaves" do
+      expect(fixture("wrong-leaf-empty-id.pem").spiffe_id).to be_nil
+      %w[wrong-leaf-empty-id.pem wrong-leaf-ca-true.pem wrong-leaf-no-digital-signature.pem
+         wrong-leaf-cert-sign.pem wrong-leaf-crl-sign.pem].each do |name|
+        expect(fixture(name)).not_to be_svid, name
+      end
+    end
+
+    it "refuses a leaf with two URI SANs even if both are SPIFFE IDs" do
+      two = described_class.parse(CertFactory.leaf(issuer: root, uris: %w[spiffe://a.org/x spiffe://a.org/y]).cert)
+      expect(two.uris).to eq(%w[spiffe://a.org/x spiffe://a.org/y])
+      expect(two.spiffe_id).to be_nil
+      expect(two).not_to be_svid
+    end
+  end
+
+  # GC.stress collects at every allocation: a Ruby object the extension failed to keep alive
+  # would be freed under its feet. Every identity entry point runs once here, even outside
+  # GC_STRESS=1 (where this whole suite takes hours on a busy machine).
+  it "keeps every identity entry point working under GC.stress", :slow do
+    chain = CertFactory.chain(uris: ["spiffe://example.org/a"], dns: ["a.example"], ips: ["10.0.0.1"])
+    crl = CertFactory.crl(issuer: chain[:intermediate])
+    bundle = chain[:leaf].to_pem + chain[:intermediate].to_pem
+    fingerprint = OpenSSL::Digest::SHA256.hexdigest(chain[:leaf].to_der)
+    header = "By=spiffe://p;Hash=#{fingerprint};Cert=\"#{ERB::Util.url_encode(chain[:leaf].to_pem)}\";URI=a;DNS=b"
+    results = []
+    begin
+      GC.stress = true
+      c = described_class.parse(chain[:leaf].to_pem)
+      list = described_class.parse_chain(bundle)
+      results << c.subject["CN"] << c.subject.to_a << c.issuer.to_s << c.dns_names << c.spiffe_id.to_s
+      results << c.to_h[:fingerprint] << (c == described_class.parse(chain[:leaf].cert)) << c.key_usage
+      dn = HanamiGuard::DistinguishedName.parse("CN=a\\,b+UID=x,O=MyOrg")
+      results << (dn == HanamiGuard::DistinguishedName.parse(dn.to_s)) << dn.match?(O: "myorg")
+      element = HanamiGuard::Xfcc.parse(header).first
+      results << HanamiGuard::Xfcc.certificate(element).fingerprint << element["URI"]
+      store = HanamiGuard::TrustStore.new(chain[:root].to_pem, crls: [crl.to_pem])
+      results << store.verify(c, intermediates: [list[1]]).fingerprint << store.verified?(c)
+    ensure
+      GC.stress = false
+    end
+    expect(results).to eq(["operator", [%w[O MyOrg], %w[CN operator]], "CN=Test Intermediate CA,O=Test",
+                           ["a.example"], "spiffe://example.org/a", fingerprint, true, [:digital_signature],
+                           true, true, fingerprint, ["a"], fingerprint, false])
+  end
+end
