@@ -1,9 +1,10 @@
 //! `HanamiGuard::Certificate`: wraps the core's parsed, owned certificate. Every accessor copies
 //! a field out into a new frozen Ruby value; nothing is re-parsed, nothing Ruby is kept.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use hanami_guard_core::identity::Certificate;
+use magnus::value::{LazyId, Opaque};
 use magnus::{
     function, method, prelude::*, typed_data::Obj, Error, RArray, RClass, RModule, RString, Ruby,
     Value,
@@ -68,14 +69,29 @@ fn parse_any(ruby: &Ruby, input: Value) -> Result<Obj<RbCertificate>, Error> {
     if let Some(s) = RString::from_value(input) {
         return parse(ruby, s);
     }
-    let openssl_cert = ruby
-        .class_object()
-        .const_get::<_, RModule>("OpenSSL")
-        .and_then(|m| m.const_get::<_, RModule>("X509"))
-        .and_then(|m| m.const_get::<_, RClass>("Certificate"));
-    if let Ok(class) = openssl_cert {
+    // Looked up once: this is the per-request path for Puma's env["puma.peercert"].
+    static OPENSSL_CERTIFICATE: OnceLock<Opaque<RClass>> = OnceLock::new();
+    static TO_DER: LazyId = LazyId::new("to_der");
+    let class = match OPENSSL_CERTIFICATE.get() {
+        Some(class) => Some(ruby.get_inner(*class)),
+        None => {
+            let class = ruby
+                .class_object()
+                .const_get::<_, RModule>("OpenSSL")
+                .and_then(|m| m.const_get::<_, RModule>("X509"))
+                .and_then(|m| m.const_get::<_, RClass>("Certificate"))
+                .ok();
+            if let Some(class) = class {
+                // A class constant is never collected; pin it against compaction too.
+                magnus::gc::register_mark_object(class);
+                let _ = OPENSSL_CERTIFICATE.set(class.into());
+            }
+            class
+        }
+    };
+    if let Some(class) = class {
         if input.is_kind_of(class) {
-            let der: RString = input.funcall("to_der", ())?;
+            let der: RString = input.funcall(*TO_DER, ())?;
             return parse(ruby, der);
         }
     }
