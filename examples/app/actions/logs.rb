@@ -1,0 +1,15 @@
+# frozen_string_literal: true
+
+module ExampleApp
+  module Actions
+    # GET /logs?lines=3: the end of the deploy log, through `tail` with an allowlisted argument.
+    class Logs < ExampleApp::Action
+      require_identity
+
+      def handle(request, response)
+        authorize! request, :read, "logs"
+        response.body = TAIL.run!(lines: request.params[:lines].to_s).stdout
+      end
+    end
+  end
+end
