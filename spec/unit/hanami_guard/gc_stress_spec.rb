@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-# Every binding entry point of Command, Policy and Native once under a full GC.stress (a full
+# Every binding entry point of Root, Command, Policy and Native once under a full GC.stress (a full
 # GC at every allocation): a Ruby object the extension failed to keep alive would be freed
 # under its feet. The whole unit suite runs under GC.stress too (GC_STRESS=1, or GC_STRESS=minor
 # for a minor GC at every allocation, which bin/test uses to stay within CI's time); these
@@ -29,7 +29,8 @@ RSpec.describe "bindings under a full GC.stress", :slow, :gc_stress do
   end
 
   it "keeps Policy's entry points working" do
-    identity = PolicySpecIdentities::FakeIdentity.build(subject: { CN: "operator", O: "MyOrg" }, spiffe_id: "spiffe://prod.example.org/ns/ops")
+    identity = PolicySpecIdentities::FakeIdentity.build(subject: { CN: "operator", O: "MyOrg" },
+                                                        spiffe_id: "spiffe://prod.example.org/ns/ops")
     yaml = <<~YAML
       version: 1
       rules:
@@ -62,6 +63,38 @@ RSpec.describe "bindings under a full GC.stress", :slow, :gc_stress do
       end
     end
     expect(results).to eq([true, true, "ops", "no-api", true, Array, false, 2, %w[ops no-api]])
+  end
+
+  it "keeps Root's entry points working, with both resolvers" do
+    Dir.mktmpdir do |dir|
+      base = File.join(dir, "base")
+      Dir.mkdir(base)
+      File.write(File.join(dir, "secret"), "outside")
+      File.write(File.join(base, "a.txt"), "inside")
+      File.symlink("../secret", File.join(base, "escape"))
+      %i[auto walk].each do |resolver|
+        results = nil
+        under_full_gc_stress do
+          root = HanamiGuard::Root.new(base, resolver:)
+          root.mkdir_p("up")
+          root.write("up/b.txt", "written")
+          escaped = begin
+            root.read("escape")
+          rescue HanamiGuard::PathEscapeError => e
+            e.class
+          end
+          results = [root.read("a.txt"), root.open("up/b.txt", &:read), root.exist?("a.txt"), root.file?("a.txt"),
+                     root.directory?("up"), root.stat("a.txt").size, root.entries.sort, root.resolve("up/../a.txt"),
+                     root.subroot("up").read("b.txt"), escaped,
+                     HanamiGuard::Root.safe_name("../x.png").end_with?(".png")]
+          root.close
+          results << root.closed?
+        end
+        expect(results).to eq(["inside", "written", true, true, true, 6, %w[a.txt escape up],
+                               File.join(File.realpath(base), "a.txt"), "written", HanamiGuard::PathEscapeError, true,
+                               true])
+      end
+    end
   end
 
   it "keeps the panic guard and the GVL release working" do
