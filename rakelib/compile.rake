@@ -10,6 +10,10 @@ task :compile do
     sh RbConfig.ruby, File.expand_path("../ext/hanami_guard/extconf.rb", __dir__)
     sh "make", "--no-print-directory"
   end
-  cp File.join(build_dir, "hanami_guard.#{RbConfig::CONFIG["DLEXT"]}"),
-     File.expand_path("../lib/hanami_guard/", __dir__)
+  # Copy, then rename into place: a process that has the old library loaded (a running rspec)
+  # keeps its inode, instead of crashing when the file under its mapping is overwritten.
+  library = "hanami_guard.#{RbConfig::CONFIG["DLEXT"]}"
+  target = File.expand_path("../lib/hanami_guard/#{library}", __dir__)
+  cp File.join(build_dir, library), "#{target}.tmp"
+  mv "#{target}.tmp", target
 end
