@@ -124,6 +124,20 @@ list = rules(1_000)
 policy = policy_for(list)
 loop_ruby = RubyPolicy.new(list)
 indexed_ruby = RubyPolicy.new(list, index: true)
+# The same identity as a real HanamiGuard::Certificate, decided on in place by the extension.
+ca_key = OpenSSL::PKey::EC.generate("prime256v1")
+leaf = OpenSSL::X509::Certificate.new
+leaf.version = 2
+leaf.serial = 1
+leaf.subject = OpenSSL::X509::Name.parse("/O=MyOrg/CN=user5")
+leaf.issuer = OpenSSL::X509::Name.parse("/CN=MyOrg Internal CA")
+leaf.public_key = ca_key
+leaf.not_before = Time.now - 60
+leaf.not_after = Time.now + 3600
+leaf.sign(ca_key, OpenSSL::Digest.new("SHA256"))
+certificate = HanamiGuard::Certificate.parse(leaf.to_der)
+raise "certificate path disagrees" unless policy.allowed?(certificate, :a5,
+                                                          "res5") && !policy.allowed?(certificate, :a5, "dir6/zzz")
 raise "evaluators disagree" unless [policy.allowed?(who, :a5, "res5"), loop_ruby.allowed?(who, :a5, "res5"),
                                     indexed_ruby.allowed?(who, :a5, "res5")].uniq == [true]
 
@@ -137,6 +151,7 @@ puts "Policy#allowed?: 1,000 rules over #{ACTIONS} actions (#{RUBY_DESCRIPTION})
 run("allowed (matches rule r5)") do |x|
   x.report("hanami_guard, Policy.identity converted once") { policy.allowed?(converted, :a5, "res5") }
   x.report("hanami_guard, duck-typed identity read per call") { policy.allowed?(who, :a5, "res5") }
+  x.report("hanami_guard, a HanamiGuard::Certificate") { policy.allowed?(certificate, :a5, "res5") }
   x.report("hanami_guard, #decide (Decision object)") { policy.decide(converted, :a5, "res5") }
   x.report("plain Ruby, loop over the rule hashes") { loop_ruby.allowed?(who, :a5, "res5") }
   x.report("plain Ruby, rule hashes indexed by action") { indexed_ruby.allowed?(who, :a5, "res5") }
@@ -145,6 +160,7 @@ end
 run("denied (no rule matches: default deny)") do |x|
   x.report("hanami_guard, Policy.identity converted once") { policy.allowed?(converted, :a5, "dir6/zzz") }
   x.report("hanami_guard, duck-typed identity read per call") { policy.allowed?(who, :a5, "dir6/zzz") }
+  x.report("hanami_guard, a HanamiGuard::Certificate") { policy.allowed?(certificate, :a5, "dir6/zzz") }
   x.report("plain Ruby, loop over the rule hashes") { loop_ruby.allowed?(who, :a5, "dir6/zzz") }
   x.report("plain Ruby, rule hashes indexed by action") { indexed_ruby.allowed?(who, :a5, "dir6/zzz") }
 end
