@@ -385,3 +385,19 @@ RSpec.describe HanamiGuard::Command do
     end
   end
 end
+
+RSpec.describe HanamiGuard::Command, "with chdir: a HanamiGuard::Root" do
+  it "runs the child in the root's canonical base directory" do
+    Dir.mktmpdir do |dir|
+      root = HanamiGuard::Root.new(dir)
+      expect(described_class.new("pwd", chdir: root).run.stdout).to eq("#{File.realpath(dir)}\n")
+    ensure
+      root&.close
+    end
+  end
+
+  it "refuses a relative directory at definition" do
+    expect { described_class.new("pwd", chdir: "relative/dir") }
+      .to raise_error(HanamiGuard::ConfigurationError, /relative/)
+  end
+end
