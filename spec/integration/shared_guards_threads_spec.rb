@@ -2,7 +2,7 @@
 
 # Guards are built once at boot and shared by every Puma thread without locks. Here 16 Ruby
 # threads drive every capability at once through the same objects, and every result is checked.
-RSpec.describe "guards shared by 16 threads", :slow do
+RSpec.describe "guards shared by 16 threads" do
   let(:threads_count) { 16 }
   let(:rounds) { 25 }
 

@@ -136,7 +136,6 @@ pub fn base_error(ruby: &Ruby, message: impl Into<String>) -> Error {
 }
 
 /// Maps a core `Result` into a Ruby one.
-#[allow(dead_code)] // used by the capability bindings as they land
 pub fn map<T>(ruby: &Ruby, result: hanami_guard_core::Result<T>) -> Result<T, Error> {
     result.map_err(|e| to_ruby(ruby, e))
 }
@@ -160,14 +159,5 @@ pub fn guard<T>(ruby: &Ruby, f: impl FnOnce() -> Result<T, Error>) -> Result<T, 
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => Err(base_error(ruby, panic_message(payload.as_ref()))),
-    }
-}
-
-/// Whether an error value is a `HanamiGuard::Error`, for the binding's own checks.
-#[allow(dead_code)]
-pub fn is_guard_error(ruby: &Ruby, error: &Error) -> bool {
-    match (classes(ruby), error.value()) {
-        (Ok(c), Some(v)) => v.is_kind_of(ruby.get_inner(c.base)),
-        _ => false,
     }
 }

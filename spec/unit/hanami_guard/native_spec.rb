@@ -17,8 +17,10 @@ RSpec.describe "HanamiGuard::Native" do
     ticks = 0
     ticker = Thread.new { 50.times { ticks += 1; sleep 0.002 } } # rubocop:disable Style/Semicolon
     expect(HanamiGuard::Native.__test_wait_cancellable(0.3)).to be(false)
+    ticks_when_the_wait_returned = ticks
     ticker.join
-    expect(ticks).to eq(50)
+    # 50 ticks of 2 ms fit in the 0.3 s wait only if the wait released the GVL.
+    expect(ticks_when_the_wait_returned).to be > 25
   end
 
   it "delivers Thread#raise to work waiting without the GVL, promptly" do
