@@ -4,6 +4,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
 
+use compact_str::CompactString;
+
 use x509_parser::certificate::X509CertificateParser;
 use x509_parser::extensions::{
     BasicConstraints, ExtendedKeyUsage, GeneralName, KeyUsage, SubjectAlternativeName,
@@ -52,19 +54,23 @@ pub struct Certificate {
     // parse time, so decoding it later cannot fail.
     issuer_range: (usize, usize),
     issuer: OnceLock<Arc<DistinguishedName>>,
-    serial_hex: String,
+    // The serial's DER content bytes; printed on first use.
+    serial_range: (usize, usize),
+    serial_hex: OnceLock<String>,
     not_before: i64,
     not_after: i64,
-    dns_names: Vec<String>,
-    uris: Vec<String>,
-    emails: Vec<String>,
-    ip_addresses: Vec<String>,
+    // Inline up to 24 bytes each: most names need no allocation of their own.
+    dns_names: Vec<CompactString>,
+    uris: Vec<CompactString>,
+    emails: Vec<CompactString>,
+    ip_addresses: Vec<CompactString>,
     spiffe_id: Option<SpiffeId>,
     is_ca: bool,
     key_usage: Option<u16>,
     client_auth: bool,
     has_eku: bool,
-    fingerprint: OnceLock<String>,
+    // SHA-256 as 64 lowercase hex digits, inline.
+    fingerprint: OnceLock<[u8; 64]>,
 }
 
 fn bad(what: &str) -> Error {
@@ -175,10 +181,8 @@ impl Certificate {
         }
         let subject = DistinguishedName::from_x509(x509.subject())?;
         DistinguishedName::validate_x509(x509.issuer())?;
-        let issuer_raw = x509.issuer().as_raw();
-        let issuer_start = (issuer_raw.as_ptr() as usize).wrapping_sub(der.as_ptr() as usize);
-        let issuer_range = (issuer_start, issuer_start + issuer_raw.len());
-        let serial_hex = serial_hex(x509.raw_serial());
+        let issuer_range = range_in(&der, x509.issuer().as_raw())?;
+        let serial_range = range_in(&der, x509.raw_serial())?;
         let not_before = x509.validity().not_before.timestamp();
         let not_after = x509.validity().not_after.timestamp();
 
@@ -192,17 +196,28 @@ impl Certificate {
         let mut has_eku = false;
         // Only the four extensions read here are decoded (deep parsing of every extension
         // costs more than the rest of the parse); webpki checks the others when verifying.
-        let mut seen: Vec<&[u8]> = Vec::with_capacity(x509.extensions().len());
-        for ext in x509.extensions() {
+        let extensions = x509.extensions();
+        // RFC 5280 4.2: an extension appears at most once. Two SAN extensions would let one
+        // reader see different names from another. (A handful of extensions is the norm:
+        // compare pairwise; sort a copy only for the rare long list.)
+        let repeated = if extensions.len() <= 16 {
+            extensions.iter().enumerate().any(|(i, e)| {
+                extensions[..i]
+                    .iter()
+                    .any(|p| p.oid.as_bytes() == e.oid.as_bytes())
+            })
+        } else {
+            let mut oids: Vec<&[u8]> = extensions.iter().map(|e| e.oid.as_bytes()).collect();
+            oids.sort_unstable();
+            oids.windows(2).any(|w| w[0] == w[1])
+        };
+        if repeated {
+            return Err(bad(
+                "the certificate repeats an extension (RFC 5280 forbids it): refused",
+            ));
+        }
+        for ext in extensions {
             let oid = ext.oid.as_bytes();
-            // RFC 5280 4.2: an extension appears at most once. Two SAN extensions would let one
-            // reader see different names from another.
-            if seen.contains(&oid) {
-                return Err(bad(
-                    "the certificate repeats an extension (RFC 5280 forbids it): refused",
-                ));
-            }
-            seen.push(oid);
             let malformed = |name: &str| {
                 Error::Certificate(format!(
                     "the certificate's {name} extension is malformed: refused"
@@ -217,9 +232,9 @@ impl Certificate {
                     }
                     for name in &san.general_names {
                         match name {
-                            GeneralName::DNSName(s) => dns_names.push((*s).to_owned()),
-                            GeneralName::URI(s) => uris.push((*s).to_owned()),
-                            GeneralName::RFC822Name(s) => emails.push((*s).to_owned()),
+                            GeneralName::DNSName(s) => dns_names.push(CompactString::from(*s)),
+                            GeneralName::URI(s) => uris.push(CompactString::from(*s)),
+                            GeneralName::RFC822Name(s) => emails.push(CompactString::from(*s)),
                             GeneralName::IPAddress(b) => {
                                 if let Some(ip) = ip_text(b) {
                                     ip_addresses.push(ip);
@@ -267,7 +282,8 @@ impl Certificate {
             subject: Arc::new(subject),
             issuer_range,
             issuer: OnceLock::new(),
-            serial_hex,
+            serial_range,
+            serial_hex: OnceLock::new(),
             not_before,
             not_after,
             dns_names,
@@ -328,7 +344,11 @@ impl Certificate {
     /// The serial number as lowercase hex, whole bytes without leading zero bytes, as OpenSSL
     /// prints it (`0abc...`; `-` first if negative, which RFC 5280 forbids but some CAs did).
     pub fn serial_hex(&self) -> &str {
-        &self.serial_hex
+        self.serial_hex.get_or_init(|| {
+            let (start, end) = self.serial_range;
+            // Validated when the certificate was parsed; the default is unreachable.
+            serial_hex(self.der.get(start..end).unwrap_or_default())
+        })
     }
 
     /// notBefore, seconds since the Unix epoch.
@@ -349,29 +369,37 @@ impl Certificate {
 
     /// SHA-256 of the DER, lowercase hex. Computed on first use.
     pub fn fingerprint_hex(&self) -> &str {
-        self.fingerprint.get_or_init(|| {
+        let hex = self.fingerprint.get_or_init(|| {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
             let digest = ring::digest::digest(&ring::digest::SHA256, &self.der);
-            hex(digest.as_ref())
-        })
+            let mut out = [0u8; 64];
+            for (pair, &b) in out.chunks_exact_mut(2).zip(digest.as_ref()) {
+                pair[0] = DIGITS[usize::from(b >> 4)];
+                pair[1] = DIGITS[usize::from(b & 0xf)];
+            }
+            out
+        });
+        // Hex digits are ASCII: this never falls back.
+        std::str::from_utf8(hex).unwrap_or_default()
     }
 
     /// DNS names of the subjectAltName extension, in order.
-    pub fn dns_names(&self) -> &[String] {
+    pub fn dns_names(&self) -> &[CompactString] {
         &self.dns_names
     }
 
     /// URIs of the subjectAltName extension, in order.
-    pub fn uris(&self) -> &[String] {
+    pub fn uris(&self) -> &[CompactString] {
         &self.uris
     }
 
     /// rfc822Name (e-mail) entries of the subjectAltName extension, in order.
-    pub fn emails(&self) -> &[String] {
+    pub fn emails(&self) -> &[CompactString] {
         &self.emails
     }
 
     /// IP addresses of the subjectAltName extension as text (IPv4 dotted, IPv6 RFC 5952).
-    pub fn ip_addresses(&self) -> &[String] {
+    pub fn ip_addresses(&self) -> &[CompactString] {
         &self.ip_addresses
     }
 
@@ -506,15 +534,25 @@ fn serial_hex(raw: &[u8]) -> String {
     s
 }
 
-fn ip_text(b: &[u8]) -> Option<String> {
+fn ip_text(b: &[u8]) -> Option<CompactString> {
+    use compact_str::ToCompactString;
     match b.len() {
-        4 => Some(Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
+        4 => Some(Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_compact_string()),
         16 => {
             let mut a = [0u8; 16];
             a.copy_from_slice(b);
-            Some(Ipv6Addr::from(a).to_string())
+            Some(Ipv6Addr::from(a).to_compact_string())
         }
         _ => None,
+    }
+}
+
+/// Where `part`, a subslice of `whole` handed back by the parser, lies in `whole`.
+fn range_in(whole: &[u8], part: &[u8]) -> Result<(usize, usize)> {
+    let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    match start.checked_add(part.len()) {
+        Some(end) if end <= whole.len() => Ok((start, end)),
+        _ => Err(bad("internal error: a parsed field lies outside the DER (a bug)")),
     }
 }
 

@@ -8,6 +8,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use compact_str::CompactString;
+use smallvec::SmallVec;
+
 use x509_parser::asn1_rs::ToDer;
 use x509_parser::x509::X509Name;
 
@@ -28,16 +31,20 @@ pub enum ValueKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Attribute {
     oid: Cow<'static, str>,
-    value: String,
+    // Inline up to 24 bytes: most name values (CN, O, OU, C) need no allocation of their own.
+    value: CompactString,
     kind: ValueKind,
 }
+
+/// One RDN: nearly always a single attribute, held inline.
+pub type Rdn = SmallVec<[Attribute; 1]>;
 
 impl Attribute {
     /// Builds a text attribute.
     pub fn text(oid: impl Into<String>, value: impl Into<String>) -> Self {
         Attribute {
             oid: static_oid(oid.into()),
-            value: value.into(),
+            value: CompactString::from(value.into()),
             kind: ValueKind::Text,
         }
     }
@@ -86,7 +93,7 @@ impl Attribute {
 /// of the certificate (the reverse of the RFC 4514 string).
 #[derive(Debug, Clone, Default)]
 pub struct DistinguishedName {
-    rdns: Vec<Vec<Attribute>>,
+    rdns: Vec<Rdn>,
 }
 
 /// The largest RFC 4514 string [`DistinguishedName::parse`] accepts.
@@ -96,15 +103,19 @@ impl DistinguishedName {
     /// Builds a name from RDNs in certificate order.
     pub fn from_rdns(rdns: Vec<Vec<Attribute>>) -> Self {
         DistinguishedName {
-            rdns: rdns.into_iter().filter(|r| !r.is_empty()).collect(),
+            rdns: rdns
+                .into_iter()
+                .filter(|r| !r.is_empty())
+                .map(Rdn::from_vec)
+                .collect(),
         }
     }
 
     /// Reads a name from x509-parser's view of it.
     pub fn from_x509(name: &X509Name<'_>) -> Result<Self> {
-        let mut rdns = Vec::new();
+        let mut rdns = Vec::with_capacity(name.iter_rdn().count());
         for rdn in name.iter_rdn() {
-            let mut set = Vec::new();
+            let mut set = Rdn::new();
             for atv in rdn.iter() {
                 // An empty or malformed type OID could not be printed or matched faithfully.
                 let oid = oid_text(atv.attr_type().as_bytes()).ok_or_else(|| {
@@ -133,7 +144,7 @@ impl DistinguishedName {
                         })?;
                         Attribute {
                             oid,
-                            value: hex_value(&der),
+                            value: hex_value(&der).into(),
                             kind: ValueKind::Binary,
                         }
                     }
@@ -164,7 +175,7 @@ impl DistinguishedName {
                 let any = atv.attr_value();
                 let text = !any.header.is_constructed()
                     && any.header.class() == x509_parser::asn1_rs::Class::Universal
-                    && decode_string(any.tag().0, any.as_bytes()).is_some();
+                    && is_string(any.tag().0, any.as_bytes());
                 if !text && any.to_der_vec().is_err() {
                     return Err(Error::Certificate(
                         "a name attribute value could not be re-encoded".into(),
@@ -181,7 +192,7 @@ impl DistinguishedName {
     }
 
     /// The RDNs in certificate order.
-    pub fn rdns(&self) -> &[Vec<Attribute>] {
+    pub fn rdns(&self) -> &[Rdn] {
         &self.rdns
     }
 
@@ -320,7 +331,7 @@ impl DistinguishedName {
         if p.at_end() {
             return Ok(DistinguishedName::default());
         }
-        let mut rdn = Vec::new();
+        let mut rdn = Rdn::new();
         loop {
             rdn.push(p.attribute()?);
             match p.peek() {
@@ -474,9 +485,33 @@ fn hex_value(der: &[u8]) -> String {
     s
 }
 
+/// Whether [`decode_string`] would decode the value, without building it.
+fn is_string(tag: u32, data: &[u8]) -> bool {
+    match tag {
+        12 => std::str::from_utf8(data).is_ok(),
+        18 | 19 | 22 | 26 => data.is_ascii(),
+        20 => true,
+        30 => {
+            data.len() % 2 == 0
+                && char::decode_utf16(
+                    data.chunks_exact(2)
+                        .map(|c| u16::from_be_bytes([c[0], c[1]])),
+                )
+                .all(|c| c.is_ok())
+        }
+        28 => {
+            data.len() % 4 == 0
+                && data.chunks_exact(4).all(|c| {
+                    char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).is_some()
+                })
+        }
+        _ => false,
+    }
+}
+
 /// Decodes a universal string type to UTF-8, or `None` when the tag is not a string type or the
 /// bytes do not decode (such values are kept as `#hex`, never altered).
-pub(crate) fn decode_string(tag: u32, data: &[u8]) -> Option<String> {
+pub(crate) fn decode_string(tag: u32, data: &[u8]) -> Option<CompactString> {
     match tag {
         // UTF8String, NumericString, PrintableString, IA5String, VisibleString
         12 | 18 | 19 | 22 | 26 => {
@@ -484,7 +519,7 @@ pub(crate) fn decode_string(tag: u32, data: &[u8]) -> Option<String> {
             if tag != 12 && !s.is_ascii() {
                 return None;
             }
-            Some(s.to_owned())
+            Some(CompactString::from(s))
         }
         // TeletexString: in practice Latin-1.
         20 => Some(data.iter().map(|&b| char::from(b)).collect()),
@@ -497,7 +532,7 @@ pub(crate) fn decode_string(tag: u32, data: &[u8]) -> Option<String> {
                 .chunks_exact(2)
                 .map(|c| u16::from_be_bytes([c[0], c[1]]))
                 .collect();
-            String::from_utf16(&units).ok()
+            String::from_utf16(&units).ok().map(CompactString::from)
         }
         // UniversalString: UTF-32BE.
         28 => {
@@ -644,7 +679,7 @@ impl Parser<'_> {
             .map_err(|_| self.error("the escaped bytes of a value are not valid UTF-8"))?;
         Ok(Attribute {
             oid: static_oid(oid),
-            value,
+            value: value.into(),
             kind: ValueKind::Text,
         })
     }
@@ -678,7 +713,7 @@ impl Parser<'_> {
             },
             None => Attribute {
                 oid,
-                value: hex_value(&der),
+                value: hex_value(&der).into(),
                 kind: ValueKind::Binary,
             },
         })

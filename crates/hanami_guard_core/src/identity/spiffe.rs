@@ -16,7 +16,8 @@ const SCHEME: &str = "spiffe://";
 /// A valid SPIFFE ID.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SpiffeId {
-    text: String,
+    // Shared: a certificate's ID handed to Ruby is a pointer copy, not a string copy.
+    text: std::sync::Arc<str>,
     td_end: usize,
 }
 
@@ -95,7 +96,7 @@ impl SpiffeId {
             }
         }
         Ok(SpiffeId {
-            text: input.to_owned(),
+            text: std::sync::Arc::from(input),
             td_end: SCHEME.len() + td_len,
         })
     }

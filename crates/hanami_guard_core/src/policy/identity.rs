@@ -107,7 +107,7 @@ impl Identity for crate::identity::Certificate {
     fn dns_names(&self) -> impl Iterator<Item = &str> {
         crate::identity::Certificate::dns_names(self)
             .iter()
-            .map(String::as_str)
+            .map(compact_str::CompactString::as_str)
     }
     fn fingerprint_hex(&self) -> Option<&str> {
         Some(crate::identity::Certificate::fingerprint_hex(self))

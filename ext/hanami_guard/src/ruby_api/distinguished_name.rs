@@ -10,7 +10,7 @@ use magnus::{
     Value,
 };
 
-use super::certificate::{frozen_str, frozen_strs};
+use super::certificate::{frozen_str, frozen_strs, with_bytes};
 use crate::errors;
 
 /// The Ruby object: a shared pointer to an immutable core name.
@@ -90,6 +90,18 @@ impl RbDistinguishedName {
     }
 
     fn first(ruby: &Ruby, rb_self: &Self, name: Value) -> Result<Option<RString>, Error> {
+        // The hot path (`dn["CN"]`): look a known name up in the String's own bytes.
+        if let Some(s) = RString::from_value(name) {
+            let known = with_bytes(s, |b| {
+                std::str::from_utf8(b)
+                    .ok()
+                    .and_then(attr::lookup)
+                    .map(|t| t.oid)
+            });
+            if let Some(oid) = known {
+                return Ok(rb_self.0.first(oid).map(|v| frozen_str(ruby, v)));
+            }
+        }
         let name = type_name(ruby, name)?;
         // Known names resolve to a static OID: no allocation on the hot path (`dn["CN"]`).
         let value = match attr::lookup(&name) {
