@@ -2,14 +2,12 @@
 //! fields an app reads, so every accessor afterwards is a copy, never a re-parse.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use compact_str::CompactString;
 
 use x509_parser::certificate::X509CertificateParser;
-use x509_parser::extensions::{
-    BasicConstraints, ExtendedKeyUsage, GeneralName, KeyUsage, SubjectAlternativeName,
-};
+use x509_parser::extensions::{BasicConstraints, GeneralName, KeyUsage, SubjectAlternativeName};
 use x509_parser::nom::Parser as _;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
@@ -49,11 +47,11 @@ const KU_CRL_SIGN: u16 = 1 << 6;
 #[derive(Debug)]
 pub struct Certificate {
     der: Vec<u8>,
-    subject: Arc<DistinguishedName>,
+    subject: DistinguishedName,
     // Decoded on first use: most requests never look at the issuer. The range is validated at
     // parse time, so decoding it later cannot fail.
     issuer_range: (usize, usize),
-    issuer: OnceLock<Arc<DistinguishedName>>,
+    issuer: OnceLock<DistinguishedName>,
     // The serial's DER content bytes; printed on first use.
     serial_range: (usize, usize),
     serial_hex: OnceLock<String>,
@@ -264,10 +262,9 @@ impl Certificate {
                     key_usage = Some(ku.flags);
                 }
                 OID_EXT_KEY_USAGE => {
-                    let (_, eku) = ExtendedKeyUsage::from_der(ext.value)
-                        .map_err(|_| malformed("extendedKeyUsage"))?;
+                    client_auth = eku_has_client_auth(ext.value)
+                        .ok_or_else(|| malformed("extendedKeyUsage"))?;
                     has_eku = true;
-                    client_auth = eku.client_auth;
                 }
                 _ => {}
             }
@@ -279,7 +276,7 @@ impl Certificate {
         };
         Ok(Certificate {
             der,
-            subject: Arc::new(subject),
+            subject,
             issuer_range,
             issuer: OnceLock::new(),
             serial_range,
@@ -314,11 +311,6 @@ impl Certificate {
         &self.subject
     }
 
-    /// The subject name, shared.
-    pub fn subject_arc(&self) -> Arc<DistinguishedName> {
-        Arc::clone(&self.subject)
-    }
-
     /// The issuer name.
     pub fn issuer(&self) -> &DistinguishedName {
         self.issuer.get_or_init(|| {
@@ -329,16 +321,8 @@ impl Certificate {
                 .and_then(|raw| X509Name::from_der(raw).ok())
                 .and_then(|(_, name)| DistinguishedName::from_x509(&name).ok());
             // Validated when the certificate was parsed; the default is unreachable.
-            Arc::new(name.unwrap_or_default())
+            name.unwrap_or_default()
         })
-    }
-
-    /// The issuer name, shared.
-    pub fn issuer_arc(&self) -> Arc<DistinguishedName> {
-        self.issuer();
-        self.issuer
-            .get()
-            .map_or_else(|| Arc::new(DistinguishedName::default()), Arc::clone)
     }
 
     /// The serial number as lowercase hex, whole bytes without leading zero bytes, as OpenSSL
@@ -547,12 +531,41 @@ fn ip_text(b: &[u8]) -> Option<CompactString> {
     }
 }
 
+/// Reads an extendedKeyUsage value (a SEQUENCE OF OBJECT IDENTIFIER, RFC 5280 4.2.1.12) with
+/// asn1-rs, as x509-parser's own parser does, but without collecting the OIDs into a Vec and a
+/// HashSet: only clientAuth matters here. `None` when the value is not a well-formed sequence of
+/// OIDs with nothing after it.
+fn eku_has_client_auth(value: &[u8]) -> Option<bool> {
+    use x509_parser::asn1_rs::{Any, Class, Sequence, Tag};
+    const CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02]; // 1.3.6.1.5.5.7.3.2
+    let (rest, seq) = Sequence::from_der(value).ok()?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let mut content: &[u8] = seq.content.as_ref();
+    let mut found = false;
+    while !content.is_empty() {
+        // An OBJECT IDENTIFIER, primitive and universal (asn1-rs's Oid::from_der alone does
+        // not check the tag).
+        let (next, any) = Any::from_der(content).ok()?;
+        let header = &any.header;
+        if header.class() != Class::Universal || header.is_constructed() || any.tag() != Tag::Oid {
+            return None;
+        }
+        found |= any.data == CLIENT_AUTH;
+        content = next;
+    }
+    Some(found)
+}
+
 /// Where `part`, a subslice of `whole` handed back by the parser, lies in `whole`.
 fn range_in(whole: &[u8], part: &[u8]) -> Result<(usize, usize)> {
     let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
     match start.checked_add(part.len()) {
         Some(end) if end <= whole.len() => Ok((start, end)),
-        _ => Err(bad("internal error: a parsed field lies outside the DER (a bug)")),
+        _ => Err(bad(
+            "internal error: a parsed field lies outside the DER (a bug)",
+        )),
     }
 }
 
@@ -567,6 +580,27 @@ mod tests {
         assert_eq!(serial_hex(&[0x00]), "0");
         assert_eq!(serial_hex(&[0xff]), "-01");
         assert_eq!(serial_hex(&[0xf6]), "-0a");
+    }
+
+    #[test]
+    fn reads_client_auth_from_extended_key_usage() {
+        let server = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
+        let client = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
+        let seq = |items: &[&[u8]]| {
+            let body: Vec<u8> = items.concat();
+            [vec![0x30, body.len() as u8], body].concat()
+        };
+        assert_eq!(eku_has_client_auth(&seq(&[&server, &client])), Some(true));
+        assert_eq!(eku_has_client_auth(&seq(&[&server])), Some(false));
+        assert_eq!(eku_has_client_auth(&seq(&[])), Some(false));
+        // Not an OID inside, trailing bytes, truncated, not a sequence: malformed.
+        assert_eq!(eku_has_client_auth(&seq(&[&[0x02, 0x01, 0x01]])), None);
+        assert_eq!(
+            eku_has_client_auth(&[seq(&[&client]), vec![0]].concat()),
+            None
+        );
+        assert_eq!(eku_has_client_auth(&seq(&[&client])[..6]), None);
+        assert_eq!(eku_has_client_auth(&client), None);
     }
 
     #[test]

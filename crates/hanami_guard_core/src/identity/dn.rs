@@ -501,9 +501,9 @@ fn is_string(tag: u32, data: &[u8]) -> bool {
         }
         28 => {
             data.len() % 4 == 0
-                && data.chunks_exact(4).all(|c| {
-                    char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).is_some()
-                })
+                && data
+                    .chunks_exact(4)
+                    .all(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).is_some())
         }
         _ => false,
     }

@@ -418,7 +418,10 @@ mod tests {
                 );
             }
         }
-        assert!(answered > 1000, "the fast path answered only {answered} times");
+        assert!(
+            answered > 1000,
+            "the fast path answered only {answered} times"
+        );
         // Real PEM bodies take the fast path.
         let pem = encode("CERTIFICATE", &[7u8; 1000]);
         let block = blocks(pem.as_bytes()).next().and_then(|r| r.ok());

@@ -4,13 +4,14 @@
 use std::sync::{Arc, OnceLock};
 
 use hanami_guard_core::identity::Certificate;
+use magnus::rb_sys::AsRawValue;
 use magnus::value::{LazyId, Opaque};
 use magnus::{
     function, method, prelude::*, typed_data::Obj, Error, RArray, RClass, RModule, RString, Ruby,
     Value,
 };
 
-use super::distinguished_name::RbDistinguishedName;
+use super::distinguished_name::{RbDistinguishedName, Source};
 use super::spiffe_id::RbSpiffeId;
 use crate::errors;
 
@@ -42,8 +43,11 @@ pub fn frozen_str(ruby: &Ruby, s: &str) -> RString {
 pub fn frozen_strs<S: AsRef<str>>(ruby: &Ruby, items: &[S]) -> RArray {
     let a = ruby.ary_new_capa(items.len());
     for s in items {
-        // push on a fresh, unfrozen Array cannot fail.
-        let _ = a.push(frozen_str(ruby, s.as_ref()));
+        let s = frozen_str(ruby, s.as_ref());
+        // SAFETY: `a` is a fresh, unfrozen Array held on this stack frame, and `s` a String just
+        // made; rb_ary_push on it cannot raise (short of NoMemoryError, like any allocation),
+        // so it needs no rb_protect of its own.
+        unsafe { rb_sys::rb_ary_push(a.as_raw(), s.as_raw()) };
     }
     a.freeze();
     a
@@ -129,11 +133,11 @@ fn parse_chain(ruby: &Ruby, input: RString) -> Result<RArray, Error> {
 
 impl RbCertificate {
     fn subject(ruby: &Ruby, rb_self: &Self) -> Obj<RbDistinguishedName> {
-        RbDistinguishedName::wrap(ruby, rb_self.0.subject_arc())
+        RbDistinguishedName::wrap(ruby, Source::Subject(Arc::clone(&rb_self.0)))
     }
 
     fn issuer(ruby: &Ruby, rb_self: &Self) -> Obj<RbDistinguishedName> {
-        RbDistinguishedName::wrap(ruby, rb_self.0.issuer_arc())
+        RbDistinguishedName::wrap(ruby, Source::Issuer(Arc::clone(&rb_self.0)))
     }
 
     fn serial(ruby: &Ruby, rb_self: &Self) -> RString {

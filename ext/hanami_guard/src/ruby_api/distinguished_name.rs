@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use hanami_guard_core::identity::attr;
 use hanami_guard_core::identity::dn::DistinguishedName;
+use hanami_guard_core::identity::Certificate;
 use magnus::{
     function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
     Value,
@@ -13,14 +14,22 @@ use magnus::{
 use super::certificate::{frozen_str, frozen_strs, with_bytes};
 use crate::errors;
 
-/// The Ruby object: a shared pointer to an immutable core name.
+/// Where a name lives: parsed from a string (owned), or inside a certificate (shared with it,
+/// so `cert.subject` allocates nothing but the Ruby object).
+pub enum Source {
+    Owned(DistinguishedName),
+    Subject(Arc<Certificate>),
+    Issuer(Arc<Certificate>),
+}
+
+/// The Ruby object: an immutable core name.
 #[magnus::wrap(
     class = "HanamiGuard::DistinguishedName",
     free_immediately,
     size,
     frozen_shareable
 )]
-pub struct RbDistinguishedName(pub Arc<DistinguishedName>);
+pub struct RbDistinguishedName(pub Source);
 
 fn oid(ruby: &Ruby, name: &str) -> Result<String, Error> {
     if let Some(t) = attr::lookup(name) {
@@ -63,25 +72,34 @@ fn parse(ruby: &Ruby, input: RString) -> Result<Obj<RbDistinguishedName>, Error>
             )
         })?;
         let dn = errors::map(ruby, DistinguishedName::parse(&text))?;
-        Ok(RbDistinguishedName::wrap(ruby, Arc::new(dn)))
+        Ok(RbDistinguishedName::wrap(ruby, Source::Owned(dn)))
     })
 }
 
 impl RbDistinguishedName {
     /// Wraps a name into a frozen Ruby object.
-    pub fn wrap(ruby: &Ruby, dn: Arc<DistinguishedName>) -> Obj<Self> {
-        let obj = ruby.obj_wrap(RbDistinguishedName(dn));
+    pub fn wrap(ruby: &Ruby, source: Source) -> Obj<Self> {
+        let obj = ruby.obj_wrap(RbDistinguishedName(source));
         obj.freeze();
         obj
     }
 
+    /// The name.
+    pub fn dn(&self) -> &DistinguishedName {
+        match &self.0 {
+            Source::Owned(dn) => dn,
+            Source::Subject(cert) => cert.subject(),
+            Source::Issuer(cert) => cert.issuer(),
+        }
+    }
+
     fn to_s(ruby: &Ruby, rb_self: &Self) -> RString {
-        frozen_str(ruby, &rb_self.0.to_rfc4514())
+        frozen_str(ruby, &rb_self.dn().to_rfc4514())
     }
 
     fn to_a(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
         let out = ruby.ary_new();
-        for a in rb_self.0.iter() {
+        for a in rb_self.dn().iter() {
             let pair = frozen_strs(ruby, &[a.type_str(), a.value()]);
             out.push(pair)?;
         }
@@ -99,21 +117,21 @@ impl RbDistinguishedName {
                     .map(|t| t.oid)
             });
             if let Some(oid) = known {
-                return Ok(rb_self.0.first(oid).map(|v| frozen_str(ruby, v)));
+                return Ok(rb_self.dn().first(oid).map(|v| frozen_str(ruby, v)));
             }
         }
         let name = type_name(ruby, name)?;
         // Known names resolve to a static OID: no allocation on the hot path (`dn["CN"]`).
         let value = match attr::lookup(&name) {
-            Some(t) => rb_self.0.first(t.oid),
-            None => rb_self.0.first(&oid(ruby, &name)?),
+            Some(t) => rb_self.dn().first(t.oid),
+            None => rb_self.dn().first(&oid(ruby, &name)?),
         };
         Ok(value.map(|v| frozen_str(ruby, v)))
     }
 
     fn values(ruby: &Ruby, rb_self: &Self, name: Value) -> Result<RArray, Error> {
         let oid = oid(ruby, &type_name(ruby, name)?)?;
-        Ok(frozen_strs(ruby, &rb_self.0.values(&oid)))
+        Ok(frozen_strs(ruby, &rb_self.dn().values(&oid)))
     }
 
     /// `conditions`: `[[type_name, [value, ...]], ...]`, checked by the Ruby facade.
@@ -126,7 +144,7 @@ impl RbDistinguishedName {
         for (name, values) in &conditions {
             let oid = oid(ruby, name)?;
             let values: Vec<&str> = values.iter().map(String::as_str).collect();
-            if !rb_self.0.matches_values(&oid, &values) {
+            if !rb_self.dn().matches_values(&oid, &values) {
                 all = false;
             }
         }
@@ -134,15 +152,15 @@ impl RbDistinguishedName {
     }
 
     fn same(&self, other: &RbDistinguishedName) -> bool {
-        *self.0 == *other.0
+        *self.dn() == *other.dn()
     }
 
     fn canonical(ruby: &Ruby, rb_self: &Self) -> RString {
-        frozen_str(ruby, &rb_self.0.canonical_key())
+        frozen_str(ruby, &rb_self.dn().canonical_key())
     }
 
     fn size(&self) -> usize {
-        self.0.iter().count()
+        self.dn().iter().count()
     }
 }
 
