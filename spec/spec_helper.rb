@@ -12,17 +12,21 @@ RSpec.configure do |config|
   config.order = :random
   Kernel.srand config.seed
 
-  # GC_STRESS=1: run every example under GC.stress (a full GC at every allocation), to catch a
-  # Ruby object the extension holds without marking. GC_STRESS=minor runs a minor GC at every
-  # allocation instead (GC.stress = 1: much faster, still collects every young object).
-  # Slow examples (tagged :slow) are skipped in bin/test's GC.stress pass.
-  if ENV["GC_STRESS"]
-    stress = ENV["GC_STRESS"] == "minor" ? 1 : true
+  # GC_STRESS: see spec/support/gc_stress.rb. By default GC.stress is on inside every call into
+  # the extension; GC_STRESS=global turns it on for whole examples.
+  case (mode = GcStress.mode)
+  when nil then nil
+  when :global
     config.around do |example|
-      GC.stress = stress
+      GC.stress = true
       example.run
     ensure
       GC.stress = false
+    end
+  else
+    wrapped = GcStress.install(mode)
+    config.before(:suite) do
+      warn "GC_STRESS: GC.stress = #{mode.inspect} inside #{wrapped} extension methods"
     end
   end
 end

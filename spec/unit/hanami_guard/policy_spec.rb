@@ -417,7 +417,7 @@ RSpec.describe HanamiGuard::Policy do
                [nil, :deploy, "worker", false]]
       threads = Array.new(16) do |t|
         Thread.new do
-          200.times.map do |i|
+          GcStress.size(200).times.map do |i|
             who, action, resource, expected = cases[(t + i) % cases.size]
             policy.allowed?(who, action,
                             resource) == expected && policy.decide(who, action, resource).allowed? == expected
@@ -431,7 +431,7 @@ RSpec.describe HanamiGuard::Policy do
       with_file(yaml) do |path|
         loaded = described_class.load(path)
         reloader = Thread.new do
-          20.times do |i|
+          GcStress.size(20).times do |i|
             File.write(path, i.even? ? yaml.sub("worker, api", "api") : yaml)
             loaded.reload!
             File.write(path, "version: 1\nrules: [")
@@ -444,7 +444,9 @@ RSpec.describe HanamiGuard::Policy do
         end
         deciders = Array.new(4) do
           Thread.new do
-            500.times.all? { !loaded.allowed?(contractor, :deploy, "api") && loaded.allowed?(operator, :deploy, "api") }
+            GcStress.size(500).times.all? do
+              !loaded.allowed?(contractor, :deploy, "api") && loaded.allowed?(operator, :deploy, "api")
+            end
           end
         end
         reloader.join

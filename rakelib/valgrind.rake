@@ -1,0 +1,29 @@
+# frozen_string_literal: true
+
+VALGRIND_SUPP = File.expand_path("../spec/support/valgrind/ruby-3.1.supp", __dir__)
+
+desc "Run specs under valgrind memcheck (SPECS=paths, default spec/unit spec/adversarial); fails on " \
+     "any definite leak or memory error not covered by spec/support/valgrind/ruby-3.1.supp"
+task :valgrind do
+  specs = ENV.fetch("SPECS", "spec/unit spec/adversarial").split
+  log = File.expand_path("../tmp/valgrind.log", __dir__)
+  FileUtils.mkdir_p(File.dirname(log))
+  command = [
+    "valgrind", "--tool=memcheck", "--leak-check=full",
+    "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
+    "--num-callers=50", "--max-stackframe=8400000",
+    "--suppressions=#{VALGRIND_SUPP}", "--log-file=#{log}",
+    "ruby", "-S", "rspec", *specs
+  ]
+  # HANAMI_GUARD_VALGRIND lets specs that need kernel features valgrind does not emulate skip.
+  specs_ok = system({ "HANAMI_GUARD_VALGRIND" => "1" }, *command)
+  text = File.read(log)
+  errors = text[/ERROR SUMMARY: (\d+) errors/, 1].to_i
+  definite = text[/definitely lost: ([\d,]+) bytes/, 1] || "0"
+  suppressed = text[/ERROR SUMMARY: .*suppressed: (\d+)/, 1]
+  ours = text.scan(/^==\d+== \S.*?(?=^==\d+== \n)/m).count { |record| record.include?("hanami_guard") }
+  puts "valgrind: #{errors} unsuppressed errors (#{suppressed} suppressed), #{definite} bytes definitely " \
+       "lost outside the suppressions, #{ours} reports with an extension frame; log: #{log}"
+  abort "valgrind: the specs failed under valgrind" unless specs_ok
+  abort "valgrind: memcheck reported errors or leaks; read #{log}" unless errors.zero?
+end
