@@ -20,7 +20,8 @@ use crate::errors;
     class = "HanamiGuard::Certificate",
     free_immediately,
     size,
-    frozen_shareable
+    frozen_shareable,
+    wb_protected
 )]
 pub struct RbCertificate(pub Arc<Certificate>);
 

@@ -21,7 +21,8 @@ use crate::{errors, gvl};
     class = "HanamiGuard::Command",
     free_immediately,
     size,
-    frozen_shareable
+    frozen_shareable,
+    wb_protected
 )]
 struct Command(Arc<core::Command>);
 

@@ -27,7 +27,8 @@ pub enum Source {
     class = "HanamiGuard::DistinguishedName",
     free_immediately,
     size,
-    frozen_shareable
+    frozen_shareable,
+    wb_protected
 )]
 pub struct RbDistinguishedName(pub Source);
 

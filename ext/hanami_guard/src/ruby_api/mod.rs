@@ -1,4 +1,10 @@
 //! One file per Ruby class. Each has `init`, called once at load.
+//!
+//! Every wrapped type holds Rust data only, never a Ruby object: none needs a mark function, and
+//! all are declared `wb_protected` (a write barrier is only needed when an object stores a
+//! reference to another Ruby object, which these never do). That keeps them out of the
+//! generational GC's remembered set. A type that ever holds a Ruby value must drop
+//! `wb_protected`, mark it, and use write barriers.
 
 mod certificate;
 mod command;

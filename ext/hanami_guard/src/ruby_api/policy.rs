@@ -31,7 +31,8 @@ use crate::{errors, gvl};
     class = "HanamiGuard::Policy",
     free_immediately,
     size,
-    frozen_shareable
+    frozen_shareable,
+    wb_protected
 )]
 struct RbPolicy(PolicyFile);
 
@@ -40,7 +41,8 @@ struct RbPolicy(PolicyFile);
     class = "HanamiGuard::Policy::Identity",
     free_immediately,
     size,
-    frozen_shareable
+    frozen_shareable,
+    wb_protected
 )]
 struct RbIdentity(OwnedIdentity);
 

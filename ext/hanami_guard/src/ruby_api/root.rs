@@ -17,7 +17,13 @@ use magnus::{function, method, prelude::*, Error, RArray, RModule, RString, Ruby
 use crate::{errors, gvl};
 
 /// The Ruby object. Frozen and shareable: its only state is the descriptor, closed once.
-#[magnus::wrap(class = "HanamiGuard::Root", free_immediately, size, frozen_shareable)]
+#[magnus::wrap(
+    class = "HanamiGuard::Root",
+    free_immediately,
+    size,
+    frozen_shareable,
+    wb_protected
+)]
 pub struct Root {
     inner: Mutex<Option<Arc<core::Root>>>,
 }

@@ -11,7 +11,8 @@ use crate::errors;
     class = "HanamiGuard::SpiffeId",
     free_immediately,
     size,
-    frozen_shareable
+    frozen_shareable,
+    wb_protected
 )]
 pub struct RbSpiffeId(pub SpiffeId);
 

@@ -16,7 +16,8 @@ use crate::{errors, gvl};
     class = "HanamiGuard::TrustStore",
     free_immediately,
     size,
-    frozen_shareable
+    frozen_shareable,
+    wb_protected
 )]
 pub struct RbTrustStore(TrustStore);
 
