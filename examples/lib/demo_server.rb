@@ -21,9 +21,11 @@ class DemoServer
     new(app, **tls).tap(&:start)
   end
 
-  def initialize(app, key:, cert:, ca:, ca_file: ca, host: "127.0.0.1") # rubocop:disable Naming/MethodParameterName
+  # timeout: seconds the client waits to connect and for each read.
+  def initialize(app, key:, cert:, ca:, ca_file: ca, host: "127.0.0.1", timeout: 10) # rubocop:disable Naming/MethodParameterName
     @app = app
     @host = host
+    @timeout = timeout
     @bind = "ssl://#{host}:0?" + URI.encode_www_form(key:, cert:, ca:, verify_mode: "peer")
     @ca_file = ca_file
   end
@@ -53,7 +55,7 @@ class DemoServer
     http.cert = cert
     http.key = key
     http.local_host = from if from
-    http.open_timeout = http.read_timeout = 10
+    http.open_timeout = http.read_timeout = @timeout
     req = Net::HTTP.const_get(method.to_s.capitalize).new(path, headers)
     req.body = body if body
     http.start { |h| h.request(req) }

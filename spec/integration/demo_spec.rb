@@ -18,7 +18,8 @@ RSpec.describe "the example app over mutual TLS in Puma" do
     events = @events
     app = ExampleApp.rack_app(ca_pem: File.read(@pki.path(:ca)), on_report: ->(event) { events << event })
     @server = DemoServer.start(app, key: @pki.path(:server, :key), cert: @pki.path(:server),
-                                    ca: @pki.path(:tls_bundle), ca_file: @pki.path(:ca))
+                                    ca: @pki.path(:tls_bundle), ca_file: @pki.path(:ca),
+                                    timeout: 10 * GcStress::SLOWDOWN)
   end
 
   after(:all) do

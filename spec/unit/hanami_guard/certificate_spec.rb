@@ -233,7 +233,7 @@ RSpec.describe HanamiGuard::Certificate do
 
   # GC.stress collects at every allocation: a Ruby object the extension failed to keep alive
   # would be freed under its feet. Every identity entry point runs once here under a full
-  # GC.stress, in every run (GC_STRESS=1 does the same for every call of the suite).
+  # GC.stress, in every run (GC_STRESS=full does the same for every call of the suite).
   it "keeps every identity entry point working under GC.stress", :slow, :gc_stress do
     chain = CertFactory.chain(uris: ["spiffe://example.org/a"], dns: ["a.example"], ips: ["10.0.0.1"])
     crl = CertFactory.crl(issuer: chain[:intermediate])

@@ -3,7 +3,7 @@
 # Every binding entry point of Root, Command, Policy and Native once under a full GC.stress (a full
 # GC at every allocation): a Ruby object the extension failed to keep alive would be freed
 # under its feet. bin/test also runs the whole suite with GC.stress on inside every call into the
-# extension (GC_STRESS=minor: a minor GC at every allocation; GC_STRESS=1 for full collections,
+# extension (GC_STRESS=1: a minor GC at every allocation; GC_STRESS=full for full collections,
 # see spec/support/gc_stress.rb); these examples keep a full-stress check of each entry point in
 # every run. Fixtures are built first, outside the stress.
 RSpec.describe "bindings under a full GC.stress", :slow, :gc_stress do
