@@ -15,8 +15,9 @@ task :valgrind do
     "--suppressions=#{VALGRIND_SUPP}", "--log-file=#{log}",
     "ruby", "-S", "rspec", *specs
   ]
-  # HANAMI_GUARD_VALGRIND lets specs that need kernel features valgrind does not emulate skip.
-  specs_ok = system({ "HANAMI_GUARD_VALGRIND" => "1" }, *command)
+  # valgrind 3.19 does not know openat2 or pidfd_open: they fail with ENOSYS, so this run goes
+  # through the Root walker and the fallback wait, which is worth checking too.
+  specs_ok = system(*command)
   text = File.read(log)
   errors = text[/ERROR SUMMARY: (\d+) errors/, 1].to_i
   definite = text[/definitely lost: ([\d,]+) bytes/, 1] || "0"

@@ -11,13 +11,25 @@
 //! command kills and reaps its process group) and returns. Back under the GVL, the pending
 //! interrupt is delivered with `rb_thread_check_ints`, under `rb_protect`, so Ruby's non-local
 //! exit happens after every Rust frame here has been dropped.
+//!
+//! The GVL is released with `rb_nogvl(..., RB_NOGVL_INTR_FAIL | RB_NOGVL_UBF_ASYNC_SAFE)`, not
+//! `rb_thread_call_without_gvl`: the latter checks interrupts itself, before the work starts and
+//! again after it returns, and raises straight out of the C call, which would skip every Rust
+//! frame above it (their buffers were leaked; valgrind found it). With `INTR_FAIL` Ruby only
+//! skips the work when an interrupt is already pending, and leaves delivering it to us. Without
+//! `UBF_ASYNC_SAFE`, Ruby 3.1 runs the unblocking function of the main thread from a helper
+//! thread it starts, then kills and joins, and that join raises the pending interrupt out of
+//! `rb_nogvl` all the same. Our unblocking function is async-signal-safe (an atomic store and a
+//! `write(2)` to an eventfd), so Ruby may call it from its signal handler instead.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use hanami_guard_core::cancel::Cancel;
 use magnus::{Error, Ruby};
-use rb_sys::{rb_thread_call_without_gvl, rb_thread_check_ints, Qnil, VALUE};
+use rb_sys::{
+    rb_nogvl, rb_thread_check_ints, Qnil, RB_NOGVL_INTR_FAIL, RB_NOGVL_UBF_ASYNC_SAFE, VALUE,
+};
 
 use crate::errors;
 
@@ -39,6 +51,8 @@ where
     std::ptr::null_mut()
 }
 
+/// The unblocking function. Async-signal-safe (Ruby may call it from a signal handler): it only
+/// stores an atomic flag and writes to an eventfd; it never allocates, locks or panics.
 unsafe extern "C" fn cancel(data: *mut c_void) {
     // SAFETY: `data` is the `&Cancel` passed by `nogvl_cancellable`, which outlives the call to
     // `rb_thread_call_without_gvl` during which Ruby may call this function.
@@ -59,35 +73,50 @@ where
         Some(c) => (Some(cancel), c as *const Cancel as *mut c_void),
         None => (None, std::ptr::null_mut()),
     };
-    // SAFETY: `call::<F, R>` matches the data pointer's type; `work` and the `Cancel` outlive
-    // the call, which returns only after the work function has returned.
-    unsafe {
-        rb_thread_call_without_gvl(
-            Some(call::<F, R>),
-            &mut work as *mut Work<F, R> as *mut c_void,
-            ubf_fn,
-            ubf_data,
-        );
+    let flags = if ubf.is_some() {
+        RB_NOGVL_INTR_FAIL | RB_NOGVL_UBF_ASYNC_SAFE
+    } else {
+        RB_NOGVL_INTR_FAIL
+    };
+    // Ruby skips the work when an interrupt is pending as the GVL would be released. The
+    // interrupt may be an exception (delivered below, under rb_protect, as a magnus Error) or
+    // only a thread switch or a signal trap, after which the work is simply tried again.
+    loop {
+        // SAFETY: `call::<F, R>` matches the data pointer's type; `work` and the `Cancel`
+        // outlive the call, which returns only after the work function has returned, or without
+        // running it when an interrupt is pending. With RB_NOGVL_INTR_FAIL it never raises.
+        unsafe {
+            rb_nogvl(
+                Some(call::<F, R>),
+                &mut work as *mut Work<F, R> as *mut c_void,
+                ubf_fn,
+                ubf_data,
+                flags as std::os::raw::c_int,
+            );
+        }
+        // Deliver an interrupt that arrived while the GVL was released (Thread#raise/kill,
+        // Ctrl-C). Under rb_protect, so a raise or kill becomes a magnus Error and resumes in
+        // Ruby only after the Rust frames have been dropped.
+        magnus::rb_sys::protect(|| {
+            // SAFETY: we hold the GVL again; rb_thread_check_ints may raise, which rb_protect
+            // catches.
+            unsafe { rb_thread_check_ints() };
+            Qnil as VALUE
+        })?;
+        if work.f.is_none() {
+            break;
+        }
     }
-    // Deliver an interrupt that arrived while the GVL was released (Thread#raise/kill, Ctrl-C).
-    // Under rb_protect, so a raise or kill becomes a magnus Error and resumes in Ruby only after
-    // the Rust frames have been dropped.
-    magnus::rb_sys::protect(|| {
-        // SAFETY: we hold the GVL again; rb_thread_check_ints may raise, which rb_protect catches.
-        unsafe { rb_thread_check_ints() };
-        Qnil as VALUE
-    })?;
     match work.result {
         Some(Ok(r)) => Ok(r),
         Some(Err(payload)) => Err(errors::base_error(
             ruby,
             errors::panic_message(payload.as_ref()),
         )),
-        // Ruby skipped the call: an interrupt was already pending. check_ints above raised it;
-        // if it did not, say so rather than return nothing.
+        // `call` always stores a result once it has taken the work; unreachable.
         None => Err(errors::base_error(
             ruby,
-            "the operation was interrupted before it started",
+            "the operation ran without the GVL but left no result (a bug)",
         )),
     }
 }

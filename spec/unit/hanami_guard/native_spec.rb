@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "timeout"
+
 RSpec.describe "HanamiGuard::Native" do
   it "turns a Rust panic into a HanamiGuard::Error that says it is a bug, and the process survives" do
     expect { HanamiGuard::Native.__test_panic }
@@ -41,5 +43,30 @@ RSpec.describe "HanamiGuard::Native" do
 
     require "timeout"
     expect { Timeout.timeout(0.2) { HanamiGuard::Native.__test_wait_cancellable(30) } }.to raise_error(Timeout::Error)
+  end
+
+  # Ruby's interrupt must leave the extension by the front door: raised after every Rust frame
+  # of the call has been dropped, never by a longjmp over them (which leaks their buffers and
+  # skips their cleanup). Each wait holds a Rust guard counted in __test_live_waits.
+  it "delivers interrupts only after the extension's Rust frames are dropped" do
+    expect(HanamiGuard::Native.__test_live_waits).to eq(0)
+    5.times do
+      waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
+      sleep 0.01 until waiter.stop?
+      waiter.raise(RuntimeError, "stop waiting")
+      expect { waiter.join }.to raise_error(RuntimeError, "stop waiting")
+      killed = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
+      sleep 0.01 until killed.stop?
+      killed.kill.join
+      expect { Timeout.timeout(0.05) { HanamiGuard::Native.__test_wait_cancellable(30) } }.to raise_error(Timeout::Error)
+      # Interrupted before the wait started: Ruby skips the work, the frame still unwinds.
+      expect do
+        Thread.handle_interrupt(RuntimeError => :never) do
+          Thread.current.raise(RuntimeError, "already pending")
+          Thread.handle_interrupt(RuntimeError => :immediate) { HanamiGuard::Native.__test_wait_cancellable(30) }
+        end
+      end.to raise_error(RuntimeError, "already pending")
+    end
+    expect(HanamiGuard::Native.__test_live_waits).to eq(0)
   end
 end

@@ -1,5 +1,7 @@
 //! `HanamiGuard::Native`: facts about the extension itself, and the test-only panic entry point.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use magnus::{function, prelude::*, Error, RModule, Ruby};
 
 use crate::{errors, gvl};
@@ -21,9 +23,34 @@ fn test_panic_without_gvl(ruby: &Ruby) -> Result<(), Error> {
     })
 }
 
+/// How many `__test_wait_cancellable` calls have Rust frames alive: a frame that Ruby's
+/// non-local exit skipped never drops its [`LiveWait`], so the count stays up.
+static LIVE_WAITS: AtomicUsize = AtomicUsize::new(0);
+
+struct LiveWait;
+
+impl LiveWait {
+    fn new() -> Self {
+        LIVE_WAITS.fetch_add(1, Ordering::SeqCst);
+        LiveWait
+    }
+}
+
+impl Drop for LiveWait {
+    fn drop(&mut self) {
+        LIVE_WAITS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn test_live_waits() -> usize {
+    LIVE_WAITS.load(Ordering::SeqCst)
+}
+
 /// Sleeps without the GVL until interrupted or `seconds` pass; returns whether it was cancelled.
-/// Lets the specs prove `Thread#raise`/`Thread#kill` reach work running in `gvl.rs`.
+/// Lets the specs prove `Thread#raise`/`Thread#kill` reach work running in `gvl.rs`, and (through
+/// [`LIVE_WAITS`]) that the interrupt is delivered only after this frame has been dropped.
 fn test_wait_cancellable(ruby: &Ruby, seconds: f64) -> Result<bool, Error> {
+    let _live = LiveWait::new();
     errors::guard(ruby, || {
         let cancel = hanami_guard_core::cancel::Cancel::new()
             .map_err(|e| errors::to_ruby(ruby, hanami_guard_core::Error::io(e, "eventfd")))?;
@@ -49,6 +76,7 @@ pub fn init(_ruby: &Ruby, module: RModule) -> Result<(), Error> {
         "__test_wait_cancellable",
         function!(test_wait_cancellable, 1),
     )?;
+    native.define_singleton_method("__test_live_waits", function!(test_live_waits, 0))?;
     native.const_set("CORE_VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
