@@ -22,8 +22,9 @@
 module GcStress
   MODES = { "1" => 1, "minor" => 1, "full" => true, "true" => true, "global" => :global }.freeze
 
-  # How much slower than usual the suite runs: time bounds and race durations scale by it.
-  SLOWDOWN = ENV["GC_STRESS"] ? 20 : 1
+  # How much slower than usual the suite runs (under GC_STRESS, or under valgrind through
+  # `rake valgrind`): time bounds and race durations scale by it.
+  SLOWDOWN = ENV["GC_STRESS"] || ENV["HANAMI_GUARD_VALGRIND"] ? 20 : 1
 
   # The resource-exhaustion specs feed the extension inputs of 100,000 items and more; under
   # GC.stress each item would cost a collection, for hours. They run with inputs 100 times

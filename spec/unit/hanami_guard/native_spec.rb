@@ -58,7 +58,8 @@ RSpec.describe "HanamiGuard::Native" do
       killed = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
       sleep 0.01 until killed.stop?
       killed.kill.join
-      expect { Timeout.timeout(0.05) { HanamiGuard::Native.__test_wait_cancellable(30) } }.to raise_error(Timeout::Error)
+      expect { Timeout.timeout(0.05) { HanamiGuard::Native.__test_wait_cancellable(30) } }
+        .to raise_error(Timeout::Error)
       # Interrupted before the wait started: Ruby skips the work, the frame still unwinds.
       expect do
         Thread.handle_interrupt(RuntimeError => :never) do
