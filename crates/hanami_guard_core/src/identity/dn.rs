@@ -762,6 +762,32 @@ fn parse_tlv(der: &[u8]) -> Option<(Option<u32>, &[u8])> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn is_string_agrees_with_decode_string() {
+        // validate_x509 checks issuers with is_string, from_x509 decodes with decode_string:
+        // the two must accept exactly the same values.
+        let samples: [&[u8]; 9] = [
+            b"",
+            b"plain",
+            "caf\u{e9}".as_bytes(),
+            &[0xff, 0xfe],
+            &[0x00, 0x41],
+            &[0xd8, 0x00, 0x00, 0x41],
+            &[0x00, 0x00, 0x00, 0x41],
+            &[0x00, 0x11, 0x00, 0x00],
+            &[0x00, 0x41, 0x00],
+        ];
+        for tag in [4, 12, 18, 19, 20, 22, 26, 28, 30] {
+            for data in samples {
+                assert_eq!(
+                    is_string(tag, data),
+                    decode_string(tag, data).is_some(),
+                    "tag {tag}, {data:?}"
+                );
+            }
+        }
+    }
+
     fn dn(s: &str) -> DistinguishedName {
         match DistinguishedName::parse(s) {
             Ok(d) => d,

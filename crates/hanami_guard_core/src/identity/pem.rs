@@ -259,27 +259,9 @@ fn decode_careful(body: &[u8]) -> Result<Vec<u8>> {
     let mut acc: u32 = 0;
     let mut n = 0u32; // sextets in `acc`
     let mut pads = 0u32;
-    let mut rest = body;
-    // Fast path: whole groups of four base64 characters (PEM lines are 64 characters, so
-    // groups never straddle a line break). Anything else goes through the careful loop below.
-    while n == 0 && rest.len() >= 4 {
-        let a = DECODE[rest[0] as usize];
-        let b = DECODE[rest[1] as usize];
-        let c = DECODE[rest[2] as usize];
-        let d = DECODE[rest[3] as usize];
-        if (a | b | c | d) >= 64 {
-            let step = usize::from(a == SKIP);
-            if step == 0 {
-                break;
-            }
-            rest = &rest[step..];
-            continue;
-        }
-        let group = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
-        out.extend_from_slice(&[(group >> 16) as u8, (group >> 8) as u8, group as u8]);
-        rest = &rest[4..];
-    }
-    for &c in rest {
+    // Well-formed PEM took decode_lines; this loop is for everything else, so it favours
+    // clarity over speed.
+    for &c in body {
         let v = DECODE[c as usize];
         if v < 64 {
             if pads > 0 {

@@ -110,10 +110,6 @@ fn parse_any(ruby: &Ruby, input: Value) -> Result<Obj<RbCertificate>, Error> {
 }
 
 fn class_name(value: Value) -> String {
-    class_display(value)
-}
-
-fn class_display(value: Value) -> String {
     match value.class().to_string() {
         s if s.is_empty() => "an object".to_owned(),
         s => s,
