@@ -28,7 +28,13 @@ leaf = CertFactory.leaf(issuer: ica, key:, subject: [%w[C US], %w[O MyOrg], %w[O
                         dns: ["api.example.org", "worker.example.org"],
                         uris: ["spiffe://prod.example.org/ns/ops/sa/deployer"])
 PEM = leaf.to_pem
-OSSL = leaf.cert
+# The Puma case: Puma builds env["puma.peercert"] with OpenSSL::X509::Certificate.new(der) from
+# the handshake's DER (puma/minissl.rb, MiniSSL::Socket#peercert), so the object holds the parsed
+# encoding and its #to_der copies it out. A certificate built and signed in this process (as
+# leaf.cert is) re-encodes itself on every #to_der (about 5 us more on each side): measured
+# separately below as case 2b, not the Puma case.
+OSSL = OpenSSL::X509::Certificate.new(leaf.to_der)
+SIGNED = leaf.cert
 
 # The plain-Ruby way of reading the same fields.
 def openssl_fields(cert)
@@ -46,6 +52,19 @@ def guard_fields(cert)
 end
 
 abort "the two ways disagree" unless openssl_fields(OSSL) == guard_fields(HanamiGuard::Certificate.parse(PEM))
+abort "the two ways disagree on a signed-here certificate" unless openssl_fields(SIGNED) == guard_fields(HanamiGuard::Certificate.parse(SIGNED))
+
+# benchmark-ips hooks: start every warmup and every measurement from a collected heap, so that
+# neither side pays for sweeping the other's garbage (Ruby sweeps lazily; an OpenSSL certificate
+# costs far more to free than one of ours). GC stays enabled while measuring: each side pays for
+# collecting its own garbage.
+class CollectedHeapSuite
+  def warming(*) = GC.start
+  def running(*) = GC.start
+  def warmup_stats(*); end
+  def add_report(*); end
+end
+SUITE = CollectedHeapSuite.new
 
 def ratio(report, fast, slow)
   ips = report.entries.to_h { |e| [e.label, e.ips] }
@@ -56,7 +75,7 @@ results = {}
 
 puts "== 1. parse PEM + CN + SANs + spiffe_id + fingerprint"
 r1 = Benchmark.ips do |x|
-  x.config(time: TIME, warmup: WARMUP)
+  x.config(time: TIME, warmup: WARMUP, suite: SUITE)
   x.report("OpenSSL") { openssl_fields(OpenSSL::X509::Certificate.new(PEM)) }
   x.report("hanami_guard") { guard_fields(HanamiGuard::Certificate.parse(PEM)) }
   x.compare!
@@ -65,12 +84,21 @@ results["parse PEM + fields (goal >= 30x)"] = ratio(r1, "hanami_guard", "OpenSSL
 
 puts "\n== 2. from an OpenSSL::X509::Certificate (Puma's env[\"puma.peercert\"]) + the same fields"
 r2 = Benchmark.ips do |x|
-  x.config(time: TIME, warmup: WARMUP)
+  x.config(time: TIME, warmup: WARMUP, suite: SUITE)
   x.report("OpenSSL accessors") { openssl_fields(OSSL) }
   x.report("hanami_guard") { guard_fields(HanamiGuard::Certificate.parse(OSSL)) }
   x.compare!
 end
 results["from OpenSSL cert + fields (goal >= 3x)"] = ratio(r2, "hanami_guard", "OpenSSL accessors")
+
+puts "\n== 2b. from an OpenSSL::X509::Certificate signed in this process (re-encodes on #to_der)"
+r2b = Benchmark.ips do |x|
+  x.config(time: TIME, warmup: WARMUP, suite: SUITE)
+  x.report("OpenSSL accessors") { openssl_fields(SIGNED) }
+  x.report("hanami_guard") { guard_fields(HanamiGuard::Certificate.parse(SIGNED)) }
+  x.compare!
+end
+results["2b. from a signed-here OpenSSL cert (no goal)"] = ratio(r2b, "hanami_guard", "OpenSSL accessors")
 
 puts "\n== 3. verify a 3-certificate chain for client auth (#{KEY_TYPE} keys)"
 ossl_store = OpenSSL::X509::Store.new
@@ -82,7 +110,7 @@ guard_ica = HanamiGuard::Certificate.parse(ica.cert)
 abort "OpenSSL does not verify the chain" unless ossl_store.verify(OSSL, [ica.cert])
 abort "hanami_guard does not verify the chain" unless trust.verified?(guard_leaf, intermediates: [guard_ica])
 r3 = Benchmark.ips do |x|
-  x.config(time: TIME, warmup: WARMUP)
+  x.config(time: TIME, warmup: WARMUP, suite: SUITE)
   x.report("OpenSSL::X509::Store#verify") { ossl_store.verify(OSSL, [ica.cert]) }
   x.report("TrustStore#verify") { trust.verify(guard_leaf, intermediates: [guard_ica]) }
   x.compare!
@@ -93,8 +121,12 @@ puts "\n== ratios (hanami_guard / plain Ruby, wall clock, higher is better)"
 results.each { |name, value| puts format("%<name>-48s %<ratio>8.1fx", name:, ratio: value) }
 
 # Wall-clock ratios swing when other processes compete for the CPU; thread CPU time does not.
+# Each timed run starts from a collected heap: Ruby sweeps lazily, so without the GC.start one
+# side would pay for freeing the other side's garbage (freeing an OpenSSL certificate costs far
+# more than freeing one of ours, and that cost used to land on whichever side ran next).
 # (Procs, not lambdas: Integer#times passes the index.)
 def cpu_us(iterations, &)
+  GC.start
   start = Process.clock_gettime(Process::CLOCK_THREAD_CPUTIME_ID)
   iterations.times(&)
   (Process.clock_gettime(Process::CLOCK_THREAD_CPUTIME_ID) - start) * 1e6 / iterations
@@ -107,6 +139,8 @@ pairs = {
                                          proc { guard_fields(HanamiGuard::Certificate.parse(PEM)) }],
   "from OpenSSL cert + fields (goal >= 3x)" => [proc { openssl_fields(OSSL) },
                                                 proc { guard_fields(HanamiGuard::Certificate.parse(OSSL)) }],
+  "2b. from a signed-here OpenSSL cert (no goal)" => [proc { openssl_fields(SIGNED) },
+                                                      proc { guard_fields(HanamiGuard::Certificate.parse(SIGNED)) }],
   "TrustStore#verify 3-cert chain (goal >= 1x)" => [proc { ossl_store.verify(OSSL, [ica.cert]) },
                                                     proc { trust.verify(guard_leaf, intermediates: [guard_ica]) }]
 }
