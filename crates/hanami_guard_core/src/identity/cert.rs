@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
 use compact_str::CompactString;
+use smallvec::SmallVec;
 
 use x509_parser::certificate::X509CertificateParser;
 use x509_parser::extensions::{BasicConstraints, GeneralName, KeyUsage, SubjectAlternativeName};
@@ -57,9 +58,10 @@ pub struct Certificate {
     serial_hex: OnceLock<String>,
     not_before: i64,
     not_after: i64,
-    // Inline up to 24 bytes each: most names need no allocation of their own.
-    dns_names: Vec<CompactString>,
-    uris: Vec<CompactString>,
+    // Inline up to 24 bytes each: most names need no allocation of their own; and the first two
+    // DNS names and URIs need no list of their own either.
+    dns_names: SmallVec<[CompactString; 2]>,
+    uris: SmallVec<[CompactString; 2]>,
     emails: Vec<CompactString>,
     ip_addresses: Vec<CompactString>,
     spiffe_id: Option<SpiffeId>,
@@ -184,8 +186,8 @@ impl Certificate {
         let not_before = x509.validity().not_before.timestamp();
         let not_after = x509.validity().not_after.timestamp();
 
-        let mut dns_names = Vec::new();
-        let mut uris = Vec::new();
+        let mut dns_names: SmallVec<[CompactString; 2]> = SmallVec::new();
+        let mut uris: SmallVec<[CompactString; 2]> = SmallVec::new();
         let mut emails = Vec::new();
         let mut ip_addresses = Vec::new();
         let mut is_ca = false;

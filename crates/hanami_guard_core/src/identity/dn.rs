@@ -93,7 +93,8 @@ impl Attribute {
 /// of the certificate (the reverse of the RFC 4514 string).
 #[derive(Debug, Clone, Default)]
 pub struct DistinguishedName {
-    rdns: Vec<Rdn>,
+    // Inline up to four RDNs (C, O, OU, CN is the common subject): no allocation of its own.
+    rdns: SmallVec<[Rdn; 4]>,
 }
 
 /// The largest RFC 4514 string [`DistinguishedName::parse`] accepts.
@@ -113,7 +114,7 @@ impl DistinguishedName {
 
     /// Reads a name from x509-parser's view of it.
     pub fn from_x509(name: &X509Name<'_>) -> Result<Self> {
-        let mut rdns = Vec::with_capacity(name.iter_rdn().count());
+        let mut rdns = SmallVec::with_capacity(name.iter_rdn().count());
         for rdn in name.iter_rdn() {
             let mut set = Rdn::new();
             for atv in rdn.iter() {
@@ -326,7 +327,7 @@ impl DistinguishedName {
             i: 0,
             input,
         };
-        let mut rdns = Vec::new();
+        let mut rdns = SmallVec::new();
         p.skip_spaces();
         if p.at_end() {
             return Ok(DistinguishedName::default());

@@ -404,6 +404,41 @@ mod tests {
             answered > 1000,
             "the fast path answered only {answered} times"
         );
+        // Long lines (the SIMD width and beyond): real encodings, wrapped at a random width,
+        // with one character replaced at random (from the alphabet, `=`, whitespace or a byte
+        // outside it), so both valid and near-valid bodies reach the fast path.
+        const MUTATIONS: &[u8] = b"AQgw+/=\n\r \0*-_\xff";
+        let (mut long_answered, mut long_refused) = (0, 0);
+        for _ in 0..20_000 {
+            let data: Vec<u8> = (0..next() % 300).map(|_| next() as u8).collect();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+            let width = [4, 8, 60, 64, 76, 128][(next() % 6) as usize];
+            let mut body = b64
+                .as_bytes()
+                .chunks(width)
+                .collect::<Vec<_>>()
+                .join(&b"\n"[..]);
+            if !body.is_empty() && next() % 2 == 0 {
+                let at = (next() % body.len() as u64) as usize;
+                body[at] = MUTATIONS[(next() % MUTATIONS.len() as u64) as usize];
+            }
+            match decode_lines(&body) {
+                Some(fast) => {
+                    long_answered += 1;
+                    assert_eq!(
+                        decode_careful(&body).ok(),
+                        Some(fast),
+                        "{:?}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+                None => long_refused += 1,
+            }
+        }
+        assert!(
+            long_answered > 5000 && long_refused > 1000,
+            "{long_answered} / {long_refused}"
+        );
         // Real PEM bodies take the fast path.
         let pem = encode("CERTIFICATE", &[7u8; 1000]);
         let block = blocks(pem.as_bytes()).next().and_then(|r| r.ok());
