@@ -109,6 +109,34 @@ RSpec.describe HanamiGuard::TrustStore do
       expect(reason_for(under.cert, intermediates: [not_ca.cert])).to eq(:invalid).or eq(:unknown_issuer)
     end
 
+    it "gives :invalid for a leaf whose keyUsage cannot sign, as OpenSSL's sslclient purpose does" do
+      cannot_sign = CertFactory.leaf(issuer: ica, key_usage: "keyEncipherment,keyCertSign")
+      expect { store.verify(cannot_sign.cert, intermediates: [ica.cert]) }
+        .to raise_error(HanamiGuard::UntrustedCertificate, /digitalSignature/) { |e| expect(e.reason).to eq(:invalid) }
+      %w[digitalSignature keyAgreement].each do |usage|
+        expect(store.verified?(CertFactory.leaf(issuer: ica, key_usage: usage).cert, intermediates: [ica.cert]))
+          .to be(true)
+      end
+      expect(store.verified?(CertFactory.leaf(issuer: ica, key_usage: nil).cert, intermediates: [ica.cert])).to be(true)
+    end
+
+    it "says why a SHA-1 signature or a short RSA key cannot verify" do
+      sha1 = CertFactory.leaf(issuer: ica, digest: "SHA1")
+      expect { store.verify(sha1.cert, intermediates: [ica.cert]) }
+        .to raise_error(HanamiGuard::UntrustedCertificate, /SHA-1/) { |e| expect(e.reason).to eq(:invalid) }
+
+      weak_root = CertFactory.ca(key: CertFactory.key(:rsa, bits: 1024))
+      expect { described_class.new(weak_root.to_pem) }
+        .to raise_error(HanamiGuard::ConfigurationError, /1024-bit RSA key.*2048/)
+
+      weak_ica = CertFactory.intermediate(issuer: root, key: CertFactory.key(:rsa, bits: 1024))
+      under_weak = CertFactory.leaf(issuer: weak_ica)
+      expect { store.verify(under_weak.cert, intermediates: [weak_ica.cert]) }
+        .to raise_error(HanamiGuard::UntrustedCertificate, /1024-bit RSA key/) do |e|
+          expect(e.reason).to eq(:bad_signature)
+        end
+    end
+
     it "refuses more than 8 intermediates" do
       nine = Array.new(9) { ica.cert }
       expect { store.verify(leaf.cert, intermediates: nine) }

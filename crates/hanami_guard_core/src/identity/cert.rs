@@ -41,6 +41,7 @@ pub const KEY_USAGES: [&str; 9] = [
 ];
 
 const KU_DIGITAL_SIGNATURE: u16 = 1 << 0;
+const KU_KEY_AGREEMENT: u16 = 1 << 4;
 const KU_KEY_CERT_SIGN: u16 = 1 << 5;
 const KU_CRL_SIGN: u16 = 1 << 6;
 
@@ -423,6 +424,28 @@ impl Certificate {
             .filter(|(i, _)| flags & (1 << i) != 0)
             .map(|(_, n)| *n)
             .collect()
+    }
+
+    /// Whether the key may authenticate a TLS client, as far as keyUsage says: the extension
+    /// is absent, or it allows digitalSignature or keyAgreement (OpenSSL's rule for the
+    /// sslclient purpose).
+    pub fn key_usage_allows_tls_client(&self) -> bool {
+        self.key_usage
+            .map_or(true, |ku| ku & (KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT) != 0)
+    }
+
+    /// The size in bits of an RSA public key (`None` for other key types). rustls-webpki
+    /// verifies only RSA keys of 2048 bits or more.
+    pub fn rsa_key_bits(&self) -> Option<usize> {
+        use x509_parser::public_key::PublicKey;
+        let (_, x509) = X509CertificateParser::new()
+            .with_deep_parse_extensions(false)
+            .parse(&self.der)
+            .ok()?;
+        match x509.public_key().parsed() {
+            Ok(PublicKey::RSA(rsa)) => Some(rsa.key_size()),
+            _ => None,
+        }
     }
 
     /// Whether this is a valid X509-SVID leaf (X509-SVID spec section 4): exactly one URI SAN

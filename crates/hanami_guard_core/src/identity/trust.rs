@@ -20,6 +20,9 @@ use crate::error::{Error, Result, UntrustedReason};
 /// attempt to make path building expensive.
 pub const MAX_INTERMEDIATES: usize = 8;
 
+/// The smallest RSA key rustls-webpki (through ring) verifies.
+const MIN_RSA_BITS: usize = 2048;
+
 /// Pinned CA certificates (and optional CRLs). Immutable, `Send + Sync`.
 #[derive(Debug)]
 pub struct TrustStore {
@@ -43,6 +46,14 @@ impl TrustStore {
         })?;
         let mut anchors = Vec::new();
         for cert in certs.iter().filter(|c| c.is_ca()) {
+            if let Some(bits) = cert.rsa_key_bits().filter(|&b| b < MIN_RSA_BITS) {
+                return Err(config(format!(
+                    "the CA certificate {} has a {bits}-bit RSA key; rustls-webpki verifies only \
+                     RSA keys of {MIN_RSA_BITS} bits or more, so nothing it issued could verify: \
+                     re-issue the CA with a stronger key",
+                    cert.subject()
+                )));
+            }
             let der = CertificateDer::from(cert.der());
             let anchor = webpki::anchor_from_trusted_cert(&der).map_err(|e| {
                 config(format!(
@@ -146,12 +157,46 @@ impl TrustStore {
             revocation,
             None,
         )
-        .map_err(|e| map_error(&e))?;
+        .map_err(|e| {
+            // ring refuses RSA keys under 2048 bits as a failed signature; say so rather than
+            // suggest a forgery.
+            let weak = intermediates
+                .iter()
+                .find_map(|c| c.rsa_key_bits().filter(|&b| b < MIN_RSA_BITS));
+            match (map_error(&e), weak) {
+                (
+                    Error::Untrusted {
+                        reason: UntrustedReason::BadSignature,
+                        message,
+                    },
+                    Some(bits),
+                ) => untrusted(
+                    UntrustedReason::BadSignature,
+                    format!(
+                        "{message}; note that an intermediate has a {bits}-bit RSA key, and only \
+                         keys of {MIN_RSA_BITS} bits or more verify"
+                    ),
+                ),
+                (mapped, _) => mapped,
+            }
+        })?;
         // webpki's client_auth() accepts a leaf with no EKU extension at all; we require it.
         if !leaf.client_auth() {
             return Err(untrusted(
                 UntrustedReason::MissingClientAuth,
                 missing_client_auth(),
+            ));
+        }
+        // webpki does not read the leaf's keyUsage. A TLS client signs with its key, so a
+        // keyUsage that allows neither digitalSignature nor keyAgreement cannot authenticate
+        // one (OpenSSL's sslclient purpose refuses it too).
+        if !leaf.key_usage_allows_tls_client() {
+            return Err(untrusted(
+                UntrustedReason::Invalid,
+                "the certificate's key usage allows neither digitalSignature nor keyAgreement, \
+                 so its key cannot authenticate a TLS client: issue client certificates with \
+                 keyUsage = digitalSignature"
+                    .into(),
             ));
         }
         Ok(())
@@ -194,6 +239,12 @@ fn map_error(e: &webpki::Error) -> Error {
             UntrustedReason::BadSignature,
             "a signature in the chain does not verify: the certificate was not signed by the \
              key of the CA it names (forged, or issued by another CA with the same name)"
+                .into(),
+        ),
+        E::UnsupportedSignatureAlgorithm | E::UnsupportedSignatureAlgorithmContext(_) => (
+            UntrustedReason::Invalid,
+            "a certificate in the chain is signed with an algorithm that is not accepted (SHA-1 \
+             or another legacy algorithm): re-issue it with SHA-256 or better"
                 .into(),
         ),
         E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) => {
