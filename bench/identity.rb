@@ -73,36 +73,6 @@ def ratio(report, fast, slow)
   ips.fetch(fast) / ips.fetch(slow)
 end
 
-results = {}
-
-puts "== 1. parse PEM + CN + SANs + spiffe_id + fingerprint"
-r1 = Benchmark.ips do |x|
-  x.config(time: TIME, warmup: WARMUP, suite: SUITE)
-  x.report("OpenSSL") { openssl_fields(OpenSSL::X509::Certificate.new(PEM)) }
-  x.report("hanami_guard") { guard_fields(HanamiGuard::Certificate.parse(PEM)) }
-  x.compare!
-end
-results["parse PEM + fields (goal >= 30x)"] = ratio(r1, "hanami_guard", "OpenSSL")
-
-puts "\n== 2. from an OpenSSL::X509::Certificate (Puma's env[\"puma.peercert\"]) + the same fields"
-r2 = Benchmark.ips do |x|
-  x.config(time: TIME, warmup: WARMUP, suite: SUITE)
-  x.report("OpenSSL accessors") { openssl_fields(OSSL) }
-  x.report("hanami_guard") { guard_fields(HanamiGuard::Certificate.parse(OSSL)) }
-  x.compare!
-end
-results["from OpenSSL cert + fields (goal >= 3x)"] = ratio(r2, "hanami_guard", "OpenSSL accessors")
-
-puts "\n== 2b. from an OpenSSL::X509::Certificate signed in this process (re-encodes on #to_der)"
-r2b = Benchmark.ips do |x|
-  x.config(time: TIME, warmup: WARMUP, suite: SUITE)
-  x.report("OpenSSL accessors") { openssl_fields(SIGNED) }
-  x.report("hanami_guard") { guard_fields(HanamiGuard::Certificate.parse(SIGNED)) }
-  x.compare!
-end
-results["2b. from a signed-here OpenSSL cert (no goal)"] = ratio(r2b, "hanami_guard", "OpenSSL accessors")
-
-puts "\n== 3. verify a 3-certificate chain for client auth (#{KEY_TYPE} keys)"
 ossl_store = OpenSSL::X509::Store.new
 ossl_store.add_cert(root.cert)
 ossl_store.purpose = OpenSSL::X509::PURPOSE_SSL_CLIENT
@@ -111,13 +81,38 @@ guard_leaf = HanamiGuard::Certificate.parse(OSSL)
 guard_ica = HanamiGuard::Certificate.parse(ica.cert)
 abort "OpenSSL does not verify the chain" unless ossl_store.verify(OSSL, [ica.cert])
 abort "hanami_guard does not verify the chain" unless trust.verified?(guard_leaf, intermediates: [guard_ica])
-r3 = Benchmark.ips do |x|
-  x.config(time: TIME, warmup: WARMUP, suite: SUITE)
-  x.report("OpenSSL::X509::Store#verify") { ossl_store.verify(OSSL, [ica.cert]) }
-  x.report("TrustStore#verify") { trust.verify(guard_leaf, intermediates: [guard_ica]) }
-  x.compare!
+
+# Each case: a title, the name of its ratio, then the plain-Ruby way and the hanami_guard way.
+# (Procs, not lambdas: Integer#times passes the index.)
+Case = Struct.new(:title, :name, :plain_label, :plain, :guard_label, :guard)
+CASES = [
+  Case.new("1. parse PEM + CN + SANs + spiffe_id + fingerprint", "parse PEM + fields (goal >= 30x)",
+           "OpenSSL", proc { openssl_fields(OpenSSL::X509::Certificate.new(PEM)) },
+           "hanami_guard", proc { guard_fields(HanamiGuard::Certificate.parse(PEM)) }),
+  Case.new("2. from Puma's env[\"puma.peercert\"] (an OpenSSL::X509::Certificate) + the same fields",
+           "from OpenSSL cert + fields (goal >= 3x)",
+           "OpenSSL accessors", proc { openssl_fields(OSSL) },
+           "hanami_guard", proc { guard_fields(HanamiGuard::Certificate.parse(OSSL)) }),
+  Case.new("2b. from an OpenSSL::X509::Certificate signed in this process (re-encodes on #to_der)",
+           "2b. from a signed-here OpenSSL cert (no goal)",
+           "OpenSSL accessors", proc { openssl_fields(SIGNED) },
+           "hanami_guard", proc { guard_fields(HanamiGuard::Certificate.parse(SIGNED)) }),
+  Case.new("3. verify a 3-certificate chain for client auth (#{KEY_TYPE} keys)",
+           "TrustStore#verify 3-cert chain (goal >= 1x)",
+           "OpenSSL::X509::Store#verify", proc { ossl_store.verify(OSSL, [ica.cert]) },
+           "TrustStore#verify", proc { trust.verify(guard_leaf, intermediates: [guard_ica]) })
+].freeze
+
+results = CASES.to_h do |c|
+  puts "\n== #{c.title}"
+  report = Benchmark.ips do |x|
+    x.config(time: TIME, warmup: WARMUP, suite: SUITE)
+    x.report(c.plain_label, &c.plain)
+    x.report(c.guard_label, &c.guard)
+    x.compare!
+  end
+  [c.name, ratio(report, c.guard_label, c.plain_label)]
 end
-results["TrustStore#verify 3-cert chain (goal >= 1x)"] = ratio(r3, "TrustStore#verify", "OpenSSL::X509::Store#verify")
 
 puts "\n== ratios (hanami_guard / plain Ruby, wall clock, higher is better)"
 results.each { |name, value| puts format("%<name>-48s %<ratio>8.1fx", name:, ratio: value) }
@@ -126,7 +121,6 @@ results.each { |name, value| puts format("%<name>-48s %<ratio>8.1fx", name:, rat
 # Each timed run starts from a collected heap: Ruby sweeps lazily, so without the GC.start one
 # side would pay for freeing the other side's garbage (freeing an OpenSSL certificate costs far
 # more than freeing one of ours, and that cost used to land on whichever side ran next).
-# (Procs, not lambdas: Integer#times passes the index.)
 def cpu_us(iterations, &)
   GC.start
   start = Process.clock_gettime(Process::CLOCK_THREAD_CPUTIME_ID)
@@ -136,16 +130,7 @@ end
 
 n = Integer(ENV.fetch("BENCH_CPU_ITERATIONS", "3000"))
 rounds = Integer(ENV.fetch("BENCH_ROUNDS", "15"))
-pairs = {
-  "parse PEM + fields (goal >= 30x)" => [proc { openssl_fields(OpenSSL::X509::Certificate.new(PEM)) },
-                                         proc { guard_fields(HanamiGuard::Certificate.parse(PEM)) }],
-  "from OpenSSL cert + fields (goal >= 3x)" => [proc { openssl_fields(OSSL) },
-                                                proc { guard_fields(HanamiGuard::Certificate.parse(OSSL)) }],
-  "2b. from a signed-here OpenSSL cert (no goal)" => [proc { openssl_fields(SIGNED) },
-                                                      proc { guard_fields(HanamiGuard::Certificate.parse(SIGNED)) }],
-  "TrustStore#verify 3-cert chain (goal >= 1x)" => [proc { ossl_store.verify(OSSL, [ica.cert]) },
-                                                    proc { trust.verify(guard_leaf, intermediates: [guard_ica]) }]
-}
+pairs = CASES.to_h { |c| [c.name, [c.plain, c.guard]] }
 puts "\n== thread CPU time per operation (#{n} iterations each)"
 pairs.each do |name, (plain, guard)|
   plain_us = cpu_us(n, &plain)
