@@ -430,8 +430,9 @@ impl Certificate {
     /// is absent, or it allows digitalSignature or keyAgreement (OpenSSL's rule for the
     /// sslclient purpose).
     pub fn key_usage_allows_tls_client(&self) -> bool {
-        self.key_usage
-            .map_or(true, |ku| ku & (KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT) != 0)
+        self.key_usage.map_or(true, |ku| {
+            ku & (KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT) != 0
+        })
     }
 
     /// The size in bits of an RSA public key (`None` for other key types). rustls-webpki

@@ -404,7 +404,7 @@ mod tests {
             answered > 1000,
             "the fast path answered only {answered} times"
         );
-        // Long lines (the SIMD width and beyond): real encodings, wrapped at a random width,
+        // Long lines (real PEM widths and beyond): real encodings, wrapped at a random width,
         // with one character replaced at random (from the alphabet, `=`, whitespace or a byte
         // outside it), so both valid and near-valid bodies reach the fast path.
         const MUTATIONS: &[u8] = b"AQgw+/=\n\r \0*-_\xff";
