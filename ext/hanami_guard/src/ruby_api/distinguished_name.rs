@@ -17,7 +17,7 @@ use crate::errors;
 /// Where a name lives: parsed from a string (owned), or inside a certificate (shared with it,
 /// so `cert.subject` allocates nothing but the Ruby object).
 pub enum Source {
-    Owned(DistinguishedName),
+    Owned(Box<DistinguishedName>),
     Subject(Arc<Certificate>),
     Issuer(Arc<Certificate>),
 }
@@ -73,7 +73,7 @@ fn parse(ruby: &Ruby, input: RString) -> Result<Obj<RbDistinguishedName>, Error>
             )
         })?;
         let dn = errors::map(ruby, DistinguishedName::parse(&text))?;
-        Ok(RbDistinguishedName::wrap(ruby, Source::Owned(dn)))
+        Ok(RbDistinguishedName::wrap(ruby, Source::Owned(Box::new(dn))))
     })
 }
 
