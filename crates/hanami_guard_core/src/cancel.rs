@@ -36,6 +36,17 @@ impl Cancel {
         let _ = rustix::io::write(&self.fd, &1u64.to_ne_bytes());
     }
 
+    /// Clears the signal (the flag and the eventfd's counter), for a caller that was woken by
+    /// mistake and waits again. A [`Cancel::cancel`] racing with it may be lost: call it only
+    /// when the canceller has another way to be heard (Ruby re-checks its interrupt flag before
+    /// the next wait).
+    pub fn reset(&self) {
+        self.flag.store(false, Ordering::SeqCst);
+        let mut counter = [0u8; 8];
+        // Nonblocking: EAGAIN when the counter is already zero.
+        let _ = rustix::io::read(&self.fd, &mut counter);
+    }
+
     /// Whether [`Cancel::cancel`] was called.
     pub fn is_cancelled(&self) -> bool {
         self.flag.load(Ordering::SeqCst)

@@ -441,3 +441,65 @@ fn landlock_limits_where_the_child_writes() {
         Err(Error::Configuration(_))
     ));
 }
+
+#[test]
+fn a_woken_wait_resumes_and_the_child_keeps_running() {
+    // A wake-up is not a cancellation: Ruby calls its unblocking function for interrupts that
+    // turn out to raise nothing (Thread#wakeup, a handled signal), and the caller then waits again.
+    let cmd = shell("sleep 0.3; echo done", Config::default());
+    let argv = cmd.argv(&none()).expect("argv");
+    let mut running = cmd.start(argv, None).expect("start");
+    let wake = Cancel::new().expect("eventfd");
+    let started = Instant::now();
+    let waker = {
+        let wake = Arc::new(wake);
+        let w = Arc::clone(&wake);
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            w.cancel();
+        });
+        (wake, t)
+    };
+    let (wake, t) = waker;
+    assert!(
+        running.wait(Some(&wake)).expect("wait").is_none(),
+        "woken, not finished"
+    );
+    t.join().expect("join");
+    assert!(started.elapsed() < Duration::from_millis(290));
+    wake.reset();
+    assert!(!wake.is_cancelled());
+    let out = running
+        .wait(Some(&wake))
+        .expect("wait again")
+        .expect("finished");
+    assert_eq!(out.exit_status, Some(0));
+    assert_eq!(out.signal, None);
+    assert!(!out.cancelled && !out.timed_out);
+    assert_eq!(out.stdout, b"done\n");
+}
+
+#[test]
+fn a_cancelled_or_dropped_run_leaves_nothing_behind() {
+    let cmd = shell("sleep 30 & sleep 30", Config::default());
+    let argv = cmd.argv(&none()).expect("argv");
+    let mut running = cmd.start(argv.clone(), None).expect("start");
+    let out = running.cancel().expect("cancel");
+    assert!(out.cancelled);
+    assert_eq!(out.signal, Some(15));
+    assert!(running_in_group(out.pid).is_empty());
+    assert!(
+        running.cancel().is_err(),
+        "a reaped command cannot be cancelled again"
+    );
+
+    let running = cmd.start(argv, None).expect("start");
+    let pid = running.pid();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!running_in_group(pid).is_empty(), "the group runs");
+    let started = Instant::now();
+    drop(running);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(running_in_group(pid).is_empty(), "dropping kills the group");
+    assert!(!alive(pid), "and reaps the leader");
+}

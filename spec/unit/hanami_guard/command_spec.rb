@@ -354,6 +354,39 @@ RSpec.describe HanamiGuard::Command do
       expect(ticks_during_the_wait).to eq(20)
     end
 
+    # Ruby also calls the waiting thread's unblocking function when nothing is to be raised
+    # (Thread#wakeup; a signal whose trap handler returns). The command must then keep running:
+    # an earlier version took every wake-up for a cancellation and sent SIGTERM.
+    it "keeps the child running when Ruby wakes the waiting thread without an exception" do
+      waiter = Thread.new { shell("sleep 0.4; echo finished").run }
+      sleep 0.01 until waiter.stop?
+      5.times do
+        waiter.wakeup
+        sleep 0.02
+      end
+      result = waiter.value
+      expect(result.signal).to be_nil
+      expect(result).to be_success
+      expect(result.stdout).to eq("finished\n")
+    end
+
+    it "keeps the child running when a trapped signal reaches the main thread meanwhile" do
+      previous = Signal.trap("USR2") { nil }
+      signaller = Thread.new do
+        sleep 0.1
+        3.times do
+          Process.kill("USR2", Process.pid)
+          sleep 0.05
+        end
+      end
+      result = shell("sleep 0.4; echo finished").run
+      signaller.join
+      expect(result.signal).to be_nil
+      expect(result.stdout).to eq("finished\n")
+    ensure
+      Signal.trap("USR2", previous || "DEFAULT")
+    end
+
     it "kills and reaps the child on Thread#raise, then raises in the waiting thread" do
       Dir.mktmpdir do |dir|
         pidfile = File.join(dir, "pid")

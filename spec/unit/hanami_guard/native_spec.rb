@@ -18,11 +18,25 @@ RSpec.describe "HanamiGuard::Native" do
   it "lets other Ruby threads run while work waits without the GVL" do
     ticks = 0
     ticker = Thread.new { 50.times { ticks += 1; sleep 0.002 } } # rubocop:disable Style/Semicolon
-    expect(HanamiGuard::Native.__test_wait_cancellable(0.3)).to be(false)
+    expect(HanamiGuard::Native.__test_wait_cancellable(0.3)).to eq(0)
     ticks_when_the_wait_returned = ticks
     ticker.join
     # 50 ticks of 2 ms fit in the 0.3 s wait only if the wait released the GVL.
     expect(ticks_when_the_wait_returned).to be > 25
+  end
+
+  # Ruby calls the unblocking function for Thread#wakeup too, and for a signal whose trap
+  # handler returns: a wake-up that raises nothing must not end the work.
+  it "resumes work that Ruby woke without an exception (Thread#wakeup)" do
+    waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(0.5) }
+    sleep 0.01 until waiter.stop?
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    3.times do
+      waiter.wakeup
+      sleep 0.05
+    end
+    expect(waiter.value).to be >= 1
+    expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be > 0.3
   end
 
   it "delivers Thread#raise to work waiting without the GVL, promptly" do

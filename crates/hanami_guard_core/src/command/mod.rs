@@ -25,6 +25,7 @@ use crate::cancel::Cancel;
 use crate::error::{excerpt, Error, Result};
 pub use crate::sys::Rlimits;
 pub use sandbox::{FsRules, LandlockStatus};
+pub use supervise::Running;
 pub use template::Template;
 
 /// The default grace period between `SIGTERM` and `SIGKILL`.
@@ -428,6 +429,13 @@ impl Command {
         cancel: &Cancel,
     ) -> Result<Output> {
         supervise::run(self, argv, stdin, cancel)
+    }
+
+    /// Starts an argv obtained from [`Command::argv`] and returns at once; wait with
+    /// [`Running::wait`], which can be woken and resumed (for callers whose wake-ups are not
+    /// always cancellations, such as Ruby's unblocking functions).
+    pub fn start(&self, argv: Vec<Vec<u8>>, stdin: Option<Vec<u8>>) -> Result<Running> {
+        supervise::start(self, argv, stdin)
     }
 }
 

@@ -262,13 +262,24 @@ fn spawn_sealed(cmd: &Command, job: SpawnJob) -> Result<(i32, LandlockStatus)> {
 }
 
 /// Runs `argv` (already expanded and checked) as `cmd` describes, feeding `stdin` if given.
-/// Waits on the calling thread; `cancel` ends the wait early.
+/// Waits on the calling thread; `cancel` ends the wait early: the process group is terminated
+/// and reaped, and the output so far returned with `cancelled` set.
 pub(super) fn run(
     cmd: &Command,
     argv: Vec<Vec<u8>>,
     stdin: Option<Vec<u8>>,
     cancel: &Cancel,
 ) -> Result<Output> {
+    let mut running = start(cmd, argv, stdin)?;
+    match running.wait(Some(cancel))? {
+        Some(output) => Ok(output),
+        None => running.cancel(),
+    }
+}
+
+/// Starts `argv` as `cmd` describes: the child is running when this returns, and the
+/// [`Running`] owns it (dropping it kills the process group and reaps the child).
+pub(super) fn start(cmd: &Command, argv: Vec<Vec<u8>>, stdin: Option<Vec<u8>>) -> Result<Running> {
     let argv = to_cstrings(argv)?;
     let (out_r, out_w) =
         rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| io_err(e, "pipe"))?;
@@ -311,178 +322,23 @@ pub(super) fn run(
     let pid = Pid::from_raw(raw_pid)
         .ok_or_else(|| Error::Command("the C library returned pid 0 for the child".into()))?;
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
-
-    let mut out = Stream::new(out_r);
-    let mut err = Stream::new(err_r);
-    let mut stdin_fd = in_parent;
-    let stdin_data = stdin.unwrap_or_default();
-    let mut stdin_pos = 0usize;
-    let mut scratch = vec![0u8; CHUNK];
-    let max = cmd.max_output;
-    let cancel_fd = cancel.as_fd();
-
-    let deadline = cmd.timeout.map(|t| started + t);
-    let mut phase = Phase::Running;
-    let mut timed_out = false;
-    let mut cancelled = false;
-    let mut exited_at: Option<Instant> = None;
-
-    loop {
-        if let Some(at) = exited_at {
-            if (out.fd.is_none() && err.fd.is_none()) || Instant::now() >= at + DRAIN_AFTER_EXIT {
-                break;
-            }
-            if cancelled {
-                break;
-            }
-        }
-
-        // What to wait on, and until when.
-        let now = Instant::now();
-        let mut wake: Option<Instant> = match (&phase, exited_at) {
-            (_, Some(at)) => Some(at + DRAIN_AFTER_EXIT),
-            (Phase::Running, None) => deadline,
-            (Phase::Terminating { kill_at }, None) => Some(*kill_at),
-            (Phase::Killed, None) => None,
-        };
-        if pidfd.is_none() && exited_at.is_none() {
-            let tick = now + TICK_WITHOUT_PIDFD;
-            wake = Some(wake.map_or(tick, |w| w.min(tick)));
-        }
-        let timeout = wake.map(|w| {
-            let d = w.saturating_duration_since(now);
-            rustix::event::Timespec {
-                tv_sec: d.as_secs() as i64,
-                tv_nsec: d.subsec_nanos() as _,
-            }
-        });
-
-        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(5);
-        let mut idx_out = None;
-        let mut idx_err = None;
-        let mut idx_in = None;
-        let mut idx_pid = None;
-        let mut idx_cancel = None;
-        if let Some(fd) = &out.fd {
-            idx_out = Some(fds.len());
-            fds.push(PollFd::new(fd, PollFlags::IN));
-        }
-        if let Some(fd) = &err.fd {
-            idx_err = Some(fds.len());
-            fds.push(PollFd::new(fd, PollFlags::IN));
-        }
-        if let Some(fd) = &stdin_fd {
-            idx_in = Some(fds.len());
-            fds.push(PollFd::new(fd, PollFlags::OUT));
-        }
-        if exited_at.is_none() {
-            if let Some(fd) = &pidfd {
-                idx_pid = Some(fds.len());
-                fds.push(PollFd::new(fd, PollFlags::IN));
-            }
-        }
-        if !cancelled {
-            idx_cancel = Some(fds.len());
-            fds.push(PollFd::new(&cancel_fd, PollFlags::IN));
-        }
-        match rustix::event::poll(&mut fds, timeout.as_ref()) {
-            Ok(_) | Err(Errno::INTR) => {}
-            Err(e) => {
-                // Cannot wait any more: make sure nothing survives, then report.
-                kill_group(pid, Signal::KILL);
-                let _ = rustix::process::waitid(WaitId::Pid(pid), WaitIdOptions::EXITED);
-                return Err(io_err(e, "poll"));
-            }
-        }
-        let ready = |i: Option<usize>| i.is_some_and(|i| !fds[i].revents().is_empty());
-        let (r_out, r_err, r_in, r_pid, r_cancel) = (
-            ready(idx_out),
-            ready(idx_err),
-            ready(idx_in),
-            ready(idx_pid),
-            ready(idx_cancel),
-        );
-        drop(fds);
-
-        if r_out {
-            out.read_available(&mut scratch, max);
-        }
-        if r_err {
-            err.read_available(&mut scratch, max);
-        }
-        if r_in {
-            if let Some(fd) = &stdin_fd {
-                let rest = &stdin_data[stdin_pos..];
-                match sys::write_without_sigpipe(fd.as_fd(), &rest[..rest.len().min(CHUNK)]) {
-                    Ok(n) => stdin_pos += n,
-                    Err(Errno::AGAIN) | Err(Errno::INTR) => {}
-                    Err(_) => stdin_pos = stdin_data.len(), // EPIPE: the child stopped reading
-                }
-            }
-        }
-        if stdin_fd.is_some() && stdin_pos >= stdin_data.len() {
-            stdin_fd = None; // close: the child sees EOF
-        }
-
-        let exited_now = exited_at.is_none() && (r_pid || (pidfd.is_none() && has_exited(pid)));
-        if exited_now {
-            // Kill what the leader left behind in its group while the leader is still an
-            // unreaped zombie, so the group id cannot belong to anyone else yet.
-            kill_group(pid, Signal::KILL);
-            exited_at = Some(Instant::now());
-            stdin_fd = None;
-            continue;
-        }
-
-        if r_cancel && cancel.is_cancelled() {
-            cancelled = true;
-            if exited_at.is_none() && matches!(phase, Phase::Running) {
-                phase = terminate(pid, cmd.kill_grace);
-            }
-        }
-        let now = Instant::now();
-        match phase {
-            Phase::Running => {
-                if exited_at.is_none() && deadline.is_some_and(|d| now >= d) {
-                    timed_out = true;
-                    phase = terminate(pid, cmd.kill_grace);
-                }
-            }
-            Phase::Terminating { kill_at } => {
-                if exited_at.is_none() && now >= kill_at {
-                    kill_group(pid, Signal::KILL);
-                    phase = Phase::Killed;
-                }
-            }
-            Phase::Killed => {}
-        }
-    }
-
-    // The leader has exited (or we stopped draining): make sure nothing of the group remains,
-    // then reap the leader.
-    kill_group(pid, Signal::KILL);
-    let status = match rustix::process::waitid(WaitId::Pid(pid), WaitIdOptions::EXITED) {
-        Ok(Some(s)) => s,
-        Ok(None) | Err(_) => {
-            return Err(Error::Command(
-                "the command's exit status was lost: something else in this process reaped it \
-                 (SIGCHLD set to IGNORE, or Process.wait without a pid); do not reap children \
-                 you did not start"
-                    .into(),
-            ))
-        }
-    };
-    let duration = started.elapsed();
-    Ok(Output {
-        exit_status: status.exit_status(),
-        signal: status.terminating_signal(),
-        truncated: out.truncated || err.truncated,
-        stdout: out.buf,
-        stderr: err.buf,
-        timed_out,
-        cancelled,
-        duration,
-        pid: raw_pid,
+    Ok(Running {
+        pid,
+        pidfd,
+        out: Stream::new(out_r),
+        err: Stream::new(err_r),
+        stdin_fd: in_parent,
+        stdin_data: stdin.unwrap_or_default(),
+        stdin_pos: 0,
+        scratch: vec![0u8; CHUNK],
+        max: cmd.max_output,
+        deadline: cmd.timeout.map(|t| started + t),
+        kill_grace: cmd.kill_grace,
+        started,
+        phase: Phase::Running,
+        timed_out: false,
+        cancelled: false,
+        exited_at: None,
         sandbox: Sandbox {
             no_new_privs: true,
             landlock,
@@ -491,7 +347,244 @@ pub(super) fn run(
             fds_closed: true,
             rlimits: cmd.rlimits.any(),
         },
+        reaped: false,
     })
+}
+
+/// A started command: its child, its pipes, and what has been read so far. The wait can stop
+/// and resume ([`Running::wait`] returns `None` when woken), so a caller woken by mistake goes
+/// back to waiting instead of killing the child. Dropping it before the child was reaped
+/// kills the process group and reaps the child.
+pub struct Running {
+    pid: Pid,
+    pidfd: Option<OwnedFd>,
+    out: Stream,
+    err: Stream,
+    stdin_fd: Option<OwnedFd>,
+    stdin_data: Vec<u8>,
+    stdin_pos: usize,
+    scratch: Vec<u8>,
+    max: usize,
+    deadline: Option<Instant>,
+    kill_grace: Duration,
+    started: Instant,
+    phase: Phase,
+    timed_out: bool,
+    cancelled: bool,
+    exited_at: Option<Instant>,
+    sandbox: Sandbox,
+    reaped: bool,
+}
+
+impl Running {
+    /// The child's pid, which is also its process group id.
+    pub fn pid(&self) -> i32 {
+        self.pid.as_raw_nonzero().get()
+    }
+
+    /// Waits, reading output and feeding stdin, until the command has finished (`Some`, the
+    /// child reaped) or `wake` is signalled (`None`: the child keeps running, and `wait` may be
+    /// called again). The timeout is enforced either way.
+    pub fn wait(&mut self, wake: Option<&Cancel>) -> Result<Option<Output>> {
+        let pid = self.pid;
+        loop {
+            if let Some(at) = self.exited_at {
+                let closed = self.out.fd.is_none() && self.err.fd.is_none();
+                if closed || self.cancelled || Instant::now() >= at + DRAIN_AFTER_EXIT {
+                    return self.finish().map(Some);
+                }
+            }
+
+            // What to wait on, and until when.
+            let now = Instant::now();
+            let mut until: Option<Instant> = match (&self.phase, self.exited_at) {
+                (_, Some(at)) => Some(at + DRAIN_AFTER_EXIT),
+                (Phase::Running, None) => self.deadline,
+                (Phase::Terminating { kill_at }, None) => Some(*kill_at),
+                (Phase::Killed, None) => None,
+            };
+            if self.pidfd.is_none() && self.exited_at.is_none() {
+                let tick = now + TICK_WITHOUT_PIDFD;
+                until = Some(until.map_or(tick, |w| w.min(tick)));
+            }
+            let timeout = until.map(|w| {
+                let d = w.saturating_duration_since(now);
+                rustix::event::Timespec {
+                    tv_sec: d.as_secs() as i64,
+                    tv_nsec: d.subsec_nanos() as _,
+                }
+            });
+
+            let wake_fd = wake.map(Cancel::as_fd);
+            let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(5);
+            let mut idx_out = None;
+            let mut idx_err = None;
+            let mut idx_in = None;
+            let mut idx_pid = None;
+            let mut idx_wake = None;
+            if let Some(fd) = &self.out.fd {
+                idx_out = Some(fds.len());
+                fds.push(PollFd::new(fd, PollFlags::IN));
+            }
+            if let Some(fd) = &self.err.fd {
+                idx_err = Some(fds.len());
+                fds.push(PollFd::new(fd, PollFlags::IN));
+            }
+            if let Some(fd) = &self.stdin_fd {
+                idx_in = Some(fds.len());
+                fds.push(PollFd::new(fd, PollFlags::OUT));
+            }
+            if self.exited_at.is_none() {
+                if let Some(fd) = &self.pidfd {
+                    idx_pid = Some(fds.len());
+                    fds.push(PollFd::new(fd, PollFlags::IN));
+                }
+            }
+            if let Some(fd) = &wake_fd {
+                idx_wake = Some(fds.len());
+                fds.push(PollFd::new(fd, PollFlags::IN));
+            }
+            match rustix::event::poll(&mut fds, timeout.as_ref()) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(e) => {
+                    // Cannot wait any more: make sure nothing survives, then report.
+                    drop(fds);
+                    self.kill_and_reap();
+                    return Err(io_err(e, "poll"));
+                }
+            }
+            let ready = |i: Option<usize>| i.is_some_and(|i| !fds[i].revents().is_empty());
+            let (r_out, r_err, r_in, r_pid, r_wake) = (
+                ready(idx_out),
+                ready(idx_err),
+                ready(idx_in),
+                ready(idx_pid),
+                ready(idx_wake),
+            );
+            drop(fds);
+
+            if r_out {
+                self.out.read_available(&mut self.scratch, self.max);
+            }
+            if r_err {
+                self.err.read_available(&mut self.scratch, self.max);
+            }
+            if r_in {
+                if let Some(fd) = &self.stdin_fd {
+                    let rest = &self.stdin_data[self.stdin_pos..];
+                    match sys::write_without_sigpipe(fd.as_fd(), &rest[..rest.len().min(CHUNK)]) {
+                        Ok(n) => self.stdin_pos += n,
+                        Err(Errno::AGAIN) | Err(Errno::INTR) => {}
+                        // EPIPE: the child stopped reading
+                        Err(_) => self.stdin_pos = self.stdin_data.len(),
+                    }
+                }
+            }
+            if self.stdin_fd.is_some() && self.stdin_pos >= self.stdin_data.len() {
+                self.stdin_fd = None; // close: the child sees EOF
+            }
+
+            let exited_now =
+                self.exited_at.is_none() && (r_pid || (self.pidfd.is_none() && has_exited(pid)));
+            if exited_now {
+                // Kill what the leader left behind in its group while the leader is still an
+                // unreaped zombie, so the group id cannot belong to anyone else yet.
+                kill_group(pid, Signal::KILL);
+                self.exited_at = Some(Instant::now());
+                self.stdin_fd = None;
+                continue;
+            }
+
+            let now = Instant::now();
+            match self.phase {
+                Phase::Running => {
+                    if self.exited_at.is_none() && self.deadline.is_some_and(|d| now >= d) {
+                        self.timed_out = true;
+                        self.phase = terminate(pid, self.kill_grace);
+                    }
+                }
+                Phase::Terminating { kill_at } => {
+                    if self.exited_at.is_none() && now >= kill_at {
+                        kill_group(pid, Signal::KILL);
+                        self.phase = Phase::Killed;
+                    }
+                }
+                Phase::Killed => {}
+            }
+
+            if r_wake && wake.is_some_and(Cancel::is_cancelled) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Ends the command early: `SIGTERM` (and `SIGCONT`) to the process group, `SIGKILL` after
+    /// the grace period, then the child is reaped. Returns the output read so far, with
+    /// `cancelled` set.
+    pub fn cancel(&mut self) -> Result<Output> {
+        if self.reaped {
+            return Err(Error::Command(
+                "the command had already finished and was reaped".into(),
+            ));
+        }
+        self.cancelled = true;
+        if self.exited_at.is_none() && matches!(self.phase, Phase::Running) {
+            self.phase = terminate(self.pid, self.kill_grace);
+        }
+        match self.wait(None)? {
+            Some(output) => Ok(output),
+            // Without a wake signal the wait only returns once the child is reaped.
+            None => Err(Error::Command(
+                "the wait for the cancelled command returned early (a bug)".into(),
+            )),
+        }
+    }
+
+    /// The leader has exited (or the drain is over): make sure nothing of the group remains,
+    /// then reap the leader.
+    fn finish(&mut self) -> Result<Output> {
+        let pid = self.pid;
+        kill_group(pid, Signal::KILL);
+        self.reaped = true;
+        let status =
+            match rustix::process::waitid(WaitId::Pid(pid), WaitIdOptions::EXITED) {
+                Ok(Some(s)) => s,
+                Ok(None) | Err(_) => return Err(Error::Command(
+                    "the command's exit status was lost: something else in this process reaped \
+                     it (SIGCHLD set to IGNORE, or Process.wait without a pid); do not reap \
+                     children you did not start"
+                        .into(),
+                )),
+            };
+        Ok(Output {
+            exit_status: status.exit_status(),
+            signal: status.terminating_signal(),
+            truncated: self.out.truncated || self.err.truncated,
+            stdout: std::mem::take(&mut self.out.buf),
+            stderr: std::mem::take(&mut self.err.buf),
+            timed_out: self.timed_out,
+            cancelled: self.cancelled,
+            duration: self.started.elapsed(),
+            pid: pid.as_raw_nonzero().get(),
+            sandbox: self.sandbox,
+        })
+    }
+
+    fn kill_and_reap(&mut self) {
+        if !self.reaped {
+            kill_group(self.pid, Signal::KILL);
+            let _ = rustix::process::waitid(WaitId::Pid(self.pid), WaitIdOptions::EXITED);
+            self.reaped = true;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // An abandoned command (its caller panicked, or was interrupted before waiting) must not
+        // leave anything running or a zombie behind.
+        self.kill_and_reap();
+    }
 }
 
 fn terminate(pid: Pid, grace: Duration) -> Phase {

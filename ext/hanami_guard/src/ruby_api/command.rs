@@ -204,10 +204,23 @@ impl Command {
             for a in &argv {
                 argv_rb.push(string(ruby, a))?;
             }
-            let cancel = Cancel::new()
+            let wake = Cancel::new()
                 .map_err(|e| errors::to_ruby(ruby, hanami_guard_core::Error::io(e, "eventfd")))?;
-            let output =
-                gvl::nogvl_cancellable(ruby, &cancel, || cmd.run_argv(argv, stdin, &cancel))?;
+            // Spawning is short; an interrupt meanwhile is delivered once it returns, and
+            // dropping the started command then kills and reaps it.
+            let started = gvl::nogvl(ruby, || cmd.start(argv, stdin))?;
+            let mut running = errors::map(ruby, started)?;
+            // Waiting is long, and resumes after a wake-up that raised nothing; an interrupt
+            // that raises terminates the process group (TERM, grace, KILL) and reaps it first.
+            let output = gvl::nogvl_until(
+                ruby,
+                &wake,
+                &mut running,
+                |r, wake| r.wait(Some(wake)).transpose(),
+                |r| {
+                    let _ = r.cancel();
+                },
+            )?;
             let out = errors::map(ruby, output)?;
             let sandbox = ruby.hash_new();
             sandbox.aset(ruby.to_symbol("no_new_privs"), out.sandbox.no_new_privs)?;

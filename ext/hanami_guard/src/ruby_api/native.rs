@@ -46,22 +46,34 @@ fn test_live_waits() -> usize {
     LIVE_WAITS.load(Ordering::SeqCst)
 }
 
-/// Sleeps without the GVL until interrupted or `seconds` pass; returns whether it was cancelled.
-/// Lets the specs prove `Thread#raise`/`Thread#kill` reach work running in `gvl.rs`, and (through
-/// [`LIVE_WAITS`]) that the interrupt is delivered only after this frame has been dropped.
-fn test_wait_cancellable(ruby: &Ruby, seconds: f64) -> Result<bool, Error> {
+/// Sleeps without the GVL for `seconds`, unless an interrupt raises; returns how many times it
+/// was woken by one that did not (Thread#wakeup), each time resuming. Lets the specs prove
+/// `Thread#raise`/`Thread#kill` reach work running in `gvl.rs`, that a wake-up alone does not
+/// end it, and (through [`LIVE_WAITS`]) that the interrupt is delivered only after this frame
+/// has been dropped.
+fn test_wait_cancellable(ruby: &Ruby, seconds: f64) -> Result<usize, Error> {
     let _live = LiveWait::new();
     errors::guard(ruby, || {
-        let cancel = hanami_guard_core::cancel::Cancel::new()
+        let wake = hanami_guard_core::cancel::Cancel::new()
             .map_err(|e| errors::to_ruby(ruby, hanami_guard_core::Error::io(e, "eventfd")))?;
         let timeout = std::time::Duration::from_secs_f64(seconds.clamp(0.0, 60.0));
-        gvl::nogvl_cancellable(ruby, &cancel, || {
-            let deadline = std::time::Instant::now() + timeout;
-            while !cancel.is_cancelled() && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            cancel.is_cancelled()
-        })
+        let mut state = (std::time::Instant::now() + timeout, 0usize);
+        gvl::nogvl_until(
+            ruby,
+            &wake,
+            &mut state,
+            |(deadline, wakes), wake| {
+                while std::time::Instant::now() < *deadline {
+                    if wake.is_cancelled() {
+                        *wakes += 1;
+                        return None; // woken: Ruby decides whether this was an interrupt
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Some(*wakes)
+            },
+            |_| {},
+        )
     })
 }
 
