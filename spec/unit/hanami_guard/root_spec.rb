@@ -278,13 +278,17 @@ RSpec.describe HanamiGuard::Root do
 
     it "leaks no descriptor when opening fails or the block raises" do
       root.read("a.txt")
+      # Garbage from earlier examples (Roots, Files, sockets) is closed now, not during the
+      # count; a descriptor closed meanwhile by something else only lowers the count, while
+      # the 60 failed or abandoned opens below would each raise it if they leaked.
+      GC.start
       before = open_fds
       20.times do
         expect { root.open("missing") }.to raise_error(Errno::ENOENT)
         expect { root.open("out_abs") }.to raise_error(HanamiGuard::PathEscapeError)
         expect { root.open("a.txt") { raise "boom" } }.to raise_error(RuntimeError, "boom")
       end
-      expect(open_fds).to eq(before)
+      expect(open_fds).to be <= before
     end
   end
 
