@@ -12,6 +12,16 @@ RSpec.configure do |config|
   config.order = :random
   Kernel.srand config.seed
 
+  # Examples that raise into a thread on purpose (`Thread#raise`, then `join` expects the
+  # exception) keep Ruby from also printing it as an unhandled thread exception.
+  config.around(:example, :raises_in_thread) do |example|
+    previous = Thread.report_on_exception
+    Thread.report_on_exception = false
+    example.run
+  ensure
+    Thread.report_on_exception = previous
+  end
+
   # GC_STRESS: see spec/support/gc_stress.rb. By default GC.stress is on inside every call into
   # the extension; GC_STRESS=global turns it on for whole examples.
   case (mode = GcStress.mode)

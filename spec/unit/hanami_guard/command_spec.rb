@@ -387,7 +387,7 @@ RSpec.describe HanamiGuard::Command do
       Signal.trap("USR2", previous || "DEFAULT")
     end
 
-    it "kills and reaps the child on Thread#raise, then raises in the waiting thread" do
+    it "kills and reaps the child on Thread#raise, then raises in the waiting thread", :raises_in_thread do
       Dir.mktmpdir do |dir|
         pidfile = File.join(dir, "pid")
         waiter = Thread.new { shell("echo $$ > #{pidfile}; exec sleep 30", kill_grace: 0.2).run }

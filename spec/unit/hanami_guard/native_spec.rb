@@ -39,7 +39,7 @@ RSpec.describe "HanamiGuard::Native" do
     expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be > 0.3
   end
 
-  it "delivers Thread#raise to work waiting without the GVL, promptly" do
+  it "delivers Thread#raise to work waiting without the GVL, promptly", :raises_in_thread do
     waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
     sleep 0.1 until waiter.status == "sleep" || waiter.stop?
     started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
@@ -62,7 +62,7 @@ RSpec.describe "HanamiGuard::Native" do
   # Ruby's interrupt must leave the extension by the front door: raised after every Rust frame
   # of the call has been dropped, never by a longjmp over them (which leaks their buffers and
   # skips their cleanup). Each wait holds a Rust guard counted in __test_live_waits.
-  it "delivers interrupts only after the extension's Rust frames are dropped" do
+  it "delivers interrupts only after the extension's Rust frames are dropped", :raises_in_thread do
     expect(HanamiGuard::Native.__test_live_waits).to eq(0)
     5.times do
       waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
