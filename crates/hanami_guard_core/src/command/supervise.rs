@@ -512,7 +512,9 @@ impl Running {
                 Phase::Killed => {}
             }
 
-            if r_wake && wake.is_some_and(Cancel::is_cancelled) {
+            // Readable only once `cancel` has written to it (the flag may already have been
+            // cleared by a racing `reset`): either way the caller decides, and resets it.
+            if r_wake {
                 return Ok(None);
             }
         }
