@@ -45,6 +45,9 @@ const KU_KEY_AGREEMENT: u16 = 1 << 4;
 const KU_KEY_CERT_SIGN: u16 = 1 << 5;
 const KU_CRL_SIGN: u16 = 1 << 6;
 
+/// SAN values of one kind: the first two need no list of their own.
+type FewNames = SmallVec<[CompactString; 2]>;
+
 /// A parsed certificate. Owned, immutable, `Send + Sync`.
 #[derive(Debug)]
 pub struct Certificate {
@@ -61,8 +64,8 @@ pub struct Certificate {
     not_after: i64,
     // Inline up to 24 bytes each: most names need no allocation of their own; and the first two
     // DNS names and URIs need no list of their own either.
-    dns_names: SmallVec<[CompactString; 2]>,
-    uris: SmallVec<[CompactString; 2]>,
+    dns_names: FewNames,
+    uris: FewNames,
     emails: Vec<CompactString>,
     ip_addresses: Vec<CompactString>,
     spiffe_id: Option<SpiffeId>,
@@ -187,8 +190,8 @@ impl Certificate {
         let not_before = x509.validity().not_before.timestamp();
         let not_after = x509.validity().not_after.timestamp();
 
-        let mut dns_names: SmallVec<[CompactString; 2]> = SmallVec::new();
-        let mut uris: SmallVec<[CompactString; 2]> = SmallVec::new();
+        let mut dns_names = FewNames::new();
+        let mut uris = FewNames::new();
         let mut emails = Vec::new();
         let mut ip_addresses = Vec::new();
         let mut is_ca = false;

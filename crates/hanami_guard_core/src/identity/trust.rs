@@ -158,27 +158,25 @@ impl TrustStore {
             None,
         )
         .map_err(|e| {
+            let mut err = map_error(&e);
             // ring refuses RSA keys under 2048 bits as a failed signature; say so rather than
-            // suggest a forgery.
-            let weak = intermediates
-                .iter()
-                .find_map(|c| c.rsa_key_bits().filter(|&b| b < MIN_RSA_BITS));
-            match (map_error(&e), weak) {
-                (
-                    Error::Untrusted {
-                        reason: UntrustedReason::BadSignature,
-                        message,
-                    },
-                    Some(bits),
-                ) => untrusted(
-                    UntrustedReason::BadSignature,
-                    format!(
-                        "{message}; note that an intermediate has a {bits}-bit RSA key, and only \
-                         keys of {MIN_RSA_BITS} bits or more verify"
-                    ),
-                ),
-                (mapped, _) => mapped,
+            // leave only the suggestion of a forgery.
+            if let Error::Untrusted {
+                reason: UntrustedReason::BadSignature,
+                message,
+            } = &mut err
+            {
+                let weak = intermediates
+                    .iter()
+                    .find_map(|c| c.rsa_key_bits().filter(|&b| b < MIN_RSA_BITS));
+                if let Some(bits) = weak {
+                    message.push_str(&format!(
+                        "; note that an intermediate has a {bits}-bit RSA key, and only keys of \
+                         {MIN_RSA_BITS} bits or more verify"
+                    ));
+                }
             }
+            err
         })?;
         // webpki's client_auth() accepts a leaf with no EKU extension at all; we require it.
         if !leaf.client_auth() {
