@@ -180,4 +180,25 @@ RSpec.describe "Certificate fields against OpenSSL's reading of the same DER" do
       end
     end
   end
+
+  # Real-world encodings: the CA certificates this machine trusts (ca-certificates), issued over
+  # decades by many CAs' software. Every one must parse and agree with OpenSSL.
+  system_cas = Dir["/etc/ssl/certs/*.pem"].uniq { |f| File.realpath(f) }.sort
+
+  it "reads every CA certificate of the system's trust store as OpenSSL does" do
+    skip "no CA certificates in /etc/ssl/certs on this machine" if system_cas.empty?
+    system_cas.each do |file|
+      pem = File.read(file)
+      ours = HanamiGuard::Certificate.parse(pem)
+      theirs = OpenSSL::X509::Certificate.new(pem)
+      rfc2253 = theirs.subject.to_s(OpenSSL::X509::Name::RFC2253)
+      expect(ours.subject).to eq(HanamiGuard::DistinguishedName.parse(rfc2253)), file
+      expect(ours.issuer).to eq(HanamiGuard::DistinguishedName.parse(theirs.issuer.to_s(OpenSSL::X509::Name::RFC2253)))
+      expect(ours.serial.sub(/\A0+/, "")).to eq(theirs.serial.to_s(16).downcase.sub(/\A0+/, "")), file
+      expect([ours.not_before, ours.not_after]).to eq([theirs.not_before, theirs.not_after]), file
+      expect(ours.fingerprint).to eq(Digest::SHA256.hexdigest(theirs.to_der))
+      ca = theirs.extensions.any? { |e| e.oid == "basicConstraints" && e.value.include?("CA:TRUE") }
+      expect(ours.ca?).to be(ca), file
+    end
+  end
 end

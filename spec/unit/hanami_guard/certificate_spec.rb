@@ -64,6 +64,32 @@ RSpec.describe HanamiGuard::Certificate do
         end
     end
 
+    # x509-parser on its own reads a Name up to the first RDN it cannot parse and drops the rest,
+    # so these used to parse as a subject of plain CN=operator (and an issuer that read as empty).
+    it "refuses a name that holds more than can be read, never reading part of it" do
+      asn1 = OpenSSL::ASN1.decode(openssl.to_der)
+      tbs = asn1.value[0].value
+      offset = tbs[0].tag_class == :CONTEXT_SPECIFIC ? 1 : 0
+      junk_rdns = [
+        OpenSSL::ASN1::Set([OpenSSL::ASN1::Sequence([OpenSSL::ASN1::Null(nil)])]), # no attribute type
+        OpenSSL::ASN1::Set([OpenSSL::ASN1::Sequence([OpenSSL::ASN1::ObjectId("2.5.4.10"),
+                                                     OpenSSL::ASN1::UTF8String("a"),
+                                                     OpenSSL::ASN1::UTF8String("b")])]), # two values
+        OpenSSL::ASN1::Set([]) # an empty RDN
+      ]
+      { "subject" => offset + 4, "issuer" => offset + 2 }.each do |field, index|
+        junk_rdns.each do |junk|
+          tampered = OpenSSL::ASN1.decode(openssl.to_der)
+          name = tampered.value[0].value[index]
+          name.value = [*name.value, junk]
+          expect { described_class.parse(tampered.to_der) }
+            .to raise_error(HanamiGuard::CertificateError, /the #{field} is malformed/)
+        end
+      end
+      expect(OpenSSL::X509::Name.new(tbs[offset + 4].to_der)).to eq(openssl.subject)
+      expect(OpenSSL::X509::Name.new(tbs[offset + 2].to_der)).to eq(openssl.issuer)
+    end
+
     it "refuses a certificate larger than 64 KiB", :slow do
       big = CertFactory.leaf(issuer: root, dns: Array.new(1200) { |i| "host-#{i}-#{"x" * 50}.example.org" })
       expect(big.to_der.bytesize).to be > 65_536

@@ -20,6 +20,7 @@ const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f]; // 2.5.29.15
 const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25]; // 2.5.29.37
 
 use super::dn::DistinguishedName;
+use super::frame;
 use super::pem::{self, MAX_CERTIFICATE_DER};
 use super::spiffe::SpiffeId;
 use crate::error::{Error, Result};
@@ -166,16 +167,12 @@ impl Certificate {
                 MAX_CERTIFICATE_DER / 1024
             )));
         }
-        let (rest, x509) = X509CertificateParser::new()
-            .with_deep_parse_extensions(false)
-            .parse(&der)
-            .map_err(|e| {
-                Error::Certificate(format!(
-                "the DER is not a valid X.509 certificate ({}): check the input is a certificate, \
-                 not a key or a CSR, and that it was not truncated",
-                short_parse_error(&e)
+        let (frame, rest) = frame::parse(&der).map_err(|why| {
+            Error::Certificate(format!(
+                "the DER is not a valid X.509 certificate ({why}): check the input is a \
+                 certificate, not a key or a CSR, and that it was not truncated"
             ))
-            })?;
+        })?;
         if !rest.is_empty() {
             return Err(Error::Certificate(format!(
                 "{} bytes follow the certificate's DER: refused (trailing data can hide a second \
@@ -183,12 +180,12 @@ impl Certificate {
                 rest.len()
             )));
         }
-        let subject = DistinguishedName::from_x509(x509.subject())?;
-        DistinguishedName::validate_x509(x509.issuer())?;
-        let issuer_range = range_in(&der, x509.issuer().as_raw())?;
-        let serial_range = range_in(&der, x509.raw_serial())?;
-        let not_before = x509.validity().not_before.timestamp();
-        let not_after = x509.validity().not_after.timestamp();
+        let subject = DistinguishedName::from_x509(&frame.subject)?;
+        DistinguishedName::validate_x509(&frame.issuer)?;
+        let issuer_range = range_in(&der, frame.issuer_der)?;
+        let serial_range = range_in(&der, frame.serial)?;
+        let not_before = frame.validity.not_before.timestamp();
+        let not_after = frame.validity.not_after.timestamp();
 
         let mut dns_names = FewNames::new();
         let mut uris = FewNames::new();
@@ -200,18 +197,17 @@ impl Certificate {
         let mut has_eku = false;
         // Only the four extensions read here are decoded (deep parsing of every extension
         // costs more than the rest of the parse); webpki checks the others when verifying.
-        let extensions = x509.extensions();
+        let extensions = &frame.extensions;
         // RFC 5280 4.2: an extension appears at most once. Two SAN extensions would let one
         // reader see different names from another. (A handful of extensions is the norm:
         // compare pairwise; sort a copy only for the rare long list.)
         let repeated = if extensions.len() <= 16 {
-            extensions.iter().enumerate().any(|(i, e)| {
-                extensions[..i]
-                    .iter()
-                    .any(|p| p.oid.as_bytes() == e.oid.as_bytes())
-            })
+            extensions
+                .iter()
+                .enumerate()
+                .any(|(i, e)| extensions[..i].iter().any(|p| p.oid == e.oid))
         } else {
-            let mut oids: Vec<&[u8]> = extensions.iter().map(|e| e.oid.as_bytes()).collect();
+            let mut oids: Vec<&[u8]> = extensions.iter().map(|e| e.oid).collect();
             oids.sort_unstable();
             oids.windows(2).any(|w| w[0] == w[1])
         };
@@ -221,7 +217,7 @@ impl Certificate {
             ));
         }
         for ext in extensions {
-            let oid = ext.oid.as_bytes();
+            let oid = ext.oid;
             let malformed = |name: &str| {
                 Error::Certificate(format!(
                     "the certificate's {name} extension is malformed: refused"
@@ -275,6 +271,8 @@ impl Certificate {
                 _ => {}
             }
         }
+        // The frame borrows `der`, which the certificate takes next.
+        drop(frame);
         // X509-SVID section 2: exactly one URI SAN. Two URIs are never reduced to one.
         let spiffe_id = match uris.as_slice() {
             [one] => SpiffeId::parse(one).ok(),
@@ -497,16 +495,6 @@ fn classify(input: &[u8]) -> Result<Kind> {
     Err(bad(
         "the input is neither PEM (no \"-----BEGIN CERTIFICATE-----\" line) nor DER",
     ))
-}
-
-fn short_parse_error(e: &x509_parser::nom::Err<x509_parser::error::X509Error>) -> String {
-    match e {
-        x509_parser::nom::Err::Incomplete(_) => "truncated".to_owned(),
-        x509_parser::nom::Err::Error(e) | x509_parser::nom::Err::Failure(e) => {
-            let s = e.to_string();
-            crate::error::excerpt(&s, 80)
-        }
-    }
 }
 
 /// Lowercase hex, without going through `fmt` for every byte.

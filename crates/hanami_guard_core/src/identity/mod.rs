@@ -7,6 +7,7 @@
 pub mod attr;
 pub mod cert;
 pub mod dn;
+mod frame;
 pub mod pem;
 pub mod spiffe;
 pub mod trust;

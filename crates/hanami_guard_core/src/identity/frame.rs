@@ -1,0 +1,387 @@
+//! The certificate's frame (RFC 5280 section 4.1) walked by hand: the outer SEQUENCEs, the
+//! version, the serial number, the unique identifiers and the list of extensions. Every field
+//! inside the frame is parsed by x509-parser: both AlgorithmIdentifiers, the issuer and subject
+//! names, the validity, the subjectPublicKeyInfo, the signature (and, in `cert.rs`, the contents
+//! of the extensions an app reads).
+//!
+//! Why by hand: x509-parser's whole-certificate parser spends about a third of its time on
+//! these envelopes (a generic BER object per extension, a big integer for the serial, a Vec of
+//! extensions), none of which this crate reads. The walker is strict DER: single-byte tags,
+//! definite lengths in their shortest form, every container consumed exactly.
+//!
+//! Around each field x509-parser parses, the walker checks that the field's DER element has the
+//! expected shape and that x509-parser read all of it: on its own, x509-parser ignores anything
+//! after the members it knows inside a SEQUENCE, and reads a Name only up to its first malformed
+//! RDN. Where x509-parser is deliberately lenient with real-world certificates (a BOOLEAN
+//! `critical` that is not 0xff, an explicit default version, a serial with a leading zero), so
+//! is this walker. The `frame_parity` fuzz target and the tests below check that whatever it
+//! accepts, x509-parser's `X509CertificateParser` accepts too, with the same fields.
+
+use smallvec::SmallVec;
+use x509_parser::asn1_rs::BitString;
+use x509_parser::certificate::Validity;
+use x509_parser::prelude::FromDer;
+use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo, X509Name};
+
+const BOOLEAN: u8 = 0x01;
+const INTEGER: u8 = 0x02;
+const BIT_STRING: u8 = 0x03;
+const OCTET_STRING: u8 = 0x04;
+const OID: u8 = 0x06;
+const SEQUENCE: u8 = 0x30;
+const SET: u8 = 0x31;
+const UTC_TIME: u8 = 0x17;
+const GENERALIZED_TIME: u8 = 0x18;
+const VERSION: u8 = 0xa0; // [0] EXPLICIT Version
+const ISSUER_UID: u8 = 0x81; // [1] IMPLICIT UniqueIdentifier (a BIT STRING)
+const SUBJECT_UID: u8 = 0x82; // [2] IMPLICIT UniqueIdentifier
+const EXTENSIONS: u8 = 0xa3; // [3] EXPLICIT Extensions
+
+/// One DER element: its tag byte and its contents.
+#[derive(Debug, Clone, Copy)]
+pub struct Tlv<'a> {
+    pub tag: u8,
+    pub content: &'a [u8],
+}
+
+/// Reads one DER element from the front of `input`; `None` if it is truncated, uses a multi-byte
+/// tag, an indefinite length, or a length not in its shortest form. Lengths of up to three bytes
+/// are read (a certificate is refused above 64 KiB before it gets here).
+pub fn read(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    if tag & 0x1f == 0x1f {
+        return None;
+    }
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 3 {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at_checked(n)?;
+        if bytes.first() == Some(&0) {
+            return None;
+        }
+        let len = bytes.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b));
+        if len < 0x80 {
+            return None;
+        }
+        (len, rest)
+    };
+    let (content, rest) = rest.split_at_checked(len)?;
+    Some((Tlv { tag, content }, rest))
+}
+
+/// Reads one element that must carry `tag`: its contents and what follows it.
+fn expect(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    match read(input)? {
+        (tlv, rest) if tlv.tag == tag => Some((tlv.content, rest)),
+        _ => None,
+    }
+}
+
+/// One extension's envelope: its OID (the DER contents) and its extnValue. (Whether it is
+/// critical is checked for form but not kept: rustls-webpki refuses unknown critical extensions
+/// when it verifies.)
+#[derive(Debug, Clone, Copy)]
+pub struct Extension<'a> {
+    pub oid: &'a [u8],
+    pub value: &'a [u8],
+}
+
+/// The fields of a certificate that this crate keeps or reads further.
+pub struct Frame<'a> {
+    /// The serial's INTEGER contents.
+    pub serial: &'a [u8],
+    pub issuer: X509Name<'a>,
+    /// The issuer Name's whole DER element.
+    pub issuer_der: &'a [u8],
+    pub validity: Validity,
+    pub subject: X509Name<'a>,
+    pub extensions: SmallVec<[Extension<'a>; 8]>,
+}
+
+/// Why a frame was refused, as a short phrase for the error message.
+pub type Refusal = &'static str;
+
+/// Parses a whole certificate. Returns the frame and the bytes after the certificate.
+pub fn parse(der: &[u8]) -> Result<(Frame<'_>, &[u8]), Refusal> {
+    let (cert, after) = expect(der, SEQUENCE).ok_or("not a DER SEQUENCE, or truncated")?;
+    let (tbs, rest) = expect(cert, SEQUENCE).ok_or("no tbsCertificate SEQUENCE")?;
+    let rest = algorithm(rest).ok_or("the signatureAlgorithm is malformed")?;
+    let (_, rest) = exactly(rest, BIT_STRING, |_| true, |i| BitString::from_der(i).ok())
+        .ok_or("the signatureValue is not a BIT STRING")?;
+    if !rest.is_empty() {
+        return Err("bytes follow the signature inside the certificate");
+    }
+    Ok((parse_tbs(tbs)?, after))
+}
+
+fn parse_tbs(tbs: &[u8]) -> Result<Frame<'_>, Refusal> {
+    let mut i = tbs;
+    if i.first() == Some(&VERSION) {
+        let (version, rest) = expect(i, VERSION).ok_or("the version is malformed")?;
+        match expect(version, INTEGER) {
+            Some((&[0..=2], &[])) => {}
+            _ => return Err("the version is not v1, v2 or v3"),
+        }
+        i = rest;
+    }
+    let (serial, rest) = expect(i, INTEGER).ok_or("the serialNumber is not an INTEGER")?;
+    if serial.is_empty() {
+        return Err("the serialNumber is empty");
+    }
+    let rest = algorithm(rest).ok_or("the signature AlgorithmIdentifier is malformed")?;
+    let (issuer_der, issuer, rest) = name(rest).ok_or("the issuer is malformed")?;
+    // Validity ::= SEQUENCE { notBefore Time, notAfter Time }, Time a UTCTime or GeneralizedTime.
+    let two_times = |content| {
+        let is_time = |t: Tlv<'_>| t.tag == UTC_TIME || t.tag == GENERALIZED_TIME;
+        matches!(read(content), Some((a, rest)) if is_time(a)
+            && matches!(read(rest), Some((b, &[])) if is_time(b)))
+    };
+    let (validity, rest) = exactly(rest, SEQUENCE, two_times, |i| Validity::from_der(i).ok())
+        .ok_or("the validity is malformed")?;
+    let (_, subject, rest) = name(rest).ok_or("the subject is malformed")?;
+    // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
+    let key_shape = |content| match algorithm(content).map(read) {
+        Some(Some((key, &[]))) => key.tag == BIT_STRING,
+        _ => false,
+    };
+    let (_, mut i) = exactly(rest, SEQUENCE, key_shape, |i| {
+        SubjectPublicKeyInfo::from_der(i).ok()
+    })
+    .ok_or("the subjectPublicKeyInfo is malformed")?;
+    for (tag, what) in [
+        (ISSUER_UID, "the issuerUniqueID is malformed"),
+        (SUBJECT_UID, "the subjectUniqueID is malformed"),
+    ] {
+        if i.first() == Some(&tag) {
+            let (bits, rest) = expect(i, tag).ok_or(what)?;
+            // A BIT STRING's contents: the count of unused bits (0 when there are no bits),
+            // then the bits.
+            match bits {
+                [0] => {}
+                [unused, _, ..] if *unused < 8 => {}
+                _ => return Err(what),
+            }
+            i = rest;
+        }
+    }
+    let mut extensions = SmallVec::new();
+    if !i.is_empty() {
+        let (list, rest) = expect(i, EXTENSIONS).ok_or("unexpected data after the public key")?;
+        if !rest.is_empty() {
+            return Err("bytes follow the extensions inside the tbsCertificate");
+        }
+        let (mut list, rest) = expect(list, SEQUENCE).ok_or("the extensions are not a SEQUENCE")?;
+        if !rest.is_empty() {
+            return Err("bytes follow the extensions SEQUENCE");
+        }
+        while !list.is_empty() {
+            let (ext, next) = expect(list, SEQUENCE).ok_or("an extension is malformed")?;
+            extensions.push(parse_extension(ext).ok_or("an extension is malformed")?);
+            list = next;
+        }
+    }
+    Ok(Frame {
+        serial,
+        issuer,
+        issuer_der,
+        validity,
+        subject,
+        extensions,
+    })
+}
+
+/// Runs an x509-parser `parse` on the element at the front of `input` and checks that it read
+/// that whole element, which must carry `tag` and contents of the `shape` expected (x509-parser
+/// ignores what follows the fields it knows inside a SEQUENCE). Returns the parsed value and
+/// what follows the element.
+fn exactly<'a, T>(
+    input: &'a [u8],
+    tag: u8,
+    shape: impl Fn(&'a [u8]) -> bool,
+    parse: impl Fn(&'a [u8]) -> Option<(&'a [u8], T)>,
+) -> Option<(T, &'a [u8])> {
+    let (content, after) = expect(input, tag)?;
+    if !shape(content) {
+        return None;
+    }
+    let (rest, value) = parse(input)?;
+    (rest.len() == after.len()).then_some((value, after))
+}
+
+/// `AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }` at the front of
+/// `input`, parsed by x509-parser; returns what follows it.
+fn algorithm(input: &[u8]) -> Option<&[u8]> {
+    let shape = |content| match expect(content, OID) {
+        Some((_, &[])) => true,
+        Some((_, parameters)) => matches!(read(parameters), Some((_, &[]))),
+        None => false,
+    };
+    exactly(input, SEQUENCE, shape, |i| {
+        AlgorithmIdentifier::from_der(i).ok()
+    })
+    .map(|(_, rest)| rest)
+}
+
+/// A Name, parsed by x509-parser, at the front of `input`: its whole DER element, the parsed
+/// name and what follows it.
+///
+/// x509-parser reads a Name's RDNs, and an RDN's attributes, up to the first one it cannot
+/// parse and silently drops the rest (and anything after an attribute's value): a subject
+/// `CN=operator` followed by a malformed RDN would read as plain `CN=operator`. So the Name's
+/// shape is walked here too (SEQUENCE OF SET OF SEQUENCE { OID, one value }), and the name is
+/// refused unless x509-parser read every RDN and every attribute in it.
+fn name(input: &[u8]) -> Option<(&[u8], X509Name<'_>, &[u8])> {
+    let (rdns, after) = expect(input, SEQUENCE)?;
+    let whole = input.get(..input.len() - after.len())?;
+    let (rest, parsed) = X509Name::from_der(input).ok()?;
+    if rest.len() != after.len() {
+        return None;
+    }
+    let (mut rdn_count, mut attribute_count) = (0usize, 0usize);
+    let mut i = rdns;
+    while !i.is_empty() {
+        let (mut set, next) = expect(i, SET)?;
+        if set.is_empty() {
+            return None;
+        }
+        while !set.is_empty() {
+            let (attribute, next) = expect(set, SEQUENCE)?;
+            let (_, value) = expect(attribute, OID)?;
+            match read(value)? {
+                (_, []) => {}
+                _ => return None,
+            }
+            attribute_count += 1;
+            set = next;
+        }
+        rdn_count += 1;
+        i = next;
+    }
+    let complete = parsed.iter_rdn().count() == rdn_count
+        && parsed.iter_attributes().count() == attribute_count;
+    complete.then_some((whole, parsed, after))
+}
+
+/// `Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }`
+fn parse_extension(ext: &[u8]) -> Option<Extension<'_>> {
+    let (oid, rest) = expect(ext, OID)?;
+    if oid.is_empty() {
+        return None;
+    }
+    let rest = if rest.first() == Some(&BOOLEAN) {
+        // One octet; any value, as in BER: some issuers do not encode TRUE as 0xff, and
+        // x509-parser accepts them.
+        match expect(rest, BOOLEAN)? {
+            ([_], rest) => rest,
+            _ => return None,
+        }
+    } else {
+        rest
+    };
+    match expect(rest, OCTET_STRING)? {
+        (value, &[]) => Some(Extension { oid, value }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_must_be_definite_and_shortest() {
+        assert!(read(&[0x04, 0x01, 0xaa]).is_some());
+        assert!(
+            read(&[0x04, 0x81, 0x01, 0xaa]).is_none(),
+            "long form for a short length"
+        );
+        assert!(
+            read(&[0x04, 0x80, 0xaa, 0x00, 0x00]).is_none(),
+            "indefinite length"
+        );
+        assert!(
+            read(&[0x04, 0x82, 0x00, 0x80]).is_none(),
+            "a leading zero length byte"
+        );
+        assert!(read(&[0x04, 0x84, 0x00, 0x00, 0x00, 0x01, 0xaa]).is_none());
+        assert!(read(&[0x1f, 0x01, 0x00]).is_none(), "a multi-byte tag");
+        assert!(read(&[0x04, 0x02, 0xaa]).is_none(), "truncated");
+        assert!(read(&[0x04]).is_none(), "no length");
+        let mut long = vec![0x04, 0x81, 0x80];
+        long.extend([7u8; 0x80]);
+        long.push(0xee);
+        let (tlv, rest) = read(&long).expect("a long-form length");
+        assert_eq!(
+            (tlv.tag, tlv.content.len(), rest),
+            (0x04, 0x80, &[0xee][..])
+        );
+    }
+
+    /// A Name with `count` RDNs of one attribute each (C=US), then `tail` inside the SEQUENCE.
+    fn name_der(count: usize, tail: &[u8]) -> Vec<u8> {
+        let rdn = [
+            0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13, 0x02, b'U', b'S',
+        ];
+        let mut content: Vec<u8> = rdn.repeat(count);
+        content.extend_from_slice(tail);
+        let mut out = vec![0x30, u8::try_from(content.len()).expect("short")];
+        out.extend(content);
+        out
+    }
+
+    #[test]
+    fn names_are_refused_unless_read_whole() {
+        let good = name_der(2, &[]);
+        let (whole, parsed, rest) = name(&good).expect("a well-formed name");
+        assert_eq!(
+            (whole.len(), parsed.iter_rdn().count(), rest.len()),
+            (good.len(), 2, 0)
+        );
+        // x509-parser alone stops at the malformed RDN and keeps the first one.
+        let bad = name_der(1, &[0x31, 0x03, 0x30, 0x01, 0x05]);
+        let (_, lenient) = X509Name::from_der(&bad).expect("x509-parser reads part of it");
+        assert_eq!(lenient.iter_rdn().count(), 1);
+        assert!(name(&bad).is_none());
+        // An attribute with a second value, an empty RDN, junk after the last RDN.
+        let two_values = name_der(
+            0,
+            &[
+                0x31, 0x09, 0x30, 0x07, 0x06, 0x01, 0x55, 0x05, 0x00, 0x05, 0x00,
+            ],
+        );
+        assert!(name(&two_values).is_none());
+        assert!(name(&name_der(1, &[0x31, 0x00])).is_none());
+        assert!(name(&name_der(1, &[0x05, 0x00])).is_none());
+        assert!(name(&name_der(0, &[])).is_some_and(|(_, n, _)| n.iter_rdn().count() == 0));
+    }
+
+    #[test]
+    fn extensions_keep_their_envelope() {
+        // basicConstraints, critical, CA:TRUE.
+        let ext = [
+            0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff, 0x04, 0x05, 0x30, 0x03, 0x01, 0x01,
+            0xff,
+        ];
+        let e = parse_extension(&ext).expect("a well-formed extension");
+        assert_eq!(e.oid, &[0x55, 0x1d, 0x13]);
+        assert_eq!(e.value, &[0x30, 0x03, 0x01, 0x01, 0xff]);
+        // BER TRUE (0x01) is accepted, as x509-parser does; trailing bytes are not.
+        let mut ber_true = ext;
+        ber_true[7] = 0x01;
+        assert!(parse_extension(&ber_true).is_some());
+        let mut long_bool = ext.to_vec();
+        long_bool.splice(6..8, [0x02, 0xff, 0xff]);
+        assert!(parse_extension(&long_bool).is_none());
+        let mut trailing = ext.to_vec();
+        trailing.extend([0x05, 0x00]);
+        assert!(parse_extension(&trailing).is_none());
+        // No OID, or an empty one.
+        assert!(parse_extension(&ext[5..]).is_none());
+        assert!(parse_extension(&[0x06, 0x00, 0x04, 0x00]).is_none());
+    }
+}
