@@ -90,6 +90,50 @@ RSpec.describe HanamiGuard::Certificate do
       expect(OpenSSL::X509::Name.new(tbs[offset + 2].to_der)).to eq(openssl.issuer)
     end
 
+    it "refuses keyUsage and basicConstraints values with anything after what they hold" do
+      bit_string = OpenSSL::ASN1::BitString.new("\xa0".b).tap { |b| b.unused_bits = 5 }.to_der
+      ca_true = OpenSSL::ASN1::Boolean.new(true).to_der
+      {
+        "keyUsage" => ["#{bit_string}\x00", "#{bit_string}#{OpenSSL::ASN1::Null.new(nil).to_der}"],
+        "basicConstraints" => ["#{OpenSSL::ASN1::Sequence([OpenSSL::ASN1::Boolean.new(true)]).to_der}\x05\x00",
+                               "0\x05#{ca_true}\x05\x00".b]
+      }.each do |type, values|
+        values.each do |value|
+          ext = OpenSSL::X509::Extension.new(type, value.b, true)
+          opts = type == "keyUsage" ? { key_usage: nil } : { basic_constraints: false }
+          cert = CertFactory.leaf(issuer: root, extra_extensions: [ext], **opts)
+          expect { described_class.parse(cert.to_der) }
+            .to raise_error(HanamiGuard::CertificateError, /#{type} extension is malformed/)
+        end
+      end
+      ok = CertFactory.leaf(issuer: root, key_usage: nil, extra_extensions: [
+                              OpenSSL::X509::Extension.new("keyUsage", bit_string, true)
+                            ])
+      expect(described_class.parse(ok.to_der).key_usage).to eq(%i[digital_signature key_encipherment])
+    end
+
+    it "refuses BER where DER is required, anywhere in the certificate" do
+      dns = "api.example.org"
+      client_auth = OpenSSL::ASN1::ObjectId.new("clientAuth").to_der
+      {
+        "subjectAltName" => ["0\x81\x11\x82\x0f#{dns}".b, "0\x12\x82\x81\x0f#{dns}".b],
+        "extendedKeyUsage" => ["0\x81\x0a".b + client_auth]
+      }.each do |type, values|
+        values.each do |value|
+          ext = OpenSSL::X509::Extension.new(type, value.b, false)
+          cert = CertFactory.leaf(issuer: root, eku: nil, extra_extensions: [ext])
+          expect { described_class.parse(cert.to_der) }
+            .to raise_error(HanamiGuard::CertificateError, /#{type} extension is malformed/)
+        end
+      end
+      # An RDN with an indefinite length (BER) inside the subject.
+      tampered = OpenSSL::ASN1.decode(openssl.to_der)
+      tbs = tampered.value[0].value
+      subject = tbs[tbs[0].tag_class == :CONTEXT_SPECIFIC ? 5 : 4]
+      subject.value[0].indefinite_length = true
+      expect { described_class.parse(tampered.to_der) }.to raise_error(HanamiGuard::CertificateError, /not DER/)
+    end
+
     it "refuses a certificate larger than 64 KiB", :slow do
       big = CertFactory.leaf(issuer: root, dns: Array.new(1200) { |i| "host-#{i}-#{"x" * 50}.example.org" })
       expect(big.to_der.bytesize).to be > 65_536

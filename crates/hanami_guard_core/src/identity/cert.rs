@@ -227,7 +227,7 @@ impl Certificate {
                 OID_SAN => {
                     let (rest, san) = SubjectAlternativeName::from_der(ext.value)
                         .map_err(|_| malformed("subjectAltName"))?;
-                    if !rest.is_empty() {
+                    if !rest.is_empty() || !frame::is_der(ext.value) {
                         return Err(malformed("subjectAltName"));
                     }
                     for name in &san.general_names {
@@ -253,18 +253,24 @@ impl Certificate {
                         }
                     }
                 }
+                // x509-parser reads these two; the frame checks it read all of each.
                 OID_BASIC_CONSTRAINTS => {
                     let (_, bc) = BasicConstraints::from_der(ext.value)
-                        .map_err(|_| malformed("basicConstraints"))?;
+                        .ok()
+                        .filter(|_| frame::is_basic_constraints(ext.value))
+                        .ok_or_else(|| malformed("basicConstraints"))?;
                     is_ca = bc.ca;
                 }
                 OID_KEY_USAGE => {
-                    let (_, ku) =
-                        KeyUsage::from_der(ext.value).map_err(|_| malformed("keyUsage"))?;
+                    let (_, ku) = KeyUsage::from_der(ext.value)
+                        .ok()
+                        .filter(|_| frame::is_one(ext.value, frame::BIT_STRING))
+                        .ok_or_else(|| malformed("keyUsage"))?;
                     key_usage = Some(ku.flags);
                 }
                 OID_EXT_KEY_USAGE => {
                     client_auth = eku_has_client_auth(ext.value)
+                        .filter(|_| frame::is_der(ext.value))
                         .ok_or_else(|| malformed("extendedKeyUsage"))?;
                     has_eku = true;
                 }

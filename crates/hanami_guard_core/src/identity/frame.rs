@@ -25,7 +25,7 @@ use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo, X509Name};
 
 const BOOLEAN: u8 = 0x01;
 const INTEGER: u8 = 0x02;
-const BIT_STRING: u8 = 0x03;
+pub const BIT_STRING: u8 = 0x03;
 const OCTET_STRING: u8 = 0x04;
 const OID: u8 = 0x06;
 const SEQUENCE: u8 = 0x30;
@@ -74,6 +74,30 @@ pub fn read(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
     Some((Tlv { tag, content }, rest))
 }
 
+/// How deep [`is_der`] follows constructed elements. Certificates nest about ten deep.
+const MAX_DEPTH: usize = 32;
+
+/// Whether `input` is a sequence of DER elements, every constructed one (at any depth, up to
+/// [`MAX_DEPTH`]) holding DER elements too. asn1-rs, under x509-parser, accepts lengths that are
+/// not in their shortest form; this is checked once over the whole certificate, and over the
+/// extension values this crate reads.
+pub fn is_der(input: &[u8]) -> bool {
+    fn walk(mut input: &[u8], depth: usize) -> bool {
+        while !input.is_empty() {
+            let Some((element, rest)) = read(input) else {
+                return false;
+            };
+            if element.tag & 0x20 != 0 && (depth == MAX_DEPTH || !walk(element.content, depth + 1))
+            {
+                return false;
+            }
+            input = rest;
+        }
+        true
+    }
+    walk(input, 0)
+}
+
 /// Reads one element that must carry `tag`: its contents and what follows it.
 fn expect(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
     match read(input)? {
@@ -109,6 +133,9 @@ pub type Refusal = &'static str;
 /// Parses a whole certificate. Returns the frame and the bytes after the certificate.
 pub fn parse(der: &[u8]) -> Result<(Frame<'_>, &[u8]), Refusal> {
     let (cert, after) = expect(der, SEQUENCE).ok_or("not a DER SEQUENCE, or truncated")?;
+    if !is_der(cert) {
+        return Err("not DER: a length is indefinite, not in its shortest form, or overruns");
+    }
     let (tbs, rest) = expect(cert, SEQUENCE).ok_or("no tbsCertificate SEQUENCE")?;
     let rest = algorithm(rest).ok_or("the signatureAlgorithm is malformed")?;
     let (_, rest) = exactly(rest, BIT_STRING, |_| true, |i| BitString::from_der(i).ok())
@@ -267,6 +294,29 @@ fn name(input: &[u8]) -> Option<(&[u8], X509Name<'_>, &[u8])> {
     complete.then_some((whole, parsed, after))
 }
 
+/// Whether `value` is exactly one DER element carrying `tag`: x509-parser's extension parsers
+/// ignore whatever follows the element they read.
+pub fn is_one(value: &[u8], tag: u8) -> bool {
+    matches!(read(value), Some((element, &[])) if element.tag == tag)
+}
+
+/// Whether an extension value has the shape of `BasicConstraints ::= SEQUENCE { cA BOOLEAN
+/// DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }` and nothing else (x509-parser ignores
+/// what follows the members it knows).
+pub fn is_basic_constraints(value: &[u8]) -> bool {
+    let Some((mut content, &[])) = expect(value, SEQUENCE) else {
+        return false;
+    };
+    for tag in [BOOLEAN, INTEGER] {
+        if let Some((element, next)) = read(content) {
+            if element.tag == tag {
+                content = next;
+            }
+        }
+    }
+    content.is_empty()
+}
+
 /// `Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }`
 fn parse_extension(ext: &[u8]) -> Option<Extension<'_>> {
     let (oid, rest) = expect(ext, OID)?;
@@ -358,6 +408,52 @@ mod tests {
         assert!(name(&name_der(1, &[0x31, 0x00])).is_none());
         assert!(name(&name_der(1, &[0x05, 0x00])).is_none());
         assert!(name(&name_der(0, &[])).is_some_and(|(_, n, _)| n.iter_rdn().count() == 0));
+    }
+
+    #[test]
+    fn der_is_checked_at_every_depth() {
+        assert!(is_der(&[0x30, 0x03, 0x02, 0x01, 0x05, 0x05, 0x00]));
+        assert!(
+            !is_der(&[0x30, 0x04, 0x02, 0x81, 0x01, 0x05]),
+            "non-minimal inside"
+        );
+        assert!(
+            !is_der(&[0x30, 0x03, 0x02, 0x02, 0x05]),
+            "overruns its container"
+        );
+        // Primitive contents are not looked into.
+        assert!(is_der(&[0x04, 0x03, 0x02, 0x81, 0x01]));
+        let nest = |depth: usize| {
+            let mut der = vec![0x05, 0x00];
+            for _ in 0..depth {
+                let mut outer = vec![0x30, u8::try_from(der.len()).expect("short")];
+                outer.extend(der);
+                der = outer;
+            }
+            der
+        };
+        assert!(is_der(&nest(MAX_DEPTH)));
+        assert!(!is_der(&nest(MAX_DEPTH + 1)));
+    }
+
+    #[test]
+    fn extension_values_are_read_whole() {
+        assert!(is_basic_constraints(&[0x30, 0x00]));
+        assert!(is_basic_constraints(&[0x30, 0x03, 0x01, 0x01, 0xff]));
+        assert!(is_basic_constraints(&[
+            0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00
+        ]));
+        assert!(is_basic_constraints(&[0x30, 0x03, 0x02, 0x01, 0x00]));
+        assert!(!is_basic_constraints(&[
+            0x30, 0x05, 0x01, 0x01, 0xff, 0x05, 0x00
+        ]));
+        assert!(!is_basic_constraints(&[
+            0x30, 0x06, 0x02, 0x01, 0x00, 0x01, 0x01, 0xff
+        ]));
+        assert!(!is_basic_constraints(&[0x30, 0x03, 0x01, 0x01, 0xff, 0x00]));
+        assert!(is_one(&[0x03, 0x02, 0x05, 0xa0], BIT_STRING));
+        assert!(!is_one(&[0x03, 0x02, 0x05, 0xa0, 0x00], BIT_STRING));
+        assert!(!is_one(&[0x04, 0x02, 0x05, 0xa0], BIT_STRING));
     }
 
     #[test]
