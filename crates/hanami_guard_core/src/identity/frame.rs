@@ -7,7 +7,7 @@
 //! Why by hand: x509-parser's whole-certificate parser spends about a third of its time on
 //! these envelopes (a generic BER object per extension, a big integer for the serial, a Vec of
 //! extensions), none of which this crate reads. The walker is strict DER: single-byte tags,
-//! definite lengths in their shortest form, every container consumed exactly.
+//! definite lengths in their shortest form, every container consumed exactly, at every depth.
 //!
 //! Around each field x509-parser parses, the walker checks that the field's DER element has the
 //! expected shape and that x509-parser read all of it: on its own, x509-parser ignores anything
@@ -79,8 +79,9 @@ const MAX_DEPTH: usize = 32;
 
 /// Whether `input` is a sequence of DER elements, every constructed one (at any depth, up to
 /// [`MAX_DEPTH`]) holding DER elements too. asn1-rs, under x509-parser, accepts lengths that are
-/// not in their shortest form; this is checked once over the whole certificate, and over the
-/// extension values this crate reads.
+/// not in their shortest form. The frame walk reads every element of the certificate with
+/// [`read`] down to the algorithm parameters and the name values; this checks what those hold
+/// when they are constructed, and the extension values this crate reads.
 pub fn is_der(input: &[u8]) -> bool {
     fn walk(mut input: &[u8], depth: usize) -> bool {
         while !input.is_empty() {
@@ -96,6 +97,11 @@ pub fn is_der(input: &[u8]) -> bool {
         true
     }
     walk(input, 0)
+}
+
+/// Whether an element's contents are DER elements too, when it is constructed.
+fn is_der_content(element: Tlv<'_>) -> bool {
+    element.tag & 0x20 == 0 || is_der(element.content)
 }
 
 /// Reads one element that must carry `tag`: its contents and what follows it.
@@ -133,9 +139,6 @@ pub type Refusal = &'static str;
 /// Parses a whole certificate. Returns the frame and the bytes after the certificate.
 pub fn parse(der: &[u8]) -> Result<(Frame<'_>, &[u8]), Refusal> {
     let (cert, after) = expect(der, SEQUENCE).ok_or("not a DER SEQUENCE, or truncated")?;
-    if !is_der(cert) {
-        return Err("not DER: a length is indefinite, not in its shortest form, or overruns");
-    }
     let (tbs, rest) = expect(cert, SEQUENCE).ok_or("no tbsCertificate SEQUENCE")?;
     let rest = algorithm(rest).ok_or("the signatureAlgorithm is malformed")?;
     let (_, rest) = exactly(rest, BIT_STRING, |_| true, |i| BitString::from_der(i).ok())
@@ -245,7 +248,7 @@ fn exactly<'a, T>(
 fn algorithm(input: &[u8]) -> Option<&[u8]> {
     let shape = |content| match expect(content, OID) {
         Some((_, &[])) => true,
-        Some((_, parameters)) => matches!(read(parameters), Some((_, &[]))),
+        Some((_, parameters)) => matches!(read(parameters), Some((p, &[])) if is_der_content(p)),
         None => false,
     };
     exactly(input, SEQUENCE, shape, |i| {
@@ -280,7 +283,7 @@ fn name(input: &[u8]) -> Option<(&[u8], X509Name<'_>, &[u8])> {
             let (attribute, next) = expect(set, SEQUENCE)?;
             let (_, value) = expect(attribute, OID)?;
             match read(value)? {
-                (_, []) => {}
+                (value, []) if is_der_content(value) => {}
                 _ => return None,
             }
             attribute_count += 1;
@@ -408,6 +411,18 @@ mod tests {
         assert!(name(&name_der(1, &[0x31, 0x00])).is_none());
         assert!(name(&name_der(1, &[0x05, 0x00])).is_none());
         assert!(name(&name_der(0, &[])).is_some_and(|(_, n, _)| n.iter_rdn().count() == 0));
+        // A constructed value must hold DER too.
+        let constructed = |value: &[u8]| {
+            let mut atv = vec![0x06, 0x03, 0x55, 0x04, 0x03];
+            atv.extend_from_slice(value);
+            let mut set = vec![0x30, u8::try_from(atv.len()).expect("short")];
+            set.extend(atv);
+            let mut rdn = vec![0x31, u8::try_from(set.len()).expect("short")];
+            rdn.extend(set);
+            name_der(0, &rdn)
+        };
+        assert!(name(&constructed(&[0x30, 0x03, 0x02, 0x01, 0x05])).is_some());
+        assert!(name(&constructed(&[0x30, 0x04, 0x02, 0x81, 0x01, 0x05])).is_none());
     }
 
     #[test]
@@ -434,6 +449,28 @@ mod tests {
         };
         assert!(is_der(&nest(MAX_DEPTH)));
         assert!(!is_der(&nest(MAX_DEPTH + 1)));
+    }
+
+    #[test]
+    fn algorithm_parameters_must_be_der() {
+        let with = |parameters: &[u8]| {
+            let mut content = vec![0x06, 0x03, 0x2a, 0x86, 0x48];
+            content.extend_from_slice(parameters);
+            let mut der = vec![0x30, u8::try_from(content.len()).expect("short")];
+            der.extend(content);
+            der
+        };
+        assert_eq!(algorithm(&with(&[])), Some(&[][..]));
+        assert_eq!(algorithm(&with(&[0x05, 0x00])), Some(&[][..]));
+        assert_eq!(
+            algorithm(&with(&[0x30, 0x03, 0x02, 0x01, 0x05])),
+            Some(&[][..])
+        );
+        assert_eq!(
+            algorithm(&with(&[0x30, 0x04, 0x02, 0x81, 0x01, 0x05])),
+            None
+        );
+        assert_eq!(algorithm(&with(&[0x05, 0x00, 0x05, 0x00])), None);
     }
 
     #[test]
