@@ -5,7 +5,7 @@
 //! `{placeholder}` is later filled with exactly one value ([`template`]). The executable is a
 //! literal resolved at definition from a fixed safe PATH ([`exe`]). Values pass their
 //! allowlist, may not hold NUL, and may not begin a word with `-` unless the placeholder is
-//! declared an option. The child ([`supervise`]) gets only the environment given, stdin from
+//! declared an option. The child (`supervise.rs`) gets only the environment given, stdin from
 //! /dev/null (or the bytes given), no descriptor above 2, its own process group,
 //! `no_new_privs`, optional rlimits and an optional Landlock ruleset ([`sandbox`]).
 

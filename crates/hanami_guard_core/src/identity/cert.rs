@@ -1,5 +1,6 @@
-//! X.509 certificates: parsed once (x509-parser) into an owned value that keeps the DER and the
-//! fields an app reads, so every accessor afterwards is a copy, never a re-parse.
+//! X.509 certificates: parsed once into an owned value that keeps the DER and the fields an app
+//! reads, so every accessor afterwards is a copy, never a re-parse. The frame is walked by
+//! `frame.rs`; every field inside it is parsed by x509-parser.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
