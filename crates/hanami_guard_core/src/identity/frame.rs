@@ -14,8 +14,8 @@
 //! after the members it knows inside a SEQUENCE, and reads a Name only up to its first malformed
 //! RDN. Where x509-parser is deliberately lenient with real-world certificates (a BOOLEAN
 //! `critical` that is not 0xff, an explicit default version, a serial with a leading zero), so
-//! is this walker. The `frame_parity` fuzz target and the tests below check that whatever it
-//! accepts, x509-parser's `X509CertificateParser` accepts too, with the same fields.
+//! is this walker. The `frame_parity` fuzz target checks that whatever it accepts, x509-parser's
+//! `X509CertificateParser` accepts too, with the same fields; the tests below pin each refusal.
 
 use smallvec::SmallVec;
 use x509_parser::asn1_rs::BitString;
