@@ -271,7 +271,6 @@ impl Certificate {
                 }
                 OID_EXT_KEY_USAGE => {
                     client_auth = eku_has_client_auth(ext.value)
-                        .filter(|_| frame::is_der(ext.value))
                         .ok_or_else(|| malformed("extendedKeyUsage"))?;
                     has_eku = true;
                 }
@@ -556,27 +555,18 @@ fn ip_text(b: &[u8]) -> Option<CompactString> {
 }
 
 /// Reads an extendedKeyUsage value (a SEQUENCE OF OBJECT IDENTIFIER, RFC 5280 4.2.1.12) with
-/// asn1-rs, as x509-parser's own parser does, but without collecting the OIDs into a Vec and a
-/// HashSet: only clientAuth matters here. `None` when the value is not a well-formed sequence of
-/// OIDs with nothing after it.
+/// the frame's strict-DER reader, without collecting the OIDs into a Vec and a HashSet as
+/// x509-parser does: only clientAuth matters here. `None` when the value is not a well-formed
+/// sequence of OIDs with nothing after it.
 fn eku_has_client_auth(value: &[u8]) -> Option<bool> {
-    use x509_parser::asn1_rs::{Any, Class, Sequence, Tag};
     const CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02]; // 1.3.6.1.5.5.7.3.2
-    let (rest, seq) = Sequence::from_der(value).ok()?;
-    if !rest.is_empty() {
+    let (mut content, &[]) = frame::expect(value, frame::SEQUENCE)? else {
         return None;
-    }
-    let mut content: &[u8] = seq.content.as_ref();
+    };
     let mut found = false;
     while !content.is_empty() {
-        // An OBJECT IDENTIFIER, primitive and universal (asn1-rs's Oid::from_der alone does
-        // not check the tag).
-        let (next, any) = Any::from_der(content).ok()?;
-        let header = &any.header;
-        if header.class() != Class::Universal || header.is_constructed() || any.tag() != Tag::Oid {
-            return None;
-        }
-        found |= any.data == CLIENT_AUTH;
+        let (oid, next) = frame::expect(content, frame::OID)?;
+        found |= oid == CLIENT_AUTH;
         content = next;
     }
     Some(found)
@@ -625,6 +615,9 @@ mod tests {
         );
         assert_eq!(eku_has_client_auth(&seq(&[&client])[..6]), None);
         assert_eq!(eku_has_client_auth(&client), None);
+        // A length not in its shortest form (BER) is malformed too.
+        let long_form = [&[0x30, 0x81, client.len() as u8][..], &client].concat();
+        assert_eq!(eku_has_client_auth(&long_form), None);
     }
 
     #[test]

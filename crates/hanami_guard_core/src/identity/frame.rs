@@ -27,8 +27,8 @@ const BOOLEAN: u8 = 0x01;
 const INTEGER: u8 = 0x02;
 pub const BIT_STRING: u8 = 0x03;
 const OCTET_STRING: u8 = 0x04;
-const OID: u8 = 0x06;
-const SEQUENCE: u8 = 0x30;
+pub const OID: u8 = 0x06;
+pub const SEQUENCE: u8 = 0x30;
 const SET: u8 = 0x31;
 const UTC_TIME: u8 = 0x17;
 const GENERALIZED_TIME: u8 = 0x18;
@@ -81,7 +81,7 @@ const MAX_DEPTH: usize = 32;
 /// [`MAX_DEPTH`]) holding DER elements too. asn1-rs, under x509-parser, accepts lengths that are
 /// not in their shortest form. The frame walk reads every element of the certificate with
 /// [`read`] down to the algorithm parameters and the name values; this checks what those hold
-/// when they are constructed, and the extension values this crate reads.
+/// when they are constructed, and the subjectAltName value (whose contents x509-parser reads).
 pub fn is_der(input: &[u8]) -> bool {
     fn walk(mut input: &[u8], depth: usize) -> bool {
         while !input.is_empty() {
@@ -105,7 +105,7 @@ fn is_der_content(element: Tlv<'_>) -> bool {
 }
 
 /// Reads one element that must carry `tag`: its contents and what follows it.
-fn expect(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+pub fn expect(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
     match read(input)? {
         (tlv, rest) if tlv.tag == tag => Some((tlv.content, rest)),
         _ => None,
