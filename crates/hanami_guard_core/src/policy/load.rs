@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 
-use serde_yaml::{Mapping, Value};
+use super::tree::{self, Mapping, Value};
 
 use super::pattern::{
     parse_dns_name, parse_fingerprint, validate_action, ResourcePattern, SpiffePattern,
@@ -442,7 +442,7 @@ pub(super) fn parse_yaml(text: &str, source: &str) -> Result<Value> {
             text.len()
         )));
     }
-    serde_yaml::from_str::<Value>(text).map_err(|e| {
+    tree::parse(text).map_err(|e| {
         Error::Policy(format!(
             "{source}: invalid YAML: {}",
             excerpt(&e.to_string(), 300)

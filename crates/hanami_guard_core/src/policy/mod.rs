@@ -19,6 +19,7 @@ mod load;
 pub mod pattern;
 mod principal;
 mod reload;
+pub mod tree;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -29,13 +30,6 @@ pub use load::{DSL_TAG, MAX_POLICY_BYTES, MAX_RULES};
 pub use pattern::{ResourcePattern, SpiffePattern, MAX_RESOURCE_BYTES};
 pub use principal::{AttrCondition, Conditions, Principal, Uses};
 pub use reload::PolicyFile;
-
-/// The tree a policy is validated from: parsed YAML, or what a binding builds from the DSL
-/// (re-exported so bindings need no YAML crate of their own).
-pub mod tree {
-    pub use serde_yaml::value::{Tag, TaggedValue};
-    pub use serde_yaml::{Mapping, Value};
-}
 
 use crate::error::{excerpt, Error, Result};
 use principal::Subject;
@@ -164,7 +158,7 @@ impl Policy {
 
     /// Validates and compiles a policy tree, as the Ruby DSL builds it: the same structure
     /// and the same checks as YAML.
-    pub fn from_value(value: &serde_yaml::Value, source: &str) -> Result<Policy> {
+    pub fn from_value(value: &tree::Value, source: &str) -> Result<Policy> {
         let rules = load::rules_from_value(value, source)?;
         Ok(Policy::compile(rules, source))
     }

@@ -1,0 +1,521 @@
+//! The tree a policy is validated from: parsed YAML text, or what a binding builds from the
+//! Ruby DSL. The core owns this type so that no YAML crate's types are part of its API, and so
+//! that what YAML may express in a policy is decided here, once:
+//!
+//! - one document; keys unique within a mapping (a repeated key is how a rule silently loses a
+//!   condition in hand-edited YAML);
+//! - tags (on scalars and collections) are kept as [`Value::Tagged`], which the loader refuses
+//!   with the rule and key;
+//! - anchors and aliases expand, within a bound on the nodes they produce (the "billion laughs"
+//!   expansion);
+//! - merge keys (`<<`) are plain keys, which the loader refuses as unknown;
+//! - nesting is bounded, so a hostile file cannot exhaust the stack of whoever walks the tree;
+//! - plain scalars resolve as YAML 1.2's core schema does (`yes` is a string, `1` a number).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+
+/// Deepest nesting of sequences and mappings accepted in YAML text.
+pub const MAX_DEPTH: usize = 128;
+
+/// Most nodes a document may expand to through aliases, counting every copy.
+pub const MAX_NODES: usize = 1 << 20;
+
+/// A node of the tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `~`, `null`, or nothing.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// An integer or a float.
+    Number(Number),
+    /// Any other scalar.
+    String(String),
+    /// A list.
+    Sequence(Vec<Value>),
+    /// A mapping, in the order written.
+    Mapping(Mapping),
+    /// A value with an explicit tag (`!custom x`), or one a binding could not represent.
+    Tagged(Box<TaggedValue>),
+}
+
+/// A number as YAML's core schema reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    /// An integer that fits in 64 bits.
+    Int(i64),
+    /// Anything else numeric (floats, `.inf`, `.nan`, integers too large for 64 bits).
+    Float(f64),
+}
+
+impl From<i64> for Number {
+    fn from(n: i64) -> Number {
+        Number::Int(n)
+    }
+}
+
+impl From<f64> for Number {
+    fn from(f: f64) -> Number {
+        Number::Float(f)
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Number::Int(n) => write!(f, "{n}"),
+            Number::Float(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+/// A tag and the value it is on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaggedValue {
+    /// The tag as written, `!` included.
+    pub tag: Tag,
+    /// The tagged value.
+    pub value: Value,
+}
+
+/// A YAML tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag(String);
+
+impl Tag {
+    /// A tag; a leading `!` is added when missing.
+    pub fn new(tag: impl Into<String>) -> Tag {
+        let tag = tag.into();
+        if tag.starts_with('!') {
+            Tag(tag)
+        } else {
+            Tag(format!("!{tag}"))
+        }
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A mapping that keeps the order its entries were written in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mapping(Vec<(Value, Value)>);
+
+impl Mapping {
+    /// An empty mapping.
+    pub fn new() -> Mapping {
+        Mapping::default()
+    }
+
+    /// Adds an entry, replacing the value of an equal key (as a map would).
+    pub fn insert(&mut self, key: Value, value: Value) -> Option<Value> {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => Some(std::mem::replace(v, value)),
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
+    /// The value of the string key `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// Whether an equal key is present.
+    pub fn contains_key(&self, key: &Value) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &Value> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// The entries, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Value, &Value)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Mapping {
+    type Item = (&'a Value, &'a Value);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Value, Value)>,
+        fn(&'a (Value, Value)) -> (&'a Value, &'a Value),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl Value {
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The mapping, if this is one.
+    pub fn as_mapping(&self) -> Option<&Mapping> {
+        match self {
+            Value::Mapping(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is a non-negative one.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Number(Number::Int(n)) => u64::try_from(*n).ok(),
+            _ => None,
+        }
+    }
+
+    /// How many nodes this value holds, itself included.
+    fn nodes(&self) -> usize {
+        match self {
+            Value::Sequence(s) => 1 + s.iter().map(Value::nodes).sum::<usize>(),
+            Value::Mapping(m) => 1 + m.iter().map(|(k, v)| k.nodes() + v.nodes()).sum::<usize>(),
+            Value::Tagged(t) => 1 + t.value.nodes(),
+            _ => 1,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::String(s.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(s)
+    }
+}
+
+/// Why YAML text is not a tree; the message names the line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError(String);
+
+impl fmt::Display for YamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for YamlError {}
+
+fn at(span: &Span, msg: impl fmt::Display) -> YamlError {
+    YamlError(format!(
+        "{msg} at line {} column {}",
+        span.start.line(),
+        span.start.col() + 1
+    ))
+}
+
+fn scan_error(e: &ScanError) -> YamlError {
+    YamlError(e.to_string())
+}
+
+/// A sequence or mapping being built, with its anchor and tag.
+enum Open {
+    Sequence(Vec<Value>, usize, Option<Tag>),
+    /// The mapping, a key waiting for its value, the anchor and the tag.
+    Mapping(Mapping, Option<Value>, usize, Option<Tag>),
+}
+
+fn tag_of(tag: Option<Cow<'_, saphyr_parser::Tag>>) -> Option<Tag> {
+    tag.map(|t| Tag::new(format!("{}{}", t.handle, t.suffix)))
+}
+
+fn tagged(value: Value, tag: Option<Tag>) -> Value {
+    match tag {
+        Some(tag) => Value::Tagged(Box::new(TaggedValue { tag, value })),
+        None => value,
+    }
+}
+
+/// Parses one YAML document into a tree. Empty text is [`Value::Null`].
+pub fn parse(text: &str) -> Result<Value, YamlError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut stack: Vec<Open> = Vec::new();
+    let mut anchors: Vec<(usize, Value)> = Vec::new();
+    let mut nodes = 0usize;
+    let mut documents = 0usize;
+    let mut root: Option<Value> = None;
+
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e| scan_error(&e))?;
+        let (value, anchor) = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(at(
+                        &span,
+                        "more than one document: a policy is a single YAML document",
+                    ));
+                }
+                continue;
+            }
+            Event::SequenceStart(anchor, tag) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(at(
+                        &span,
+                        format!("recursion limit exceeded: nested deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                stack.push(Open::Sequence(Vec::new(), anchor, tag_of(tag)));
+                continue;
+            }
+            Event::MappingStart(anchor, tag) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(at(
+                        &span,
+                        format!("recursion limit exceeded: nested deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                stack.push(Open::Mapping(Mapping::new(), None, anchor, tag_of(tag)));
+                continue;
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Open::Sequence(items, anchor, tag)) => {
+                    (tagged(Value::Sequence(items), tag), anchor)
+                }
+                _ => return Err(at(&span, "unbalanced sequence")),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Open::Mapping(map, None, anchor, tag)) => {
+                    (tagged(Value::Mapping(map), tag), anchor)
+                }
+                _ => return Err(at(&span, "unbalanced mapping")),
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                (tagged(scalar(text, style), tag_of(tag)), anchor)
+            }
+            Event::Alias(id) => match anchors.iter().rev().find(|(a, _)| *a == id) {
+                Some((_, v)) => {
+                    nodes += v.nodes();
+                    if nodes > MAX_NODES {
+                        return Err(at(
+                            &span,
+                            format!(
+                                "repetition limit exceeded: aliases expand to more than \
+                                 {MAX_NODES} nodes"
+                            ),
+                        ));
+                    }
+                    (v.clone(), 0)
+                }
+                None => return Err(at(&span, "unknown anchor")),
+            },
+        };
+        nodes += 1;
+        if nodes > MAX_NODES {
+            return Err(at(
+                &span,
+                format!("the document has more than {MAX_NODES} nodes"),
+            ));
+        }
+        if anchor != 0 {
+            anchors.push((anchor, value.clone()));
+        }
+        match stack.last_mut() {
+            None => root = Some(value),
+            Some(Open::Sequence(items, ..)) => items.push(value),
+            Some(Open::Mapping(map, pending, ..)) => match pending.take() {
+                None => *pending = Some(value),
+                Some(key) => {
+                    if map.contains_key(&key) {
+                        return Err(at(
+                            &span,
+                            format!("duplicate entry with key {}", show(&key)),
+                        ));
+                    }
+                    map.0.push((key, value));
+                }
+            },
+        }
+    }
+    Ok(root.unwrap_or(Value::Null))
+}
+
+fn show(key: &Value) -> String {
+    match key {
+        Value::String(s) => format!("{:?}", crate::error::excerpt(s, 48)),
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => "(a collection)".to_owned(),
+    }
+}
+
+/// Resolves a scalar as YAML 1.2's core schema does: only plain scalars can be anything but a
+/// string.
+fn scalar(text: Cow<'_, str>, style: ScalarStyle) -> Value {
+    if style != ScalarStyle::Plain {
+        return Value::String(text.into_owned());
+    }
+    match &*text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Number(Number::Float(f64::INFINITY))
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Number(Number::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return Value::Number(Number::Float(f64::NAN)),
+        _ => {}
+    }
+    if let Some(n) = integer(&text) {
+        return Value::Number(n);
+    }
+    if is_float(&text) {
+        if let Ok(f) = text.parse::<f64>() {
+            return Value::Number(Number::Float(f));
+        }
+    }
+    Value::String(text.into_owned())
+}
+
+fn integer(s: &str) -> Option<Number> {
+    let radix = |digits: &str, radix: u32| -> Option<Number> {
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        Some(match i64::from_str_radix(digits, radix) {
+            Ok(n) => Number::Int(n),
+            Err(_) => Number::Float(u128::from_str_radix(digits, radix).ok()? as f64),
+        })
+    };
+    if let Some(hex) = s.strip_prefix("0x") {
+        return radix(hex, 16);
+    }
+    if let Some(oct) = s.strip_prefix("0o") {
+        return radix(oct, 8);
+    }
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(match s.parse::<i64>() {
+        Ok(n) => Number::Int(n),
+        Err(_) => Number::Float(s.parse::<f64>().ok()?),
+    })
+}
+
+/// `[-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`
+fn is_float(s: &str) -> bool {
+    let b = s.strip_prefix(['-', '+']).unwrap_or(s).as_bytes();
+    let mut i = 0;
+    let int = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    i += int;
+    let mut frac = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        frac = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        i += frac;
+    }
+    if int == 0 && frac == 0 {
+        return false;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        let exp = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if exp == 0 {
+            return false;
+        }
+        i += exp;
+    }
+    i == b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(text: &str) -> Mapping {
+        match parse(text) {
+            Ok(Value::Mapping(m)) => m,
+            other => panic!("not a mapping: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn core_schema_scalars() {
+        let m = map(
+            "a: 1\nb: '1'\nc: yes\nd: true\ne: ~\nf: 1.5\ng: 0x1f\nh: -3\ni: 1e3\nj: \"x\"\nk: .5\n\
+             l: 99999999999999999999\nm: 1.2.3\n",
+        );
+        assert_eq!(m.get("a"), Some(&Value::Number(Number::Int(1))));
+        assert_eq!(m.get("b"), Some(&Value::from("1")));
+        assert_eq!(m.get("c"), Some(&Value::from("yes")));
+        assert_eq!(m.get("d"), Some(&Value::Bool(true)));
+        assert_eq!(m.get("e"), Some(&Value::Null));
+        assert_eq!(m.get("f"), Some(&Value::Number(Number::Float(1.5))));
+        assert_eq!(m.get("g"), Some(&Value::Number(Number::Int(31))));
+        assert_eq!(m.get("h"), Some(&Value::Number(Number::Int(-3))));
+        assert_eq!(m.get("i"), Some(&Value::Number(Number::Float(1000.0))));
+        assert_eq!(m.get("j"), Some(&Value::from("x")));
+        assert_eq!(m.get("k"), Some(&Value::Number(Number::Float(0.5))));
+        assert!(matches!(m.get("l"), Some(Value::Number(Number::Float(_)))));
+        assert_eq!(m.get("m"), Some(&Value::from("1.2.3")));
+    }
+
+    #[test]
+    fn refusals() {
+        let e = |t: &str| parse(t).expect_err(t).to_string();
+        assert!(e("a: 1\na: 2\n").contains("duplicate"));
+        assert!(e("a: 1\n---\nb: 2\n").contains("more than one document"));
+        assert!(e(&"[".repeat(10_000)).contains("recursion"));
+        let laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n\
+                      b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n\
+                      c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n\
+                      d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n\
+                      e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n\
+                      f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n\
+                      g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
+        assert!(e(laughs).contains("repetition limit"));
+        assert!(e("a: *nowhere\n").contains("anchor") || e("a: *nowhere\n").contains("alias"));
+    }
+
+    #[test]
+    fn kept_as_written() {
+        let m = map("k: !custom x\nt: !!map {}\n<<: {a: 1}\nl: &x [1]\nm: *x\n");
+        assert!(matches!(m.get("k"), Some(Value::Tagged(t)) if t.tag.to_string() == "!custom"));
+        assert!(
+            matches!(m.get("t"), Some(Value::Tagged(t)) if t.value == Value::Mapping(Mapping::new()))
+        );
+        assert!(m.get("<<").is_some(), "merge keys are plain keys");
+        assert_eq!(m.get("l"), m.get("m"));
+        assert_eq!(parse("").ok(), Some(Value::Null));
+    }
+}
