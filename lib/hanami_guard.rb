@@ -22,7 +22,9 @@ end
 module HanamiGuard
 end
 
+# testing.rb (the test kit, loaded by an app's specs) and cli.rb (the command-line tool) are
+# required by whoever uses them, never by an app at boot.
 Dir[File.join(__dir__, "hanami_guard", "*.rb")].each do |file|
-  require file unless file.end_with?("/version.rb", "/errors.rb")
+  require file unless file.end_with?("/version.rb", "/errors.rb", "/testing.rb", "/cli.rb")
 end
 Dir[File.join(__dir__, "hanami_guard", "middleware", "*.rb")].each { |file| require file }
