@@ -40,6 +40,11 @@ module HanamiGuard
     #
     # @api public
     # @since 0.1.0
+    #
+    # It is a plain Hash, so it also works app-wide: `config.actions.handle_exception(
+    # HanamiGuard::Action::STATUSES)` in config/app.rb. The Errno entries are what {Root} raises,
+    # as Ruby's File does, for a path from the request that names nothing, or a directory, or
+    # goes through a file: the client asked for something that is not there (404), never a 500.
     STATUSES = {
       HanamiGuard::MissingIdentity => 401,
       HanamiGuard::UntrustedCertificate => 401,
@@ -48,8 +53,63 @@ module HanamiGuard
       HanamiGuard::PathError => 400,
       HanamiGuard::CertificateError => 400,
       HanamiGuard::CommandNotAllowed => 400,
-      HanamiGuard::CommandTimeout => 504
+      HanamiGuard::CommandTimeout => 504,
+      Errno::ENOENT => 404,
+      Errno::ENOTDIR => 404,
+      Errno::EISDIR => 404,
+      Errno::ELOOP => 404,
+      Errno::ENAMETOOLONG => 400
     }.freeze
+
+    # The Rack env key that records, for one request, that the action called {#authorize!}.
+    AUTHORIZED_KEY = "hanami_guard.authorized"
+
+    # What an action that neither called {#authorize!} nor declared
+    # {ClassMethods#skip_authorization} gets, by mode: `:raise` raises
+    # {HanamiGuard::AuthorizationNotPerformed} (a 500 that names the action); `:forbid` answers
+    # 403 and reports it on stderr; `:off` does nothing.
+    VERIFY_MODES = %i[raise forbid off].freeze
+
+    class << self
+      # The mode for every action class that sets none: `:forbid` when HANAMI_ENV (or RACK_ENV)
+      # is production, `:raise` otherwise.
+      #
+      # @return [Symbol]
+      # @api public
+      # @since 0.2.0
+      def verify_authorized
+        @verify_authorized || ((ENV["HANAMI_ENV"] || ENV.fetch("RACK_ENV", nil)) == "production" ? :forbid : :raise)
+      end
+
+      # @param mode [Symbol] one of {VERIFY_MODES}
+      # @api public
+      # @since 0.2.0
+      def verify_authorized=(mode)
+        @verify_authorized = Action.verify_mode(mode)
+      end
+
+      # @api private
+      def verify_mode(mode)
+        return mode if VERIFY_MODES.include?(mode)
+
+        raise ConfigurationError, "verify_authorized takes #{VERIFY_MODES.map(&:inspect).join(", ")}, " \
+                                  "not #{mode.inspect}"
+      end
+
+      # Once per process: the first request that reaches an action without passing through the
+      # middleware says how to add it, instead of a silent 401 on every request.
+      #
+      # @api private
+      def warn_missing_middleware(action_class)
+        return if @warned_missing_middleware
+
+        @warned_missing_middleware = true
+        warn "hanami_guard: #{action_class} found no client identity because " \
+             "HanamiGuard::Middleware::ClientIdentity did not run for this request. Add it in " \
+             "config/app.rb: config.middleware.use HanamiGuard::Middleware::ClientIdentity, " \
+             "trust: ..., source: :puma"
+      end
+    end
 
     # The Rack env key {Middleware::ClientIdentity} sets.
     #
@@ -68,6 +128,7 @@ module HanamiGuard
 
       base.extend(ClassMethods)
       base.config.handle_exception(STATUSES)
+      base.after { |request, response| hanami_guard_verify_authorized(request, response) }
     end
 
     # Class-level helpers, available in every action that includes {HanamiGuard::Action} and in
@@ -110,6 +171,50 @@ module HanamiGuard
       def require_identity
         before { |request, *| hanami_guard_identity!(request) }
       end
+
+      # Declares that this action (and its subclasses) authorizes no request, on purpose: an
+      # action that includes {HanamiGuard::Action} must call {Action#authorize!} or say this,
+      # as pundit's `verify_authorized` asks.
+      #
+      # @param reason [String] why, for the reader (for example "health check, no data")
+      # @return [void]
+      # @raise [ArgumentError] no reason given
+      # @api public
+      # @since 0.2.0
+      def skip_authorization(reason)
+        unless reason.is_a?(String) && !reason.strip.empty?
+          raise ArgumentError, "skip_authorization needs a reason: skip_authorization \"health check, no data\""
+        end
+
+        @hanami_guard_skip_authorization = reason.dup.freeze
+      end
+
+      # The reason given to {#skip_authorization} here or up the class hierarchy, or nil.
+      #
+      # @return [String, nil]
+      # @api public
+      # @since 0.2.0
+      def authorization_skipped
+        return @hanami_guard_skip_authorization if instance_variable_defined?(:@hanami_guard_skip_authorization)
+
+        superclass.respond_to?(:authorization_skipped) ? superclass.authorization_skipped : nil
+      end
+
+      # Sets (with a mode) or returns this class' verify mode; see {Action::VERIFY_MODES}.
+      #
+      # @param mode [Symbol, nil]
+      # @return [Symbol]
+      # @api public
+      # @since 0.2.0
+      def verify_authorized(*mode)
+        unless mode.empty?
+          @hanami_guard_verify = Action.verify_mode(mode.first)
+          return @hanami_guard_verify
+        end
+        return @hanami_guard_verify if instance_variable_defined?(:@hanami_guard_verify)
+
+        superclass.respond_to?(:verify_authorized) ? superclass.verify_authorized : Action.verify_authorized
+      end
     end
 
     # The client's certificate, as {Middleware::ClientIdentity} left it in the Rack env.
@@ -142,13 +247,34 @@ module HanamiGuard
         raise ConfigurationError, "#{self.class} has no policy: add `guard_policy POLICY` to it or to its base action"
       end
 
-      policy.authorize!(hanami_guard_identity!(request), action, resource)
+      decision = policy.authorize!(hanami_guard_identity!(request), action, resource)
+      request.env[AUTHORIZED_KEY] = true
+      decision
     end
 
     private
 
     def hanami_guard_identity!(request)
-      client_identity(request) || raise(MissingIdentity, "this action needs a client certificate; none was presented")
+      identity = client_identity(request)
+      return identity if identity
+
+      Action.warn_missing_middleware(self.class) unless request.env.key?(Middleware::ClientIdentity::CHECKED_KEY)
+      raise MissingIdentity, "this action needs a client certificate; none was presented"
+    end
+
+    def hanami_guard_verify_authorized(request, response)
+      return if request.env[AUTHORIZED_KEY] || self.class.authorization_skipped
+
+      case self.class.verify_authorized
+      when :raise
+        raise AuthorizationNotPerformed, "#{self.class} finished without calling authorize!: call " \
+                                         "`authorize! request, :action, resource` in handle, or declare " \
+                                         "`skip_authorization \"why\"` in the class"
+      when :forbid
+        warn "hanami_guard: #{self.class} finished without calling authorize!; answered 403"
+        response.status = 403
+        response.body = "Forbidden"
+      end
     end
   end
 end

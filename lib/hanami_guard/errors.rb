@@ -118,6 +118,13 @@ module HanamiGuard
   # @since 0.1.0
   class PolicyError < Error; end
 
+  # An action that includes {HanamiGuard::Action} finished without calling `authorize!` and
+  # without `skip_authorization` (raised in development and test; 403 in production).
+  #
+  # @api public
+  # @since 0.2.0
+  class AuthorizationNotPerformed < Error; end
+
   # A guard is set up wrongly: the base is not a directory, the executable is not found, a
   # shell template without `dangerous_shell: true`. Raised at boot.
   #

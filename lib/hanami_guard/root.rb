@@ -261,7 +261,12 @@ module HanamiGuard
       path = path.to_path if path.respond_to?(:to_path)
       return path if path.is_a?(String)
 
-      raise TypeError, "expected a relative path as a String or Pathname, got #{path.class}"
+      # A PathError (400 in an action), not a TypeError (500): the usual cause is a request
+      # parameter that is missing (nil) or was sent as a list or a hash (`name[]=x`).
+      raise PathError, "expected a relative path as a String or Pathname, got #{path.class}" \
+                       "#{if path.nil? || path.is_a?(Array) || path.is_a?(Hash)
+                            " (a missing or non-scalar request parameter?)"
+                          end}"
     end
 
     # The descriptor is ours until File owns it: close it if File.new fails, and keep an

@@ -223,7 +223,8 @@ module HanamiGuard
       require "rack"
       opts = method.to_s.upcase == "GET" ? { params: } : { params:, method: method.to_s.upcase }
       base = ::Rack::MockRequest.env_for(path, **opts)
-      base[HanamiGuard::Middleware::ClientIdentity::ENV_KEY] = identity
+      base[HanamiGuard::Middleware::ClientIdentity::ENV_KEY] = identity if identity
+      base[HanamiGuard::Middleware::ClientIdentity::CHECKED_KEY] = true
       base.merge(env)
     end
 

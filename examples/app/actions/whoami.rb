@@ -5,6 +5,7 @@ module ExampleApp
     # GET /whoami: the verified client identity.
     class Whoami < ExampleApp::Action
       require_identity
+      skip_authorization "shows a client its own verified identity, and nothing else"
 
       def handle(request, response)
         response.body = "#{client_identity(request).subject}\n"

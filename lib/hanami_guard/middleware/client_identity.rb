@@ -60,6 +60,9 @@ module HanamiGuard
     class ClientIdentity
       # The Rack env key holding the {HanamiGuard::Certificate}.
       ENV_KEY = "hanami_guard.identity"
+
+      # The Rack env key set to true on every request this middleware passed on.
+      CHECKED_KEY = "hanami_guard.checked"
       # Forwarded certificate headers larger than this are refused before parsing.
       MAX_HEADER_BYTES = 16 * 1024
       # The header formats understood.
@@ -111,6 +114,8 @@ module HanamiGuard
         return reject(env, :missing_certificate) if identity.nil? && @required
 
         env[ENV_KEY] = identity if identity
+        # Lets an action tell "no certificate" from "no middleware in the stack".
+        env[CHECKED_KEY] = true
         @app.call(env)
       end
 

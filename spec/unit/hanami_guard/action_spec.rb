@@ -34,6 +34,7 @@ RSpec.describe HanamiGuard::Action do
     Class.new(HanamiShaped::Action) do
       include HanamiGuard::Action
       guard_policy guard
+      verify_authorized :off # verify_authorized has its own spec (action_verify_authorized_spec.rb)
     end
   end
 

@@ -225,9 +225,11 @@ RSpec.describe HanamiGuard::Root do
       expect { root.read("fifo") }.to raise_error(HanamiGuard::PathError, /not a regular file/)
     end
 
-    it "raises TypeError for a path that is not a String" do
-      expect { root.read(:a) }.to raise_error(TypeError, /String or Pathname/)
-      expect { root.read(nil) }.to raise_error(TypeError)
+    it "raises PathError for a path that is not a String (a missing or non-scalar parameter)" do
+      expect { root.read(:a) }.to raise_error(HanamiGuard::PathError, /String or Pathname, got Symbol\z/)
+      expect { root.read(nil) }.to raise_error(HanamiGuard::PathError, /got NilClass \(a missing/)
+      expect { root.read(["x"]) }.to raise_error(HanamiGuard::PathError, /got Array/)
+      expect { root.read({ "a" => "b" }) }.to raise_error(HanamiGuard::PathError, /got Hash/)
     end
   end
 

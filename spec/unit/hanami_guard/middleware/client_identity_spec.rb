@@ -270,13 +270,13 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
   end
 
   describe "the Rack env" do
-    it "is left untouched apart from hanami_guard.identity" do
+    it "is left untouched apart from hanami_guard.identity and hanami_guard.checked" do
       middleware = build(source: :puma, trust:)
       env = env_for(peercert: pki.cert(:operator), headers: { "X-Forwarded-Client-Cert" => xfcc(:contractor) })
       before = env.dup
       middleware.call(env)
       expect(seen.first).to equal(env)
-      expect(env.keys - before.keys).to eq([described_class::ENV_KEY])
+      expect(env.keys - before.keys).to contain_exactly(described_class::ENV_KEY, described_class::CHECKED_KEY)
       before.each { |key, value| expect(env[key]).to equal(value), "env[#{key.inspect}] changed" }
     end
 
