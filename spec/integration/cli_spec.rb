@@ -48,10 +48,11 @@ RSpec.describe "exe/hanami_guard" do
       end
     end
 
-    it "exits 2 naming a file it cannot read" do
+    it "exits 3 with one line naming a file it cannot read, not the usage" do
       _, err, code = cli("inspect", File.join(@dir, "missing.pem"))
-      expect(code).to eq(2)
+      expect(code).to eq(3)
       expect(err).to include("cannot read").and include("No such file")
+      expect(err.lines.size).to eq(1)
     end
   end
 
@@ -75,9 +76,20 @@ RSpec.describe "exe/hanami_guard" do
       expect(data.values).to include(OpenSSL::Digest::SHA256.hexdigest(@pki.cert(:contractor).to_der))
     end
 
-    it "exits 1 on what is not a certificate, without echoing it" do
+    it "shows every certificate of a bundle" do
+      bundle = File.join(@dir, "bundle.pem")
+      File.write(bundle, @pki.cert(:operator).to_pem + @pki.cert(:ca).to_pem)
+      out, _, code = cli("inspect", "--json", bundle)
+      expect(code).to eq(0)
+      expect(JSON.parse(out).map do |c|
+               c["subject"]
+             end).to eq(["CN=operator,O=MyOrg", @pki.cert(:ca).subject.to_s(OpenSSL::X509::Name::RFC2253)])
+      expect(cli("inspect", bundle)[0].scan(/^subject:/).size).to eq(2)
+    end
+
+    it "exits 3 on what is not a certificate, without echoing it" do
       _, err, code = cli("inspect", "-", stdin: "-----BEGIN CERTIFICATE-----\nsecretsecret\n")
-      expect(code).to eq(1)
+      expect(code).to eq(3)
       expect(err).to start_with("hanami_guard: ")
       expect(err).not_to include("secretsecret")
     end
@@ -102,6 +114,45 @@ RSpec.describe "exe/hanami_guard" do
       expect(cli("verify", "--ca", pem(:ca), "--at", later, pem(:operator)).values_at(0, 2))
         .to match([/\Auntrusted: expired/, 1])
       expect(cli("verify", "--ca", pem(:ca), "--at", "yesterday", pem(:operator))[2]).to eq(2)
+      tomorrow = (Time.now + (86_400 * 3)).utc.strftime("%Y-%m-%d")
+      expect(cli("verify", "--ca", pem(:ca), "--at", tomorrow, pem(:operator)).values_at(0, 2))
+        .to match([/\Auntrusted: expired/, 1])
+    end
+
+    it "reports a certificate revoked in a --crl file as untrusted" do
+      crl = OpenSSL::X509::CRL.new
+      crl.version = 1
+      crl.issuer = @pki.cert(:ca).subject
+      crl.last_update = Time.now - 60
+      crl.next_update = Time.now + 3600
+      revoked = OpenSSL::X509::Revoked.new
+      revoked.serial = @pki.cert(:operator).serial
+      revoked.time = Time.now - 60
+      crl.add_revoked(revoked)
+      factory = OpenSSL::X509::ExtensionFactory.new
+      factory.issuer_certificate = @pki.cert(:ca)
+      factory.crl = crl
+      crl.add_extension(OpenSSL::X509::Extension.new("crlNumber", OpenSSL::ASN1::Integer(1)))
+      crl.add_extension(factory.create_extension("authorityKeyIdentifier", "keyid:always", false))
+      crl.sign(@pki.key(:ca), OpenSSL::Digest.new("SHA256"))
+      crl_file = File.join(@dir, "ca.crl")
+      File.write(crl_file, crl.to_pem)
+      expect(cli("verify", "--ca", pem(:ca), pem(:operator))[2]).to eq(0)
+      out, _, code = cli("verify", "--json", "--ca", pem(:ca), "--crl", crl_file, pem(:operator))
+      expect(code).to eq(1)
+      expect(JSON.parse(out)).to include("trusted" => false, "reason" => "revoked")
+    end
+
+    it "exits 3 when --ca is not a CA bundle" do
+      _, err, code = cli("verify", "--ca", pem(:operator), pem(:operator))
+      expect(code).to eq(3)
+      expect(err.lines.size).to eq(1)
+    end
+
+    it "prints JSON for a trusted certificate" do
+      out, _, code = cli("verify", "--json", "--ca", pem(:ca), pem(:operator))
+      expect(code).to eq(0)
+      expect(JSON.parse(out)).to include("trusted" => true, "subject" => "CN=operator,O=MyOrg")
     end
   end
 
@@ -117,12 +168,18 @@ RSpec.describe "exe/hanami_guard" do
       expect(cli("check", "--policy", @policy, "--cert", pem(:operator), "deploy", "api")[2]).to eq(1)
     end
 
-    it "exits 1 naming the problem in an invalid policy" do
+    it "exits 3 naming the problem in an invalid policy, unlike a denial" do
       bad = File.join(@dir, "bad.yml")
       File.write(bad, "version: 1\nrules:\n  - id: x\n    effect: maybe\n")
       _, err, code = cli("check", "--policy", bad, "--cert", pem(:operator), "deploy", "worker")
-      expect(code).to eq(1)
+      expect(code).to eq(3)
       expect(err).to include("bad.yml")
+    end
+
+    it "prints the decision as JSON" do
+      out, _, code = cli("check", "--json", "--policy", @policy, "--cert", pem(:operator), "deploy", "worker")
+      expect(code).to eq(0)
+      expect(JSON.parse(out)).to include("decision" => "allow", "rule_id" => "operators-deploy")
     end
   end
 
@@ -145,6 +202,16 @@ RSpec.describe "exe/hanami_guard" do
       out, _, code = cli("lint", risky)
       expect(code).to eq(1)
       expect(out).to include("anyone-deploys")
+      expect(out.lines).to all(start_with("#{risky}: warning: "))
+      expect(JSON.parse(cli("lint", "--json", risky)[0])["warnings"].join).to include("anyone-deploys")
+    end
+
+    it "names an empty or invalid file once, exit 3" do
+      empty = File.join(@dir, "empty.yml")
+      File.write(empty, "")
+      _, err, code = cli("lint", empty)
+      expect(code).to eq(3)
+      expect(err.scan("empty.yml").size).to eq(1)
     end
   end
 
@@ -161,8 +228,96 @@ RSpec.describe "exe/hanami_guard" do
       expect(cli("resolve", @base, "/etc/passwd")[2]).to eq(1)
     end
 
-    it "exits 2 when BASE is not a directory" do
-      expect(cli("resolve", File.join(@dir, "nope"), "a")[2]).to eq(2)
+    it "exits 3 when BASE is not a directory" do
+      expect(cli("resolve", File.join(@dir, "nope"), "a")[2]).to eq(3)
+    end
+
+    it "prints JSON" do
+      expect(JSON.parse(cli("resolve", "--json", @base, "../x")[0])).to include("refused")
+    end
+  end
+
+  describe "test" do
+    def cases(text)
+      path = File.join(@dir, "cases-#{text.hash.abs}.yml")
+      File.write(path, text)
+      path
+    end
+
+    it "exits 0 when every case holds, listing the rules no case reaches" do
+      out, _, code = cli("test", @policy, cases(<<~YAML))
+        cases:
+          - name: operator deploys worker
+            identity: { subject: "CN=operator,O=MyOrg" }
+            action: deploy
+            resource: worker
+            expect: allow
+            rule: operators-deploy
+      YAML
+      expect(code).to eq(0)
+      expect(out).to include("1 passed, 0 failed")
+      expect(out).not_to include("rules no case reaches")
+    end
+
+    it "exits 1 naming the failing case with its decision, and lists unreached rules" do
+      failing = cases(<<~YAML)
+        cases:
+          - name: contractor deploys worker
+            identity: { subject: "CN=alice,OU=Contractors,O=MyOrg" }
+            action: deploy
+            resource: worker
+            expect: allow
+      YAML
+      out, _, code = cli("test", @policy, failing)
+      expect(code).to eq(1)
+      expect(out).to include("FAIL contractor deploys worker: expected allow, got deny by no rule")
+      expect(out).to include("rules no case reaches: operators-deploy")
+      json, = cli("test", "--json", @policy, failing)
+      expect(JSON.parse(json)).to include("cases" => 1)
+    end
+
+    it "exits 3 on a malformed case file" do
+      _, err, code = cli("test", @policy, cases("cases:\n  - name: x\n    expect: maybe\n"))
+      expect(code).to eq(3)
+      expect(err).to include("cases[0]").or include("case \"x\"")
+    end
+  end
+
+  describe "install" do
+    let(:app) do
+      dir = File.join(@dir, "app-#{rand(1 << 30)}")
+      FileUtils.mkdir_p(File.join(dir, "config"))
+      File.write(File.join(dir, "config", "app.rb"), "# a Hanami app\n")
+      dir
+    end
+
+    it "writes the policy and the provider, then leaves them alone, and prints the lines to add" do
+      out, _, code = cli("install", app)
+      expect(code).to eq(0)
+      expect(out).to include("wrote     config/hanami_guard.yml", "wrote     config/providers/hanami_guard.rb",
+                             "config.middleware.use HanamiGuard::Middleware::ClientIdentity",
+                             "include HanamiGuard::Action")
+      expect(HanamiGuard::Policy.load(File.join(app, "config", "hanami_guard.yml")).rule_ids)
+        .to eq(%w[operators-deploy no-contractors])
+      expect(cli("install", app)[0]).to include("unchanged config/hanami_guard.yml")
+    end
+
+    it "never overwrites a file that differs, unless --force" do
+      cli("install", app)
+      mine = File.join(app, "config", "hanami_guard.yml")
+      File.write(mine, "version: 1\nrules: []\n")
+      out, _, code = cli("install", app)
+      expect(code).to eq(1)
+      expect(out).to include("kept      config/hanami_guard.yml")
+      expect(File.read(mine)).to eq("version: 1\nrules: []\n")
+      expect(cli("install", "--force", app)[2]).to eq(0)
+      expect(File.read(mine)).to include("operators-deploy")
+    end
+
+    it "refuses a directory that is not a Hanami app, exit 3" do
+      _, err, code = cli("install", @dir)
+      expect(code).to eq(3)
+      expect(err).to include("config/app.rb")
     end
   end
 end
