@@ -172,7 +172,7 @@ pub(crate) fn check(scan: &mut Scan<'_>) -> Identity {
             title: "no_new_privs is off: a setuid or file-capability binary in the image can \
                     raise the process's privileges"
                 .into(),
-            evidence: vec!["NoNewPrivs:\t0".into()],
+            evidence: vec!["NoNewPrivs: 0".into()],
             fix: "docker run --security-opt no-new-privileges; compose `security_opt: \
                   [\"no-new-privileges:true\"]`; Kubernetes `securityContext.\
                   allowPrivilegeEscalation: false`",
@@ -187,7 +187,7 @@ pub(crate) fn check(scan: &mut Scan<'_>) -> Identity {
                     the ones behind most kernel-exploit escapes"
                 .into(),
             evidence: vec![format!(
-                "Seccomp:\t0 (Seccomp_filters: {})",
+                "Seccomp: 0 (Seccomp_filters: {})",
                 status
                     .seccomp_filters
                     .map_or_else(|| "absent".to_owned(), |n| n.to_string())
