@@ -211,6 +211,24 @@ RSpec.describe HanamiGuard::Doctor do
     expect { server.accept_nonblock }.to raise_error(IO::WaitReadable)
   end
 
+  it "prints in the README what the privileged and hardened fixtures give" do
+    skip "mknod of the fixture's block devices needs root" unless Process.uid.zero?
+
+    readme = File.read(File.expand_path("../../../README.md", __dir__))
+    shown = readme[/^```\n(hanami_guard doctor \(docker run --privileged\).*?)^```/m, 1]
+    labels = { privileged: "docker run --privileged",
+               hardened: "docker run --cap-drop ALL --security-opt no-new-privileges --user 10001" }
+    actual = labels.map do |situation, label|
+      Dir.mktmpdir do |dir|
+        servers = PostureFixtures.build(dir, situation)
+        described_class.run(root: dir, env: {}).summary(details: false).sub("(#{dir})", "(#{label})")
+      ensure
+        Array(servers).each(&:close)
+      end
+    end
+    expect(shown).to eq("#{actual.join("\n\n")}\n")
+  end
+
   describe "on this machine" do
     it "agrees with what the process reads about itself" do
       report = described_class.run(env: { "DATABASE_URL" => "x" })
