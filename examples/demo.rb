@@ -1,7 +1,8 @@
 # frozen_string_literal: true
 
 # The end-to-end demo (bin/demo runs it): a throwaway PKI, the example app in Puma with real
-# mutual TLS on 127.0.0.1, real HTTPS requests with each certificate, a table of what happened.
+# mutual TLS on 127.0.0.1, real HTTPS requests with each certificate, a table of what happened,
+# then the doctor's summary of the container the demo runs in.
 $LOAD_PATH.unshift(File.join(__dir__, "lib"))
 require "hanami_guard"
 require "demo_pki"
@@ -64,4 +65,8 @@ puts "middleware reports: #{reported.count { |e| e[:event] == :untrusted_proxy }
      "from untrusted addresses, #{reported.count { |e| e[:event] == :rejected }} request(s) refused"
 puts "Puma stopped. #{DemoScenarios::ALL.size} requests in #{(Time.now - started).round(2)} s; " \
      "#{failures.zero? ? "every result as expected" : "#{failures} UNEXPECTED result(s)"}."
+puts
+# The container around the demo: what `hanami_guard doctor` says about the machine it runs on.
+puts HanamiGuard::Doctor.run.summary(details: false)
+puts "(`bundle exec exe/hanami_guard doctor` shows the evidence and the fix for each)"
 exit(failures.zero? ? 0 : 1)

@@ -28,12 +28,14 @@ module HanamiGuard
         test POLICY CASES.yml                                   policy test cases: 0 all hold, 1 one fails; lists rules no case reaches
         resolve BASE PATH                                       where PATH lands under BASE: 0, or why it is refused: 1
         install [--force] [DIR]                                 in a Hanami app: a starting policy and a provider; never overwrites without --force
+        doctor [--sarif] [--fail-on SEVERITY] [--root DIR]      the container this runs in: 0 nothing at or above SEVERITY
+                                                                (critical, high, medium, low, info; default high), 1 some
         version                                                 the version
 
       Exit status: 0 yes, 1 no, 2 bad usage, 3 an input that cannot be read or is invalid.
     TEXT
 
-    COMMANDS = %w[inspect verify check lint test resolve install version].freeze
+    COMMANDS = %w[inspect verify check lint test resolve install doctor version].freeze
 
     # Bad usage: the message and the usage, exit 2.
     class UsageError < StandardError; end
@@ -196,6 +198,32 @@ module HanamiGuard
 
       report = Install.new(dir, force:).run
       emit(report, Install.text(report), report[:conflicts].empty? ? OK : NO)
+    end
+
+    def run_doctor
+      sarif = false
+      fail_on = "high"
+      root = "/"
+      parse_options do |o|
+        o.on("--sarif", "print SARIF 2.1.0") { sarif = true }
+        o.on("--fail-on SEVERITY", "exit 1 at or above it (default high)") { |v| fail_on = v }
+        o.on("--root DIR", "read DIR/proc, DIR/sys ... instead of this process's") { |v| root = v }
+      end
+      raise UsageError, "doctor takes --json or --sarif, not both" if sarif && @json
+      raise UsageError, "doctor takes no operands" unless @argv.empty?
+
+      report = begin
+        HanamiGuard::Doctor.severity_name(fail_on)
+        HanamiGuard::Doctor.run(root:)
+      rescue HanamiGuard::ConfigurationError => e
+        raise UsageError, e.message
+      end
+      status = report.ok?(fail_on:) ? OK : NO
+      if sarif
+        @stdout.puts(report.to_sarif)
+        return status
+      end
+      emit(report.to_h, report.summary, status)
     end
 
     # -- helpers ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 
 pub mod cancel;
 pub mod command;
+pub mod doctor;
 pub mod error;
 pub mod identity;
 pub mod policy;

@@ -419,3 +419,25 @@ pub fn write_without_sigpipe(fd: BorrowedFd<'_>, buf: &[u8]) -> rustix::io::Resu
     }
     result
 }
+
+/// The Landlock ABI version the kernel offers (`landlock_create_ruleset(2)` with
+/// `LANDLOCK_CREATE_RULESET_VERSION`), or the errno: `ENOSYS` (no Landlock, or filtered by
+/// seccomp), `EOPNOTSUPP` (built in but disabled at boot). The landlock crate keeps this
+/// query private; the doctor needs the number itself.
+pub fn landlock_abi_version() -> io::Result<i32> {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+    // SAFETY: with a null attribute pointer, size 0 and the VERSION flag the kernel reads no
+    // memory and creates no file descriptor; it only returns the ABI number or an errno.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    i32::try_from(ret).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}

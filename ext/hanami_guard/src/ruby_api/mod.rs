@@ -9,6 +9,7 @@
 mod certificate;
 mod command;
 mod distinguished_name;
+mod doctor;
 mod native;
 mod policy;
 mod root;
@@ -28,5 +29,6 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     root::init(ruby, module)?;
     command::init(ruby, module)?;
     policy::init(ruby, module)?;
+    doctor::init(ruby, module)?;
     Ok(())
 }
