@@ -108,19 +108,13 @@ module HanamiGuard
       # it is one call from Rust, so no Hash is built when nobody listens).
       # @api private
       def __emit_decision(identity, action, resource, allowed, rule_id, reason, duration) # rubocop:disable Metrics/ParameterLists
-        subscribers = HanamiGuard.decision_subscribers
-        return nil if subscribers.empty?
+        return nil unless Events.listening?("policy.decision")
 
-        event = {
-          principal: Audit.principal(identity), action: Audit.text(action), resource: Audit.text(resource),
-          allowed:, decision: allowed ? :allow : :deny, rule_id:, reason:, duration:
-        }.freeze
-        subscribers.each do |subscriber|
-          subscriber.call(event)
-        rescue StandardError => e
-          warn "hanami_guard: a decision subscriber raised #{e.class}: #{e.message}"
-        end
-        nil
+        Events.emit("policy.decision", {
+                      principal: Audit.principal(identity), action: Audit.text(action),
+                      resource: Audit.text(resource), allowed:, decision: allowed ? :allow : :deny,
+                      rule_id:, reason:, duration:
+                    })
       end
     end
 
@@ -334,23 +328,25 @@ module HanamiGuard
         text = text.to_s
         text = text.dup.force_encoding(Encoding::BINARY) unless text.valid_encoding?
         text = text[0, 200]
-        text.gsub(/[[:cntrl:]]/) { |c| c.dump[1..-2] }
+        # Controls, and format characters (zero-width, bidi) that make a line read otherwise.
+        text.gsub(/[[:cntrl:]\p{Cf}\u2028\u2029]/) { |c| c.dump[1..-2] }
       end
     end
   end
 
-  @decision_subscribers = [].freeze
+  @decision_subscriptions = {}.freeze
   @decision_lock = Mutex.new
 
   class << self
-    # Subscribes to policy decisions, for audit logs. Off by default, and free when off: with no
-    # subscriber, a decision does no more than one atomic load. Each event is a frozen Hash:
+    # Subscribes to policy decisions, for audit logs: a thin subscriber to the
+    # `policy.decision` event ({HanamiGuard.subscribe}). Off by default, and free when off: with
+    # no subscriber, a decision does no more than one atomic load. Each event is a frozen Hash:
     # `principal` (a one-line, escaped summary), `action`, `resource`, `allowed`, `decision`
     # (`:allow`/`:deny`), `rule_id`, `reason`, `duration` (seconds). A subscriber that raises is
     # reported with `warn` and does not change the decision.
     #
     # @example
-    #   HanamiGuard.on_decision { |event| LOGGER.info(event) }
+    #   HanamiGuard.on_decision { |event| warn event.inspect }
     # @return [Proc] the subscriber, to pass to {.off_decision}
     # @api public
     # @since 0.1.0
@@ -358,13 +354,13 @@ module HanamiGuard
       raise ArgumentError, "HanamiGuard.on_decision needs a block: on_decision { |event| ... }" unless block
 
       @decision_lock.synchronize do
-        @decision_subscribers = (@decision_subscribers + [block]).freeze
-        Policy._audit = true
+        subscription = Events.add("policy.decision", ->(event) { block.call(event.payload) })
+        @decision_subscriptions = @decision_subscriptions.merge(block => subscription).freeze
       end
       block
     end
 
-    # Removes a subscriber (or all of them, without an argument).
+    # Removes a subscriber (or every one {.on_decision} added, without an argument).
     #
     # @param subscriber [Proc, nil]
     # @return [void]
@@ -372,13 +368,11 @@ module HanamiGuard
     # @since 0.1.0
     def off_decision(subscriber = nil)
       @decision_lock.synchronize do
-        @decision_subscribers = subscriber ? (@decision_subscribers - [subscriber]).freeze : [].freeze
-        Policy._audit = !@decision_subscribers.empty?
+        gone = subscriber ? @decision_subscriptions.slice(subscriber) : @decision_subscriptions
+        gone.each_value { |subscription| Events.remove(subscription) }
+        @decision_subscriptions = @decision_subscriptions.except(*gone.keys).freeze
       end
       nil
     end
-
-    # @api private
-    attr_reader :decision_subscribers
   end
 end

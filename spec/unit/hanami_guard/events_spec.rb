@@ -1,0 +1,91 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "hanami_guard/testing"
+require "logger"
+require "stringio"
+
+RSpec.describe HanamiGuard::Events do
+  shared_ca = nil
+  let(:ca) { shared_ca ||= HanamiGuard::Testing::CA.new(subject: "CN=Events CA") }
+  let(:policy) do
+    HanamiGuard::Policy.define do
+      allow :read, resources: %w[a], principals: [{ subject: { CN: "operator" } }], id: "operators-read"
+    end
+  end
+
+  after { HanamiGuard.unsubscribe }
+
+  it "refuses an unknown event name, which would otherwise never fire, and a missing block" do
+    expect { HanamiGuard.subscribe("policy.decisions") { nil } }.to raise_error(ArgumentError, /policy\.decision,/)
+    expect { HanamiGuard.subscribe("policy.decision") }.to raise_error(ArgumentError, /needs a block/)
+  end
+
+  it "delivers policy.decision to its subscribers and to \"*\", as plain frozen data" do
+    named = []
+    all = []
+    HanamiGuard.subscribe("policy.decision") { |event| named << event }
+    HanamiGuard.subscribe("*") { |event| all << event }
+    policy.allowed?(ca.issue(subject: "CN=operator"), :read, "a")
+    expect(named.size).to eq(1)
+    expect(all.map(&:name)).to eq(["policy.decision"])
+    event = named.first
+    expect(event.to_h).to include(event: "policy.decision", decision: :allow, rule_id: "operators-read", resource: "a")
+    expect(event[:principal]).to start_with("CN=operator")
+    expect(event.payload).to be_frozen
+    expect(JSON.parse(event.to_json)).to include("event" => "policy.decision")
+  end
+
+  it "stops delivering after unsubscribe, and costs nothing when nobody listens" do
+    seen = []
+    subscription = HanamiGuard.subscribe("policy.decision") { |event| seen << event }
+    expect(described_class.listening?("policy.decision")).to be(true)
+    HanamiGuard.unsubscribe(subscription)
+    expect(described_class.listening?("policy.decision")).to be(false)
+    policy.allowed?(nil, :read, "a")
+    expect(seen).to be_empty
+  end
+
+  it "escapes control, zero-width and bidirectional characters in every String of a payload" do
+    seen = []
+    HanamiGuard.subscribe("*") { |event| seen << event }
+    described_class.emit("path.refused", { path: "a\nINFO x\u202Eevil\u200B", list: ["\e[31m"], other: Object.new })
+    expect(seen.first[:path]).to eq("a\\nINFO x\\u202Eevil\\u200B")
+    expect(seen.first[:list]).to eq(["\\e[31m"])
+    expect(seen.first[:other]).to eq("(Object)")
+  end
+
+  it "forwards every event to an instrumentation bus as hanami_guard.<name>" do
+    bus = Class.new do
+      attr_reader :registered, :instrumented
+
+      def initialize
+        @registered = []
+        @instrumented = []
+      end
+
+      def register_event(name) = @registered << name
+      def instrument(name, payload) = @instrumented << [name, payload]
+    end.new
+    HanamiGuard.instrument_with(bus)
+    begin
+      expect(bus.registered).to include("hanami_guard.policy.decision", "hanami_guard.certificate.rejected")
+      policy.allowed?(nil, :read, "a")
+      expect(bus.instrumented.map(&:first)).to eq(["hanami_guard.policy.decision"])
+      expect(bus.instrumented.first.last).to include(decision: :deny)
+    ensure
+      described_class.instance_variable_set(:@backends, [].freeze)
+      HanamiGuard.unsubscribe
+    end
+    expect { HanamiGuard.instrument_with(Object.new) }.to raise_error(ArgumentError, /dry-monitor/)
+  end
+
+  it "logs one line per refusal through the app's logger, and nothing for decisions" do
+    io = StringIO.new
+    HanamiGuard.log_refusals_to(Logger.new(io))
+    described_class.emit("certificate.rejected", { reason: :expired, subject: "CN=x" })
+    policy.allowed?(nil, :read, "a")
+    expect(io.string.lines.size).to eq(1)
+    expect(io.string).to include('hanami_guard certificate.rejected {"reason":"expired","subject":"CN=x"}')
+  end
+end
