@@ -15,6 +15,7 @@ use magnus::{
     Value,
 };
 
+use super::convert;
 use crate::{errors, gvl};
 
 #[magnus::wrap(
@@ -64,17 +65,32 @@ fn paths(ruby: &Ruby, h: RHash, key: &str) -> Result<Vec<PathBuf>, Error> {
         .collect())
 }
 
-fn convert_allow(value: Value) -> Result<Allow, Error> {
+/// The kinds of allowlist the facade sends. `any` is a Ruby-only rule (a Regexp or a Proc) that
+/// the facade has already applied; nothing else may reach [`Allow::Any`].
+#[derive(Clone, Copy)]
+enum AllowKind {
+    OneOf,
+    Map,
+    CheckedInRuby,
+}
+
+const ALLOW_KINDS: &[(&str, AllowKind)] = &[
+    ("one_of", AllowKind::OneOf),
+    ("map", AllowKind::Map),
+    ("any", AllowKind::CheckedInRuby),
+];
+
+fn convert_allow(ruby: &Ruby, value: Value) -> Result<Allow, Error> {
     let spec = RArray::try_convert(value)?;
     let kind: String = spec.entry(0)?;
-    match kind.as_str() {
-        "one_of" => {
+    match convert::closed_set(ruby, "allow: kind", &kind, ALLOW_KINDS)? {
+        AllowKind::OneOf => {
             let list: RArray = spec.entry(1)?;
             Ok(Allow::OneOf(
                 strings(list)?.into_iter().collect::<HashSet<_>>(),
             ))
         }
-        "map" => {
+        AllowKind::Map => {
             let map: RHash = spec.entry(1)?;
             let mut out = HashMap::new();
             map.foreach(|k: RString, v: RString| {
@@ -83,7 +99,7 @@ fn convert_allow(value: Value) -> Result<Allow, Error> {
             })?;
             Ok(Allow::Map(out))
         }
-        _ => Ok(Allow::Any),
+        AllowKind::CheckedInRuby => Ok(Allow::Any),
     }
 }
 
@@ -95,7 +111,7 @@ fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
     let mut c = Config::default();
     if let Some(allow) = get::<Option<RHash>>(ruby, h, "allow")? {
         allow.foreach(|name: String, spec: Value| {
-            c.allow.push((name, convert_allow(spec)?));
+            c.allow.push((name, convert_allow(ruby, spec)?));
             Ok(magnus::r_hash::ForEach::Continue)
         })?;
     }
