@@ -13,7 +13,13 @@
 //! - `#`: a POSIX shell treats a word-initial unquoted `#` as the start of a comment, and
 //!   `shell-words` follows it, dropping every word after it. A template where that would happen
 //!   is refused; a `#` anywhere else (inside a word, quoted, or escaped as `\#`) is literal.
-//!   Every accepted template therefore splits exactly as `sh` would split it.
+//! - Shell syntax: a template that looks like a shell command line but is not run by one would
+//!   pass `>`, `|`, `;`, `&&`, `2>&1`, `$HOME`, `~` or `*` to the program as literal words,
+//!   which is never what its author meant (`docker run {image} > /var/log/x` would hand docker
+//!   two extra arguments). Unquoted operators, redirections, expansions (`$`, backquotes, also
+//!   inside double quotes), globs (`*`, `?`, `[`), a word-initial `~` (or one after `=` or `:`)
+//!   and unquoted newlines are refused at definition; quoted or backslash-escaped they are
+//!   literal. Every accepted template therefore means the same words to `sh` as to us.
 
 use crate::error::{excerpt, Error, Result};
 
@@ -66,8 +72,117 @@ pub struct Template {
     names: Vec<String>,
 }
 
+/// What sh would do with an unquoted character that a template passes on literally.
+fn shell_meaning(c: char) -> Option<&'static str> {
+    Some(match c {
+        ';' | '&' | '|' => "a shell operator that chains commands",
+        '<' | '>' => "a redirection",
+        '(' | ')' => "a subshell or function parenthesis",
+        '\n' => "a line break, which ends a shell command",
+        '$' | '`' => "an expansion (variable, command or arithmetic)",
+        '*' | '?' | '[' => "a glob",
+        _ => return None,
+    })
+}
+
+fn shell_syntax_error(input: &str, c: char, place: &str, meaning: &str) -> Error {
+    let shown = if c == '\n' {
+        "\\n".to_owned()
+    } else {
+        c.to_string()
+    };
+    Error::Configuration(format!(
+        "the command template `{}` has {place} `{shown}` ({meaning}), but no shell runs a \
+         Command: it would reach the program as a literal argument. Run one program per Command \
+         (chain or pipe them in Ruby), read its output from result.stdout and result.stderr \
+         instead of redirecting, pass values through {{placeholders}} instead of $VARIABLES \
+         and globs, or quote it ('{shown}' or \\{shown}) if the program really takes it literally",
+        excerpt(input, 60)
+    ))
+}
+
+/// Refuses shell syntax that sh would act on but a template passes on as literal text: the
+/// template must mean the same words to a reader who knows sh as to us.
+fn check_no_shell_syntax(input: &str) -> Result<()> {
+    #[derive(PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
+    let mut quote = Quote::None;
+    let mut chars = input.chars();
+    let mut word_start = true; // no unquoted character of the current word seen yet
+    let mut prev: Option<char> = None; // the previous unquoted character
+    while let Some(c) = chars.next() {
+        match quote {
+            Quote::Single => {
+                if c == '\'' {
+                    quote = Quote::None;
+                }
+                prev = None;
+                continue;
+            }
+            Quote::Double => {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => quote = Quote::None,
+                    '$' | '`' => {
+                        return Err(shell_syntax_error(
+                            input,
+                            c,
+                            "a double-quoted",
+                            "an expansion, which sh performs inside double quotes too; use \
+                             single quotes for a literal",
+                        ))
+                    }
+                    _ => {}
+                }
+                prev = None;
+                continue;
+            }
+            Quote::None => {}
+        }
+        match c {
+            ' ' | '\t' => {
+                word_start = true;
+                prev = None;
+                continue;
+            }
+            '\\' => {
+                chars.next();
+            }
+            '\'' => quote = Quote::Single,
+            '"' => quote = Quote::Double,
+            '~' if word_start || matches!(prev, Some('=') | Some(':')) => {
+                return Err(shell_syntax_error(
+                    input,
+                    c,
+                    "an unquoted",
+                    "a home-directory expansion",
+                ))
+            }
+            c => {
+                if let Some(meaning) = shell_meaning(c) {
+                    return Err(shell_syntax_error(input, c, "an unquoted", meaning));
+                }
+            }
+        }
+        prev = if matches!(c, '\\' | '\'' | '"') {
+            None
+        } else {
+            Some(c)
+        };
+        word_start = false;
+    }
+    Ok(())
+}
+
 /// Splits `input` with POSIX word rules, refusing a word-initial `#` (a shell comment that
-/// would drop the words after it) and unbalanced quotes.
+/// would drop the words after it), shell syntax that no shell will act on, and unbalanced
+/// quotes.
 pub fn split_words(input: &str) -> Result<Vec<String>> {
     let words = shell_words::split(input).map_err(|_| {
         Error::Configuration(format!(
@@ -119,6 +234,7 @@ impl Template {
             ));
         }
         let raw = split_words(input)?;
+        check_no_shell_syntax(input)?;
         if raw.is_empty() {
             return Err(Error::Configuration(
                 "the command template is empty: it needs at least the executable".into(),
@@ -359,6 +475,53 @@ mod tests {
             ["echo", "--x=-n"]
         );
         assert_eq!(argv("echo x{a}", &["-n"]).expect("ok"), ["echo", "x-n"]);
+    }
+
+    #[test]
+    fn shell_syntax_is_refused_unless_quoted() {
+        for t in [
+            "docker run --rm {image} > /var/log/deploy.log",
+            "ls {d} 2>&1",
+            "echo a; rm x",
+            "echo a && echo b",
+            "echo a | cat",
+            "echo a &",
+            "cat < in",
+            "echo $HOME",
+            "echo ${HOME}",
+            "echo `id`",
+            "echo $(id)",
+            "echo \"$HOME\"",
+            "echo \"`id`\"",
+            "ls *.txt",
+            "ls file?.txt",
+            "ls [ab].txt",
+            "ls ~",
+            "ls ~/x",
+            "cp --target=~/x {f}",
+            "echo a:~",
+            "echo (x)",
+            "echo a\nrm x",
+        ] {
+            assert!(
+                matches!(Template::parse(t), Err(Error::Configuration(_))),
+                "{t:?} was accepted"
+            );
+        }
+        assert_eq!(
+            argv(
+                "echo '>' \\| ';' '$HOME' \"a b\" '*' \\~ HEAD~1 '2>&1' \"\\$x\"",
+                &[]
+            )
+            .expect("ok"),
+            ["echo", ">", "|", ";", "$HOME", "a b", "*", "~", "HEAD~1", "2>&1", "$x"]
+        );
+        let err = Template::parse("docker run --rm {image} > /var/log/deploy.log").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("result.stdout") && msg.contains("quote"),
+            "{msg}"
+        );
     }
 
     #[test]
