@@ -327,6 +327,19 @@ impl Template {
                                 self.names[*i], self.names[*i]
                             )));
                         }
+                        // Response files: gcc, clang, ld, binutils, javac and 7z read more
+                        // arguments from `@path`, so `@uploads/x` smuggles in `-wrapper
+                        // /bin/sh,-c,...` past the dash check above.
+                        if out.is_empty() && v.first() == Some(&b'@') && !is_option[*i] {
+                            return Err(Error::CommandNotAllowed(format!(
+                                "the value for {{{}}} begins with `@`, which gcc, clang, ld, \
+                                 binutils, javac and 7z read as a response file of more options \
+                                 (option injection): refuse such input, put a literal prefix \
+                                 such as ./ before the placeholder in the template, or list :{} \
+                                 in options: if it really is an option",
+                                self.names[*i], self.names[*i]
+                            )));
+                        }
                         out.extend_from_slice(v);
                     }
                 }
@@ -475,6 +488,24 @@ mod tests {
             ["echo", "--x=-n"]
         );
         assert_eq!(argv("echo x{a}", &["-n"]).expect("ok"), ["echo", "x-n"]);
+    }
+
+    #[test]
+    fn leading_at_sign_from_a_value_is_refused_as_a_response_file() {
+        assert!(matches!(
+            argv("gcc -fsyntax-only {file}", &["@uploads/x"]),
+            Err(Error::CommandNotAllowed(_))
+        ));
+        assert!(matches!(
+            argv("echo {a}{b}", &["", "@x"]),
+            Err(Error::CommandNotAllowed(_))
+        ));
+        assert_eq!(
+            argv("echo ./{a} x@{a}", &["@f"]).expect("ok"),
+            ["echo", "./@f", "x@@f"]
+        );
+        let t = Template::parse("gcc {f}").expect("parse");
+        assert_eq!(t.expand(&[b"@opts"], &[true]).expect("option")[1], b"@opts");
     }
 
     #[test]
