@@ -129,14 +129,22 @@ module HanamiGuard
         _define(utf8(template, "the template"), config).send(:setup, template, checks, timeout)
       end
 
-      # Runs a plain argv (no template, no placeholders) with the same sealing.
+      # Runs a plain argv (no template) with the same sealing and the same value checks.
       #
       #   HanamiGuard::Command.run("git", "log", "--", path, timeout: 5)
+      #
+      # The words before the first "--" (and that "--") are yours: literal subcommands and
+      # options. Every word after it, or every word after the executable when there is no "--",
+      # is a value and is checked as a placeholder value is: no NUL, and no leading "-" or "@"
+      # (option and response-file injection). So `Command.run("git", "ls-remote", url)` refuses
+      # url = "--upload-pack=...", and a literal option goes before a "--":
+      # `Command.run("ls", "-l", "--", dir)`. Braces are literal.
       #
       # @param exe [String] a name looked up in the safe PATH, or an absolute path
       # @param args [Array<String, Symbol, Integer>]
       # @param stdin [String, nil] bytes for the child's stdin (default /dev/null)
       # @return [Result]
+      # @raise [CommandNotAllowed] a value with a NUL, a leading "-" or "@", or an inline script
       # @api public
       # @since 0.1.0
       def run(exe, *args, stdin: nil, **opts)
@@ -149,8 +157,9 @@ module HanamiGuard
         config = normalize_config(**{ options: [], env: {}, timeout: nil, max_output: 1 << 20, chdir: nil,
                                       rlimits: {}, fs: nil, dangerous_shell: false, path: nil,
                                       kill_grace: 2 }.merge(opts))
-        cmd = _define_argv(words, config).send(:setup, words.join(" "), {}, opts[:timeout])
-        cmd.run(stdin:)
+        cmd, values = _define_argv(words, config)
+        cmd.send(:setup, words.join(" "), {}, opts[:timeout])
+        cmd.run(stdin:, **cmd.placeholders.zip(values).to_h)
       end
 
       # @api private

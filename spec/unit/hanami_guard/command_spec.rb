@@ -424,7 +424,8 @@ RSpec.describe HanamiGuard::Command do
       expect(result.stdout).to eq("--|{x}")
       expect(result.argv.first).to start_with("/")
       expect(result.sandbox[:no_new_privs]).to be(true)
-      expect { described_class.run("sh", "-c", "id") }.to raise_error(HanamiGuard::ConfigurationError)
+      expect { described_class.run("sh", "-c", "id", "--") }.to raise_error(HanamiGuard::ConfigurationError)
+      expect { described_class.run("sh", "-c", "id") }.to raise_error(HanamiGuard::CommandNotAllowed)
       expect { described_class.run("echo", allow: {}) }.to raise_error(ArgumentError)
     end
   end

@@ -234,6 +234,16 @@ impl Command {
         Self::build(Template::from_literals(argv)?, config)
     }
 
+    /// Defines a command from a plain argv whose later words may come from a request (Ruby's
+    /// `Command.run(exe, *args)`): see [`Template::from_plain`] for which words are values.
+    /// Returns the command and the values to give [`Command::argv`] or [`Command::run`], which
+    /// check them as they check any placeholder value (NUL, a leading `-` or `@`, inline
+    /// scripts).
+    pub fn from_plain(argv: Vec<Vec<u8>>, config: Config) -> Result<(Self, Vec<Vec<u8>>)> {
+        let (template, values) = Template::from_plain(argv)?;
+        Ok((Self::build(template, config)?, values))
+    }
+
     fn build(mut template: Template, config: Config) -> Result<Self> {
         let names = template.names().to_vec();
         let index_of = |name: &str, what: &str| {

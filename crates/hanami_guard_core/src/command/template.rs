@@ -70,6 +70,8 @@ impl Word {
 pub struct Template {
     words: Vec<Word>,
     names: Vec<String>,
+    /// Built by [`Template::from_plain`]: refusals speak of arguments, not placeholders.
+    plain: bool,
 }
 
 /// What sh would do with an unquoted character that a template passes on literally.
@@ -252,7 +254,11 @@ impl Template {
                 excerpt(&raw[0], 40)
             )));
         }
-        Ok(Template { words, names })
+        Ok(Template {
+            words,
+            names,
+            plain: false,
+        })
     }
 
     /// A template of literal words only (the plain argv form).
@@ -265,7 +271,53 @@ impl Template {
         Ok(Template {
             words: words.into_iter().map(Word::literal).collect(),
             names: Vec::new(),
+            plain: false,
         })
+    }
+
+    /// The plain argv form of a run whose arguments may come from a request. The executable,
+    /// the words before the first `--` and that `--` are literals (the caller's own options);
+    /// every word after the `--`, or after the executable when there is no `--`, is a value: a
+    /// placeholder named `arg<N>` (N its position in argv) that is filled with that word and
+    /// gets every check a placeholder value gets. Returns the template and the values, in
+    /// [`Template::names`] order.
+    ///
+    /// Which words are values cannot be guessed from their bytes (`-l` may be the caller's and
+    /// `--upload-pack=...` an attacker's), so the rule is positional and fails closed: without
+    /// a `--`, nothing but the executable is literal.
+    pub fn from_plain(words: Vec<Vec<u8>>) -> Result<(Self, Vec<Vec<u8>>)> {
+        if words.is_empty() {
+            return Err(Error::Configuration(
+                "no executable given: pass at least the program to run".into(),
+            ));
+        }
+        let first_value = words
+            .iter()
+            .skip(1)
+            .position(|w| w == b"--")
+            .map_or(1, |p| p + 2);
+        let mut out = Vec::with_capacity(words.len());
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        for (i, w) in words.into_iter().enumerate() {
+            if i < first_value {
+                out.push(Word::literal(w));
+            } else {
+                out.push(Word {
+                    segments: vec![Segment::Slot(names.len())],
+                });
+                names.push(format!("arg{i}"));
+                values.push(w);
+            }
+        }
+        Ok((
+            Template {
+                words: out,
+                names,
+                plain: true,
+            },
+            values,
+        ))
     }
 
     /// The words, executable first.
@@ -319,26 +371,18 @@ impl Template {
                         // that byte is `-` (`--upload-pack=...`, `-oProxyCommand=...`, `-`,
                         // `--`). No denylist: any leading dash is refused.
                         if out.is_empty() && v.first() == Some(&b'-') && !is_option[*i] {
-                            return Err(Error::CommandNotAllowed(format!(
-                                "the value for {{{}}} begins with `-`, so the program would read it \
-                                 as an option (option injection): refuse such input, put `--` before \
-                                 the placeholder in the template, or list :{} in options: if it \
-                                 really is an option",
-                                self.names[*i], self.names[*i]
-                            )));
+                            return Err(self
+                                .injection(*i, "`-`, so the program would read it as an option"));
                         }
                         // Response files: gcc, clang, ld, binutils, javac and 7z read more
                         // arguments from `@path`, so `@uploads/x` smuggles in `-wrapper
                         // /bin/sh,-c,...` past the dash check above.
                         if out.is_empty() && v.first() == Some(&b'@') && !is_option[*i] {
-                            return Err(Error::CommandNotAllowed(format!(
-                                "the value for {{{}}} begins with `@`, which gcc, clang, ld, \
-                                 binutils, javac and 7z read as a response file of more options \
-                                 (option injection): refuse such input, put a literal prefix \
-                                 such as ./ before the placeholder in the template, or list :{} \
-                                 in options: if it really is an option",
-                                self.names[*i], self.names[*i]
-                            )));
+                            return Err(self.injection(
+                                *i,
+                                "`@`, which gcc, clang, ld, binutils, javac and 7z read as a \
+                                 response file of more options",
+                            ));
                         }
                         out.extend_from_slice(v);
                     }
@@ -347,6 +391,27 @@ impl Template {
             argv.push(out);
         }
         Ok(argv)
+    }
+}
+
+impl Template {
+    fn injection(&self, i: usize, what: &str) -> Error {
+        let name = &self.names[i];
+        if self.plain {
+            let n = name.trim_start_matches("arg");
+            Error::CommandNotAllowed(format!(
+                "argument {n} begins with {what} (option injection): every word after the \
+                 executable, or after a `--`, is a value and is checked as one. Refuse such \
+                 input; a literal option of your own goes before a `--`: \
+                 Command.run(\"ls\", \"-l\", \"--\", value)"
+            ))
+        } else {
+            Error::CommandNotAllowed(format!(
+                "the value for {{{name}}} begins with {what} (option injection): refuse such \
+                 input, put a literal prefix (./ or --opt=) before the placeholder in the \
+                 template, or list :{name} in options: if it really is an option"
+            ))
+        }
     }
 }
 
@@ -553,6 +618,20 @@ mod tests {
             msg.contains("result.stdout") && msg.contains("quote"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn plain_argv_words_after_the_separator_are_values() {
+        let words = |w: &[&str]| w.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+        let (t, v) = Template::from_plain(words(&["git", "log", "--", "-x"])).expect("plain");
+        assert_eq!(t.names(), ["arg3"]);
+        assert_eq!(v, words(&["-x"]));
+        assert_eq!(t.words()[1].as_literal(), Some(&b"log"[..]));
+        let (t, v) = Template::from_plain(words(&["git", "ls-remote", "u"])).expect("plain");
+        assert_eq!(t.names(), ["arg1", "arg2"]);
+        assert_eq!(v, words(&["ls-remote", "u"]));
+        let (t, _) = Template::from_plain(words(&["ls", "-l", "--", "a", "--"])).expect("plain");
+        assert_eq!(t.names(), ["arg3", "arg4"]);
     }
 
     #[test]

@@ -162,12 +162,21 @@ impl Command {
         })
     }
 
-    fn define_argv(ruby: &Ruby, argv: RArray, options: RHash) -> Result<Self, Error> {
+    /// The plain form: returns `[command, values]`, the values to run it with (see
+    /// `core::Command::from_plain` for which words are values).
+    fn define_argv(ruby: &Ruby, argv: RArray, options: RHash) -> Result<RArray, Error> {
         errors::guard(ruby, || {
             let argv = strings(argv)?;
             let config = config(ruby, options)?;
-            let cmd = errors::map(ruby, core::Command::from_argv(argv, config))?;
-            Ok(Command(Arc::new(cmd)))
+            let (cmd, values) = errors::map(ruby, core::Command::from_plain(argv, config))?;
+            let values_rb = ruby.ary_new_capa(values.len());
+            for v in &values {
+                values_rb.push(RString::from_slice(v))?;
+            }
+            let pair = ruby.ary_new_capa(2);
+            pair.push(Command(Arc::new(cmd)))?;
+            pair.push(values_rb)?;
+            Ok(pair)
         })
     }
 
