@@ -72,6 +72,25 @@ pub fn spawn_chdir_available() -> bool {
     extensions().chdir.is_some()
 }
 
+/// The kernel's Landlock ABI version: 0 when Landlock is missing or disabled. Asked once.
+pub fn landlock_abi() -> u32 {
+    static ABI: OnceLock<u32> = OnceLock::new();
+    *ABI.get_or_init(|| {
+        const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+        // SAFETY: with a null attribute pointer, size 0 and the VERSION flag the syscall only
+        // returns a number; it reads and writes no memory.
+        let v = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<c_void>(),
+                0usize,
+                LANDLOCK_CREATE_RULESET_VERSION,
+            )
+        };
+        u32::try_from(v).unwrap_or(0)
+    })
+}
+
 /// Blocks every signal on the calling thread. Used on the short-lived thread that spawns and
 /// supervises a child: process-directed signals then go to Ruby's threads, and a write to a
 /// closed stdin pipe fails with `EPIPE` instead of killing the process with `SIGPIPE` (a

@@ -76,7 +76,12 @@ fn true_succeeds_with_posix_spawn() {
     assert!(out.success());
     assert_eq!(out.exit_status, Some(0));
     assert_eq!(out.sandbox.spawn, SpawnMethod::PosixSpawn);
-    assert_eq!(out.sandbox.landlock, LandlockStatus::NotRequested);
+    if hanami_guard_core::sys::landlock_abi() >= 6 {
+        assert_eq!(out.sandbox.landlock.status, LandlockStatus::FullyEnforced);
+        assert!(out.sandbox.landlock.ptrace && out.sandbox.landlock.signals);
+        assert_eq!(out.sandbox.landlock.tcp, Some(true));
+        assert!(!out.sandbox.landlock.filesystem);
+    }
 }
 
 #[test]
@@ -340,7 +345,7 @@ fn landlock_limits_what_the_child_reads() {
             &Cancel::new().expect("cancel"),
         )
         .expect("run");
-    if out.sandbox.landlock == LandlockStatus::NotEnforced {
+    if out.sandbox.landlock.status == LandlockStatus::NotEnforced {
         eprintln!("Landlock not available on this kernel: skipped the denial check");
         return;
     }
@@ -423,7 +428,7 @@ fn landlock_limits_where_the_child_writes() {
             &Cancel::new().expect("cancel"),
         )
         .expect("run");
-    if out.sandbox.landlock == LandlockStatus::NotEnforced {
+    if out.sandbox.landlock.status == LandlockStatus::NotEnforced {
         eprintln!("Landlock not available on this kernel: skipped");
         return;
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hanami_guard_core::cancel::Cancel;
-use hanami_guard_core::command::{self as core, Allow, Config, FsRules, Rlimits};
+use hanami_guard_core::command::{self as core, Allow, Config, FsRules, NetRules, Rlimits};
 use magnus::{
     function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby, Symbol, TryConvert,
     Value,
@@ -103,6 +103,31 @@ fn convert_allow(ruby: &Ruby, value: Value) -> Result<Allow, Error> {
     }
 }
 
+#[derive(Clone, Copy)]
+enum NetKind {
+    Ports,
+    Unrestricted,
+}
+
+const NET_KINDS: &[(&str, NetKind)] = &[
+    ("ports", NetKind::Ports),
+    ("unrestricted", NetKind::Unrestricted),
+];
+
+/// `["ports", [connect...], [bind...]]` or `["unrestricted"]`.
+fn convert_net(ruby: &Ruby, value: RArray) -> Result<NetRules, Error> {
+    let kind: String = value.entry(0)?;
+    Ok(
+        match convert::closed_set(ruby, "net: kind", &kind, NET_KINDS)? {
+            NetKind::Ports => NetRules::Ports {
+                connect: value.entry(1)?,
+                bind: value.entry(2)?,
+            },
+            NetKind::Unrestricted => NetRules::Unrestricted,
+        },
+    )
+}
+
 fn duration(seconds: f64) -> Duration {
     Duration::from_secs_f64(seconds.clamp(0.0, 1.0e9))
 }
@@ -141,6 +166,9 @@ fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
             write: paths(ruby, fs, "write")?,
             exec: paths(ruby, fs, "exec")?,
         });
+    }
+    if let Some(net) = get::<Option<RArray>>(ruby, h, "net")? {
+        c.net = convert_net(ruby, net)?;
     }
     c.dangerous_shell = get::<Option<bool>>(ruby, h, "dangerous_shell")?.unwrap_or(false);
     if let Some(list) = get::<Option<Vec<String>>>(ruby, h, "path")? {
@@ -248,11 +276,27 @@ impl Command {
             )?;
             let out = errors::map(ruby, output)?;
             let sandbox = ruby.hash_new();
+            let landlock = &out.sandbox.landlock;
             sandbox.aset(ruby.to_symbol("no_new_privs"), out.sandbox.no_new_privs)?;
             sandbox.aset(
                 ruby.to_symbol("landlock"),
-                ruby.to_symbol(out.sandbox.landlock.as_str()),
+                ruby.to_symbol(landlock.status.as_str()),
             )?;
+            sandbox.aset(ruby.to_symbol("landlock_abi"), landlock.abi)?;
+            sandbox.aset(ruby.to_symbol("ptrace_scoped"), landlock.ptrace)?;
+            sandbox.aset(ruby.to_symbol("filesystem_restricted"), landlock.filesystem)?;
+            let tcp = match landlock.tcp {
+                Some(true) => "denied",
+                Some(false) => "ports",
+                None => "unrestricted",
+            };
+            sandbox.aset(ruby.to_symbol("tcp"), ruby.to_symbol(tcp))?;
+            sandbox.aset(ruby.to_symbol("signals_scoped"), landlock.signals)?;
+            sandbox.aset(
+                ruby.to_symbol("abstract_unix_sockets_scoped"),
+                landlock.abstract_unix_sockets,
+            )?;
+            sandbox.aset(ruby.to_symbol("new_session"), out.sandbox.new_session)?;
             sandbox.aset(
                 ruby.to_symbol("spawn"),
                 ruby.to_symbol(out.sandbox.spawn.as_str()),
