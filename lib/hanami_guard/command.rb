@@ -23,6 +23,10 @@ module HanamiGuard
     RLIMITS = %i[cpu as nofile nproc fsize].freeze
     # Keys of `fs:`.
     FS_KEYS = %i[read write exec].freeze
+    # Keys of `net:`.
+    NET_KEYS = %i[connect bind].freeze
+    # Keywords of {.run} besides stdin:.
+    RUN_OPTIONS = %i[env timeout max_output chdir rlimits fs net dangerous_shell path kill_grace].freeze
     # `run` keyword that is not a placeholder.
     RESERVED = %w[stdin].freeze
 
@@ -45,9 +49,13 @@ module HanamiGuard
       attr_reader :duration
       # @return [Integer] the child's pid (and process group id)
       attr_reader :pid
-      # @return [Hash{Symbol => Object}] what sealing was applied: :no_new_privs, :landlock
-      #   (:not_requested, :fully_enforced, :partially_enforced, :not_enforced), :spawn
-      #   (:posix_spawn or :fork), :process_group, :fds_closed, :rlimits
+      # @return [Hash{Symbol => Object}] what sealing was applied: :no_new_privs; :landlock
+      #   (:fully_enforced, :partially_enforced, :not_enforced on a kernel without Landlock,
+      #   :disabled by HANAMI_GUARD_LANDLOCK=off) and :landlock_abi (the kernel's, 0 for none);
+      #   what the domain denies: :ptrace_scoped (ptrace and /proc/$PPID of the app),
+      #   :signals_scoped and :abstract_unix_sockets_scoped (ABI 6), :tcp (:denied, :ports as
+      #   net: allows, or :unrestricted), :filesystem_restricted (fs: rules); :spawn (:posix_spawn
+      #   or :fork), :new_session, :process_group, :fds_closed, :rlimits
       attr_reader :sandbox
 
       # @api private
@@ -109,6 +117,9 @@ module HanamiGuard
       # @param chdir [HanamiGuard::Root, String, nil] a Root or an absolute directory
       # @param rlimits [Hash{Symbol => Integer}] keys of {RLIMITS}; uses the slower fork path
       # @param fs [Hash{Symbol => Array<String>}, nil] Landlock: { read: [...], write: [...], exec: [...] }
+      # @param net [Hash{Symbol => Array<Integer>}, :unrestricted, nil] Landlock TCP rules: nil (the
+      #   default) denies every TCP bind and connect; { connect: [443], bind: [] } allows those
+      #   ports; :unrestricted leaves TCP alone
       # @param dangerous_shell [Boolean] allow a shell or interpreter given an inline script
       # @param path [Array<String>, String, nil] absolute directories to find the executable in
       # @param kill_grace [Numeric] seconds between SIGTERM and SIGKILL on timeout or interrupt
@@ -117,40 +128,49 @@ module HanamiGuard
       # @api public
       # @since 0.1.0
       def new(template, allow: {}, options: [], env: {}, timeout: nil, max_output: 1 << 20, chdir: nil,
-              rlimits: {}, fs: nil, dangerous_shell: false, path: nil, kill_grace: 2)
+              rlimits: {}, fs: nil, net: nil, dangerous_shell: false, path: nil, kill_grace: 2)
         raise TypeError, "template must be a String like \"git log {ref}\", not #{template.class}" unless
           template.is_a?(String)
 
         specs, checks = normalize_allow(allow)
         config = normalize_config(options:, env:, timeout:, max_output:,
-                                  chdir:, rlimits:, fs:, dangerous_shell:,
+                                  chdir:, rlimits:, fs:, net:, dangerous_shell:,
                                   path:, kill_grace:)
         config[:allow] = specs
         _define(utf8(template, "the template"), config).send(:setup, template, checks, timeout)
       end
 
-      # Runs a plain argv (no template, no placeholders) with the same sealing.
+      # Runs a plain argv (no template) with the same sealing and the same value checks.
       #
       #   HanamiGuard::Command.run("git", "log", "--", path, timeout: 5)
+      #
+      # The words before the first "--" (and that "--") are yours: literal subcommands and
+      # options. Every word after it, or every word after the executable when there is no "--",
+      # is a value and is checked as a placeholder value is: no NUL, and no leading "-" or "@"
+      # (option and response-file injection). So `Command.run("git", "ls-remote", url)` refuses
+      # url = "--upload-pack=...", and a literal option goes before a "--":
+      # `Command.run("ls", "-l", "--", dir)`. Braces are literal.
       #
       # @param exe [String] a name looked up in the safe PATH, or an absolute path
       # @param args [Array<String, Symbol, Integer>]
       # @param stdin [String, nil] bytes for the child's stdin (default /dev/null)
       # @return [Result]
+      # @raise [CommandNotAllowed] a value with a NUL, a leading "-" or "@", or an inline script
       # @api public
       # @since 0.1.0
       def run(exe, *args, stdin: nil, **opts)
-        unknown = opts.keys - %i[env timeout max_output chdir rlimits fs dangerous_shell path kill_grace]
+        unknown = opts.keys - RUN_OPTIONS
         raise ArgumentError, "unknown keyword(s) for Command.run: #{unknown.join(", ")}" unless unknown.empty?
 
         raise TypeError, "the executable must be a String, not #{exe.class}" unless exe.is_a?(String)
 
         words = [exe, *args].each_with_index.map { |a, i| value_string(a, "argument #{i}") }
         config = normalize_config(**{ options: [], env: {}, timeout: nil, max_output: 1 << 20, chdir: nil,
-                                      rlimits: {}, fs: nil, dangerous_shell: false, path: nil,
+                                      rlimits: {}, fs: nil, net: nil, dangerous_shell: false, path: nil,
                                       kill_grace: 2 }.merge(opts))
-        cmd = _define_argv(words, config).send(:setup, words.join(" "), {}, opts[:timeout])
-        cmd.run(stdin:)
+        cmd, values = _define_argv(words, config)
+        cmd.send(:setup, words.join(" "), {}, opts[:timeout])
+        cmd.run(stdin:, **cmd.placeholders.zip(values).to_h)
       end
 
       # @api private
@@ -198,8 +218,8 @@ module HanamiGuard
         [specs, checks.freeze]
       end
 
-      def normalize_config(options:, env:, timeout:, max_output:, chdir:, rlimits:, fs:, dangerous_shell:, path:,
-                           kill_grace:)
+      def normalize_config(options:, env:, timeout:, max_output:, chdir:, rlimits:, fs:, net:, dangerous_shell:,
+                           path:, kill_grace:)
         {
           options: Array(options).map { |o| name_string(o, "options:") },
           env: normalize_env(env),
@@ -208,6 +228,7 @@ module HanamiGuard
           chdir: normalize_chdir(chdir),
           rlimits: normalize_rlimits(rlimits),
           fs: normalize_fs(fs),
+          net: normalize_net(net),
           dangerous_shell: dangerous_shell ? true : false,
           path: normalize_path(path),
           kill_grace: seconds(kill_grace, "kill_grace:", allow_nil: false, positive: false)
@@ -289,6 +310,25 @@ module HanamiGuard
         FS_KEYS.to_h { |key| [key, path_strings(fs[key], "fs: #{key}")] }
       end
       # rubocop:enable Naming/MethodParameterName
+
+      def normalize_net(net)
+        return nil if net.nil?
+        return ["unrestricted"] if net == :unrestricted
+        unless net.is_a?(Hash)
+          raise TypeError, "net: must be a Hash like { connect: [443] } or :unrestricted, not #{net.inspect}"
+        end
+
+        net.each_key do |key|
+          raise ArgumentError, "net: unknown key #{key.inspect}; use :connect, :bind" unless NET_KEYS.include?(key)
+        end
+        ["ports", *NET_KEYS.map { |key| Array(net[key]).map { |port| port_number(port, key) } }]
+      end
+
+      def port_number(port, key)
+        raise TypeError, "net: #{key} entries must be TCP port Integers, not #{port.class}" unless port.is_a?(Integer)
+
+        port
+      end
 
       def normalize_path(path)
         return nil if path.nil?

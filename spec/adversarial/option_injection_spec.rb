@@ -7,7 +7,7 @@
 # declared in options:.
 # :slow only keeps these out of the GC.stress pass (minutes there); they run in every normal run.
 RSpec.describe "option injection through HanamiGuard::Command", :slow do
-  let(:cmd) { HanamiGuard::Command.new("printf %s| {value}") }
+  let(:cmd) { HanamiGuard::Command.new("printf '%s|' {value}") }
 
   payloads = ["--upload-pack=touch /tmp/hg-pwned", "--upload-pa=touch /tmp/hg-pwned", "-oProxyCommand=touch /tmp/x",
               "-", "--", "-n", "--help", "-\u00e9", "-\n"]

@@ -2,13 +2,14 @@
 //! Every `unsafe` block carries a `// SAFETY:` comment saying why it is sound.
 //!
 //! What lives here, and why it cannot be safe Rust:
-//! - [`posix_spawn_sealed`]: glibc's `posix_spawn` with a new process group, an empty signal
-//!   mask, default dispositions and a close-from file action. `posix_spawn` is vfork-like, so it
+//! - [`posix_spawn_sealed`]: glibc's `posix_spawn` with a new session (and so a new process
+//!   group), an empty signal mask, default dispositions and a close-from file action. `posix_spawn` is vfork-like, so it
 //!   costs the same whatever the size of the (Ruby) parent, unlike `fork`.
 //! - [`fork_spawn_sealed`]: the slower path, `std::process::Command` with a `pre_exec` hook
 //!   (rlimits are per process, so they must be set in the child between fork and exec).
 //! - [`block_signals_on_this_thread`]: the helper thread that spawns and supervises a child
-//!   must not receive the process's signals (they belong to Ruby), nor die of `SIGPIPE`.
+//!   must not receive the process's signals (they belong to Ruby), nor die of `SIGPIPE`. Its
+//!   mask is inherited by a forked child, so both spawn paths set the child's mask explicitly.
 //!
 //! The glibc extensions `posix_spawn_file_actions_addclosefrom_np` (glibc >= 2.34) and
 //! `posix_spawn_file_actions_addchdir_np` (glibc >= 2.29) are looked up at run time with
@@ -69,6 +70,25 @@ pub fn closefrom_available() -> bool {
 /// Whether the C library can change directory in a `posix_spawn` child (glibc >= 2.29).
 pub fn spawn_chdir_available() -> bool {
     extensions().chdir.is_some()
+}
+
+/// The kernel's Landlock ABI version: 0 when Landlock is missing or disabled. Asked once.
+pub fn landlock_abi() -> u32 {
+    static ABI: OnceLock<u32> = OnceLock::new();
+    *ABI.get_or_init(|| {
+        const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+        // SAFETY: with a null attribute pointer, size 0 and the VERSION flag the syscall only
+        // returns a number; it reads and writes no memory.
+        let v = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<c_void>(),
+                0usize,
+                LANDLOCK_CREATE_RULESET_VERSION,
+            )
+        };
+        u32::try_from(v).unwrap_or(0)
+    })
 }
 
 /// Blocks every signal on the calling thread. Used on the short-lived thread that spawns and
@@ -139,8 +159,31 @@ impl Drop for Actions {
     }
 }
 
-/// Starts `req` with `posix_spawn`: a new process group (pgid = its pid), an empty signal
-/// mask, every catchable signal at its default disposition (Ruby ignores some, and an ignored
+/// Every signal from 1 to `SIGRTMAX`, glibc's internal ones included.
+///
+/// glibc's `sigfillset` leaves out its internal real-time signals (32 and 33), and its
+/// `posix_spawn` then sets those to `SIG_IGN` in the child, a disposition that survives exec.
+/// Naming them in the set-to-default set (glibc's spawn reads the set's bits directly) starts
+/// the new program with every signal at its default, as a fresh process would be.
+fn every_signal() -> libc::sigset_t {
+    const WORD: usize = libc::c_ulong::BITS as usize;
+    const WORDS: usize =
+        std::mem::size_of::<libc::sigset_t>() / std::mem::size_of::<libc::c_ulong>();
+    let mut words = [0 as libc::c_ulong; WORDS];
+    for sig in 1..=libc::SIGRTMAX() as usize {
+        let bit = sig - 1;
+        if bit / WORD < WORDS {
+            words[bit / WORD] |= 1 << (bit % WORD);
+        }
+    }
+    // SAFETY: on Linux a sigset_t is exactly an array of unsigned longs in which signal n is bit
+    // n - 1 (the kernel's and glibc's layout); `transmute` checks that the sizes are equal.
+    unsafe { std::mem::transmute::<[libc::c_ulong; WORDS], libc::sigset_t>(words) }
+}
+
+/// Starts `req` with `posix_spawn`: a new session without a controlling terminal (so it can
+/// neither open the app's `/dev/tty` nor push keystrokes into it with `TIOCSTI`), whose
+/// process group id is its pid (the group the supervisor signals), an empty signal mask, every catchable signal at its default disposition (Ruby ignores some, and an ignored
 /// disposition survives exec), `stdio` as descriptors 0, 1 and 2, every other descriptor
 /// closed, and the request's directory. Returns the pid.
 ///
@@ -176,26 +219,23 @@ pub fn posix_spawn_sealed(req: &SpawnRequest<'_>, stdio: [BorrowedFd<'_>; 3]) ->
     let mut attr = Attr(unsafe { attr.assume_init() });
 
     let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    let mut all = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigemptyset/sigfillset initialise the sets they are given; glibc's sigfillset
-    // leaves out its internal signals, and sigaction on SIGKILL/SIGSTOP is skipped by glibc.
-    let (empty, all) = unsafe {
+    // SAFETY: sigemptyset initialises the set it is given.
+    let empty = unsafe {
         libc::sigemptyset(empty.as_mut_ptr());
-        libc::sigfillset(all.as_mut_ptr());
-        (empty.assume_init(), all.assume_init())
+        empty.assume_init()
     };
-    let flags =
-        libc::POSIX_SPAWN_SETPGROUP | libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF;
+    let all = every_signal();
+    // SETSID alone: a session leader is also the leader of a new process group (pgid = pid),
+    // and glibc's setpgid after setsid would fail with EPERM.
+    let flags = libc::POSIX_SPAWN_SETSID
+        | libc::POSIX_SPAWN_SETSIGMASK as libc::c_short
+        | libc::POSIX_SPAWN_SETSIGDEF as libc::c_short;
     // SAFETY: `attr.0` is initialised; the set pointers point at initialised sigsets that
     // the calls copy.
     unsafe {
         check(
-            libc::posix_spawnattr_setflags(&mut attr.0, flags as libc::c_short),
+            libc::posix_spawnattr_setflags(&mut attr.0, flags),
             "posix_spawnattr_setflags",
-        )?;
-        check(
-            libc::posix_spawnattr_setpgroup(&mut attr.0, 0),
-            "posix_spawnattr_setpgroup",
         )?;
         check(
             libc::posix_spawnattr_setsigmask(&mut attr.0, &empty),
@@ -294,6 +334,9 @@ const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
 /// Runs in the forked child, before exec: only async-signal-safe calls, no allocation.
 fn seal_forked_child(limits: &Rlimits) -> io::Result<()> {
     use rustix::process::{setrlimit, Resource, Rlimit};
+    // A new session, as on the posix_spawn path: no controlling terminal to inject into, and a
+    // new process group led by the child for the supervisor's group kill.
+    rustix::process::setsid()?;
     let pairs = [
         (Resource::Cpu, limits.cpu),
         (Resource::As, limits.address_space),
@@ -313,14 +356,26 @@ fn seal_forked_child(limits: &Rlimits) -> io::Result<()> {
         }
     }
     // Default dispositions for every catchable signal: an ignored one survives exec.
-    // (std already cleared the signal mask and SIGPIPE.)
-    for sig in 1..libc::SIGRTMAX() {
+    for sig in 1..=libc::SIGRTMAX() {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
         // SAFETY: signal() with SIG_DFL is async-signal-safe and has no memory effects;
         // errors (internal glibc signals) are deliberately ignored.
         unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    // An empty signal mask, set here rather than trusted to std: the fork copies the mask of the
+    // spawner thread, which blocks every signal, and a child started that way ignores a
+    // timeout's SIGTERM and hangs in `wait` (SIGCHLD never arrives).
+    let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set; sigprocmask reads it and is async-signal-safe;
+    // the old-set pointer may be null.
+    let rc = unsafe {
+        libc::sigemptyset(empty.as_mut_ptr());
+        libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut())
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
     }
     // Mark every descriptor above 2 close-on-exec (not closed outright: std's own error pipe,
     // already close-on-exec, must stay open until exec). Linux >= 5.11; otherwise one fcntl per
@@ -372,12 +427,10 @@ pub fn fork_spawn_sealed(
     if let Some(dir) = req.chdir {
         cmd.current_dir(OsStr::from_bytes(dir.to_bytes()));
     }
-    cmd.process_group(0)
-        .stdin(stdin)
-        .stdout(stdout)
-        .stderr(stderr);
+    cmd.stdin(stdin).stdout(stdout).stderr(stderr);
     // SAFETY: the hook runs in the forked child before exec and only makes async-signal-safe
-    // system calls (setrlimit, signal, close_range/fcntl) without allocating or locking.
+    // system calls (setsid, setrlimit, signal, sigprocmask, close_range/fcntl) without
+    // allocating or locking.
     unsafe {
         cmd.pre_exec(move || seal_forked_child(&limits));
     }

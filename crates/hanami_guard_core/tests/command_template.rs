@@ -12,7 +12,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
-    fn a_value_fills_exactly_one_slot(a in "[^-\\x00][^\\x00]{0,40}", b in "[^\\x00]{0,40}") {
+    fn a_value_fills_exactly_one_slot(a in "[^-@\\x00][^\\x00]{0,40}", b in "[^\\x00]{0,40}") {
         let argv = printf().argv(&[a.as_bytes(), b.as_bytes()]).expect("argv");
         prop_assert_eq!(argv.len(), 5);
         prop_assert_eq!(&argv[2], a.as_bytes());
@@ -21,10 +21,12 @@ proptest! {
     }
 
     #[test]
-    fn a_leading_dash_or_a_nul_is_refused(rest in "[^\\x00]{0,20}") {
+    fn a_leading_dash_or_at_sign_or_a_nul_is_refused(rest in "[^\\x00]{0,20}") {
         let cmd = printf();
         let dashed = format!("-{rest}");
         prop_assert!(matches!(cmd.argv(&[dashed.as_bytes(), b"x"]), Err(Error::CommandNotAllowed(_))));
+        let response_file = format!("@{rest}");
+        prop_assert!(matches!(cmd.argv(&[response_file.as_bytes(), b"x"]), Err(Error::CommandNotAllowed(_))));
         let nul = format!("{rest}\0");
         prop_assert!(matches!(cmd.argv(&[b"x".as_slice(), nul.as_bytes()]), Err(Error::CommandNotAllowed(_))));
     }

@@ -121,8 +121,21 @@ fn interpreter(word: &[u8]) -> Option<Interpreter> {
     })
 }
 
-/// Whether `word` is an option that gives `kind` its script inline (or from stdin, for a shell).
-fn is_inline_flag(kind: Interpreter, word: &[u8]) -> bool {
+/// Whether `word` is an option that gives `kind` its program inline, or names code to load.
+///
+/// The table, one row per way each interpreter takes code from an argument (the program read
+/// from stdin is [`reads_program_from_stdin`]):
+///
+/// | interpreter | inline code |
+/// |---|---|
+/// | sh, bash, dash, zsh, ksh, ... | `-c` (also in a cluster: `-ec`), `-s`, `--command`, `--init-command` |
+/// | python, pypy | `-c` (also `-Ic`) |
+/// | perl | `-e`, `-E`, `-M`/`-m` whose module part is not a plain module name (`-MPOSIX;system(...)`, which perl pastes into `use ...;`) |
+/// | ruby | `-e` |
+/// | node | `-e`, `-p`, `--eval`, `--print`, `--import`/`--loader`/`--experimental-loader`/`--require`/`-r` given a `data:` URL |
+/// | php | `-r`, `-B`, `-R`, `-E` |
+/// | lua, luajit | `-e` |
+fn is_inline_flag(kind: Interpreter, word: &[u8], next: Option<&[u8]>) -> bool {
     let long = |names: &[&[u8]]| {
         names
             .iter()
@@ -138,20 +151,210 @@ fn is_inline_flag(kind: Interpreter, word: &[u8]) -> bool {
     match kind {
         Interpreter::Shell => cluster(b"cs") || long(&[b"--command", b"--init-command"]),
         Interpreter::Python => cluster(b"c"),
-        Interpreter::Perl => cluster(b"eE"),
+        Interpreter::Perl => cluster(b"eE") || perl_module_with_code(word, next),
         Interpreter::Ruby => cluster(b"e"),
-        Interpreter::Node => cluster(b"ep") || long(&[b"--eval", b"--print"]),
+        Interpreter::Node => {
+            cluster(b"ep") || long(&[b"--eval", b"--print"]) || node_data_url(word, next)
+        }
         Interpreter::Php => cluster(b"rBRE"),
         Interpreter::Lua => cluster(b"e"),
     }
 }
 
-/// Refuses an argv that would hand a shell or interpreter an inline script: the program itself
-/// (`sh -c`, `bash -ec`, `python3 -c`, `perl -e`, ...), or one launched through another word
-/// (`env sh -c`, `xargs sh -c`, `busybox sh -c`, `nice bash -c`, `find -exec sh -c`), and
-/// `env -S`, which re-splits a string into words as a shell would. `extra_names` are other
-/// names of the executable (its canonical path, behind symlinks such as /bin/sh -> dash).
+/// `perl -MFoo::Bar=args` becomes `use Foo::Bar split(/,/, q{args});`: the part before `=` is
+/// pasted into Perl source, so anything but a module name there is code.
+fn perl_module_with_code(word: &[u8], next: Option<&[u8]>) -> bool {
+    let module = match word {
+        [b'-', b'M' | b'm', rest @ ..] if !rest.is_empty() => rest,
+        [b'-', b'M' | b'm'] => next.unwrap_or(b""),
+        _ => return false,
+    };
+    let name = module.split(|&b| b == b'=').next().unwrap_or(b"");
+    let name = name.strip_prefix(b"-").unwrap_or(name); // -M-Foo means `no Foo`
+    name.is_empty()
+        || !name
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b':')
+}
+
+/// `node --import=data:text/javascript,...` (and the loader and require hooks) runs the URL's
+/// text as a module.
+fn node_data_url(word: &[u8], next: Option<&[u8]>) -> bool {
+    const HOOKS: [&[u8]; 5] = [
+        b"--import",
+        b"--loader",
+        b"--experimental-loader",
+        b"--require",
+        b"-r",
+    ];
+    for hook in HOOKS {
+        if word == hook {
+            return next.is_some_and(|n| n.starts_with(b"data:"));
+        }
+        if word.starts_with(hook) && word.get(hook.len()) == Some(&b'=') {
+            return word[hook.len() + 1..].starts_with(b"data:");
+        }
+    }
+    false
+}
+
+/// Options of `kind` that take the next word as their argument (so it is not the script).
+fn takes_argument(kind: Interpreter, word: &[u8]) -> bool {
+    let words: &[&[u8]] = match kind {
+        Interpreter::Shell => &[b"-o", b"+o", b"-O", b"+O", b"--rcfile", b"--init-file"],
+        Interpreter::Python => &[b"-W", b"-X", b"--check-hash-based-pycs"],
+        Interpreter::Perl => &[b"-I", b"-x"],
+        Interpreter::Ruby => &[b"-I", b"-r", b"-C", b"-E", b"--encoding"],
+        Interpreter::Node => &[
+            b"-r",
+            b"--require",
+            b"--import",
+            b"--loader",
+            b"--inspect-port",
+        ],
+        Interpreter::Php => &[b"-c", b"-d", b"-z"],
+        Interpreter::Lua => &[b"-l"],
+    };
+    words.contains(&word)
+}
+
+/// Names that are the process's standard input when given as a script path.
+fn is_stdin_path(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"-" | b"/dev/stdin" | b"/dev/fd/0" | b"/proc/self/fd/0" | b"/proc/thread-self/fd/0"
+    )
+}
+
+/// Whether `kind`, given the words after it, would read its program from stdin: no script
+/// argument at all (`sh`, `python3`), or a script named `-`, `/dev/stdin` or `/dev/fd/0`. With
+/// `stdin:` those bytes are code; `sh -s` is refused by [`is_inline_flag`] for the same reason.
+fn reads_program_from_stdin(kind: Interpreter, rest: &[&[u8]]) -> bool {
+    let mut i = 0;
+    while i < rest.len() {
+        let w = rest[i];
+        if w == b"--" {
+            return rest.get(i + 1).map_or(true, |s| is_stdin_path(s));
+        }
+        if is_stdin_path(w) {
+            return true;
+        }
+        let is_option = (w.first() == Some(&b'-')
+            || (kind == Interpreter::Shell && w.first() == Some(&b'+')))
+            && w.len() > 1;
+        if !is_option {
+            return false; // the script
+        }
+        i += if takes_argument(kind, w) { 2 } else { 1 };
+    }
+    true
+}
+
+/// Programs that run another program given as their arguments: an interpreter named after one
+/// of them is the program that runs.
+const LAUNCHERS: &[&[u8]] = &[
+    b"env",
+    b"xargs",
+    b"nice",
+    b"nohup",
+    b"timeout",
+    b"setsid",
+    b"stdbuf",
+    b"busybox",
+    b"sudo",
+    b"doas",
+    b"chroot",
+    b"ionice",
+    b"taskset",
+    b"chrt",
+    b"unshare",
+    b"nsenter",
+    b"flock",
+    b"script",
+    b"watch",
+    b"time",
+    b"runuser",
+    b"su",
+    b"setpriv",
+    b"prlimit",
+    b"systemd-run",
+    b"strace",
+    b"ltrace",
+    b"firejail",
+    b"bwrap",
+];
+
+/// The table of launchers that hand a string to a shell themselves (`-c` of flock, script, su,
+/// runuser; `-S` of env; every argument of watch unless `-x`), and the refusal for each.
+fn launcher_runs_a_shell(argv: &[&[u8]], names: &[&[u8]]) -> Option<String> {
+    let named = |n: &[u8]| names.iter().any(|w| basename(w) == n);
+    let has = |pred: &dyn Fn(&[u8]) -> bool| argv[1..].iter().copied().find(|w| pred(w));
+    let short = |w: &[u8], letter: u8| {
+        w.len() >= 2 && w[0] == b'-' && w[1] != b'-' && w[1..].contains(&letter)
+    };
+    let long = |w: &[u8], name: &[u8]| {
+        w == name || (w.starts_with(name) && w.get(name.len()) == Some(&b'='))
+    };
+    let shown = |w: &[u8]| excerpt(&String::from_utf8_lossy(w), 20);
+    if named(b"env") {
+        if let Some(w) = has(&|w| short(w, b'S') || long(w, b"--split-string")) {
+            return Some(format!(
+                "`env {}` splits a string into words as a shell would: pass each argument as its \
+                 own word, or pass dangerous_shell: true",
+                shown(w)
+            ));
+        }
+    }
+    for launcher in [&b"flock"[..], b"script", b"su", b"runuser"] {
+        if named(launcher) {
+            if let Some(w) =
+                has(&|w| short(w, b'c') || long(w, b"--command") || long(w, b"--session-command"))
+            {
+                return Some(format!(
+                    "`{} {}` hands its argument to a shell as a script: run the program directly \
+                     (flock FILE program args...), or pass dangerous_shell: true",
+                    String::from_utf8_lossy(launcher),
+                    shown(w)
+                ));
+            }
+        }
+    }
+    if named(b"watch") && has(&|w| short(w, b'x') || long(w, b"--exec")).is_none() {
+        return Some(
+            "`watch` joins its arguments into a string for `sh -c`: pass -x (--exec) so it runs \
+             the program directly, or pass dangerous_shell: true"
+                .into(),
+        );
+    }
+    if named(b"sudo") {
+        if let Some(w) =
+            has(&|w| short(w, b's') || short(w, b'i') || long(w, b"--shell") || long(w, b"--login"))
+        {
+            return Some(format!(
+                "`sudo {}` runs its arguments through a shell: run the program directly, or pass \
+                 dangerous_shell: true",
+                shown(w)
+            ));
+        }
+    }
+    None
+}
+
+/// Refuses an argv that would hand a shell or interpreter a program that is not a file the
+/// template names: the program itself with inline code (`sh -c`, `bash -ec`, `python3 -c`,
+/// `perl -e`, `perl -M'POSIX;system(...)'`, `node --import=data:...`), one reading its program
+/// from stdin (`sh`, `sh -`, `sh -s`, `bash /dev/stdin`), the same behind a launcher (`env sh
+/// -c`, `xargs sh`, `busybox sh -c`, `nice bash -c`, `find -exec sh -c`), and launchers that run
+/// a shell themselves (`env -S`, `flock -c`, `script -c`, `su -c`, `watch`). `extra_names` are
+/// other names of the executable (its canonical path, behind symlinks such as /bin/sh -> dash).
 pub fn check_no_inline_script(argv: &[&[u8]], extra_names: &[&[u8]]) -> Option<String> {
+    let mut names: Vec<&[u8]> = vec![argv[0]];
+    names.extend_from_slice(extra_names);
+    if let Some(msg) = launcher_runs_a_shell(argv, &names) {
+        return Some(msg);
+    }
+    let launched = names.iter().any(|n| LAUNCHERS.contains(&basename(n)));
+    let is_xargs = names.iter().any(|n| basename(n) == b"xargs");
     let mut candidates: Vec<(usize, Interpreter)> = Vec::new();
     for (i, w) in argv.iter().enumerate() {
         if let Some(k) = interpreter(w) {
@@ -161,31 +364,34 @@ pub fn check_no_inline_script(argv: &[&[u8]], extra_names: &[&[u8]]) -> Option<S
     if let Some(k) = extra_names.iter().find_map(|n| interpreter(n)) {
         candidates.push((0, k));
     }
+    let refusal = |i: usize, what: &str| {
+        Some(format!(
+            "`{}` would run `{}` {what}: a shell or interpreter given code that is not a file \
+             the template names reopens shell injection. Run the program you need directly, or \
+             a script file, or pass dangerous_shell: true if you really must",
+            excerpt(&String::from_utf8_lossy(argv[0]), 40),
+            excerpt(&String::from_utf8_lossy(basename(argv[i])), 20),
+        ))
+    };
     for (i, kind) in candidates {
-        if let Some(flag) = argv[i + 1..].iter().find(|w| is_inline_flag(kind, w)) {
-            return Some(format!(
-                "`{}` would run `{}` with an inline script (`{}`): a shell or interpreter given \
-                 code as an argument reopens shell injection. Run the program you need directly, \
-                 or a script file, or pass dangerous_shell: true if you really must",
-                excerpt(&String::from_utf8_lossy(argv[0]), 40),
-                excerpt(&String::from_utf8_lossy(basename(argv[i])), 20),
-                excerpt(&String::from_utf8_lossy(flag), 20)
-            ));
+        let rest = &argv[i + 1..];
+        if let Some(pos) = rest
+            .iter()
+            .enumerate()
+            .position(|(j, w)| is_inline_flag(kind, w, rest.get(j + 1).copied()))
+        {
+            let flag = excerpt(&String::from_utf8_lossy(rest[pos]), 20);
+            return refusal(i, &format!("with an inline script (`{flag}`)"));
         }
-    }
-    let exe_is_env = std::iter::once(argv[0])
-        .chain(extra_names.iter().copied())
-        .any(|n| basename(n) == b"env");
-    if exe_is_env {
-        if let Some(flag) = argv[1..].iter().find(|w| {
-            (w.len() >= 2 && w[0] == b'-' && w[1] != b'-' && w.contains(&b'S'))
-                || w.starts_with(b"--split-string")
-        }) {
-            return Some(format!(
-                "`env {}` splits a string into words as a shell would: pass each argument as its \
-                 own word, or pass dangerous_shell: true",
-                excerpt(&String::from_utf8_lossy(flag), 20)
-            ));
+        // Only where the word is the program that runs: the executable, or a word after a
+        // launcher. (`grep -c bash` merely mentions bash.)
+        if i == 0 || launched {
+            if is_xargs && i > 0 {
+                return refusal(i, "with arguments read from stdin (xargs appends them)");
+            }
+            if reads_program_from_stdin(kind, rest) {
+                return refusal(i, "with its program read from stdin");
+            }
         }
     }
     None
@@ -213,8 +419,86 @@ mod tests {
         assert!(refused(&["/usr/bin/ksh93", "-c", "id"]));
     }
 
+    /// One row per way of taking code, per interpreter and launcher (the table above).
+    #[test]
+    fn every_row_of_the_code_table_is_refused() {
+        let rows: &[&[&str]] = &[
+            &["/bin/sh", "-c", "id"],
+            &["/bin/bash", "-ec", "id"],
+            &["/bin/dash", "-s"],
+            &["/bin/zsh", "--command", "id"],
+            &["/bin/sh"],
+            &["/bin/sh", "-"],
+            &["/bin/sh", "-e", "-"],
+            &["/bin/bash", "/dev/stdin"],
+            &["/bin/bash", "-o", "errexit", "/dev/fd/0"],
+            &["/bin/sh", "--", "/proc/self/fd/0"],
+            &["/usr/bin/python3", "-c", "print(1)"],
+            &["/usr/bin/python3", "-"],
+            &["/usr/bin/python3"],
+            &["/usr/bin/perl", "-e", "print"],
+            &["/usr/bin/perl", "-E", "say 1"],
+            &["/usr/bin/perl", "-MPOSIX;system(q(id))", "x.pl"],
+            &["/usr/bin/perl", "-M", "POSIX;system(q(id))", "x.pl"],
+            &["/usr/bin/perl", "/dev/stdin"],
+            &["/usr/bin/ruby", "-e", "p 1"],
+            &["/usr/bin/ruby"],
+            &["/usr/bin/node", "-e", "1"],
+            &["/usr/bin/node", "-p", "1"],
+            &["/usr/bin/node", "--eval=1"],
+            &["/usr/bin/node", "--import=data:text/javascript,1", "x.js"],
+            &[
+                "/usr/bin/node",
+                "--import",
+                "data:text/javascript,1",
+                "x.js",
+            ],
+            &[
+                "/usr/bin/node",
+                "--experimental-loader=data:text/javascript,1",
+                "x.js",
+            ],
+            &["/usr/bin/php", "-r", "echo 1;"],
+            &["/usr/bin/lua", "-e", "print(1)"],
+            &["/usr/bin/env", "sh", "-c", "id"],
+            &["/usr/bin/env", "sh"],
+            &["/usr/bin/env", "-S", "sh -c id"],
+            &["/usr/bin/env", "--split-string=sh -c id"],
+            &["/usr/bin/xargs", "sh"],
+            &["/usr/bin/xargs", "-0", "python3"],
+            &["/usr/bin/xargs", "bash", "-c", "id"],
+            &["/usr/bin/flock", "/tmp/l", "-c", "id"],
+            &["/usr/bin/flock", "--command", "id", "/tmp/l"],
+            &["/usr/bin/script", "-q", "-c", "id", "/dev/null"],
+            &["/bin/su", "-c", "id", "app"],
+            &["/sbin/runuser", "-u", "app", "--command=id"],
+            &["/usr/bin/watch", "-n1", "ls"],
+            &["/usr/bin/sudo", "-s", "id"],
+            &["/usr/bin/busybox", "sh", "-c", "id"],
+            &["/usr/bin/nice", "bash", "-c", "id"],
+            &["/usr/bin/timeout", "5", "sh"],
+            &["/usr/bin/find", ".", "-exec", "sh", "-c", "id", ";"],
+        ];
+        for row in rows {
+            assert!(refused(row), "{row:?} was accepted");
+        }
+    }
+
     #[test]
     fn ordinary_commands_pass() {
+        assert!(!refused(&[
+            "/usr/bin/perl",
+            "-MJSON::PP",
+            "-Mstrict",
+            "x.pl"
+        ]));
+        assert!(!refused(&["/usr/bin/perl", "-MList::Util=sum,max", "x.pl"]));
+        assert!(!refused(&["/usr/bin/node", "--import=./setup.mjs", "x.js"]));
+        assert!(!refused(&["/usr/bin/python3", "-W", "ignore", "x.py"]));
+        assert!(!refused(&["/bin/sh", "-e", "script.sh"]));
+        assert!(!refused(&["/usr/bin/printf", "%s", "sh"]));
+        assert!(!refused(&["/usr/bin/watch", "-x", "ls"]));
+        assert!(!refused(&["/usr/bin/flock", "/tmp/l", "ls", "-l"]));
         assert!(!refused(&["/usr/bin/git", "-c", "x=y", "log"]));
         assert!(!refused(&["/usr/bin/grep", "-c", "bash", "file"]));
         assert!(!refused(&["/bin/bash", "script.sh", "arg"]));

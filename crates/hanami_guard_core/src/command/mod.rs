@@ -6,8 +6,10 @@
 //! literal resolved at definition from a fixed safe PATH ([`exe`]). Values pass their
 //! allowlist, may not hold NUL, and may not begin a word with `-` unless the placeholder is
 //! declared an option. The child (`supervise.rs`) gets only the environment given, stdin from
-//! /dev/null (or the bytes given), no descriptor above 2, its own process group,
-//! `no_new_privs`, optional rlimits and an optional Landlock ruleset ([`sandbox`]).
+//! /dev/null (or the bytes given), no descriptor above 2, a new session and process group,
+//! `no_new_privs`, optional rlimits and, where the kernel has Landlock, a domain of its own
+//! ([`sandbox`]) that keeps it from ptrace, from signalling the app, from abstract UNIX sockets
+//! and from TCP (unless `net:` allows ports), and from paths `fs:` does not list.
 
 pub mod exe;
 pub mod sandbox;
@@ -24,7 +26,7 @@ use std::time::Duration;
 use crate::cancel::Cancel;
 use crate::error::{excerpt, Error, Result};
 pub use crate::sys::Rlimits;
-pub use sandbox::{FsRules, LandlockStatus};
+pub use sandbox::{FsRules, LandlockReport, LandlockStatus, NetRules};
 pub use supervise::Running;
 pub use template::Template;
 
@@ -62,8 +64,10 @@ pub struct Config {
     pub chdir: Option<PathBuf>,
     /// Resource limits (forces the slower fork path).
     pub rlimits: Rlimits,
-    /// Landlock ruleset.
+    /// Landlock filesystem rules; `None` leaves the filesystem open.
     pub fs: Option<FsRules>,
+    /// Landlock TCP rules; the default denies every port.
+    pub net: NetRules,
     /// Allow shells and interpreters given inline scripts.
     pub dangerous_shell: bool,
     /// Directories to look the executable up in, instead of [`exe::SAFE_PATH`].
@@ -83,6 +87,7 @@ impl Default for Config {
             chdir: None,
             rlimits: Rlimits::default(),
             fs: None,
+            net: NetRules::deny_all(),
             dangerous_shell: false,
             path: None,
             kill_grace: DEFAULT_KILL_GRACE,
@@ -115,8 +120,10 @@ impl SpawnMethod {
 pub struct Sandbox {
     /// `PR_SET_NO_NEW_PRIVS` was set.
     pub no_new_privs: bool,
-    /// The Landlock outcome.
-    pub landlock: LandlockStatus,
+    /// What the Landlock domain restricts.
+    pub landlock: LandlockReport,
+    /// The child leads a new session, without a controlling terminal.
+    pub new_session: bool,
     /// How the child was started.
     pub spawn: SpawnMethod,
     /// The child led its own process group.
@@ -234,6 +241,16 @@ impl Command {
         Self::build(Template::from_literals(argv)?, config)
     }
 
+    /// Defines a command from a plain argv whose later words may come from a request (Ruby's
+    /// `Command.run(exe, *args)`): see [`Template::from_plain`] for which words are values.
+    /// Returns the command and the values to give [`Command::argv`] or [`Command::run`], which
+    /// check them as they check any placeholder value (NUL, a leading `-` or `@`, inline
+    /// scripts).
+    pub fn from_plain(argv: Vec<Vec<u8>>, config: Config) -> Result<(Self, Vec<Vec<u8>>)> {
+        let (template, values) = Template::from_plain(argv)?;
+        Ok((Self::build(template, config)?, values))
+    }
+
     fn build(mut template: Template, config: Config) -> Result<Self> {
         let names = template.names().to_vec();
         let index_of = |name: &str, what: &str| {
@@ -316,9 +333,14 @@ impl Command {
             }
             None => None,
         };
-        let landlock = match &config.fs {
-            Some(rules) => Some(sandbox::Landlock::open(rules, &exe_path)?),
-            None => None,
+        let landlock = if sandbox::disabled_by_environment() {
+            None
+        } else {
+            Some(sandbox::Landlock::open(
+                config.fs.as_ref(),
+                config.net,
+                &exe_path,
+            )?)
         };
         let exe_c = CString::new(exe_path.as_os_str().as_bytes())
             .map_err(|_| Error::Configuration("the executable path contains a NUL byte".into()))?;

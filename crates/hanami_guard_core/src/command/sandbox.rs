@@ -1,25 +1,38 @@
-//! The optional Landlock ruleset (`fs: { read: [...], write: [...], exec: [...] }`).
+//! The child's Landlock domain.
 //!
-//! The paths are opened (`O_PATH`) once, when the command is defined, so a missing path is a
-//! configuration error at boot and a later rename cannot widen the rules. At run time the
-//! ruleset is built and applied to the short-lived thread that spawns the child; the child
-//! inherits it. Best effort: on a kernel without Landlock nothing is enforced and the report
-//! says so.
+//! Where the kernel supports Landlock, every child runs in a domain of its own, even without
+//! `fs:` rules, because a domain is what keeps a child running as the app's user out of the app:
+//! - ptrace: a process in a domain cannot `PTRACE_ATTACH` to, or read `/proc/$PPID/environ`,
+//!   `/proc/$PPID/fd/N` or `/proc/$PPID/mem` of, a process outside it (every ABI);
+//! - TCP: `bind` and `connect` are denied unless `net:` allows the port (ABI 4, Linux 6.7);
+//! - scoping: no signal to, and no connection to an abstract UNIX socket of, a process outside
+//!   the domain (ABI 6, Linux 6.12).
 //!
-//! Handled rights are the filesystem rights of Landlock ABI v5 (Linux 6.10): execute, read and
-//! write files, read directories, create/remove/rename entries, truncate, device ioctls. What
-//! is not listed is denied. `read:` allows reading files and listing directories beneath each
-//! path; `write:` allows that plus every write right; `exec:` allows executing (and reading).
-//! So that the program can start at all, the executable and its ELF interpreter (the dynamic
-//! loader, which `execve` opens for execution) may always be executed and read, and the
-//! directories the loader reads libraries from (`/lib*`, `/usr/lib*`, `/etc/ld.so.cache`) read.
+//! Without `fs:`, the filesystem stays open (every right is handled and granted beneath `/`, which
+//! also lets a domain exist on kernels older than ABI 4). With `fs:`, the paths are opened
+//! (`O_PATH`) once, when the command is defined, so a missing path is a configuration error at
+//! boot and a later rename cannot widen the rules; what is not listed is denied. `read:` allows
+//! reading files and listing directories beneath each path; `write:` allows that plus creating,
+//! removing, renaming and truncating regular files, directories, symlinks, FIFOs and sockets
+//! (never device nodes: with CAP_MKNOD a child could make a character device for a raw disk or
+//! the kernel log inside an upload directory); `exec:` allows executing (and reading). So that the
+//! program can start at all, the executable and its ELF interpreter (the dynamic loader, which
+//! `execve` opens for execution) may always be executed and read, and the directories the loader
+//! reads libraries from (`/lib*`, `/usr/lib*`, `/etc/ld.so.cache`) read.
+//!
+//! Best effort: on a kernel without Landlock, or without a given ABI, what it lacks is not
+//! enforced and the report says so. `HANAMI_GUARD_LANDLOCK=off` in the app's environment, read
+//! when a command is defined, turns the domain off for that command (for kernels where Landlock
+//! misbehaves, and for the specs that check the fallback); the report then says `disabled`.
+//! What no Landlock ABI covers: connecting to a pathname UNIX socket (a mounted `docker.sock`),
+//! UDP before ABI 8, and what the user may do through processes outside the domain.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    make_bitflags, Access, AccessFs, BitFlags, PathBeneath, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, RulesetStatus, ABI,
+    make_bitflags, Access, AccessFs, AccessNet, BitFlags, NetPort, PathBeneath, Ruleset,
+    RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use rustix::fs::{Mode, OFlags};
 
@@ -38,11 +51,71 @@ pub struct FsRules {
     pub exec: Vec<PathBuf>,
 }
 
-/// How much of the requested Landlock ruleset the kernel enforced.
+/// What a command's `net:` option asks for (TCP, Landlock ABI 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetRules {
+    /// Deny TCP `connect` except to these ports and `bind` except to these ports (both empty:
+    /// no TCP at all). The default.
+    Ports {
+        /// Ports the child may connect to.
+        connect: Vec<u16>,
+        /// Ports the child may bind.
+        bind: Vec<u16>,
+    },
+    /// Leave TCP alone (`net: :unrestricted`).
+    Unrestricted,
+}
+
+impl NetRules {
+    /// No TCP at all: the default for every command.
+    pub fn deny_all() -> Self {
+        NetRules::Ports {
+            connect: Vec::new(),
+            bind: Vec::new(),
+        }
+    }
+}
+
+/// What the child's domain restricts, as far as the kernel enforced it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LandlockReport {
+    /// The overall outcome.
+    pub status: LandlockStatus,
+    /// The kernel's Landlock ABI version (0: none).
+    pub abi: u32,
+    /// The child cannot ptrace, or read the /proc files of, processes outside its domain.
+    pub ptrace: bool,
+    /// `fs:` rules are enforced.
+    pub filesystem: bool,
+    /// TCP is restricted: `Some(true)` every port denied, `Some(false)` only the ports of
+    /// `net:` allowed, `None` unrestricted.
+    pub tcp: Option<bool>,
+    /// Signals to processes outside the domain are denied.
+    pub signals: bool,
+    /// Connections to abstract UNIX sockets outside the domain are denied.
+    pub abstract_unix_sockets: bool,
+}
+
+impl LandlockReport {
+    /// The report of a child that runs without a domain.
+    pub fn none(status: LandlockStatus) -> Self {
+        LandlockReport {
+            status,
+            abi: crate::sys::landlock_abi(),
+            ptrace: false,
+            filesystem: false,
+            tcp: None,
+            signals: false,
+            abstract_unix_sockets: false,
+        }
+    }
+}
+
+/// How much of the requested Landlock domain the kernel enforced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LandlockStatus {
-    /// No `fs:` was given.
-    NotRequested,
+    /// Turned off with `HANAMI_GUARD_LANDLOCK=off`.
+    Disabled,
     /// Every requested right is enforced.
     FullyEnforced,
     /// Some rights are enforced (an older kernel).
@@ -55,7 +128,7 @@ impl LandlockStatus {
     /// The Ruby Symbol name.
     pub fn as_str(self) -> &'static str {
         match self {
-            LandlockStatus::NotRequested => "not_requested",
+            LandlockStatus::Disabled => "disabled",
             LandlockStatus::FullyEnforced => "fully_enforced",
             LandlockStatus::PartiallyEnforced => "partially_enforced",
             LandlockStatus::NotEnforced => "not_enforced",
@@ -73,11 +146,37 @@ struct Rule {
 /// The opened paths and their rights, ready to apply.
 #[derive(Debug)]
 pub struct Landlock {
-    rules: Vec<Rule>,
+    /// `None`: no `fs:` given, the filesystem stays open.
+    rules: Option<Vec<Rule>>,
+    net: NetRules,
 }
 
 fn read_rights() -> BitFlags<AccessFs> {
     make_bitflags!(AccessFs::{ ReadFile | ReadDir })
+}
+
+/// What `write:` grants: every write right except making device nodes (`MakeChar`,
+/// `MakeBlock`), which an upload or output directory never needs and which, with CAP_MKNOD,
+/// would open raw disks or the kernel log through a node made inside it.
+fn write_rights() -> BitFlags<AccessFs> {
+    (AccessFs::from_write(TARGET_ABI) | read_rights())
+        & !make_bitflags!(AccessFs::{ MakeChar | MakeBlock })
+}
+
+/// `/`, opened once per process, for the domain of a command without `fs:`.
+fn filesystem_root() -> Result<&'static OwnedFd> {
+    static ROOT: std::sync::OnceLock<OwnedFd> = std::sync::OnceLock::new();
+    if let Some(fd) = ROOT.get() {
+        return Ok(fd);
+    }
+    let fd = rustix::fs::open("/", OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| Error::io(e, "opening / for the Landlock domain"))?;
+    Ok(ROOT.get_or_init(|| fd))
+}
+
+/// Whether `HANAMI_GUARD_LANDLOCK=off` is set.
+pub fn disabled_by_environment() -> bool {
+    std::env::var_os("HANAMI_GUARD_LANDLOCK").is_some_and(|v| v == "off")
 }
 
 fn exec_rights() -> BitFlags<AccessFs> {
@@ -153,16 +252,34 @@ fn elf_interpreter(exe: &Path) -> Option<PathBuf> {
 }
 
 impl Landlock {
-    /// Opens every path of `rules` plus the ones the executable needs to start.
-    pub fn open(rules: &FsRules, exe: &Path) -> Result<Self> {
+    /// The domain of a command without `fs:` and with the default `net:` (no TCP): the same for
+    /// every such command, so one long-lived thread can hold it.
+    pub fn default_domain() -> Self {
+        Landlock {
+            rules: None,
+            net: NetRules::deny_all(),
+        }
+    }
+
+    /// Whether this is [`Landlock::default_domain`].
+    pub fn is_default(&self) -> bool {
+        self.rules.is_none() && self.net == NetRules::deny_all()
+    }
+
+    /// Opens every path of `rules` (if given) plus the ones the executable needs to start.
+    pub fn open(rules: Option<&FsRules>, net: NetRules, exe: &Path) -> Result<Self> {
+        let rules = match rules {
+            Some(rules) => Some(Self::open_rules(rules, exe)?),
+            None => None,
+        };
+        Ok(Landlock { rules, net })
+    }
+
+    fn open_rules(rules: &FsRules, exe: &Path) -> Result<Vec<Rule>> {
         let mut out = Vec::new();
         let groups: [(&[PathBuf], BitFlags<AccessFs>, &str); 3] = [
             (&rules.read, read_rights(), "read"),
-            (
-                &rules.write,
-                AccessFs::from_write(TARGET_ABI) | read_rights(),
-                "write",
-            ),
+            (&rules.write, write_rights(), "write"),
             (&rules.exec, exec_rights(), "exec"),
         ];
         for (paths, access, what) in groups {
@@ -205,35 +322,79 @@ impl Landlock {
                 out.push(Rule { fd, is_dir, access });
             }
         }
-        Ok(Landlock { rules: out })
+        Ok(out)
     }
 
-    /// Restricts the calling thread (and so every child it spawns afterwards).
-    pub fn restrict_current_thread(&self) -> Result<LandlockStatus> {
+    /// Restricts the calling thread (and so every child it spawns afterwards), and says what
+    /// the kernel enforced.
+    pub fn restrict_current_thread(&self) -> Result<LandlockReport> {
         let failed = |e: landlock::RulesetError| {
-            Error::Command(format!("could not apply the Landlock ruleset: {e}"))
+            Error::Command(format!("could not apply the Landlock domain: {e}"))
         };
-        let file_rights = AccessFs::from_file(TARGET_ABI);
-        let mut created = Ruleset::default()
-            .handle_access(AccessFs::from_all(TARGET_ABI))
+        let all_fs = AccessFs::from_all(TARGET_ABI);
+        let tcp = AccessNet::from_all(ABI::V4);
+        let mut ruleset = Ruleset::default().handle_access(all_fs).map_err(failed)?;
+        if let NetRules::Ports { .. } = self.net {
+            ruleset = ruleset.handle_access(tcp).map_err(failed)?;
+        }
+        let mut created = ruleset
+            .scope(Scope::from_all(ABI::V6))
             .map_err(failed)?
             .create()
             .map_err(failed)?;
-        for rule in &self.rules {
-            let access = if rule.is_dir {
-                rule.access
-            } else {
-                rule.access & file_rights
-            };
-            created = created
-                .add_rule(PathBeneath::new(rule.fd.as_fd(), access))
-                .map_err(failed)?;
+        match &self.rules {
+            Some(rules) => {
+                let file_rights = AccessFs::from_file(TARGET_ABI);
+                for rule in rules {
+                    let access = if rule.is_dir {
+                        rule.access
+                    } else {
+                        rule.access & file_rights
+                    };
+                    created = created
+                        .add_rule(PathBeneath::new(rule.fd.as_fd(), access))
+                        .map_err(failed)?;
+                }
+            }
+            None => {
+                created = created
+                    .add_rule(PathBeneath::new(filesystem_root()?.as_fd(), all_fs))
+                    .map_err(failed)?;
+            }
+        }
+        if let NetRules::Ports { connect, bind } = &self.net {
+            for port in connect {
+                created = created
+                    .add_rule(NetPort::new(*port, AccessNet::ConnectTcp))
+                    .map_err(failed)?;
+            }
+            for port in bind {
+                created = created
+                    .add_rule(NetPort::new(*port, AccessNet::BindTcp))
+                    .map_err(failed)?;
+            }
         }
         let status = created.restrict_self().map_err(failed)?;
-        Ok(match status.ruleset {
+        let status = match status.ruleset {
             RulesetStatus::FullyEnforced => LandlockStatus::FullyEnforced,
             RulesetStatus::PartiallyEnforced => LandlockStatus::PartiallyEnforced,
             RulesetStatus::NotEnforced => LandlockStatus::NotEnforced,
+        };
+        let abi = crate::sys::landlock_abi();
+        let enforced = status != LandlockStatus::NotEnforced && abi >= 1;
+        Ok(LandlockReport {
+            status,
+            abi,
+            ptrace: enforced,
+            filesystem: enforced && self.rules.is_some(),
+            tcp: match &self.net {
+                NetRules::Ports { connect, bind } if enforced && abi >= 4 => {
+                    Some(connect.is_empty() && bind.is_empty())
+                }
+                _ => None,
+            },
+            signals: enforced && abi >= 6,
+            abstract_unix_sockets: enforced && abi >= 6,
         })
     }
 }

@@ -1,13 +1,13 @@
 //! Starting a sealed child and waiting for it.
 //!
 //! 1. The child is spawned from a thread other than the caller's, one that set
-//!    `PR_SET_NO_NEW_PRIVS` (and, if asked, a Landlock ruleset) on *itself*: both are per-thread
-//!    and inherited by children, so the Ruby process and its threads are untouched. Commands
-//!    without Landlock use one long-lived spawner thread per process (it only ever holds
-//!    no_new_privs, so it can serve every such command; creating a thread per run would cost
-//!    ~0.2 ms on a loaded machine); a command with Landlock uses a fresh short-lived thread,
-//!    because a ruleset can never be removed. These threads block every signal: signals belong
-//!    to Ruby's threads.
+//!    `PR_SET_NO_NEW_PRIVS` and its Landlock domain on *itself*: both are per-thread and
+//!    inherited by children, so the Ruby process and its threads are untouched. Commands with
+//!    the default domain (no `fs:`, no `net:`) use one long-lived spawner thread per process,
+//!    which holds exactly that domain and so can serve every such command (creating a thread
+//!    per run would cost ~0.2 ms on a loaded machine); any other command uses a fresh
+//!    short-lived thread, because a domain can never be removed. These threads block every
+//!    signal: signals belong to Ruby's threads.
 //! 2. That thread spawns with `posix_spawn` (see `sys::posix_spawn_sealed`), or by fork when
 //!    rlimits are asked for or the C library cannot close descriptors in a `posix_spawn` child.
 //! 3. The caller polls stdout, stderr, the stdin pipe, a pidfd and the [`Cancel`] eventfd, reading both
@@ -28,7 +28,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 
-use super::sandbox::LandlockStatus;
+use super::sandbox::{Landlock, LandlockReport, LandlockStatus};
 use super::{Command, Output, Rlimits, Sandbox, SpawnMethod};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
@@ -174,27 +174,36 @@ impl SpawnJob {
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
-/// The long-lived spawner thread of this process: signals blocked, no_new_privs set, running
-/// spawn jobs one at a time. Re-created after a fork (a forked Puma worker has no threads but
-/// its own), and `None` if it cannot be started (the caller then uses a short-lived thread).
-fn spawner() -> Option<mpsc::Sender<Job>> {
-    static SPAWNER: Mutex<Option<(u32, mpsc::Sender<Job>)>> = Mutex::new(None);
+type Spawner = (mpsc::Sender<Job>, LandlockReport);
+
+/// The long-lived spawner thread of this process: signals blocked, no_new_privs set, the
+/// default Landlock domain applied, running spawn jobs one at a time. Re-created after a fork
+/// (a forked Puma worker has no threads but its own), and `None` if it cannot be started (the
+/// caller then uses a short-lived thread).
+fn spawner() -> Option<Spawner> {
+    static SPAWNER: Mutex<Option<(u32, Spawner)>> = Mutex::new(None);
     let pid = std::process::id();
     let mut slot = SPAWNER.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((owner, tx)) = slot.as_ref() {
+    if let Some((owner, spawner)) = slot.as_ref() {
         if *owner == pid {
-            return Some(tx.clone());
+            return Some(spawner.clone());
         }
     }
     let (tx, rx) = mpsc::channel::<Job>();
-    let (ready_tx, ready_rx) = mpsc::sync_channel::<bool>(1);
+    let (ready_tx, ready_rx) = mpsc::sync_channel::<Option<LandlockReport>>(1);
     std::thread::Builder::new()
         .name("hanami_guard-spawner".into())
         .stack_size(256 * 1024)
         .spawn(move || {
             let ok = sys::block_signals_on_this_thread().is_ok()
                 && rustix::thread::set_no_new_privs(true).is_ok();
-            let _ = ready_tx.send(ok);
+            let report = if ok {
+                Landlock::default_domain().restrict_current_thread().ok()
+            } else {
+                None
+            };
+            let ok = report.is_some();
+            let _ = ready_tx.send(report);
             if ok {
                 while let Ok(job) = rx.recv() {
                     // A job never panics by design; if one did, keep serving the others.
@@ -203,34 +212,29 @@ fn spawner() -> Option<mpsc::Sender<Job>> {
             }
         })
         .ok()?;
-    if ready_rx.recv().ok()? {
-        *slot = Some((pid, tx.clone()));
-        Some(tx)
-    } else {
-        None
-    }
+    let report = ready_rx.recv().ok()??;
+    *slot = Some((pid, (tx.clone(), report)));
+    Some((tx, report))
 }
 
 /// Starts the child from a sealed thread (see the module documentation). Returns its pid and
 /// what Landlock did.
-fn spawn_sealed(cmd: &Command, job: SpawnJob) -> Result<(i32, LandlockStatus)> {
+fn spawn_sealed(cmd: &Command, job: SpawnJob) -> Result<(i32, LandlockReport)> {
     let failed = |e: std::io::Error| {
         Error::Command(format!(
             "could not start {}: {e}",
             crate::error::excerpt(&cmd.exe_c.to_string_lossy(), 80)
         ))
     };
-    if cmd.landlock.is_none() {
-        if let Some(tx) = spawner() {
+    if cmd.landlock.as_ref().is_some_and(Landlock::is_default) {
+        if let Some((tx, report)) = spawner() {
             let (reply_tx, reply_rx) = mpsc::sync_channel(1);
             let job = Box::new(move || {
                 let _ = reply_tx.send(job.spawn());
             });
             if tx.send(job).is_ok() {
                 if let Ok(result) = reply_rx.recv() {
-                    return result
-                        .map(|pid| (pid, LandlockStatus::NotRequested))
-                        .map_err(failed);
+                    return result.map(|pid| (pid, report)).map_err(failed);
                 }
             }
             return Err(Error::Command(
@@ -242,13 +246,13 @@ fn spawn_sealed(cmd: &Command, job: SpawnJob) -> Result<(i32, LandlockStatus)> {
         let handle = std::thread::Builder::new()
             .name("hanami_guard-sealed".into())
             .stack_size(256 * 1024)
-            .spawn_scoped(scope, || -> Result<(i32, LandlockStatus)> {
+            .spawn_scoped(scope, || -> Result<(i32, LandlockReport)> {
                 sys::block_signals_on_this_thread().map_err(|e| io_err(e, "pthread_sigmask"))?;
                 rustix::thread::set_no_new_privs(true)
                     .map_err(|e| io_err(e, "PR_SET_NO_NEW_PRIVS"))?;
                 let landlock = match &cmd.landlock {
                     Some(l) => l.restrict_current_thread()?,
-                    None => LandlockStatus::NotRequested,
+                    None => LandlockReport::none(LandlockStatus::Disabled),
                 };
                 let pid = job.spawn().map_err(failed)?;
                 Ok((pid, landlock))
@@ -342,6 +346,7 @@ pub(super) fn start(cmd: &Command, argv: Vec<Vec<u8>>, stdin: Option<Vec<u8>>) -
         sandbox: Sandbox {
             no_new_privs: true,
             landlock,
+            new_session: true,
             spawn: method,
             process_group: true,
             fds_closed: true,

@@ -13,7 +13,13 @@
 //! - `#`: a POSIX shell treats a word-initial unquoted `#` as the start of a comment, and
 //!   `shell-words` follows it, dropping every word after it. A template where that would happen
 //!   is refused; a `#` anywhere else (inside a word, quoted, or escaped as `\#`) is literal.
-//!   Every accepted template therefore splits exactly as `sh` would split it.
+//! - Shell syntax: a template that looks like a shell command line but is not run by one would
+//!   pass `>`, `|`, `;`, `&&`, `2>&1`, `$HOME`, `~` or `*` to the program as literal words,
+//!   which is never what its author meant (`docker run {image} > /var/log/x` would hand docker
+//!   two extra arguments). Unquoted operators, redirections, expansions (`$`, backquotes, also
+//!   inside double quotes), globs (`*`, `?`, `[`), a word-initial `~` (or one after `=` or `:`)
+//!   and unquoted newlines are refused at definition; quoted or backslash-escaped they are
+//!   literal. Every accepted template therefore means the same words to `sh` as to us.
 
 use crate::error::{excerpt, Error, Result};
 
@@ -64,10 +70,121 @@ impl Word {
 pub struct Template {
     words: Vec<Word>,
     names: Vec<String>,
+    /// Built by [`Template::from_plain`]: refusals speak of arguments, not placeholders.
+    plain: bool,
+}
+
+/// What sh would do with an unquoted character that a template passes on literally.
+fn shell_meaning(c: char) -> Option<&'static str> {
+    Some(match c {
+        ';' | '&' | '|' => "a shell operator that chains commands",
+        '<' | '>' => "a redirection",
+        '(' | ')' => "a subshell or function parenthesis",
+        '\n' => "a line break, which ends a shell command",
+        '$' | '`' => "an expansion (variable, command or arithmetic)",
+        '*' | '?' | '[' => "a glob",
+        _ => return None,
+    })
+}
+
+fn shell_syntax_error(input: &str, c: char, place: &str, meaning: &str) -> Error {
+    let shown = if c == '\n' {
+        "\\n".to_owned()
+    } else {
+        c.to_string()
+    };
+    Error::Configuration(format!(
+        "the command template `{}` has {place} `{shown}` ({meaning}), but no shell runs a \
+         Command: it would reach the program as a literal argument. Run one program per Command \
+         (chain or pipe them in Ruby), read its output from result.stdout and result.stderr \
+         instead of redirecting, pass values through {{placeholders}} instead of $VARIABLES \
+         and globs, or quote it ('{shown}' or \\{shown}) if the program really takes it literally",
+        excerpt(input, 60)
+    ))
+}
+
+/// Refuses shell syntax that sh would act on but a template passes on as literal text: the
+/// template must mean the same words to a reader who knows sh as to us.
+fn check_no_shell_syntax(input: &str) -> Result<()> {
+    #[derive(PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
+    let mut quote = Quote::None;
+    let mut chars = input.chars();
+    let mut word_start = true; // no unquoted character of the current word seen yet
+    let mut prev: Option<char> = None; // the previous unquoted character
+    while let Some(c) = chars.next() {
+        match quote {
+            Quote::Single => {
+                if c == '\'' {
+                    quote = Quote::None;
+                }
+                prev = None;
+                continue;
+            }
+            Quote::Double => {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => quote = Quote::None,
+                    '$' | '`' => {
+                        return Err(shell_syntax_error(
+                            input,
+                            c,
+                            "a double-quoted",
+                            "an expansion, which sh performs inside double quotes too; use \
+                             single quotes for a literal",
+                        ))
+                    }
+                    _ => {}
+                }
+                prev = None;
+                continue;
+            }
+            Quote::None => {}
+        }
+        match c {
+            ' ' | '\t' => {
+                word_start = true;
+                prev = None;
+                continue;
+            }
+            '\\' => {
+                chars.next();
+            }
+            '\'' => quote = Quote::Single,
+            '"' => quote = Quote::Double,
+            '~' if word_start || matches!(prev, Some('=') | Some(':')) => {
+                return Err(shell_syntax_error(
+                    input,
+                    c,
+                    "an unquoted",
+                    "a home-directory expansion",
+                ))
+            }
+            c => {
+                if let Some(meaning) = shell_meaning(c) {
+                    return Err(shell_syntax_error(input, c, "an unquoted", meaning));
+                }
+            }
+        }
+        prev = if matches!(c, '\\' | '\'' | '"') {
+            None
+        } else {
+            Some(c)
+        };
+        word_start = false;
+    }
+    Ok(())
 }
 
 /// Splits `input` with POSIX word rules, refusing a word-initial `#` (a shell comment that
-/// would drop the words after it) and unbalanced quotes.
+/// would drop the words after it), shell syntax that no shell will act on, and unbalanced
+/// quotes.
 pub fn split_words(input: &str) -> Result<Vec<String>> {
     let words = shell_words::split(input).map_err(|_| {
         Error::Configuration(format!(
@@ -119,6 +236,7 @@ impl Template {
             ));
         }
         let raw = split_words(input)?;
+        check_no_shell_syntax(input)?;
         if raw.is_empty() {
             return Err(Error::Configuration(
                 "the command template is empty: it needs at least the executable".into(),
@@ -136,7 +254,11 @@ impl Template {
                 excerpt(&raw[0], 40)
             )));
         }
-        Ok(Template { words, names })
+        Ok(Template {
+            words,
+            names,
+            plain: false,
+        })
     }
 
     /// A template of literal words only (the plain argv form).
@@ -149,7 +271,53 @@ impl Template {
         Ok(Template {
             words: words.into_iter().map(Word::literal).collect(),
             names: Vec::new(),
+            plain: false,
         })
+    }
+
+    /// The plain argv form of a run whose arguments may come from a request. The executable,
+    /// the words before the first `--` and that `--` are literals (the caller's own options);
+    /// every word after the `--`, or after the executable when there is no `--`, is a value: a
+    /// placeholder named `arg<N>` (N its position in argv) that is filled with that word and
+    /// gets every check a placeholder value gets. Returns the template and the values, in
+    /// [`Template::names`] order.
+    ///
+    /// Which words are values cannot be guessed from their bytes (`-l` may be the caller's and
+    /// `--upload-pack=...` an attacker's), so the rule is positional and fails closed: without
+    /// a `--`, nothing but the executable is literal.
+    pub fn from_plain(words: Vec<Vec<u8>>) -> Result<(Self, Vec<Vec<u8>>)> {
+        if words.is_empty() {
+            return Err(Error::Configuration(
+                "no executable given: pass at least the program to run".into(),
+            ));
+        }
+        let first_value = words
+            .iter()
+            .skip(1)
+            .position(|w| w == b"--")
+            .map_or(1, |p| p + 2);
+        let mut out = Vec::with_capacity(words.len());
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        for (i, w) in words.into_iter().enumerate() {
+            if i < first_value {
+                out.push(Word::literal(w));
+            } else {
+                out.push(Word {
+                    segments: vec![Segment::Slot(names.len())],
+                });
+                names.push(format!("arg{i}"));
+                values.push(w);
+            }
+        }
+        Ok((
+            Template {
+                words: out,
+                names,
+                plain: true,
+            },
+            values,
+        ))
     }
 
     /// The words, executable first.
@@ -203,13 +371,18 @@ impl Template {
                         // that byte is `-` (`--upload-pack=...`, `-oProxyCommand=...`, `-`,
                         // `--`). No denylist: any leading dash is refused.
                         if out.is_empty() && v.first() == Some(&b'-') && !is_option[*i] {
-                            return Err(Error::CommandNotAllowed(format!(
-                                "the value for {{{}}} begins with `-`, so the program would read it \
-                                 as an option (option injection): refuse such input, put `--` before \
-                                 the placeholder in the template, or list :{} in options: if it \
-                                 really is an option",
-                                self.names[*i], self.names[*i]
-                            )));
+                            return Err(self
+                                .injection(*i, "`-`, so the program would read it as an option"));
+                        }
+                        // Response files: gcc, clang, ld, binutils, javac and 7z read more
+                        // arguments from `@path`, so `@uploads/x` smuggles in `-wrapper
+                        // /bin/sh,-c,...` past the dash check above.
+                        if out.is_empty() && v.first() == Some(&b'@') && !is_option[*i] {
+                            return Err(self.injection(
+                                *i,
+                                "`@`, which gcc, clang, ld, binutils, javac and 7z read as a \
+                                 response file of more options",
+                            ));
                         }
                         out.extend_from_slice(v);
                     }
@@ -218,6 +391,27 @@ impl Template {
             argv.push(out);
         }
         Ok(argv)
+    }
+}
+
+impl Template {
+    fn injection(&self, i: usize, what: &str) -> Error {
+        let name = &self.names[i];
+        if self.plain {
+            let n = name.trim_start_matches("arg");
+            Error::CommandNotAllowed(format!(
+                "argument {n} begins with {what} (option injection): every word after the \
+                 executable, or after a `--`, is a value and is checked as one. Refuse such \
+                 input; a literal option of your own goes before a `--`: \
+                 Command.run(\"ls\", \"-l\", \"--\", value)"
+            ))
+        } else {
+            Error::CommandNotAllowed(format!(
+                "the value for {{{name}}} begins with {what} (option injection): refuse such \
+                 input, put a literal prefix (./ or --opt=) before the placeholder in the \
+                 template, or list :{name} in options: if it really is an option"
+            ))
+        }
     }
 }
 
@@ -359,6 +553,87 @@ mod tests {
             ["echo", "--x=-n"]
         );
         assert_eq!(argv("echo x{a}", &["-n"]).expect("ok"), ["echo", "x-n"]);
+    }
+
+    #[test]
+    fn leading_at_sign_from_a_value_is_refused_as_a_response_file() {
+        assert!(matches!(
+            argv("gcc -fsyntax-only {file}", &["@uploads/x"]),
+            Err(Error::CommandNotAllowed(_))
+        ));
+        assert!(matches!(
+            argv("echo {a}{b}", &["", "@x"]),
+            Err(Error::CommandNotAllowed(_))
+        ));
+        assert_eq!(
+            argv("echo ./{a} x@{a}", &["@f"]).expect("ok"),
+            ["echo", "./@f", "x@@f"]
+        );
+        let t = Template::parse("gcc {f}").expect("parse");
+        assert_eq!(t.expand(&[b"@opts"], &[true]).expect("option")[1], b"@opts");
+    }
+
+    #[test]
+    fn shell_syntax_is_refused_unless_quoted() {
+        for t in [
+            "docker run --rm {image} > /var/log/deploy.log",
+            "ls {d} 2>&1",
+            "echo a; rm x",
+            "echo a && echo b",
+            "echo a | cat",
+            "echo a &",
+            "cat < in",
+            "echo $HOME",
+            "echo ${HOME}",
+            "echo `id`",
+            "echo $(id)",
+            "echo \"$HOME\"",
+            "echo \"`id`\"",
+            "ls *.txt",
+            "ls file?.txt",
+            "ls [ab].txt",
+            "ls ~",
+            "ls ~/x",
+            "cp --target=~/x {f}",
+            "echo a:~",
+            "echo (x)",
+            "echo a\nrm x",
+        ] {
+            assert!(
+                matches!(Template::parse(t), Err(Error::Configuration(_))),
+                "{t:?} was accepted"
+            );
+        }
+        assert_eq!(
+            argv(
+                "echo '>' \\| ';' '$HOME' \"a b\" '*' \\~ HEAD~1 '2>&1' \"\\$x\"",
+                &[]
+            )
+            .expect("ok"),
+            ["echo", ">", "|", ";", "$HOME", "a b", "*", "~", "HEAD~1", "2>&1", "$x"]
+        );
+        let msg = match Template::parse("docker run --rm {image} > /var/log/deploy.log") {
+            Err(e) => e.to_string(),
+            Ok(_) => String::new(),
+        };
+        assert!(
+            msg.contains("result.stdout") && msg.contains("quote"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn plain_argv_words_after_the_separator_are_values() {
+        let words = |w: &[&str]| w.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+        let (t, v) = Template::from_plain(words(&["git", "log", "--", "-x"])).expect("plain");
+        assert_eq!(t.names(), ["arg3"]);
+        assert_eq!(v, words(&["-x"]));
+        assert_eq!(t.words()[1].as_literal(), Some(&b"log"[..]));
+        let (t, v) = Template::from_plain(words(&["git", "ls-remote", "u"])).expect("plain");
+        assert_eq!(t.names(), ["arg1", "arg2"]);
+        assert_eq!(v, words(&["ls-remote", "u"]));
+        let (t, _) = Template::from_plain(words(&["ls", "-l", "--", "a", "--"])).expect("plain");
+        assert_eq!(t.names(), ["arg3", "arg4"]);
     }
 
     #[test]

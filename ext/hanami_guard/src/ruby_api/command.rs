@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hanami_guard_core::cancel::Cancel;
-use hanami_guard_core::command::{self as core, Allow, Config, FsRules, Rlimits};
+use hanami_guard_core::command::{self as core, Allow, Config, FsRules, NetRules, Rlimits};
 use magnus::{
     function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby, Symbol, TryConvert,
     Value,
 };
 
+use super::convert;
 use crate::{errors, gvl};
 
 #[magnus::wrap(
@@ -64,17 +65,32 @@ fn paths(ruby: &Ruby, h: RHash, key: &str) -> Result<Vec<PathBuf>, Error> {
         .collect())
 }
 
-fn convert_allow(value: Value) -> Result<Allow, Error> {
+/// The kinds of allowlist the facade sends. `any` is a Ruby-only rule (a Regexp or a Proc) that
+/// the facade has already applied; nothing else may reach [`Allow::Any`].
+#[derive(Clone, Copy)]
+enum AllowKind {
+    OneOf,
+    Map,
+    CheckedInRuby,
+}
+
+const ALLOW_KINDS: &[(&str, AllowKind)] = &[
+    ("one_of", AllowKind::OneOf),
+    ("map", AllowKind::Map),
+    ("any", AllowKind::CheckedInRuby),
+];
+
+fn convert_allow(ruby: &Ruby, value: Value) -> Result<Allow, Error> {
     let spec = RArray::try_convert(value)?;
     let kind: String = spec.entry(0)?;
-    match kind.as_str() {
-        "one_of" => {
+    match convert::closed_set(ruby, "allow: kind", &kind, ALLOW_KINDS)? {
+        AllowKind::OneOf => {
             let list: RArray = spec.entry(1)?;
             Ok(Allow::OneOf(
                 strings(list)?.into_iter().collect::<HashSet<_>>(),
             ))
         }
-        "map" => {
+        AllowKind::Map => {
             let map: RHash = spec.entry(1)?;
             let mut out = HashMap::new();
             map.foreach(|k: RString, v: RString| {
@@ -83,8 +99,33 @@ fn convert_allow(value: Value) -> Result<Allow, Error> {
             })?;
             Ok(Allow::Map(out))
         }
-        _ => Ok(Allow::Any),
+        AllowKind::CheckedInRuby => Ok(Allow::Any),
     }
+}
+
+#[derive(Clone, Copy)]
+enum NetKind {
+    Ports,
+    Unrestricted,
+}
+
+const NET_KINDS: &[(&str, NetKind)] = &[
+    ("ports", NetKind::Ports),
+    ("unrestricted", NetKind::Unrestricted),
+];
+
+/// `["ports", [connect...], [bind...]]` or `["unrestricted"]`.
+fn convert_net(ruby: &Ruby, value: RArray) -> Result<NetRules, Error> {
+    let kind: String = value.entry(0)?;
+    Ok(
+        match convert::closed_set(ruby, "net: kind", &kind, NET_KINDS)? {
+            NetKind::Ports => NetRules::Ports {
+                connect: value.entry(1)?,
+                bind: value.entry(2)?,
+            },
+            NetKind::Unrestricted => NetRules::Unrestricted,
+        },
+    )
 }
 
 fn duration(seconds: f64) -> Duration {
@@ -95,7 +136,7 @@ fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
     let mut c = Config::default();
     if let Some(allow) = get::<Option<RHash>>(ruby, h, "allow")? {
         allow.foreach(|name: String, spec: Value| {
-            c.allow.push((name, convert_allow(spec)?));
+            c.allow.push((name, convert_allow(ruby, spec)?));
             Ok(magnus::r_hash::ForEach::Continue)
         })?;
     }
@@ -126,6 +167,9 @@ fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
             exec: paths(ruby, fs, "exec")?,
         });
     }
+    if let Some(net) = get::<Option<RArray>>(ruby, h, "net")? {
+        c.net = convert_net(ruby, net)?;
+    }
     c.dangerous_shell = get::<Option<bool>>(ruby, h, "dangerous_shell")?.unwrap_or(false);
     if let Some(list) = get::<Option<Vec<String>>>(ruby, h, "path")? {
         c.path = Some(list.into_iter().map(PathBuf::from).collect());
@@ -146,12 +190,21 @@ impl Command {
         })
     }
 
-    fn define_argv(ruby: &Ruby, argv: RArray, options: RHash) -> Result<Self, Error> {
+    /// The plain form: returns `[command, values]`, the values to run it with (see
+    /// `core::Command::from_plain` for which words are values).
+    fn define_argv(ruby: &Ruby, argv: RArray, options: RHash) -> Result<RArray, Error> {
         errors::guard(ruby, || {
             let argv = strings(argv)?;
             let config = config(ruby, options)?;
-            let cmd = errors::map(ruby, core::Command::from_argv(argv, config))?;
-            Ok(Command(Arc::new(cmd)))
+            let (cmd, values) = errors::map(ruby, core::Command::from_plain(argv, config))?;
+            let values_rb = ruby.ary_new_capa(values.len());
+            for v in &values {
+                values_rb.push(RString::from_slice(v))?;
+            }
+            let pair = ruby.ary_new_capa(2);
+            pair.push(Command(Arc::new(cmd)))?;
+            pair.push(values_rb)?;
+            Ok(pair)
         })
     }
 
@@ -223,11 +276,27 @@ impl Command {
             )?;
             let out = errors::map(ruby, output)?;
             let sandbox = ruby.hash_new();
+            let landlock = &out.sandbox.landlock;
             sandbox.aset(ruby.to_symbol("no_new_privs"), out.sandbox.no_new_privs)?;
             sandbox.aset(
                 ruby.to_symbol("landlock"),
-                ruby.to_symbol(out.sandbox.landlock.as_str()),
+                ruby.to_symbol(landlock.status.as_str()),
             )?;
+            sandbox.aset(ruby.to_symbol("landlock_abi"), landlock.abi)?;
+            sandbox.aset(ruby.to_symbol("ptrace_scoped"), landlock.ptrace)?;
+            sandbox.aset(ruby.to_symbol("filesystem_restricted"), landlock.filesystem)?;
+            let tcp = match landlock.tcp {
+                Some(true) => "denied",
+                Some(false) => "ports",
+                None => "unrestricted",
+            };
+            sandbox.aset(ruby.to_symbol("tcp"), ruby.to_symbol(tcp))?;
+            sandbox.aset(ruby.to_symbol("signals_scoped"), landlock.signals)?;
+            sandbox.aset(
+                ruby.to_symbol("abstract_unix_sockets_scoped"),
+                landlock.abstract_unix_sockets,
+            )?;
+            sandbox.aset(ruby.to_symbol("new_session"), out.sandbox.new_session)?;
             sandbox.aset(
                 ruby.to_symbol("spawn"),
                 ruby.to_symbol(out.sandbox.spawn.as_str()),

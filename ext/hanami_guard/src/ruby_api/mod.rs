@@ -8,6 +8,7 @@
 
 mod certificate;
 mod command;
+mod convert;
 mod distinguished_name;
 mod doctor;
 mod native;
