@@ -71,14 +71,19 @@ module HanamiGuard
       # @raise [PathError] the name is empty
       def safe_name(name, extensions: DEFAULT_SAFE_EXTENSIONS)
         raise TypeError, "Root.safe_name expects a String, got #{name.class}" unless name.is_a?(String)
+
+        _safe_name(name, extension_list(extensions))
+      end
+
+      private
+
+      def extension_list(extensions)
         unless extensions.is_a?(Array) && extensions.all? { |e| e.is_a?(String) || e.is_a?(Symbol) }
           raise TypeError, "extensions: must be an Array of Strings, such as %w[png jpg]"
         end
 
-        _safe_name(name, extensions.map(&:to_s))
+        extensions.map(&:to_s)
       end
-
-      private
 
       def check_options(path, symlinks, resolver, xdev)
         raise TypeError, "Root.new expects the base directory as a String or Pathname, got #{path.class}" \
@@ -171,11 +176,14 @@ module HanamiGuard
     # @param perm [Integer] permission bits of a new file (less the umask); an existing file
     #   keeps its own
     # @return [Integer] the number of bytes written
-    def write(path, data, perm: 0o644)
+    def write(path, data, perm: 0o644, replace_foreign: false)
       raise TypeError, "Root#write expects the data as a String, got #{data.class}" unless data.is_a?(String)
       raise TypeError, "perm: must be an Integer such as 0o644, got #{perm.class}" unless perm.is_a?(Integer)
+      unless [true, false].include?(replace_foreign)
+        raise ArgumentError, "replace_foreign: must be true or false, got #{replace_foreign.inspect}"
+      end
 
-      _write(rel(path), data, perm)
+      _write(rel(path), data, perm, replace_foreign)
     end
 
     # Creates a directory and its missing parents, like `FileUtils.mkdir_p`, never outside.
