@@ -186,6 +186,41 @@ module HanamiGuard
       _write(rel(path), data, perm, replace_foreign)
     end
 
+    # Stores content under a name made from it: the SHA-256 (hex) of the bytes, plus
+    # `extension` when it is allowlisted (the rule of {Root.safe_name}: 1-16 letters or digits,
+    # compared case-insensitively, written lowercase; anything else is dropped). Unlike a name
+    # from {Root.safe_name}, two different uploads called `cat.png` never share a name, and a
+    # second store of the same bytes returns the same name without writing.
+    #
+    # The file is written as {#write} writes (temporary file, fsync) and put in place only if
+    # the name is free, so different content is never overwritten. A file already at the name
+    # must be this process's user's regular file holding the same bytes: a symlink raises
+    # PathEscapeError, another user's file PathError, different content Errno::EEXIST.
+    #
+    # @example
+    #   UPLOADS = PUBLIC.subroot("uploads")
+    #   name = UPLOADS.store(upload.tempfile, extension: File.extname(upload.filename))
+    #   # => "9f86d0...0f00a08.png"
+    # @param data [String, #read] the content (an IO is read whole, from where it stands)
+    # @param extension [String, Symbol, nil] such as ".png", "png" or the original file's
+    #   extension
+    # @param extensions [Array<String, Symbol>] the extensions that may be kept
+    # @param perm [Integer] permission bits of the new file (less the umask; no setuid, setgid
+    #   or sticky)
+    # @return [String] the stored file's name, in this Root's base directory
+    # @api public
+    # @since 0.1.0
+    def store(data, extension: nil, extensions: DEFAULT_SAFE_EXTENSIONS, perm: 0o644)
+      data = data.read if !data.is_a?(String) && data.respond_to?(:read)
+      raise TypeError, "Root#store expects a String or an IO, got #{data.class}" unless data.is_a?(String)
+      unless extension.nil? || extension.is_a?(String) || extension.is_a?(Symbol)
+        raise TypeError, "extension: must be a String such as \".png\", or nil, got #{extension.class}"
+      end
+      raise TypeError, "perm: must be an Integer such as 0o644, got #{perm.class}" unless perm.is_a?(Integer)
+
+      _store(data, extension&.to_s, self.class.send(:extension_list, extensions), perm)
+    end
+
     # Creates a directory and its missing parents, like `FileUtils.mkdir_p`, never outside.
     #
     # @param path [String, Pathname] relative to the root

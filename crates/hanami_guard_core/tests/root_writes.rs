@@ -136,3 +136,35 @@ fn write_never_moves_privilege() {
         std::fs::remove_file(&link).expect("rm");
     }
 }
+
+#[test]
+fn store_names_by_content_and_never_overwrites() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base = tmp.path();
+    for root in roots(base) {
+        let a = root
+            .store(b"cat one", Some(b".PNG"), &["png"], 0o644)
+            .expect("store");
+        let b = root
+            .store(b"cat two", Some(b"png"), &["png"], 0o644)
+            .expect("store");
+        assert_ne!(a, b);
+        assert!(a.ends_with(".png") && a.len() == 64 + 4);
+        assert_eq!(
+            root.store(b"cat one", Some(b"png"), &["png"], 0o644)
+                .expect("again"),
+            a
+        );
+        let php = root
+            .store(b"<?php", Some(b"php"), &["png"], 0o644)
+            .expect("store");
+        assert_eq!(php.len(), 64);
+        std::fs::write(base.join(&a), "tampered").expect("write");
+        let err = root
+            .store(b"cat one", Some(b"png"), &["png"], 0o644)
+            .expect_err("different content");
+        assert_eq!(err.errno(), Some(libc::EEXIST));
+        assert_eq!(std::fs::read(base.join(&a)).expect("read"), b"tampered");
+        std::fs::remove_file(base.join(&a)).expect("rm");
+    }
+}

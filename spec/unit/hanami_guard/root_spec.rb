@@ -354,6 +354,44 @@ RSpec.describe HanamiGuard::Root do
     end
   end
 
+  describe "#store" do
+    let(:root) { described_class.new(base).subroot("mk") }
+
+    def digest(data)
+      OpenSSL::Digest.hexdigest("SHA256", data)
+    end
+
+    it "names the file by the SHA-256 of its content, keeping only an allowlisted extension" do
+      expect(root.store("png bytes", extension: ".PNG")).to eq("#{digest("png bytes")}.png")
+      expect(root.store("png bytes", extension: :png)).to eq("#{digest("png bytes")}.png")
+      expect(root.store("php bytes", extension: ".php")).to eq(digest("php bytes"))
+      expect(root.store("php bytes", extension: "php", extensions: %w[php])).to eq("#{digest("php bytes")}.php")
+      expect(root.store("odd", extension: "p/ng")).to eq(digest("odd"))
+      expect(root.store("none")).to eq(digest("none"))
+      expect(File.read(File.join(base, "mk", digest("none")))).to eq("none")
+    end
+
+    it "reads an IO whole, from where it stands" do
+      io = StringIO.new("skip:kept")
+      io.read(5)
+      name = root.store(io, extension: "txt")
+      expect(name).to eq("#{digest("kept")}.txt")
+      File.open(File.join(base, "a.txt")) { |f| expect(root.store(f)).to eq(digest("A")) }
+    end
+
+    it "creates the file with perm less the umask, never with special bits" do
+      name = root.store("perm bytes", perm: 0o4640)
+      expect(File.stat(File.join(base, "mk", name)).mode & 0o7777).to eq(0o640 & ~File.umask)
+    end
+
+    it "checks its arguments" do
+      expect { root.store(42) }.to raise_error(TypeError, /String or an IO/)
+      expect { root.store("x", extension: 1) }.to raise_error(TypeError, /extension:/)
+      expect { root.store("x", extensions: "png") }.to raise_error(TypeError, /extensions:/)
+      expect { root.store("x", perm: "644") }.to raise_error(TypeError, /perm:/)
+    end
+  end
+
   describe "#entries with names the other methods refuse" do
     it "returns names a caller can use: UTF-8 where they are, binary where they are not" do
       Dir.mktmpdir do |dir|

@@ -15,7 +15,8 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 
-use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RenameFlags};
+use rustix::io::Errno;
 
 use crate::error::{Error, Result};
 
@@ -76,6 +77,39 @@ impl<'d> TempFile<'d> {
         rfs::renameat(self.dir, self.name.as_str(), self.dir, target)?;
         self.placed = true;
         Ok(())
+    }
+
+    /// Puts the file at `target` only if nothing is there: `Ok(false)` when something is.
+    /// `RENAME_NOREPLACE`, or on a file system without it a hard link and an unlink (both refuse
+    /// an existing name atomically).
+    pub(crate) fn place_new(mut self, target: &str) -> std::io::Result<bool> {
+        match rfs::renameat_with(
+            self.dir,
+            self.name.as_str(),
+            self.dir,
+            target,
+            RenameFlags::NOREPLACE,
+        ) {
+            Ok(()) => {
+                self.placed = true;
+                Ok(true)
+            }
+            Err(Errno::EXIST) => Ok(false),
+            Err(Errno::INVAL | Errno::NOSYS) => {
+                match rfs::linkat(
+                    self.dir,
+                    self.name.as_str(),
+                    self.dir,
+                    target,
+                    AtFlags::empty(),
+                ) {
+                    Ok(()) => Ok(true),
+                    Err(Errno::EXIST) => Ok(false),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

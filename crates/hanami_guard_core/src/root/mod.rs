@@ -17,6 +17,7 @@ mod files;
 pub mod path;
 pub mod resolve;
 mod safe_name;
+mod store;
 mod tree;
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};

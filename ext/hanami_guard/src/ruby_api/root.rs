@@ -177,6 +177,28 @@ fn write(
     })
 }
 
+/// Returns the stored file's name. `extension` is `nil` or the extension given (the core
+/// decides whether it is kept).
+fn store(
+    ruby: &Ruby,
+    rb_self: &Root,
+    data: RString,
+    extension: Option<RString>,
+    extensions: Vec<String>,
+    perm: u32,
+) -> Result<String, Error> {
+    errors::guard(ruby, || {
+        let root = rb_self.get(ruby)?;
+        let data = data.to_bytes();
+        let extension = extension.map(|e| e.to_bytes());
+        // Without the GVL, as #write: hashing, comparing and fsync take time.
+        let result = gvl::nogvl(ruby, || {
+            root.store(&data, extension.as_deref(), &extensions, perm)
+        })?;
+        map(ruby, result)
+    })
+}
+
 fn mkdir_p(ruby: &Ruby, rb_self: &Root, rel: RString, perm: u32) -> Result<(), Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
@@ -261,6 +283,7 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("_read", method!(read, 2))?;
     class.define_method("_open", method!(open, 3))?;
     class.define_method("_write", method!(write, 4))?;
+    class.define_method("_store", method!(store, 4))?;
     class.define_method("_mkdir_p", method!(mkdir_p, 2))?;
     class.define_method("_kind", method!(kind, 1))?;
     class.define_method("_stat_fd", method!(stat_fd, 1))?;
