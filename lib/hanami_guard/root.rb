@@ -168,14 +168,24 @@ module HanamiGuard
     end
 
     # Replaces (or creates) a file atomically: a temporary file in the same directory, written,
-    # fsync'ed and renamed over the target. A final symlink is refused (PathEscapeError) and left
-    # unchanged; nothing is ever created outside. Parent directories must exist ({#mkdir_p}).
+    # given its final mode, fsync'ed and renamed over the target. A final symlink is refused
+    # (PathEscapeError) and left unchanged; nothing is ever created outside. Parent directories
+    # must exist ({#mkdir_p}).
+    #
+    # A write never moves privilege. A file owned by another user is refused (PathError) and
+    # left as it was, unless `replace_foreign: true`: whoever planted it chose its name and mode.
+    # A replaced file keeps its permission bits, but its setuid, setgid and sticky bits only when
+    # the new file has the same owner and group (and the old one had no other hard link). The
+    # temporary file is never more readable than the file it becomes.
     #
     # @param path [String, Pathname] relative to the root
     # @param data [String] the content (written as bytes)
     # @param perm [Integer] permission bits of a new file (less the umask); an existing file
     #   keeps its own
+    # @param replace_foreign [Boolean] replace a file owned by another user (the new file is
+    #   this process's, without special bits)
     # @return [Integer] the number of bytes written
+    # @raise [PathError] the file belongs to another user (and `replace_foreign` is false)
     def write(path, data, perm: 0o644, replace_foreign: false)
       raise TypeError, "Root#write expects the data as a String, got #{data.class}" unless data.is_a?(String)
       raise TypeError, "perm: must be an Integer such as 0o644, got #{perm.class}" unless perm.is_a?(Integer)
@@ -263,15 +273,27 @@ module HanamiGuard
       end
     end
 
+    # The names in a directory. A name that is valid UTF-8 comes back as a UTF-8 String, any
+    # other as a binary (ASCII-8BIT) String, so `grep` and `=~` work on every name. Some names
+    # that exist cannot be given back to the other methods, which refuse them as paths
+    # (PathError): names that are not UTF-8, names with a backslash, and names that start with a
+    # drive-letter form (`c:x`). Skip or rename those; never rewrite them into something else.
+    #
     # @param path [String, Pathname] a directory relative to the root (default: the root)
-    # @return [Array<String>] the names in it, sorted, without "." and ".."
+    # @return [Array<String>] the names in it, sorted by bytes, without "." and ".."
     def entries(path = ".")
       _entries(rel(path))
     end
 
     # The canonical absolute path of `path`, for logs and legacy APIs. Like
-    # `File.realdirpath`: directories on the way must exist, the last name may be missing.
-    # Prefer passing the Root around to passing this String: a path can be swapped later.
+    # `File.realdirpath`: directories on the way must exist, the last name may be missing; the
+    # decision (escape, ENOTDIR, ...) is the same as {#read}'s.
+    #
+    # A display name, not a capability: it is built from {#path}, the base as it was named when
+    # the Root was opened. If the base directory is later moved or replaced by a symlink, the
+    # Root keeps working on the directory it holds while this String names whatever is at the
+    # old place now. Pass the Root (or a {#subroot}) around, never this String, to anything that
+    # opens files.
     #
     # @param path [String, Pathname]
     # @return [String]
