@@ -83,6 +83,28 @@ RSpec.describe "Setuid file planted under an upload's name, then overwritten by 
         expect([mode_of(outside), File.read(outside)]).to eq([0o4755, "real program"])
       end
 
+      it "refuses to open for writing a hard link to the writer's setuid program, before truncating it" do
+        program = File.join(@base, ".setuid-program")
+        File.write(program, "real program")
+        File.chmod(0o4755, program)
+        File.link(program, File.join(@base, "upload.png"))
+        %w[w a r+].each do |mode|
+          expect { root.open("upload.png", mode) { |io| io.write("REQUEST BYTES") } }
+            .to raise_error(HanamiGuard::PathError, /setuid or setgid file with another hard link/), mode
+        end
+        expect([mode_of(program), File.read(program)]).to eq([0o4755, "real program"])
+        expect(root.read("upload.png")).to eq("real program") # reading is still fine
+      end
+
+      it "refuses to open another user's setgid file for writing, and still opens the writer's own" do
+        path = plant("shared.png", owner: attacker, mode: 0o2755)
+        expect { root.open("shared.png", "w") }.to raise_error(HanamiGuard::PathError, /of another user/)
+        expect(File.read(path)).to eq("#!/bin/sh\necho planted\n")
+        own = plant("own", owner: 0, mode: 0o4700)
+        root.open("own", "w") { |io| io.write("rebuilt") }
+        expect([mode_of(own), File.read(own)]).to eq([0o4700, "rebuilt"])
+      end
+
       it "checks replace_foreign:" do
         expect { root.write("x", "y", replace_foreign: "yes") }.to raise_error(ArgumentError, /replace_foreign/)
       end

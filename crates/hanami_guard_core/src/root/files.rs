@@ -179,6 +179,9 @@ impl Root {
             Last::Follow,
         )?;
         check_regular(&fd, &rel)?;
+        if !(mode.flags & OFlags::ACCMODE).is_empty() {
+            refuse_privileged_target(&fd, &rel)?;
+        }
         if truncate {
             rfs::ftruncate(&fd, 0).map_err(|e| io_error(e, &rel))?;
         }
@@ -287,6 +290,30 @@ impl Root {
         atomic::sync_dir(&dir);
         Ok(())
     }
+}
+
+/// Writing request bytes *into* a setuid or setgid file keeps its bits (a root writer has
+/// `CAP_FSETID`, so the kernel does not clear them). That is only the owner's business when
+/// the file is the writer's own and has one link: a hard link planted under an upload's name
+/// (where `fs.protected_hardlinks` is off) could be the inode of a setuid-root program, and
+/// another user's setuid file is theirs to run as.
+fn refuse_privileged_target(fd: &OwnedFd, rel: &RelPath<'_>) -> Result<()> {
+    let st = rfs::fstat(fd).map_err(|e| io_error(e, rel))?;
+    let me = rustix::process::geteuid().as_raw();
+    let setid = st.st_mode & 0o6000 != 0;
+    if setid && (st.st_uid != me || st.st_nlink > 1) {
+        return Err(Error::Path(format!(
+            "{} is a setuid or setgid file {}: Root#open does not write into it (its bits would \
+             stay on the new content); use Root#write, which replaces the file",
+            rel.display(),
+            if st.st_uid != me {
+                "of another user"
+            } else {
+                "with another hard link"
+            }
+        )));
+    }
+    Ok(())
 }
 
 /// A file owned by someone else is not replaced or reused unless the caller says so: whoever
