@@ -145,7 +145,10 @@ module HanamiGuard
     # Opens a file race-free and returns a real `File` ({OpenedFile}) built from the descriptor, so
     # `IO.copy_stream`, `send_file` bodies and `#path`/`#to_path` work. Symlinks (the last one
     # included) are followed when they stay inside. Only regular files open: a directory raises
-    # Errno::EISDIR, a FIFO/socket/device PathError.
+    # Errno::EISDIR, a FIFO/socket/device PathError. Every check comes before the mode's side
+    # effects ("w" truncates only once the file is accepted). For writing, a setuid or setgid
+    # file that belongs to another user or has a second hard link is refused (PathError): its
+    # bits would stay on the new content; {#write} replaces such a file instead.
     #
     # @param path [String, Pathname] relative to the root
     # @param mode [String] as for `File.open`: "r", "w", "a", "r+", "w+", "a+", with "b", "t",
