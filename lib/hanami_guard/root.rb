@@ -71,14 +71,19 @@ module HanamiGuard
       # @raise [PathError] the name is empty
       def safe_name(name, extensions: DEFAULT_SAFE_EXTENSIONS)
         raise TypeError, "Root.safe_name expects a String, got #{name.class}" unless name.is_a?(String)
+
+        _safe_name(name, extension_list(extensions))
+      end
+
+      private
+
+      def extension_list(extensions)
         unless extensions.is_a?(Array) && extensions.all? { |e| e.is_a?(String) || e.is_a?(Symbol) }
           raise TypeError, "extensions: must be an Array of Strings, such as %w[png jpg]"
         end
 
-        _safe_name(name, extensions.map(&:to_s))
+        extensions.map(&:to_s)
       end
-
-      private
 
       def check_options(path, symlinks, resolver, xdev)
         raise TypeError, "Root.new expects the base directory as a String or Pathname, got #{path.class}" \
@@ -140,7 +145,10 @@ module HanamiGuard
     # Opens a file race-free and returns a real `File` ({OpenedFile}) built from the descriptor, so
     # `IO.copy_stream`, `send_file` bodies and `#path`/`#to_path` work. Symlinks (the last one
     # included) are followed when they stay inside. Only regular files open: a directory raises
-    # Errno::EISDIR, a FIFO/socket/device PathError.
+    # Errno::EISDIR, a FIFO/socket/device PathError. Every check comes before the mode's side
+    # effects ("w" truncates only once the file is accepted). For writing, a setuid or setgid
+    # file that belongs to another user or has a second hard link is refused (PathError): its
+    # bits would stay on the new content; {#write} replaces such a file instead.
     #
     # @param path [String, Pathname] relative to the root
     # @param mode [String] as for `File.open`: "r", "w", "a", "r+", "w+", "a+", with "b", "t",
@@ -163,19 +171,67 @@ module HanamiGuard
     end
 
     # Replaces (or creates) a file atomically: a temporary file in the same directory, written,
-    # fsync'ed and renamed over the target. A final symlink is refused (PathEscapeError) and left
-    # unchanged; nothing is ever created outside. Parent directories must exist ({#mkdir_p}).
+    # given its final mode, fsync'ed and renamed over the target. A final symlink is refused
+    # (PathEscapeError) and left unchanged; nothing is ever created outside. Parent directories
+    # must exist ({#mkdir_p}).
+    #
+    # A write never moves privilege. A file owned by another user is refused (PathError) and
+    # left as it was, unless `replace_foreign: true`: whoever planted it chose its name and mode.
+    # A replaced file keeps its permission bits, but its setuid, setgid and sticky bits only when
+    # the new file has the same owner and group (and the old one had no other hard link). The
+    # temporary file is never more readable than the file it becomes.
     #
     # @param path [String, Pathname] relative to the root
     # @param data [String] the content (written as bytes)
     # @param perm [Integer] permission bits of a new file (less the umask); an existing file
     #   keeps its own
+    # @param replace_foreign [Boolean] replace a file owned by another user (the new file is
+    #   this process's, without special bits)
     # @return [Integer] the number of bytes written
-    def write(path, data, perm: 0o644)
+    # @raise [PathError] the file belongs to another user (and `replace_foreign` is false)
+    def write(path, data, perm: 0o644, replace_foreign: false)
       raise TypeError, "Root#write expects the data as a String, got #{data.class}" unless data.is_a?(String)
       raise TypeError, "perm: must be an Integer such as 0o644, got #{perm.class}" unless perm.is_a?(Integer)
+      unless [true, false].include?(replace_foreign)
+        raise ArgumentError, "replace_foreign: must be true or false, got #{replace_foreign.inspect}"
+      end
 
-      _write(rel(path), data, perm)
+      _write(rel(path), data, perm, replace_foreign)
+    end
+
+    # Stores content under a name made from it: the SHA-256 (hex) of the bytes, plus
+    # `extension` when it is allowlisted (the rule of {Root.safe_name}: 1-16 letters or digits,
+    # compared case-insensitively, written lowercase; anything else is dropped). Unlike a name
+    # from {Root.safe_name}, two different uploads called `cat.png` never share a name, and a
+    # second store of the same bytes returns the same name without writing.
+    #
+    # The file is written as {#write} writes (temporary file, fsync) and put in place only if
+    # the name is free, so different content is never overwritten. A file already at the name
+    # must be this process's user's regular file holding the same bytes: a symlink raises
+    # PathEscapeError, another user's file PathError, different content Errno::EEXIST.
+    #
+    # @example
+    #   UPLOADS = PUBLIC.subroot("uploads")
+    #   name = UPLOADS.store(upload.tempfile, extension: File.extname(upload.filename))
+    #   # => "9f86d0...0f00a08.png"
+    # @param data [String, #read] the content (an IO is read whole, from where it stands)
+    # @param extension [String, Symbol, nil] such as ".png", "png" or the original file's
+    #   extension
+    # @param extensions [Array<String, Symbol>] the extensions that may be kept
+    # @param perm [Integer] permission bits of the new file (less the umask; no setuid, setgid
+    #   or sticky)
+    # @return [String] the stored file's name, in this Root's base directory
+    # @api public
+    # @since 0.1.0
+    def store(data, extension: nil, extensions: DEFAULT_SAFE_EXTENSIONS, perm: 0o644)
+      data = data.read if !data.is_a?(String) && data.respond_to?(:read)
+      raise TypeError, "Root#store expects a String or an IO, got #{data.class}" unless data.is_a?(String)
+      unless extension.nil? || extension.is_a?(String) || extension.is_a?(Symbol)
+        raise TypeError, "extension: must be a String such as \".png\", or nil, got #{extension.class}"
+      end
+      raise TypeError, "perm: must be an Integer such as 0o644, got #{perm.class}" unless perm.is_a?(Integer)
+
+      _store(data, extension&.to_s, self.class.send(:extension_list, extensions), perm)
     end
 
     # Creates a directory and its missing parents, like `FileUtils.mkdir_p`, never outside.
@@ -220,15 +276,27 @@ module HanamiGuard
       end
     end
 
+    # The names in a directory. A name that is valid UTF-8 comes back as a UTF-8 String, any
+    # other as a binary (ASCII-8BIT) String, so `grep` and `=~` work on every name. Some names
+    # that exist cannot be given back to the other methods, which refuse them as paths
+    # (PathError): names that are not UTF-8, names with a backslash, and names that start with a
+    # drive-letter form (`c:x`). Skip or rename those; never rewrite them into something else.
+    #
     # @param path [String, Pathname] a directory relative to the root (default: the root)
-    # @return [Array<String>] the names in it, sorted, without "." and ".."
+    # @return [Array<String>] the names in it, sorted by bytes, without "." and ".."
     def entries(path = ".")
       _entries(rel(path))
     end
 
     # The canonical absolute path of `path`, for logs and legacy APIs. Like
-    # `File.realdirpath`: directories on the way must exist, the last name may be missing.
-    # Prefer passing the Root around to passing this String: a path can be swapped later.
+    # `File.realdirpath`: directories on the way must exist, the last name may be missing; the
+    # decision (escape, ENOTDIR, ...) is the same as {#read}'s.
+    #
+    # A display name, not a capability: it is built from {#path}, the base as it was named when
+    # the Root was opened. If the base directory is later moved or replaced by a symlink, the
+    # Root keeps working on the directory it holds while this String names whatever is at the
+    # old place now. Pass the Root (or a {#subroot}) around, never this String, to anything that
+    # opens files.
     #
     # @param path [String, Pathname]
     # @return [String]

@@ -25,7 +25,7 @@ fn malformed_paths_are_path_errors() {
             "{input:?}"
         );
         assert!(matches!(
-            root.write(input, b"x", 0o644),
+            root.write(input, b"x", 0o644, false),
             Err(Error::Path(_))
         ));
         assert!(matches!(root.resolve(input), Err(Error::Path(_))));

@@ -152,3 +152,42 @@ fn a_subroot_cannot_follow_links_back_up() {
         assert!(matches!(sub.read(b"back", None), Err(Error::PathEscape(_))));
     }
 }
+
+#[test]
+fn trailing_slashes_in_targets_decide_as_the_kernel_does() {
+    let t = tree();
+    symlink("a.txt/", t.base.join("slash")).expect("symlink");
+    symlink("a.txt/.", t.base.join("slashdot")).expect("symlink");
+    symlink("nowhere/", t.base.join("dangling_slash")).expect("symlink");
+    for resolver in [Resolver::Auto, Resolver::Walk] {
+        let root = Root::new(
+            &t.base,
+            Options {
+                resolver,
+                ..Options::default()
+            },
+        )
+        .expect("root");
+        let errno = |r: hanami_guard_core::Result<()>| r.err().and_then(|e| e.errno());
+        for path in ["slash", "slashdot", "a.txt/", "a.txt/."] {
+            assert_eq!(
+                errno(root.read(path.as_bytes(), None).map(drop)),
+                Some(libc::ENOTDIR),
+                "read {path} ({resolver:?})"
+            );
+        }
+        for path in ["new/", "a.txt/", "slash", "dangling_slash", "dir/"] {
+            assert_eq!(
+                errno(root.open(path.as_bytes(), "w", 0o644).map(drop)),
+                Some(libc::EISDIR),
+                "open {path} w ({resolver:?})"
+            );
+        }
+        assert!(!t.base.join("nowhere").exists() && !t.base.join("new").exists());
+        assert_eq!(
+            errno(root.resolve(b"slash").map(drop)),
+            Some(libc::ENOTDIR),
+            "resolve ({resolver:?})"
+        );
+    }
+}

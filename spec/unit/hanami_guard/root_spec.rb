@@ -3,6 +3,7 @@
 require "spec_helper"
 require "fileutils"
 require "pathname"
+require "stringio"
 
 RSpec.describe HanamiGuard::Root do
   # tmp/
@@ -335,6 +336,84 @@ RSpec.describe HanamiGuard::Root do
       expect { root.write("dir", "x") }.to raise_error(Errno::EISDIR)
       expect { root.write("dir/", "x") }.to raise_error(Errno::EISDIR)
       expect { root.write("a.txt", 42) }.to raise_error(TypeError)
+    end
+  end
+
+  describe "#write modes" do
+    let(:root) { described_class.new(base) }
+
+    it "gives a new file perm less the umask, and a replaced one its own bits" do
+      old_umask = File.umask(0o027)
+      begin
+        root.write("mk/perm_new.txt", "x", perm: 0o666)
+      ensure
+        File.umask(old_umask)
+      end
+      expect(File.stat(File.join(base, "mk/perm_new.txt")).mode & 0o7777).to eq(0o640)
+      File.chmod(0o604, File.join(base, "mk/perm_new.txt"))
+      root.write("mk/perm_new.txt", "y", perm: 0o600)
+      expect(File.stat(File.join(base, "mk/perm_new.txt")).mode & 0o7777).to eq(0o604)
+    end
+  end
+
+  describe "#store" do
+    let(:root) { described_class.new(base).subroot("mk") }
+
+    def digest(data)
+      OpenSSL::Digest.hexdigest("SHA256", data)
+    end
+
+    it "names the file by the SHA-256 of its content, keeping only an allowlisted extension" do
+      expect(root.store("png bytes", extension: ".PNG")).to eq("#{digest("png bytes")}.png")
+      expect(root.store("png bytes", extension: :png)).to eq("#{digest("png bytes")}.png")
+      expect(root.store("php bytes", extension: ".php")).to eq(digest("php bytes"))
+      expect(root.store("php bytes", extension: "php", extensions: %w[php])).to eq("#{digest("php bytes")}.php")
+      expect(root.store("odd", extension: "p/ng")).to eq(digest("odd"))
+      expect(root.store("none")).to eq(digest("none"))
+      expect(File.read(File.join(base, "mk", digest("none")))).to eq("none")
+    end
+
+    it "reads an IO whole, from where it stands" do
+      io = StringIO.new("skip:kept")
+      io.read(5)
+      name = root.store(io, extension: "txt")
+      expect(name).to eq("#{digest("kept")}.txt")
+      File.open(File.join(base, "a.txt")) { |f| expect(root.store(f)).to eq(digest("A")) }
+    end
+
+    it "creates the file with perm less the umask, never with special bits" do
+      name = root.store("perm bytes", perm: 0o4640)
+      expect(File.stat(File.join(base, "mk", name)).mode & 0o7777).to eq(0o640 & ~File.umask)
+    end
+
+    it "checks its arguments" do
+      expect { root.store(42) }.to raise_error(TypeError, /String or an IO/)
+      expect { root.store("x", extension: 1) }.to raise_error(TypeError, /extension:/)
+      expect { root.store("x", extensions: "png") }.to raise_error(TypeError, /extensions:/)
+      expect { root.store("x", perm: "644") }.to raise_error(TypeError, /perm:/)
+    end
+  end
+
+  describe "#entries with names the other methods refuse" do
+    it "returns names a caller can use: UTF-8 where they are, binary where they are not" do
+      Dir.mktmpdir do |dir|
+        names = ["ok.txt", "caf\u00e9.txt", "back\\slash.txt", "c:drive.txt", "\xff\xfe.txt".b]
+        names.each { |n| File.write(File.join(dir, n), n) }
+        listed = described_class.new(dir).entries
+        expect(listed).to match_array(names)
+        binary, text = listed.partition { |n| n.encoding == Encoding::BINARY }
+        expect(binary).to eq(["\xff\xfe.txt".b])
+        expect(text.map(&:encoding).uniq).to eq([Encoding::UTF_8])
+        expect(listed.all?(&:valid_encoding?)).to be(true)
+        expect(listed.grep(/\.txt\z/).size).to eq(5) # raised ArgumentError on the invalid name before
+        root = described_class.new(dir)
+        expect(root.read("caf\u00e9.txt")).to eq("caf\u00e9.txt".b)
+        ["back\\slash.txt", "c:drive.txt", "\xff\xfe.txt".b].each do |refused|
+          expect { root.read(refused) }.to raise_error(HanamiGuard::PathError) { |e|
+            expect(e).not_to be_a(HanamiGuard::PathEscapeError)
+          }
+        end
+      end
     end
   end
 

@@ -1,12 +1,13 @@
 //! Reading, opening and writing files beneath a [`Root`].
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::OwnedFd;
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
+use super::atomic;
 use super::path::RelPath;
 use super::resolve::{io_error, Last};
 use super::Root;
@@ -167,13 +168,23 @@ impl Root {
     pub fn open(&self, rel: &[u8], mode: &str, perm: u32) -> Result<File> {
         let mode = OpenMode::parse(mode)?;
         let rel = RelPath::parse(rel)?;
+        // O_TRUNC is a side effect of the open itself: the walker would empty a file and only
+        // then find it on another mount (xdev: false), or find it is not a regular file. So the
+        // file is opened without it, checked, and only then truncated.
+        let truncate = mode.flags.contains(OFlags::TRUNC);
         let fd = self.open_beneath(
             &rel,
-            mode.flags | OFlags::NOCTTY | OFlags::NONBLOCK,
+            (mode.flags - OFlags::TRUNC) | OFlags::NOCTTY | OFlags::NONBLOCK,
             Mode::from_raw_mode(perm & 0o7777),
             Last::Follow,
         )?;
         check_regular(&fd, &rel)?;
+        if !(mode.flags & OFlags::ACCMODE).is_empty() {
+            refuse_privileged_target(&fd, &rel)?;
+        }
+        if truncate {
+            rfs::ftruncate(&fd, 0).map_err(|e| io_error(e, &rel))?;
+        }
         // O_NONBLOCK was only for the open (a FIFO must not hang it); a regular file gets its
         // ordinary flags back.
         let flags = rfs::fcntl_getfl(&fd).map_err(|e| io_error(e, &rel))?;
@@ -190,17 +201,36 @@ impl Root {
 
     /// Replaces (or creates) the file `rel` with `data`, atomically: a temporary file is
     /// created in the same directory (`O_CREAT | O_EXCL | O_NOFOLLOW`, under the root), written,
-    /// `fsync`ed and renamed over the target; the directory is then `fsync`ed (best effort).
-    /// Readers see the old content or the new, never a half-written file.
+    /// given its final mode, `fsync`ed and renamed over the target; the directory is then
+    /// `fsync`ed (best effort). Readers see the old content or the new, never a half-written file.
     ///
     /// A final symlink is **refused** ([`Error::PathEscape`]) and left unchanged, wherever it
     /// points: writing through a link is how an upload lands outside. The rename itself never
     /// follows a link either, so a symlink planted after the check is replaced, not followed.
-    /// Directories on the way must exist (see [`Root::mkdir_p`]). An existing file keeps its
-    /// permission bits; a new one gets `perm` less the umask.
-    pub fn write(&self, rel: &[u8], data: &[u8], perm: u32) -> Result<()> {
+    /// Directories on the way must exist (see [`Root::mkdir_p`]).
+    ///
+    /// Modes and owners (a write never moves privilege):
+    /// - a new file gets `perm` less the umask;
+    /// - a replaced file keeps its permission bits, but its setuid, setgid and sticky bits only
+    ///   when the new file has the same owner and group and the old one had no other hard link.
+    ///   Otherwise a user who plants `<name>.png` with mode 6755 would get the app's request
+    ///   bytes back as a setuid file of the app's user (root, in many containers);
+    /// - a file owned by another user is refused ([`Error::Path`]) and left unchanged, unless
+    ///   `replace_foreign` says to replace it (the new file is then the writer's);
+    /// - the temporary file is never more readable than the file it becomes.
+    pub fn write(&self, rel: &[u8], data: &[u8], perm: u32, replace_foreign: bool) -> Result<()> {
         let rel = RelPath::parse(rel)?;
         let Some((parent, name)) = rel.split_last() else {
+            // Not a file name: "a/" is EISDIR at once, as creating it is in the kernel; "a/."
+            // and "a/.." need "a" to be a directory first (ENOENT, ENOTDIR), as File.write does.
+            if !rel.as_str().ends_with('/') {
+                self.open_beneath(
+                    &rel,
+                    OFlags::PATH | OFlags::DIRECTORY,
+                    Mode::empty(),
+                    Last::Follow,
+                )?;
+            }
             return Err(io_error(Errno::ISDIR, &rel));
         };
         let parent_rel = RelPath::parse(parent.as_bytes())?;
@@ -210,10 +240,9 @@ impl Root {
             Mode::empty(),
             Last::Follow,
         )?;
-        let mut keep_mode = None;
-        match rfs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        let old = match rfs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => match FileType::from_raw_mode(st.st_mode) {
-                FileType::RegularFile => keep_mode = Some(st.st_mode & 0o7777),
+                FileType::RegularFile => Some(st),
                 FileType::Symlink => {
                     return Err(Error::PathEscape(format!(
                         "{} is a symlink: Root#write never writes through one (it could point \
@@ -224,60 +253,83 @@ impl Root {
                 FileType::Directory => return Err(io_error(Errno::ISDIR, &rel)),
                 _ => return Err(not_regular(&rel)),
             },
-            Err(Errno::NOENT) => {}
+            Err(Errno::NOENT) => None,
             Err(e) => return Err(io_error(e, &rel)),
-        }
-        let tmp = temp_name(name)?;
-        let fd = rfs::openat(
-            &dir,
-            tmp.as_str(),
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(perm & 0o7777),
-        )
-        .map_err(|e| io_error(e, &rel))?;
-        let written = (|| -> std::io::Result<()> {
-            let mut file = File::from(fd);
-            file.write_all(data)?;
-            if let Some(mode) = keep_mode {
-                rfs::fchmod(&file, Mode::from_raw_mode(mode))?;
+        };
+        if let Some(st) = &old {
+            // A file mounted over the name (xdev: false) is refused by name, not by the EBUSY
+            // the rename would meet.
+            self.check_same_mount(st.st_dev, &rel)?;
+            let me = rustix::process::geteuid().as_raw();
+            if st.st_uid != me && !replace_foreign {
+                return Err(foreign(&rel, st.st_uid, me, "Root#write"));
             }
-            file.sync_all()?;
-            rfs::renameat(&dir, tmp.as_str(), &dir, name)?;
-            Ok(())
-        })();
-        if let Err(e) = written {
-            // Never leave the temporary file behind.
-            let _ = rfs::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
-            return Err(Error::io(e, rel.display()));
         }
-        // Make the rename durable. Best effort: a directory we may search but not read cannot
-        // be opened for fsync, and the data itself is already on disk.
-        if let Ok(d) = rfs::openat(
-            &dir,
-            ".",
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) {
-            let _ = rfs::fsync(&d);
-        }
+        // The temporary file starts with the old file's owner bits only (the new content of a
+        // 0600 file is never readable by others), or with a new file's own `perm`.
+        let create_mode = match &old {
+            Some(st) => st.st_mode & 0o600,
+            None => perm & 0o777,
+        };
+        let mut tmp = atomic::TempFile::create(&dir, name, create_mode)?;
+        let io = |e: std::io::Error| Error::io(e, rel.display());
+        let new = tmp.stat().map_err(io)?;
+        let final_mode = match &old {
+            Some(st) => {
+                let same_owner = st.st_uid == new.st_uid && st.st_gid == new.st_gid;
+                let mut mode = st.st_mode & 0o7777;
+                if !same_owner || st.st_nlink > 1 {
+                    mode &= !atomic::SPECIAL_BITS;
+                }
+                mode
+            }
+            None => (new.st_mode & 0o777) | (perm & atomic::SPECIAL_BITS),
+        };
+        tmp.fill(data, final_mode).map_err(io)?;
+        tmp.replace(name).map_err(io)?;
+        atomic::sync_dir(&dir);
         Ok(())
     }
 }
 
-/// `.name.<random>.tmp`, hidden and unique, short enough for `NAME_MAX` whatever `name` is.
-fn temp_name(name: &str) -> Result<String> {
-    let mut random = [0u8; 8];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
-        .map_err(|_| Error::io(std::io::Error::other("no randomness"), "temporary name"))?;
-    let mut stem: String = String::new();
-    for c in name.chars() {
-        if stem.len() + c.len_utf8() > 200 {
-            break;
-        }
-        stem.push(c);
+/// Writing request bytes *into* a setuid or setgid file keeps its bits (a root writer has
+/// `CAP_FSETID`, so the kernel does not clear them). That is only the owner's business when
+/// the file is the writer's own and has one link: a hard link planted under an upload's name
+/// (where `fs.protected_hardlinks` is off) could be the inode of a setuid-root program, and
+/// another user's setuid file is theirs to run as.
+fn refuse_privileged_target(fd: &OwnedFd, rel: &RelPath<'_>) -> Result<()> {
+    let st = rfs::fstat(fd).map_err(|e| io_error(e, rel))?;
+    let me = rustix::process::geteuid().as_raw();
+    let setid = st.st_mode & 0o6000 != 0;
+    if setid && (st.st_uid != me || st.st_nlink > 1) {
+        return Err(Error::Path(format!(
+            "{} is a setuid or setgid file {}: Root#open does not write into it (its bits would \
+             stay on the new content); use Root#write, which replaces the file",
+            rel.display(),
+            if st.st_uid != me {
+                "of another user"
+            } else {
+                "with another hard link"
+            }
+        )));
     }
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!(".{stem}.{hex}.tmp"))
+    Ok(())
+}
+
+/// A file owned by someone else is not replaced or reused unless the caller says so: whoever
+/// planted it chose its name, its mode and its links, and can change its content later.
+pub(crate) fn foreign(rel: &RelPath<'_>, owner: u32, me: u32, method: &str) -> Error {
+    let what_to_do = if method == "Root#write" {
+        "remove it, or pass replace_foreign: true to Root#write to replace it with a file of \
+         your own"
+    } else {
+        "remove it"
+    };
+    Error::Path(format!(
+        "{} is owned by uid {owner}, not by this process (uid {me}): {method} does not take over \
+         another user's file; {what_to_do}",
+        rel.display()
+    ))
 }
 
 #[cfg(test)]
@@ -306,15 +358,5 @@ mod tests {
         for bad in ["", "q", "rr", "r++", "rx", "ax", "bw"] {
             assert!(f(bad).is_none(), "{bad}");
         }
-    }
-
-    #[test]
-    fn temp_names_are_hidden_unique_and_short() {
-        let long = "é".repeat(200);
-        let a = temp_name(&long).ok().unwrap_or_default();
-        let b = temp_name(&long).ok().unwrap_or_default();
-        assert!(a.starts_with('.') && a.ends_with(".tmp"));
-        assert!(a.len() <= 255, "{}", a.len());
-        assert_ne!(a, b);
     }
 }

@@ -12,10 +12,12 @@
 //! [`Error::Path`] for malformed input, [`Error::PathEscape`] for anything that would leave the
 //! base, and otherwise the errno Ruby's own `File` would raise ([`Error::Io`]).
 
+mod atomic;
 mod files;
 pub mod path;
 pub mod resolve;
 mod safe_name;
+mod store;
 mod tree;
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -182,11 +184,29 @@ impl Root {
         }
     }
 
-    /// The canonical absolute path of `rel`, for logs and legacy APIs. Works like Ruby's
-    /// `File.realdirpath`: every directory on the way must exist, the last name may be missing.
-    /// Symlinks are resolved (confined) by the walker, whatever the resolver.
+    /// The absolute path of `rel` beneath [`Root::path`], for logs and legacy APIs: a display
+    /// name, not a capability. It is built from the base's path as it was when the root was
+    /// opened; if the base directory is later moved or replaced by a symlink, the String still
+    /// names the old place while the root keeps working on the directory it holds. Open files
+    /// through the root, never through this String.
+    ///
+    /// Works like Ruby's `File.realdirpath`: every directory on the way must exist, the last
+    /// name may be missing. The decision is the resolver's (the kernel's where it is used, so a
+    /// bind mount the walker cannot see is still refused with `xdev: false`); the names are
+    /// the walker's.
     pub fn resolve(&self, rel: &[u8]) -> Result<String> {
         let rel = RelPath::parse(rel)?;
+        if self.uses_kernel() {
+            if let resolve::Kernel::Done(Err(e)) =
+                self.kernel_open(&rel, OFlags::PATH, Mode::empty(), Last::Follow)
+            {
+                // A missing last name is allowed here; the walk says whether only that is
+                // missing.
+                if e.errno() != Some(Errno::NOENT.raw_os_error()) {
+                    return Err(e);
+                }
+            }
+        }
         let walked = self.walk(&rel, OFlags::PATH, Mode::empty(), Last::Follow, true)?;
         Ok(self.join(&walked.names))
     }

@@ -85,7 +85,7 @@ fn escape(rel: &RelPath<'_>, why: &str) -> Error {
     ))
 }
 
-enum Kernel {
+pub(crate) enum Kernel {
     Done(Result<OwnedFd>),
     Walk,
 }
@@ -118,7 +118,7 @@ impl Root {
             .ok_or_else(|| io_error(Errno::NOENT, rel))
     }
 
-    fn uses_kernel(&self) -> bool {
+    pub(crate) fn uses_kernel(&self) -> bool {
         match self.resolver {
             Resolver::Walk => false,
             Resolver::Auto | Resolver::Kernel => OPENAT2.load(Ordering::Relaxed) != MISSING,
@@ -136,7 +136,13 @@ impl Root {
         how
     }
 
-    fn kernel_open(&self, rel: &RelPath<'_>, oflags: OFlags, mode: Mode, last: Last) -> Kernel {
+    pub(crate) fn kernel_open(
+        &self,
+        rel: &RelPath<'_>,
+        oflags: OFlags,
+        mode: Mode,
+        last: Last,
+    ) -> Kernel {
         let how = self.resolve_flags();
         let mut flags = oflags;
         if last == Last::NoFollow {
@@ -196,11 +202,7 @@ impl Root {
         allow_missing_last: bool,
     ) -> Result<Walked> {
         let oflags = oflags | OFlags::CLOEXEC;
-        let mut pending: VecDeque<Vec<u8>> =
-            rel.components().map(|c| c.as_bytes().to_vec()).collect();
-        // A trailing slash asks for a directory and, as in POSIX, follows a final symlink.
-        let wants_dir = rel.wants_directory();
-        let follow_last = last == Last::Follow || wants_dir;
+        let mut pending = tokens(rel.as_str().as_bytes());
         let mut stack: Vec<(OwnedFd, Vec<u8>)> = Vec::new();
         let mut links = 0u32;
         let names_of = |stack: Vec<(OwnedFd, Vec<u8>)>| -> Vec<Vec<u8>> {
@@ -224,6 +226,16 @@ impl Root {
                     names: names_of(stack),
                 });
             };
+            // A trailing "/" whose name was already walked as a directory, or a final "." (the
+            // name before it was walked as a directory: "a.txt/." is ENOTDIR, as in the kernel).
+            if name == SLASH || name == b"." {
+                continue;
+            }
+            // A trailing slash on the last name asks for a directory and, as in POSIX, follows
+            // a final symlink. Only markers may follow the last name.
+            let trailing = pending.front().is_some_and(|n| n == SLASH);
+            let is_last = pending.iter().all(|n| n == SLASH);
+            let follow_last = last == Last::Follow || trailing;
             if name == b".." {
                 if stack.pop().is_none() {
                     return Err(escape(
@@ -237,7 +249,7 @@ impl Root {
                 }
                 continue;
             }
-            if !pending.is_empty() {
+            if !is_last {
                 // An intermediate name: it must be a directory, or a symlink to follow.
                 // O_DIRECTORY|O_NOFOLLOW opens a directory in one call and fails with ENOTDIR
                 // on anything else, a symlink included; only then is it looked at closer.
@@ -267,7 +279,11 @@ impl Root {
                 }
                 continue;
             }
-            // The last name.
+            // The last name. Creating one with a trailing slash is EISDIR before any lookup, as
+            // the kernel answers (open_last_lookups), whether it exists or not.
+            if trailing && oflags.contains(OFlags::CREATE) {
+                return Err(io_error(Errno::ISDIR, rel));
+            }
             let want_path = oflags.contains(OFlags::PATH);
             let mut flags = oflags | OFlags::NOFOLLOW;
             if want_path {
@@ -275,7 +291,7 @@ impl Root {
                 // followed here; O_DIRECTORY would hide it behind ENOTDIR.
                 flags -= OFlags::DIRECTORY;
             }
-            if wants_dir {
+            if trailing {
                 flags |= if want_path {
                     OFlags::empty()
                 } else {
@@ -307,7 +323,7 @@ impl Root {
                             continue;
                         }
                         if want_path
-                            && (oflags.contains(OFlags::DIRECTORY) || wants_dir)
+                            && (oflags.contains(OFlags::DIRECTORY) || trailing)
                             && kind != FileType::Directory
                         {
                             return Err(io_error(Errno::NOTDIR, rel));
@@ -385,17 +401,13 @@ impl Root {
                 "a symlink on the way points to an absolute path",
             ));
         }
-        for name in target
-            .split(|b| *b == b'/')
-            .filter(|c| !c.is_empty() && *c != b".")
-            .rev()
-        {
-            pending.push_front(name.to_vec());
+        for name in tokens(target).into_iter().rev() {
+            pending.push_front(name);
         }
         Ok(())
     }
 
-    fn check_same_mount(&self, dev: u64, rel: &RelPath<'_>) -> Result<()> {
+    pub(crate) fn check_same_mount(&self, dev: u64, rel: &RelPath<'_>) -> Result<()> {
         if !self.xdev && dev != self.dev {
             return Err(escape(
                 rel,
@@ -404,4 +416,27 @@ impl Root {
         }
         Ok(())
     }
+}
+
+/// Marks a trailing slash in the walker's queue: no name can be empty.
+const SLASH: &[u8] = b"";
+
+/// The names of a path (or of a symlink's target) for the walker, as the kernel reads them:
+/// empty names and inner `.` dropped, `..` kept, then a final `.` kept (the name before it must
+/// be a directory: `a.txt/.` is `ENOTDIR`) or a trailing slash marked with [`SLASH`] (the last
+/// name must be a directory, and creating it is `EISDIR`). A symlink's target is queued the
+/// same way, so `link -> a.txt/` reads as `a.txt/` does.
+fn tokens(path: &[u8]) -> VecDeque<Vec<u8>> {
+    let mut out: VecDeque<Vec<u8>> = path
+        .split(|b| *b == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+        .map(<[u8]>::to_vec)
+        .collect();
+    let last = path.split(|b| *b == b'/').rfind(|c| !c.is_empty());
+    if last == Some(b".".as_slice()) {
+        out.push_back(b".".to_vec());
+    } else if path.ends_with(b"/") {
+        out.push_back(SLASH.to_vec());
+    }
+    out
 }

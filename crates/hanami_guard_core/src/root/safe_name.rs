@@ -19,17 +19,29 @@ pub fn safe_name<S: AsRef<str>>(original: &[u8], extensions: &[S]) -> Result<Str
     }
     let digest = ring::digest::digest(&ring::digest::SHA256, original);
     let mut out: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    if let Some(ext) = extension(original) {
-        let allowed = extensions.iter().any(|e| {
-            let e = e.as_ref();
-            e.strip_prefix('.').unwrap_or(e).eq_ignore_ascii_case(&ext)
-        });
-        if allowed {
-            out.push('.');
-            out.push_str(&ext);
-        }
+    if let Some(ext) = extension(original).and_then(|e| allowlisted(e.as_bytes(), extensions)) {
+        out.push('.');
+        out.push_str(&ext);
     }
     Ok(out)
+}
+
+/// `ext` (with or without its leading dot), lowercase, when it is 1-16 ASCII letters or digits
+/// and in `extensions` (compared case-insensitively); `None` otherwise. The one rule for what
+/// survives of an upload's name, shared by [`safe_name`] and [`Root::store`](super::Root::store).
+pub(crate) fn allowlisted<S: AsRef<str>>(ext: &[u8], extensions: &[S]) -> Option<String> {
+    let ext = ext.strip_prefix(b".").unwrap_or(ext);
+    if ext.is_empty() || ext.len() > MAX_EXTENSION || !ext.iter().all(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let ext = String::from_utf8_lossy(ext).to_ascii_lowercase();
+    extensions
+        .iter()
+        .any(|e| {
+            let e = e.as_ref();
+            e.strip_prefix('.').unwrap_or(e).eq_ignore_ascii_case(&ext)
+        })
+        .then_some(ext)
 }
 
 /// The lowercase extension of the last name in `original` (after the last `/` or `\`), when it

@@ -163,6 +163,7 @@ fn write(
     rel: RString,
     data: RString,
     perm: u32,
+    replace_foreign: bool,
 ) -> Result<usize, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
@@ -170,9 +171,31 @@ fn write(
         let data = data.to_bytes();
         let len = data.len();
         // Always without the GVL: the fsync alone takes milliseconds.
-        let result = gvl::nogvl(ruby, || root.write(&rel, &data, perm))?;
+        let result = gvl::nogvl(ruby, || root.write(&rel, &data, perm, replace_foreign))?;
         map(ruby, result)?;
         Ok(len)
+    })
+}
+
+/// Returns the stored file's name. `extension` is `nil` or the extension given (the core
+/// decides whether it is kept).
+fn store(
+    ruby: &Ruby,
+    rb_self: &Root,
+    data: RString,
+    extension: Option<RString>,
+    extensions: Vec<String>,
+    perm: u32,
+) -> Result<String, Error> {
+    errors::guard(ruby, || {
+        let root = rb_self.get(ruby)?;
+        let data = data.to_bytes();
+        let extension = extension.map(|e| e.to_bytes());
+        // Without the GVL, as #write: hashing, comparing and fsync take time.
+        let result = gvl::nogvl(ruby, || {
+            root.store(&data, extension.as_deref(), &extensions, perm)
+        })?;
+        map(ruby, result)
     })
 }
 
@@ -210,7 +233,14 @@ fn entries(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<RArray, Error> {
         let names = map(ruby, root.entries(&rel.to_bytes()))?;
         let array = ruby.ary_new_capa(names.len());
         for name in names {
-            array.push(ruby.enc_str_new(name, ruby.utf8_encoding()))?;
+            // A name that is not UTF-8 comes back binary (ASCII-8BIT), so String methods work
+            // on it; tagging its bytes as UTF-8 would make `grep` or `=~` raise.
+            let string = if std::str::from_utf8(&name).is_ok() {
+                ruby.enc_str_new(name, ruby.utf8_encoding())
+            } else {
+                ruby.str_from_slice(&name)
+            };
+            array.push(string)?;
         }
         Ok(array)
     })
@@ -252,7 +282,8 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("closed?", method!(is_closed, 0))?;
     class.define_method("_read", method!(read, 2))?;
     class.define_method("_open", method!(open, 3))?;
-    class.define_method("_write", method!(write, 3))?;
+    class.define_method("_write", method!(write, 4))?;
+    class.define_method("_store", method!(store, 4))?;
     class.define_method("_mkdir_p", method!(mkdir_p, 2))?;
     class.define_method("_kind", method!(kind, 1))?;
     class.define_method("_stat_fd", method!(stat_fd, 1))?;
