@@ -238,3 +238,36 @@ fn landlock_older_than_commands_rules_is_low_and_says_what_is_missing() {
     assert!(evidence(&report, "openat2").contains("Linux 5.4 predates openat2"));
     assert!(evidence(&report, "landlock").contains("device ioctls (ABI 5)"));
 }
+
+#[test]
+fn one_socket_under_two_names_is_reported_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    tree(dir.path(), None, &[], &[]);
+    fs::create_dir_all(dir.path().join("run")).expect("mkdir");
+    fs::create_dir_all(dir.path().join("var")).expect("mkdir");
+    std::os::unix::fs::symlink("../run", dir.path().join("var/run")).expect("symlink");
+    let _listener = UnixListener::bind(dir.path().join("run/docker.sock")).expect("bind");
+    let report = run(dir.path());
+    assert_eq!(
+        evidence(&report, "runtime-socket"),
+        "/run/docker.sock is a socket"
+    );
+}
+
+#[test]
+fn a_fifo_in_the_tree_does_not_hang_the_doctor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    tree(dir.path(), None, &[], &[]);
+    let status = dir.path().join("proc/self/status");
+    fs::remove_file(&status).expect("rm");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &status,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .expect("mkfifo");
+    // Nothing to read from a FIFO without a writer: the status fields are simply absent.
+    assert_eq!(found(&run(dir.path())), BTreeMap::new());
+}

@@ -204,7 +204,13 @@ impl<'a> Scan<'a> {
     /// Reads `ROOT/rel` as text (lossy: procfs files are ASCII; paths in them are escaped).
     pub(crate) fn read(&self, rel: &str) -> std::io::Result<String> {
         use std::io::Read;
-        let file = std::fs::File::open(self.path(rel))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK: a FIFO planted in a fixture tree must not hang the doctor (on a regular
+        // or procfs file the flag changes nothing).
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(self.path(rel))?;
         let mut bytes = Vec::new();
         file.take(MAX_FILE).read_to_end(&mut bytes)?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
