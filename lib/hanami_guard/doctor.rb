@@ -39,6 +39,9 @@ module HanamiGuard
     # Every finding id (stable: SARIF rule ids).
     IDS = _ids
 
+    private_class_method :_run, :_severities, :_ids, :_severity
+    private_constant :NativeReport
+
     # One weakness: `id` (one of {IDS}), `severity` (one of {SEVERITIES}), `title`, `evidence`
     # (Array of Strings: what was seen; environment variables by name only), `fix` (the Docker,
     # Kubernetes or compose setting that removes it), `source` (the file it was read from).
