@@ -271,3 +271,43 @@ fn a_fifo_in_the_tree_does_not_hang_the_doctor() {
     // Nothing to read from a FIFO without a writer: the status fields are simply absent.
     assert_eq!(found(&run(dir.path())), BTreeMap::new());
 }
+
+#[test]
+fn selinux_in_permissive_mode_confines_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let label = "system_u:system_r:container_t:s0:c375,c966\0";
+    tree(
+        dir.path(),
+        None,
+        &[],
+        &[
+            ("proc/self/attr/current", label),
+            ("sys/fs/selinux/enforce", "0"),
+        ],
+    );
+    let report = run(dir.path());
+    assert_eq!(found(&report), BTreeMap::from([("lsm", Severity::Medium)]));
+    assert!(evidence(&report, "lsm").contains("permissive"));
+    fs::write(dir.path().join("sys/fs/selinux/enforce"), "1").expect("write");
+    assert_eq!(found(&run(dir.path())), BTreeMap::new());
+}
+
+#[test]
+fn without_a_label_the_kernels_lsms_are_shown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    tree(
+        dir.path(),
+        None,
+        &[],
+        &[
+            ("proc/self/attr/current", ""),
+            (
+                "sys/kernel/security/lsm",
+                "lockdown,capability,landlock,yama",
+            ),
+        ],
+    );
+    let report = run(dir.path());
+    assert_eq!(found(&report), BTreeMap::from([("lsm", Severity::Medium)]));
+    assert!(evidence(&report, "lsm").contains("lockdown,capability,landlock,yama"));
+}
