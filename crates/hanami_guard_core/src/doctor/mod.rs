@@ -171,14 +171,16 @@ pub struct Report {
 }
 
 impl Report {
-    /// The findings at or above `fail_on`.
-    pub fn at_or_above(&self, fail_on: Severity) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(move |f| f.severity >= fail_on)
+    /// The positions in [`Report::findings`] of the findings at or above `fail_on`.
+    pub fn at_or_above(&self, fail_on: Severity) -> Vec<usize> {
+        (0..self.findings.len())
+            .filter(|&i| self.findings[i].severity >= fail_on)
+            .collect()
     }
 
     /// Whether no finding is at or above `fail_on`.
     pub fn ok(&self, fail_on: Severity) -> bool {
-        self.at_or_above(fail_on).next().is_none()
+        self.at_or_above(fail_on).is_empty()
     }
 }
 
