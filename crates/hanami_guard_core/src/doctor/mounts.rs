@@ -126,8 +126,12 @@ fn runtime_sockets(scan: &mut Scan<'_>, info: &MountInfo) {
     dirs.extend(
         info.mounts
             .iter()
-            .filter(|m| m.mount_point != "/" && !m.mount_point.starts_with("/proc"))
-            .filter(|m| !m.mount_point.starts_with("/sys") && !m.mount_point.starts_with("/dev"))
+            .filter(|m| m.mount_point != "/")
+            .filter(|m| {
+                !["/proc", "/sys", "/dev"]
+                    .iter()
+                    .any(|d| beneath(&m.mount_point, d))
+            })
             .map(|m| m.mount_point.as_str()),
     );
     // One socket reached by two names (`/var/run` is a symlink to `/run` in most images) is
