@@ -216,25 +216,26 @@ module HanamiGuard
       end
 
       # The boot mode: runs the checks, warns about the findings below `fail_on`, and refuses
-      # to start (raises) when any is at or above it.
+      # to start (raises) when any is at or above it. `fail_on: nil` only warns.
       #
-      # @param fail_on [Symbol, String] one of {SEVERITIES}
+      # @param fail_on [Symbol, String, nil] one of {SEVERITIES}, or nil to warn and never raise
       # @param warn_to [IO, #warn, nil] where the findings below `fail_on` are written (a Logger
       #   gets `#warn`); nil for silence
+      # @param options [Hash] passed to {.run} (`root:`, `env:`, `roots:`)
       # @return [Report] when nothing is at or above `fail_on`
       # @raise [HanamiGuard::DoctorError] naming the findings at or above `fail_on`
       # @raise [HanamiGuard::ConfigurationError] for an unknown severity
       def check!(fail_on: :critical, warn_to: $stderr, **options)
-        fail_on = severity_name(fail_on)
+        fail_on = severity_name(fail_on) unless fail_on.nil?
         report = run(**options)
-        blocking = report.at_or_above(fail_on)
+        blocking = fail_on.nil? ? [] : report.at_or_above(fail_on)
         (report.findings - blocking).each { |f| warn_finding(warn_to, f) }
         return report if blocking.empty?
 
         raise DoctorError.new(
           "hanami_guard doctor refuses to start: #{blocking.size} finding(s) at or above #{fail_on}: " \
           "#{blocking.map { |f| "#{f.id} (#{f.severity}: #{f.title}; fix: #{f.fix})" }.join("; ")}. " \
-          "Fix them, or lower the bar with check!(fail_on: ...) if the risk is accepted",
+          "Fix them, or raise the bar with check!(fail_on: ...) if the risk is accepted",
           report:
         )
       end

@@ -139,6 +139,14 @@ RSpec.describe HanamiGuard::Doctor do
       expect(out.string.lines.map { |l| l[/: \w+ ([\w-]+):/, 1] }).to eq(%w[root-user no-new-privs])
     end
 
+    it "only warns with fail_on: nil" do
+      root = fixture(:docker_sock)
+      out = StringIO.new
+      expect(described_class.check!(fail_on: nil, root:, env: {}, warn_to: out).findings.size).to eq(3)
+      expect(out.string.lines.size).to eq(3)
+      expect(out.string).to include("critical runtime-socket")
+    end
+
     it "returns the report when nothing is at or above fail_on" do
       root = fixture(:docker_nonroot)
       out = StringIO.new
