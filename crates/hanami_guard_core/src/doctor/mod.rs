@@ -15,7 +15,9 @@
 //! can lay a fixture tree out like `/`. Two checks cannot come from files: whether `openat2`
 //! and Landlock work are answered by live system calls when the root is `/`; under any other
 //! root they are read from `ROOT/doctor-probes` (see [`probes`]) and reported as not checked
-//! when that file is absent.
+//! when that file is absent. Paths beneath a fixture root are resolved as the kernel resolves
+//! them, so an absolute symlink in a fixture tree points into the real `/`: fixtures use
+//! relative links.
 
 mod exposure;
 mod mountinfo;
