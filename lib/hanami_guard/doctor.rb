@@ -184,15 +184,19 @@ module HanamiGuard
       def result(finding)
         { "ruleId" => finding.id, "level" => LEVELS.fetch(finding.severity),
           "message" => { "text" => "#{finding.title}. Seen: #{finding.evidence.join("; ")}. Fix: #{finding.fix}" },
-          "locations" => [location(finding.source)] }
+          "locations" => [location(finding.source)],
+          # One alert per finding id and machine: code scanning cannot fingerprint /proc lines.
+          "partialFingerprints" => { "hanamiGuardDoctor/v1" => finding.id } }
       end
 
-      # Files as paths beneath ROOT; a system call (`openat2(2)`) as a logical location.
+      # Code scanning wants a relative artifact URI on every result: the file beneath ROOT, or
+      # for a probe the system call (`openat2(2)`), which is also given as a logical location.
       def location(source)
-        return { "logicalLocations" => [{ "name" => source, "kind" => "function" }] } unless source.start_with?("/")
-
         artifact = { "uri" => source.delete_prefix("/"), "uriBaseId" => "ROOT" }
-        { "physicalLocation" => { "artifactLocation" => artifact } }
+        location = { "physicalLocation" => { "artifactLocation" => artifact } }
+        return location if source.start_with?("/")
+
+        location.merge("logicalLocations" => [{ "name" => source, "kind" => "function" }])
       end
     end
 

@@ -180,6 +180,14 @@ RSpec.describe HanamiGuard::Doctor do
       expect(run["results"].first["locations"].first["physicalLocation"]["artifactLocation"]["uri"])
         .to eq("proc/self/status").or eq("proc/self/mountinfo")
     end
+
+    it "gives every SARIF result a relative artifact URI, probes included" do
+      results = JSON.parse(run(:seccomp_filters_openat2).to_sarif)["runs"][0]["results"]
+      uris = results.map { |r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] }
+      expect(uris).to eq(["proc/self/status", "openat2(2)", "landlock_create_ruleset(2)"])
+      expect(results.map { |r| r["partialFingerprints"]["hanamiGuardDoctor/v1"] })
+        .to eq(%w[no-new-privs openat2 landlock])
+    end
   end
 
   describe "bad input" do
