@@ -73,8 +73,9 @@ module HanamiGuard
       def initialize(native, root)
         @native = native
         @root = root.dup.freeze
-        @findings = native._findings.map { |h| Finding.new(**h.slice(*Finding.members)) }.freeze
-        @scores = native._findings.map { |h| h[:security_severity] }.freeze
+        data = native._findings
+        @findings = data.map { |h| Finding.new(**h.slice(*Finding.members)) }.freeze
+        @scores = data.map { |h| h[:security_severity] }.freeze
         @not_checked = native._not_checked.to_h.freeze
         @probes = native._probes.to_h.freeze
         freeze
