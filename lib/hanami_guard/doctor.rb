@@ -39,6 +39,9 @@ module HanamiGuard
     # Every finding id (stable: SARIF rule ids).
     IDS = _ids
 
+    private_class_method :_run, :_severities, :_ids, :_severity
+    private_constant :NativeReport
+
     # One weakness: `id` (one of {IDS}), `severity` (one of {SEVERITIES}), `title`, `evidence`
     # (Array of Strings: what was seen; environment variables by name only), `fix` (the Docker,
     # Kubernetes or compose setting that removes it), `source` (the file it was read from).
@@ -70,8 +73,9 @@ module HanamiGuard
       def initialize(native, root)
         @native = native
         @root = root.dup.freeze
-        @findings = native._findings.map { |h| Finding.new(**h.slice(*Finding.members)) }.freeze
-        @scores = native._findings.map { |h| h[:security_severity] }.freeze
+        data = native._findings
+        @findings = data.map { |h| Finding.new(**h.slice(*Finding.members)) }.freeze
+        @scores = data.map { |h| h[:security_severity] }.freeze
         @not_checked = native._not_checked.to_h.freeze
         @probes = native._probes.to_h.freeze
         freeze
@@ -181,15 +185,19 @@ module HanamiGuard
       def result(finding)
         { "ruleId" => finding.id, "level" => LEVELS.fetch(finding.severity),
           "message" => { "text" => "#{finding.title}. Seen: #{finding.evidence.join("; ")}. Fix: #{finding.fix}" },
-          "locations" => [location(finding.source)] }
+          "locations" => [location(finding.source)],
+          # One alert per finding id and machine: code scanning cannot fingerprint /proc lines.
+          "partialFingerprints" => { "hanamiGuardDoctor/v1" => finding.id } }
       end
 
-      # Files as paths beneath ROOT; a system call (`openat2(2)`) as a logical location.
+      # Code scanning wants a relative artifact URI on every result: the file beneath ROOT, or
+      # for a probe the system call (`openat2(2)`), which is also given as a logical location.
       def location(source)
-        return { "logicalLocations" => [{ "name" => source, "kind" => "function" }] } unless source.start_with?("/")
-
         artifact = { "uri" => source.delete_prefix("/"), "uriBaseId" => "ROOT" }
-        { "physicalLocation" => { "artifactLocation" => artifact } }
+        location = { "physicalLocation" => { "artifactLocation" => artifact } }
+        return location if source.start_with?("/")
+
+        location.merge("logicalLocations" => [{ "name" => source, "kind" => "function" }])
       end
     end
 
@@ -213,25 +221,26 @@ module HanamiGuard
       end
 
       # The boot mode: runs the checks, warns about the findings below `fail_on`, and refuses
-      # to start (raises) when any is at or above it.
+      # to start (raises) when any is at or above it. `fail_on: nil` only warns.
       #
-      # @param fail_on [Symbol, String] one of {SEVERITIES}
+      # @param fail_on [Symbol, String, nil] one of {SEVERITIES}, or nil to warn and never raise
       # @param warn_to [IO, #warn, nil] where the findings below `fail_on` are written (a Logger
       #   gets `#warn`); nil for silence
+      # @param options [Hash] passed to {.run} (`root:`, `env:`, `roots:`)
       # @return [Report] when nothing is at or above `fail_on`
       # @raise [HanamiGuard::DoctorError] naming the findings at or above `fail_on`
       # @raise [HanamiGuard::ConfigurationError] for an unknown severity
       def check!(fail_on: :critical, warn_to: $stderr, **options)
-        fail_on = severity_name(fail_on)
+        fail_on = severity_name(fail_on) unless fail_on.nil?
         report = run(**options)
-        blocking = report.at_or_above(fail_on)
+        blocking = fail_on.nil? ? [] : report.at_or_above(fail_on)
         (report.findings - blocking).each { |f| warn_finding(warn_to, f) }
         return report if blocking.empty?
 
         raise DoctorError.new(
           "hanami_guard doctor refuses to start: #{blocking.size} finding(s) at or above #{fail_on}: " \
           "#{blocking.map { |f| "#{f.id} (#{f.severity}: #{f.title}; fix: #{f.fix})" }.join("; ")}. " \
-          "Fix them, or lower the bar with check!(fail_on: ...) if the risk is accepted",
+          "Fix them, or raise the bar with check!(fail_on: ...) if the risk is accepted",
           report:
         )
       end

@@ -47,6 +47,15 @@ fn a_live_run_agrees_with_what_the_process_reads_itself() {
     let mut sorted = severities.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(severities, sorted);
+    assert_eq!(report.ok(Severity::Info), report.findings.is_empty());
+    let high = report.at_or_above(Severity::High);
+    assert!(high
+        .iter()
+        .all(|&i| report.findings[i].severity >= Severity::High));
+    assert_eq!(
+        high.len(),
+        severities.iter().filter(|s| **s >= Severity::High).count()
+    );
     for f in &report.findings {
         eprintln!(
             "{:8} {:22} {}\n         {:?}",

@@ -3,6 +3,7 @@
 require "spec_helper"
 require "json"
 require "find"
+require "open3"
 
 RSpec.describe HanamiGuard::Doctor do
   around do |example|
@@ -138,6 +139,14 @@ RSpec.describe HanamiGuard::Doctor do
       expect(out.string.lines.map { |l| l[/: \w+ ([\w-]+):/, 1] }).to eq(%w[root-user no-new-privs])
     end
 
+    it "only warns with fail_on: nil" do
+      root = fixture(:docker_sock)
+      out = StringIO.new
+      expect(described_class.check!(fail_on: nil, root:, env: {}, warn_to: out).findings.size).to eq(3)
+      expect(out.string.lines.size).to eq(3)
+      expect(out.string).to include("critical runtime-socket")
+    end
+
     it "returns the report when nothing is at or above fail_on" do
       root = fixture(:docker_nonroot)
       out = StringIO.new
@@ -170,6 +179,14 @@ RSpec.describe HanamiGuard::Doctor do
       expect(run["results"].map { |r| r["level"] }).to include("error", "warning")
       expect(run["results"].first["locations"].first["physicalLocation"]["artifactLocation"]["uri"])
         .to eq("proc/self/status").or eq("proc/self/mountinfo")
+    end
+
+    it "gives every SARIF result a relative artifact URI, probes included" do
+      results = JSON.parse(run(:seccomp_filters_openat2).to_sarif)["runs"][0]["results"]
+      uris = results.map { |r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] }
+      expect(uris).to eq(["proc/self/status", "openat2(2)", "landlock_create_ruleset(2)"])
+      expect(results.map { |r| r["partialFingerprints"]["hanamiGuardDoctor/v1"] })
+        .to eq(%w[no-new-privs openat2 landlock])
     end
   end
 
@@ -227,6 +244,34 @@ RSpec.describe HanamiGuard::Doctor do
       end
     end
     expect(shown).to eq("#{actual.join("\n\n")}\n")
+  end
+
+  # Under `/` the doctor makes real system calls on the real machine; strace lists them all,
+  # between two marker stats around the call.
+  it "reads only on this machine: no write, connect, signal or change to the filesystem", :strace do
+    strace = ENV.fetch("PATH", "").split(":").map { |d| File.join(d, "strace") }.find { |f| File.executable?(f) }
+    skip "strace is not installed" unless strace
+
+    script = File.join(@dir, "trace.rb")
+    File.write(script, <<~RUBY)
+      require "hanami_guard"
+      File.exist?("/hanami-guard-doctor-trace-start")
+      HanamiGuard::Doctor.run
+      File.exist?("/hanami-guard-doctor-trace-end")
+    RUBY
+    log = File.join(@dir, "strace.log")
+    lib = File.expand_path("../../../lib", __dir__)
+    _out, err, status = Open3.capture3(strace, "-f", "-qq", "-o", log, RbConfig.ruby, "-I", lib, script)
+    skip "strace cannot trace here: #{err.lines.first}" unless status.success? && File.size?(log)
+
+    window = File.read(log)[/trace-start.*?\n(.*)^.*trace-end/m, 1]
+    expect(window).to include("/proc/self/mountinfo")
+    forbidden = /^\d+ +(write|pwrite64|writev|connect|sendto|sendmsg|bind|listen|socket|kill|tkill|tgkill|
+                  pidfd_send_signal|rt_sigqueueinfo|unlink|unlinkat|rename|renameat2?|mkdir|mkdirat|rmdir|
+                  truncate|ftruncate|chmod|fchmodat|chown|fchownat|symlink|symlinkat|link|linkat|mknod|
+                  mknodat|setxattr|utimensat|mount|ptrace)\(/x
+    expect(window.lines.grep(forbidden)).to eq([])
+    expect(window.lines.grep(/open.*O_(WRONLY|RDWR|CREAT|TRUNC)/)).to eq([])
   end
 
   describe "on this machine" do

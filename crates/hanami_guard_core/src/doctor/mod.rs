@@ -15,7 +15,9 @@
 //! can lay a fixture tree out like `/`. Two checks cannot come from files: whether `openat2`
 //! and Landlock work are answered by live system calls when the root is `/`; under any other
 //! root they are read from `ROOT/doctor-probes` (see [`probes`]) and reported as not checked
-//! when that file is absent.
+//! when that file is absent. Paths beneath a fixture root are resolved as the kernel resolves
+//! them, so an absolute symlink in a fixture tree points into the real `/`: fixtures use
+//! relative links.
 
 mod exposure;
 mod mountinfo;
@@ -171,14 +173,16 @@ pub struct Report {
 }
 
 impl Report {
-    /// The findings at or above `fail_on`.
-    pub fn at_or_above(&self, fail_on: Severity) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(move |f| f.severity >= fail_on)
+    /// The positions in [`Report::findings`] of the findings at or above `fail_on`.
+    pub fn at_or_above(&self, fail_on: Severity) -> Vec<usize> {
+        (0..self.findings.len())
+            .filter(|&i| self.findings[i].severity >= fail_on)
+            .collect()
     }
 
     /// Whether no finding is at or above `fail_on`.
     pub fn ok(&self, fail_on: Severity) -> bool {
-        self.at_or_above(fail_on).next().is_none()
+        self.at_or_above(fail_on).is_empty()
     }
 }
 
@@ -204,7 +208,13 @@ impl<'a> Scan<'a> {
     /// Reads `ROOT/rel` as text (lossy: procfs files are ASCII; paths in them are escaped).
     pub(crate) fn read(&self, rel: &str) -> std::io::Result<String> {
         use std::io::Read;
-        let file = std::fs::File::open(self.path(rel))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK: a FIFO planted in a fixture tree must not hang the doctor (on a regular
+        // or procfs file the flag changes nothing).
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(self.path(rel))?;
         let mut bytes = Vec::new();
         file.take(MAX_FILE).read_to_end(&mut bytes)?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())

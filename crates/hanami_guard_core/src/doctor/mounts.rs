@@ -101,8 +101,13 @@ pub(crate) fn check(scan: &mut Scan<'_>, info: &MountInfo, id: &Identity, roots:
     app_roots(scan, info, roots);
 }
 
-fn is_socket(scan: &Scan<'_>, rel: &str) -> bool {
-    std::fs::symlink_metadata(scan.path(rel)).is_ok_and(|m| m.file_type().is_socket())
+/// The `(device, inode)` of a socket at `rel`, found with `lstat` (never connected to).
+fn socket_at(scan: &Scan<'_>, rel: &str) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(scan.path(rel)).ok()?;
+    meta.file_type()
+        .is_socket()
+        .then(|| (meta.dev(), meta.ino()))
 }
 
 fn runtime_sockets(scan: &mut Scan<'_>, info: &MountInfo) {
@@ -121,25 +126,31 @@ fn runtime_sockets(scan: &mut Scan<'_>, info: &MountInfo) {
     dirs.extend(
         info.mounts
             .iter()
-            .filter(|m| m.mount_point != "/" && !m.mount_point.starts_with("/proc"))
-            .filter(|m| !m.mount_point.starts_with("/sys") && !m.mount_point.starts_with("/dev"))
+            .filter(|m| m.mount_point != "/")
+            .filter(|m| {
+                !["/proc", "/sys", "/dev"]
+                    .iter()
+                    .any(|d| beneath(&m.mount_point, d))
+            })
             .map(|m| m.mount_point.as_str()),
     );
+    // One socket reached by two names (`/var/run` is a symlink to `/run` in most images) is
+    // reported once.
     let mut seen = Vec::new();
     for dir in dirs {
-        for rel in SOCKET_PATHS {
-            let path = format!("{}/{rel}", dir.trim_end_matches('/'));
-            if !seen.contains(&path) && is_socket(scan, &path) {
-                evidence.push(format!("{} is a socket", shown(&path)));
-                seen.push(path);
-            }
-        }
-        // The host's /run mounted somewhere else: DIR/docker.sock, DIR/containerd/...
-        for name in SOCKET_NAMES {
-            let path = format!("{}/{name}", dir.trim_end_matches('/'));
-            if dir != "/" && !seen.contains(&path) && is_socket(scan, &path) {
-                evidence.push(format!("{} is a socket", shown(&path)));
-                seen.push(path);
+        let dir = dir.trim_end_matches('/');
+        let candidates = SOCKET_PATHS.iter().map(|rel| format!("{dir}/{rel}"));
+        // The host's /run mounted somewhere else: DIR/docker.sock, ...
+        let direct = SOCKET_NAMES
+            .iter()
+            .filter(|_| !dir.is_empty())
+            .map(|name| format!("{dir}/{name}"));
+        for path in candidates.chain(direct) {
+            if let Some(id) = socket_at(scan, &path) {
+                if !seen.contains(&id) {
+                    evidence.push(format!("{} is a socket", shown(&path)));
+                    seen.push(id);
+                }
             }
         }
     }

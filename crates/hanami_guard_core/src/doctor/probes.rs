@@ -180,7 +180,10 @@ fn check_openat2(scan: &mut Scan<'_>, answer: Answer, kernel: Option<(u32, u32)>
 fn check_landlock(scan: &mut Scan<'_>, answer: Answer) {
     let (severity, why) = match answer {
         Answer::Ok(abi) if abi >= COMMAND_LANDLOCK_ABI => {
-            scan.probe("landlock", format!("ABI {abi}"));
+            scan.probe(
+                "landlock",
+                format!("ABI {abi}: Command's fs: rules are enforced in full"),
+            );
             return;
         }
         Answer::Ok(abi) => {

@@ -322,16 +322,42 @@ fn check_lsm(scan: &mut Scan<'_>) {
             }
         }
     }
-    let evidence = match &seen {
-        Some((_, label)) if label_confines(label) => return,
-        Some((file, label)) => format!("{file}: {}", shown(label)),
-        None => "no AppArmor or SELinux label (/proc/self/attr/current absent or empty)".into(),
-    };
+    let mut evidence = Vec::new();
+    match &seen {
+        Some((file, label)) if label_confines(label) => {
+            // SELinux labels processes in permissive mode too, where it only logs.
+            let selinux = label.split(':').count() >= 4;
+            let enforce = scan.read("/sys/fs/selinux/enforce").unwrap_or_default();
+            if !(selinux && enforce.trim() == "0") {
+                return;
+            }
+            evidence.push(format!("{file}: {}", shown(label)));
+            evidence.push(
+                "/sys/fs/selinux/enforce: 0 (permissive: denials are logged, not enforced)".into(),
+            );
+        }
+        Some((file, label)) => evidence.push(format!("{file}: {}", shown(label))),
+        None => {
+            evidence.push(
+                "no AppArmor or SELinux label (/proc/self/attr/current absent or empty)".into(),
+            );
+            // Why there is none: the LSMs the kernel runs, when securityfs or sysfs shows them.
+            if let Ok(lsms) = scan.read("/sys/kernel/security/lsm") {
+                evidence.push(format!("/sys/kernel/security/lsm: {}", shown(lsms.trim())));
+            }
+            if let Ok(enabled) = scan.read("/sys/module/apparmor/parameters/enabled") {
+                evidence.push(format!(
+                    "/sys/module/apparmor/parameters/enabled: {}",
+                    shown(enabled.trim())
+                ));
+            }
+        }
+    }
     scan.found(Finding {
         id: "lsm",
         severity: Severity::Medium,
         title: "no AppArmor or SELinux profile confines the process".into(),
-        evidence: vec![evidence],
+        evidence,
         fix: "run under the runtime's AppArmor or SELinux profile: drop `--security-opt \
               apparmor=unconfined`, `label=disable` and `--privileged` (compose: `security_opt`); \
               Kubernetes `securityContext.appArmorProfile.type: RuntimeDefault` or \

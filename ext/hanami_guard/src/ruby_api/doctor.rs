@@ -105,10 +105,8 @@ impl NativeReport {
         errors::guard(ruby, || {
             let fail_on = severity(ruby, fail_on)?;
             let out = ruby.ary_new();
-            for (i, f) in rb_self.0.findings.iter().enumerate() {
-                if f.severity >= fail_on {
-                    out.push(i)?;
-                }
+            for i in rb_self.0.at_or_above(fail_on) {
+                out.push(i)?;
             }
             out.freeze();
             Ok(out)
