@@ -5,7 +5,7 @@
 //! - when no rule matches, the decision is deny with no rule id;
 //! - a nil identity is always denied.
 
-use hanami_guard_core::identity::attr;
+use hanami_guard_core::identity::{attr, fold};
 use hanami_guard_core::policy::pattern::is_valid_spiffe_id;
 use hanami_guard_core::policy::tree::{Mapping, Value};
 use hanami_guard_core::policy::{OwnedIdentity, Policy, Reason};
@@ -281,11 +281,7 @@ fn ref_resource(pattern: &str, resource: &str) -> bool {
     normal && ref_segs(&pattern.split('/').collect::<Vec<_>>(), &segs)
 }
 
-fn ref_spiffe(pattern: &str, id: Option<&str>) -> bool {
-    let id = match id {
-        Some(id) if is_valid_spiffe_id(id) => id,
-        _ => return false,
-    };
+fn ref_spiffe_one(pattern: &str, id: &str) -> bool {
     if let Some(base) = pattern.strip_suffix("/**") {
         id == base || id.starts_with(&format!("{base}/"))
     } else if let Some(base) = pattern.strip_suffix("/*") {
@@ -294,6 +290,25 @@ fn ref_spiffe(pattern: &str, id: Option<&str>) -> bool {
     } else {
         id == pattern
     }
+}
+
+/// An allow reads only a valid SPIFFE ID; a deny also reads an invalid one as written and with
+/// its `..` segments resolved (the generated IDs need no other normalisation).
+fn ref_spiffe(pattern: &str, id: Option<&str>, deny: bool) -> bool {
+    let Some(id) = id else { return false };
+    if !deny {
+        return is_valid_spiffe_id(id) && ref_spiffe_one(pattern, id);
+    }
+    let mut resolved: Vec<&str> = Vec::new();
+    for seg in id["spiffe://".len()..].split('/') {
+        if seg == ".." {
+            resolved.pop();
+        } else {
+            resolved.push(seg);
+        }
+    }
+    let resolved = format!("spiffe://{}", resolved.join("/"));
+    ref_spiffe_one(pattern, id) || ref_spiffe_one(pattern, &resolved)
 }
 
 /// A name condition: for a deny rule any value of the type may equal; for an allow rule the
@@ -306,9 +321,9 @@ fn has_attr(attrs: &[(String, String)], type_name: &str, value: &str, deny: bool
         .map(|(_, v)| v)
         .collect();
     if deny {
-        values.iter().any(|v| attr::values_equal(v, value))
+        values.iter().any(|v| fold::wide_equal(v, value))
     } else {
-        !values.is_empty() && values.iter().all(|v| attr::values_equal(v, value))
+        !values.is_empty() && values.iter().all(|v| fold::values_equal(v, value))
     }
 }
 
@@ -320,7 +335,7 @@ fn ref_principal(who: &Who, id: &OwnedIdentity, deny: bool) -> bool {
     c.cn.none_or(|v| has_attr(&id.subject, "CN", v, deny))
         && c.ou.none_or(|v| has_attr(&id.subject, "OU", v, deny))
         && c.issuer_o.none_or(|v| has_attr(&id.issuer, "O", v, deny))
-        && c.spiffe.none_or(|p| ref_spiffe(p, id.spiffe_id.as_deref()))
+        && c.spiffe.none_or(|p| ref_spiffe(p, id.spiffe_id.as_deref(), deny))
         && c.fingerprint.none_or(|f| {
             id.fingerprint
                 .as_deref()
@@ -409,7 +424,7 @@ proptest! {
             subject: vec![OwnedIdentity::attribute("CN", presented.clone())],
             ..Default::default()
         };
-        let expected = attr::values_equal(&presented, &policy_value);
+        let expected = fold::values_equal(&presented, &policy_value);
         prop_assert_eq!(policy.allowed(Some(&id), "a", "r"), expected);
         if presented.chars().any(char::is_control) {
             // A value with a control character never matches one without.

@@ -8,10 +8,17 @@
 //!
 //! Names are compared as structures, never as strings: a CN of `operator,O=MyOrg` is one CN
 //! attribute with that odd value, and does not satisfy `subject: { CN: operator, O: MyOrg }`.
+//!
+//! Where a name can be read more than one way, the reading never helps the holder: an allow
+//! rule reads an identity strictly (the strict equality of [`crate::identity::fold`], only a
+//! valid SPIFFE ID, DNS names as written), a deny rule reads it every way it can be read (the
+//! wide equality, every URI SAN leniently, DNS names without their trailing dot, wildcards).
 
-use super::identity::{prepared_eq, Identity};
+use std::cell::OnceCell;
+
+use super::identity::{dns_reading, dns_reading_covers, spiffe_readings, Identity};
 use super::pattern::{fingerprint_matches, is_valid_spiffe_id, SpiffePattern};
-use crate::identity::attr;
+use crate::identity::fold;
 
 /// One `attribute: value` condition, resolved when the policy loads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +27,10 @@ pub struct AttrCondition {
     pub oid: Box<str>,
     /// The value as written.
     pub value: Box<str>,
-    /// `attr::prepare(value)`, computed once.
+    /// `fold::prepare(value)`: the strict form allow rules compare with.
     prepared: Box<str>,
+    /// `fold::wide(value)`: the wide form deny rules compare with.
+    wide: Box<str>,
 }
 
 impl AttrCondition {
@@ -30,13 +39,14 @@ impl AttrCondition {
         AttrCondition {
             oid: oid.into(),
             value: value.into(),
-            prepared: attr::prepare(value).into(),
+            prepared: fold::prepare(value).into(),
+            wide: fold::wide(value).into(),
         }
     }
 
-    /// `values_equal(presented, self.value)`, without allocating.
+    /// `fold::values_equal(presented, self.value)`, without allocating.
     fn value_matches(&self, presented: &str) -> bool {
-        presented == &*self.value || prepared_eq(presented, &self.prepared)
+        presented == &*self.value || fold::prepared_eq(presented, &self.prepared)
     }
 
     /// Whether `self` holds whenever `other` does (same type, equal values).
@@ -45,42 +55,50 @@ impl AttrCondition {
     }
 }
 
-/// How a name condition treats an attribute type that appears more than once (two CNs, say).
-/// Such a name is ambiguous, and the ambiguity must never help the certificate's holder:
+/// Which kind of rule is matching, and so how an ambiguous identity is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Repeats {
-    /// For allow rules, as `DistinguishedName#match?`: the type must be present and *every* value
-    /// of it must equal the condition, so `CN=admin` plus `CN=evil` is not `CN: admin`.
-    AllMustMatch,
-    /// For deny rules: *any* value equal to the condition is enough, so adding a second `OU`
-    /// never slips a certificate out from under a deny.
-    AnyMatches,
+pub(crate) enum Side {
+    /// An allow rule: the narrowest reading. Values compare strictly; a repeated type (two CNs)
+    /// must be present and *every* value must equal, so `CN=admin` plus `CN=evil` is not
+    /// `CN: admin` (as `DistinguishedName#match?`); only a valid SPIFFE ID and DNS names as
+    /// written count.
+    Allow,
+    /// A deny rule: every reading. Values compare wide-folded; *any* value of a repeated type
+    /// is enough, so adding a second `OU` never slips a certificate out from under a deny; every
+    /// URI SAN and every DNS name is read leniently.
+    Deny,
 }
 
-/// Every condition must hold for one attribute list, with repeated types treated as `repeats`.
-fn name_matches<'a, It>(
-    conditions: &[AttrCondition],
-    attributes: impl Fn() -> It,
-    repeats: Repeats,
-) -> bool
+/// Every condition must hold for one attribute list, allow side.
+fn name_matches_strictly<'a, It>(conditions: &[AttrCondition], attributes: impl Fn() -> It) -> bool
 where
     It: Iterator<Item = (&'a str, &'a str)>,
 {
     conditions.iter().all(|c| {
-        let mut values = attributes()
+        let mut seen = false;
+        attributes()
             .filter(|(oid, _)| *oid == &*c.oid)
-            .map(|(_, v)| v);
-        match repeats {
-            Repeats::AnyMatches => values.any(|v| c.value_matches(v)),
-            Repeats::AllMustMatch => {
-                let mut seen = false;
-                values.all(|v| {
-                    seen = true;
-                    c.value_matches(v)
-                }) && seen
-            }
-        }
+            .all(|(_, v)| {
+                seen = true;
+                c.value_matches(v)
+            })
+            && seen
     })
+}
+
+/// Every condition must hold for one wide-folded attribute list, deny side.
+fn name_matches_widely(conditions: &[AttrCondition], folded: &[(&str, Box<str>)]) -> bool {
+    conditions.iter().all(|c| {
+        folded
+            .iter()
+            .any(|(oid, v)| *oid == &*c.oid && **v == *c.wide)
+    })
+}
+
+fn fold_all<'a>(attributes: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(&'a str, Box<str>)> {
+    attributes
+        .map(|(oid, v)| (oid, Box::from(&*fold::wide(v))))
+        .collect()
 }
 
 /// The conditions of one principal. At least one is present.
@@ -135,11 +153,16 @@ impl Uses {
     }
 }
 
-/// The identity under decision, with its SPIFFE ID checked once.
+/// The identity under decision, with its SPIFFE ID checked once and its deny-side readings
+/// computed at most once, when a deny rule first needs them (never per rule).
 pub(crate) struct Subject<'a, I: Identity + ?Sized> {
     pub identity: &'a I,
     /// The SPIFFE ID, only if it is syntactically valid.
     pub spiffe_id: Option<&'a str>,
+    folded_subject: OnceCell<Vec<(&'a str, Box<str>)>>,
+    folded_issuer: OnceCell<Vec<(&'a str, Box<str>)>>,
+    spiffe_readings: OnceCell<Vec<String>>,
+    dns_readings: OnceCell<Vec<String>>,
 }
 
 impl<'a, I: Identity + ?Sized> Subject<'a, I> {
@@ -152,24 +175,58 @@ impl<'a, I: Identity + ?Sized> Subject<'a, I> {
         Subject {
             identity,
             spiffe_id,
+            folded_subject: OnceCell::new(),
+            folded_issuer: OnceCell::new(),
+            spiffe_readings: OnceCell::new(),
+            dns_readings: OnceCell::new(),
         }
+    }
+
+    fn folded_subject(&self) -> &[(&'a str, Box<str>)] {
+        self.folded_subject
+            .get_or_init(|| fold_all(self.identity.subject_attributes()))
+    }
+
+    fn folded_issuer(&self) -> &[(&'a str, Box<str>)] {
+        self.folded_issuer
+            .get_or_init(|| fold_all(self.identity.issuer_attributes()))
+    }
+
+    fn spiffe_readings(&self) -> &[String] {
+        self.spiffe_readings.get_or_init(|| {
+            let mut out = Vec::new();
+            for uri in self.identity.uris() {
+                spiffe_readings(uri, &mut out);
+            }
+            out
+        })
+    }
+
+    fn dns_readings(&self) -> &[String] {
+        self.dns_readings
+            .get_or_init(|| self.identity.dns_names().map(dns_reading).collect())
     }
 }
 
 impl Principal {
-    pub(crate) fn matches<I: Identity + ?Sized>(
-        &self,
-        who: &Subject<'_, I>,
-        repeats: Repeats,
-    ) -> bool {
+    pub(crate) fn matches<I: Identity + ?Sized>(&self, who: &Subject<'_, I>, side: Side) -> bool {
         let c = match self {
             Principal::Anyone => return true,
             Principal::Conditions(c) => c,
         };
         if !c.spiffe.is_empty() {
-            match who.spiffe_id {
-                Some(id) if c.spiffe.iter().all(|p| p.matches_valid(id)) => {}
-                _ => return false,
+            let hit = match side {
+                Side::Allow => who
+                    .spiffe_id
+                    .is_some_and(|id| c.spiffe.iter().all(|p| p.matches_valid(id))),
+                // One reading of one URI must meet every SPIFFE condition of the principal.
+                Side::Deny => who
+                    .spiffe_readings()
+                    .iter()
+                    .any(|id| c.spiffe.iter().all(|p| p.matches_valid(id))),
+            };
+            if !hit {
+                return false;
             }
         }
         if let Some(pin) = &c.fingerprint {
@@ -179,23 +236,41 @@ impl Principal {
             }
         }
         if let Some(name) = &c.dns_name {
-            if !who
-                .identity
-                .dns_names()
-                .any(|n| n.eq_ignore_ascii_case(name))
-            {
+            let hit = match side {
+                Side::Allow => who
+                    .identity
+                    .dns_names()
+                    .any(|n| n.eq_ignore_ascii_case(name)),
+                Side::Deny => who
+                    .dns_readings()
+                    .iter()
+                    .any(|r| dns_reading_covers(r, name)),
+            };
+            if !hit {
                 return false;
             }
         }
-        if !c.subject.is_empty()
-            && !name_matches(&c.subject, || who.identity.subject_attributes(), repeats)
-        {
-            return false;
+        if !c.subject.is_empty() {
+            let hit = match side {
+                Side::Allow => {
+                    name_matches_strictly(&c.subject, || who.identity.subject_attributes())
+                }
+                Side::Deny => name_matches_widely(&c.subject, who.folded_subject()),
+            };
+            if !hit {
+                return false;
+            }
         }
-        if !c.issuer.is_empty()
-            && !name_matches(&c.issuer, || who.identity.issuer_attributes(), repeats)
-        {
-            return false;
+        if !c.issuer.is_empty() {
+            let hit = match side {
+                Side::Allow => {
+                    name_matches_strictly(&c.issuer, || who.identity.issuer_attributes())
+                }
+                Side::Deny => name_matches_widely(&c.issuer, who.folded_issuer()),
+            };
+            if !hit {
+                return false;
+            }
         }
         true
     }

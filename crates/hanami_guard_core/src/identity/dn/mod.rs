@@ -1,5 +1,6 @@
 //! Distinguished names: read from the DER of a certificate, parsed from RFC 4514 text, printed
-//! as RFC 4514 text, compared as RFC 5280 section 7.1 says.
+//! as RFC 4514 text, compared with the strict equality of [`super::fold`] (what OpenSSL's
+//! `X509_NAME_cmp` would also call equal).
 //!
 //! The point of the type is that a name is never a string. `CN=operator\,O=MyOrg` is one
 //! attribute whose value contains a comma, not two attributes; two CNs stay two CNs; a NUL in
@@ -21,7 +22,7 @@ pub(crate) use der::{decode_string, oid_text};
 use der::{hex_value, is_string, static_oid};
 pub use parse::MAX_DN_STRING;
 
-use super::attr;
+use super::{attr, fold};
 use crate::error::{excerpt, Error, Result};
 
 /// How a value is held.
@@ -87,7 +88,7 @@ impl Attribute {
     fn equals(&self, other: &Attribute) -> bool {
         self.oid == other.oid
             && match (self.kind, other.kind) {
-                (ValueKind::Text, ValueKind::Text) => attr::values_equal(&self.value, &other.value),
+                (ValueKind::Text, ValueKind::Text) => fold::values_equal(&self.value, &other.value),
                 (ValueKind::Binary, ValueKind::Binary) => {
                     self.value.eq_ignore_ascii_case(&other.value)
                 }
@@ -166,6 +167,21 @@ impl DistinguishedName {
         Ok(DistinguishedName { rdns })
     }
 
+    /// Reads a name from its DER encoding (a whole `Name` SEQUENCE, as
+    /// `OpenSSL::X509::Name#to_der` gives it), with the same strict walk and the same value
+    /// decoding as a certificate's subject. Trailing bytes, or an RDN or attribute the parser
+    /// would skip, are refused.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        match super::frame::name(der) {
+            Some((_, parsed, [])) => Self::from_x509(&parsed),
+            _ => Err(Error::Certificate(
+                "the DER of a distinguished name is malformed (expected exactly one Name \
+                 SEQUENCE of RDN SETs, as OpenSSL::X509::Name#to_der gives)"
+                    .into(),
+            )),
+        }
+    }
+
     /// Checks a name the way [`Self::from_x509`] would read it, without building it.
     pub fn validate_x509(name: &X509Name<'_>) -> Result<()> {
         for rdn in name.iter_rdn() {
@@ -236,7 +252,7 @@ impl DistinguishedName {
     }
 
     /// Whether the values of type `oid` are exactly `expected`, in any order, each compared
-    /// with [`attr::values_equal`]. One expected value therefore matches only a name holding
+    /// with [`fold::values_equal`]. One expected value therefore matches only a name holding
     /// that type exactly once: `CN=alice` + `CN=admin` matches neither `alice` nor `admin`, so a
     /// second CN smuggled into a request can never satisfy a rule (fail closed). An empty
     /// `expected` matches a name without that type.
@@ -248,7 +264,7 @@ impl DistinguishedName {
         let mut used = vec![false; present.len()];
         'outer: for e in expected {
             for (i, a) in present.iter().enumerate() {
-                if !used[i] && attr::values_equal(&a.value, e) {
+                if !used[i] && fold::values_equal(&a.value, e) {
                     used[i] = true;
                     continue 'outer;
                 }
@@ -279,7 +295,7 @@ impl DistinguishedName {
             let mut parts: Vec<String> = rdn
                 .iter()
                 .map(|a| match a.kind {
-                    ValueKind::Text => format!("{}=t{}", a.oid, attr::prepare(&a.value)),
+                    ValueKind::Text => format!("{}=t{}", a.oid, fold::prepare(&a.value)),
                     ValueKind::Binary => format!("{}=b{}", a.oid, a.value.to_ascii_lowercase()),
                 })
                 .collect();
@@ -296,8 +312,8 @@ impl DistinguishedName {
 
 impl PartialEq for DistinguishedName {
     /// RFC 5280 section 7.1: same number of RDNs, in the same order; each RDN the same set of
-    /// attributes (order inside an RDN does not matter); values compared after RFC 4518
-    /// preparation (case folding, insignificant spaces), controls kept.
+    /// attributes (order inside an RDN does not matter); values compared with
+    /// [`fold::values_equal`] (ASCII case and insignificant spaces only, as OpenSSL does).
     fn eq(&self, other: &Self) -> bool {
         if self.rdns.len() != other.rdns.len() {
             return false;
