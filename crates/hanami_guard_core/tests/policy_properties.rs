@@ -335,7 +335,8 @@ fn ref_principal(who: &Who, id: &OwnedIdentity, deny: bool) -> bool {
     c.cn.none_or(|v| has_attr(&id.subject, "CN", v, deny))
         && c.ou.none_or(|v| has_attr(&id.subject, "OU", v, deny))
         && c.issuer_o.none_or(|v| has_attr(&id.issuer, "O", v, deny))
-        && c.spiffe.none_or(|p| ref_spiffe(p, id.spiffe_id.as_deref(), deny))
+        && c.spiffe
+            .none_or(|p| ref_spiffe(p, id.spiffe_id.as_deref(), deny))
         && c.fingerprint.none_or(|f| {
             id.fingerprint
                 .as_deref()

@@ -23,7 +23,10 @@ use magnus::{
     RModule, RString, Ruby, Symbol, TryConvert, Value,
 };
 
+use hanami_guard_core::identity::dn::{tagged_value, DistinguishedName};
+
 use super::certificate::RbCertificate;
+use super::distinguished_name::RbDistinguishedName;
 use crate::{errors, gvl};
 
 /// A policy and the file it reloads from.
@@ -218,8 +221,15 @@ fn owned_string(v: Value, what: &str) -> Result<String, String> {
     }
 }
 
-/// Reads `subject`/`issuer`: an object whose `to_a` gives `[[type, value], ...]` (extra
-/// elements, as in `OpenSSL::X509::Name#to_a`, are ignored).
+/// Reads `subject`/`issuer` the way a certificate's names are read, so that a duck-typed identity
+/// can never meet fewer deny rules than the same certificate as a `HanamiGuard::Certificate`:
+///
+/// - a `HanamiGuard::DistinguishedName` is read directly;
+/// - an object with `to_der` (`OpenSSL::X509::Name`) is read from its DER by the core's name
+///   reader, which decodes every value by its ASN.1 type (a BMPString OU is UTF-16, not bytes);
+/// - otherwise `to_a` gives `[[type, value], ...]`; an entry with a third element (the ASN.1
+///   type, as `OpenSSL::X509::Name#to_a` gives) has its value decoded by that type too, and a
+///   type that is not an Integer is refused.
 fn read_name(
     ruby: &Ruby,
     identity: Value,
@@ -231,6 +241,29 @@ fn read_name(
     };
     if name.is_nil() {
         return Ok(Ok(Vec::new()));
+    }
+    // Checked by class first: a failed `try_convert` builds a TypeError.
+    if name.is_kind_of(<RbDistinguishedName as magnus::TypedData>::class(ruby)) {
+        if let Ok(dn) = <&RbDistinguishedName>::try_convert(name) {
+            return Ok(Ok(oid_pairs(dn.dn())));
+        }
+    }
+    if name.respond_to("to_der", false)? {
+        let der = match call(ruby, name, "to_der")? {
+            Ok(v) => v,
+            Err(why) => return Ok(Err(format!("{why} (from #{which})"))),
+        };
+        let Some(der) = RString::from_value(der) else {
+            return Ok(Err(format!(
+                "the identity's #{which}.to_der is not a String"
+            )));
+        };
+        // SAFETY: the bytes are copied into an owned name before any other Ruby call.
+        let parsed = DistinguishedName::from_der(unsafe { der.as_slice() });
+        return Ok(match parsed {
+            Ok(dn) => Ok(oid_pairs(&dn)),
+            Err(e) => Err(format!("the identity's #{which}.to_der: {e}")),
+        });
     }
     let list = match call(ruby, name, "to_a")? {
         Ok(v) => v,
@@ -261,13 +294,55 @@ fn read_name(
                 Err(why) => return Ok(Err(why)),
             },
         };
-        let value = match owned_string(pair.entry(1)?, "attribute value") {
-            Ok(s) => s,
-            Err(why) => return Ok(Err(why)),
+        let raw: Value = pair.entry(1)?;
+        let value = if pair.len() >= 3 {
+            match typed_value(pair.entry(2)?, raw, which) {
+                Ok(s) => s,
+                Err(why) => return Ok(Err(why)),
+            }
+        } else {
+            match owned_string(raw, "attribute value") {
+                Ok(s) => s,
+                Err(why) => return Ok(Err(why)),
+            }
         };
         out.push(OwnedIdentity::attribute(&type_name, value));
     }
     Ok(Ok(out))
+}
+
+/// A `[type, value, asn1_type]` entry's value, decoded by its ASN.1 type exactly as a
+/// certificate's value is (see `hanami_guard_core::identity::dn::tagged_value`).
+fn typed_value(tag: Value, raw: Value, which: &str) -> Result<String, String> {
+    let tag = Integer::from_value(tag)
+        .and_then(|i| i.to_u32().ok())
+        .ok_or_else(|| {
+            format!(
+                "an entry of the identity's #{which}.to_a has a third element that is not an \
+                 ASN.1 type number (OpenSSL::ASN1::UTF8STRING, ...)"
+            )
+        })?;
+    let Some(raw) = RString::from_value(raw) else {
+        return Err(format!(
+            "the identity's attribute value is a {}, not a String",
+            class_name(raw)
+        ));
+    };
+    // SAFETY: the bytes are decoded into an owned String before any other Ruby call.
+    let bytes = unsafe { raw.as_slice() };
+    tagged_value(tag, bytes).ok_or_else(|| {
+        format!(
+            "an entry of the identity's #{which}.to_a has ASN.1 type {tag}, which is not a \
+             universal type a name value can have"
+        )
+    })
+}
+
+/// A core name as `(oid, value)` pairs, as a certificate presents them to a policy.
+fn oid_pairs(dn: &DistinguishedName) -> Vec<(String, String)> {
+    dn.attributes()
+        .map(|(oid, v)| (oid.to_owned(), v.to_owned()))
+        .collect()
 }
 
 /// Reads what `uses` names from a duck-typed identity (`subject`, `issuer`, `spiffe_id`,

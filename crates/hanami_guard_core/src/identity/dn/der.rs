@@ -98,6 +98,33 @@ pub(super) fn hex_value(der: &[u8]) -> String {
     s
 }
 
+/// A value given as its universal tag number and content bytes (as
+/// `OpenSSL::X509::Name#to_a` hands them out), read exactly as a certificate's value is read:
+/// the decoded text of a directory string (a BMPString as UTF-16, ...), else `#` and the hex of
+/// its DER encoding. `None` for a tag that cannot be a primitive universal value (over 30), which
+/// a caller must refuse rather than guess.
+pub fn tagged_value(tag: u32, content: &[u8]) -> Option<String> {
+    if tag > 30 {
+        return None;
+    }
+    if let Some(text) = decode_string(tag, content) {
+        return Some(text.into());
+    }
+    let mut der = Vec::with_capacity(content.len() + 6);
+    der.push(tag as u8);
+    let len = content.len();
+    if len < 0x80 {
+        der.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        der.push(0x80 | (bytes.len() - skip) as u8);
+        der.extend_from_slice(&bytes[skip..]);
+    }
+    der.extend_from_slice(content);
+    Some(hex_value(&der))
+}
+
 /// Whether [`decode_string`] would decode the value, without building it.
 pub(super) fn is_string(tag: u32, data: &[u8]) -> bool {
     match tag {
@@ -206,5 +233,20 @@ mod tests {
         assert_eq!(oid_text(&[]), None);
         assert_eq!(oid_text(&[0x55, 0x84]), None);
         assert_eq!(oid_text(&[0x55, 0x80, 0x01]), None);
+    }
+
+    #[test]
+    fn tagged_values_read_as_certificates_read_them() {
+        let bmp: Vec<u8> = "Contractors"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(tagged_value(30, &bmp).as_deref(), Some("Contractors"));
+        assert_eq!(tagged_value(12, b"ops").as_deref(), Some("ops"));
+        assert_eq!(tagged_value(4, b"abc").as_deref(), Some("#0403616263"));
+        assert_eq!(tagged_value(30, &[0x00]).as_deref(), Some("#1e0100"));
+        let long = vec![0x41u8; 200];
+        assert!(tagged_value(4, &long).is_some_and(|h| h.starts_with("#0481c84141")));
+        assert_eq!(tagged_value(31, b"x"), None);
     }
 }

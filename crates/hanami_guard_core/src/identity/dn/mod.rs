@@ -18,6 +18,7 @@ mod der;
 mod parse;
 mod print;
 
+pub use der::tagged_value;
 pub(crate) use der::{decode_string, oid_text};
 use der::{hex_value, is_string, static_oid};
 pub use parse::MAX_DN_STRING;
