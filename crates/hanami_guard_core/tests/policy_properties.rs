@@ -432,4 +432,37 @@ proptest! {
             prop_assert!(!policy.allowed(Some(&id), "a", "r"));
         }
     }
+
+    #[test]
+    fn deny_conditions_match_exactly_when_values_fold_equal(
+        policy_value in "[ aAbB\u{c4}\u{e4}]{1,6}",
+        presented in "[ aAbB\u{c4}\u{e4}\u{0}\n\u{a0}\u{ad}\u{200b}\u{ff21}\u{ff42}\u{212a}k,=]{0,8}",
+    ) {
+        prop_assume!(!policy_value.trim().is_empty());
+        let mut top = Mapping::new();
+        top.insert(s("version"), Value::Number(1.into()));
+        let mut subject = Mapping::new();
+        subject.insert(s("CN"), s(&policy_value));
+        let mut principal = Mapping::new();
+        principal.insert(s("subject"), Value::Mapping(subject));
+        let mut rule = Mapping::new();
+        rule.insert(s("id"), s("r"));
+        rule.insert(s("effect"), s("deny"));
+        rule.insert(s("actions"), Value::Sequence(vec![s("a")]));
+        rule.insert(s("resources"), Value::Sequence(vec![s("r")]));
+        rule.insert(s("principals"), Value::Sequence(vec![Value::Mapping(principal)]));
+        top.insert(s("rules"), Value::Sequence(vec![Value::Mapping(rule)]));
+        let policy = Policy::from_value(&Value::Mapping(top), "prop.yml").expect("valid");
+        let id = OwnedIdentity {
+            subject: vec![OwnedIdentity::attribute("CN", presented.clone())],
+            ..Default::default()
+        };
+        // Wide equality decides a deny; strict equality always implies it.
+        let expected = fold::wide_equal(&presented, &policy_value);
+        let d = policy.decide(Some(&id), "a", "r");
+        prop_assert_eq!(d.rule.is_some(), expected);
+        if fold::values_equal(&presented, &policy_value) {
+            prop_assert!(expected);
+        }
+    }
 }

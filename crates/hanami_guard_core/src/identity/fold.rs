@@ -185,6 +185,36 @@ pub fn wide(value: &str) -> Cow<'_, str> {
     Cow::Owned(squeeze_spaces(&current))
 }
 
+/// Whether `wide(value) == wide_form` for an ASCII `value`, without allocating: the deny-side
+/// comparison of the common case, so a decision folds nothing for an ASCII name.
+pub fn wide_eq_ascii(value: &str, wide_form: &str) -> bool {
+    debug_assert!(value.is_ascii());
+    let mut want = wide_form.bytes();
+    let mut started = false;
+    let mut pending_space = false;
+    for b in value.bytes() {
+        let b = match b {
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' => {
+                pending_space = started;
+                continue;
+            }
+            0..=0x1f | 0x7f => continue,
+            b => b.to_ascii_lowercase(),
+        };
+        if pending_space {
+            if want.next() != Some(b' ') {
+                return false;
+            }
+            pending_space = false;
+        }
+        if want.next() != Some(b) {
+            return false;
+        }
+        started = true;
+    }
+    want.next().is_none()
+}
+
 /// The wide equality (deny side): `wide(a) == wide(b)`.
 pub fn wide_equal(a: &str, b: &str) -> bool {
     a == b || wide(a) == wide(b)
@@ -268,5 +298,30 @@ mod tests {
             }
         }
         assert!(wide_equal("\u{C4}BC", "\u{E4}bc"));
+    }
+
+    #[test]
+    fn wide_eq_ascii_is_wide_then_compare() {
+        let samples = [
+            "Contractors",
+            " contractors ",
+            "con\ttractors",
+            "con\0tractors",
+            "CON  TRACTORS",
+            "\n\rcontractors\x7f",
+            "contractor",
+            "",
+            " ",
+            "con tractors",
+        ];
+        for a in samples {
+            for b in samples {
+                assert_eq!(
+                    wide_eq_ascii(a, &wide(b)),
+                    wide(a) == wide(b),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
     }
 }

@@ -86,17 +86,32 @@ where
     })
 }
 
-/// Every condition must hold for one wide-folded attribute list, deny side.
-fn name_matches_widely(conditions: &[AttrCondition], folded: &[(&str, Box<str>)]) -> bool {
+/// Every condition must hold for one attribute list, deny side: some value of the type equal
+/// under the wide folding. ASCII values are compared as they stream; only non-ASCII values are
+/// folded, once per decision (`folded`).
+fn name_matches_widely<'a, It>(
+    conditions: &[AttrCondition],
+    attributes: impl Fn() -> It,
+    folded: impl Fn() -> &'a [(&'a str, Box<str>)],
+) -> bool
+where
+    It: Iterator<Item = (&'a str, &'a str)>,
+{
     conditions.iter().all(|c| {
-        folded
-            .iter()
-            .any(|(oid, v)| *oid == &*c.oid && **v == *c.wide)
+        attributes()
+            .any(|(oid, v)| *oid == *c.oid && v.is_ascii() && fold::wide_eq_ascii(v, &c.wide))
+            || folded()
+                .iter()
+                .any(|(oid, v)| **oid == *c.oid && **v == *c.wide)
     })
 }
 
-fn fold_all<'a>(attributes: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(&'a str, Box<str>)> {
+/// The wide forms of the non-ASCII values (ASCII ones are compared without folding).
+fn fold_non_ascii<'a>(
+    attributes: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Vec<(&'a str, Box<str>)> {
     attributes
+        .filter(|(_, v)| !v.is_ascii())
         .map(|(oid, v)| (oid, Box::from(&*fold::wide(v))))
         .collect()
 }
@@ -184,12 +199,12 @@ impl<'a, I: Identity + ?Sized> Subject<'a, I> {
 
     fn folded_subject(&self) -> &[(&'a str, Box<str>)] {
         self.folded_subject
-            .get_or_init(|| fold_all(self.identity.subject_attributes()))
+            .get_or_init(|| fold_non_ascii(self.identity.subject_attributes()))
     }
 
     fn folded_issuer(&self) -> &[(&'a str, Box<str>)] {
         self.folded_issuer
-            .get_or_init(|| fold_all(self.identity.issuer_attributes()))
+            .get_or_init(|| fold_non_ascii(self.identity.issuer_attributes()))
     }
 
     fn spiffe_readings(&self) -> &[String] {
@@ -255,7 +270,11 @@ impl Principal {
                 Side::Allow => {
                     name_matches_strictly(&c.subject, || who.identity.subject_attributes())
                 }
-                Side::Deny => name_matches_widely(&c.subject, who.folded_subject()),
+                Side::Deny => name_matches_widely(
+                    &c.subject,
+                    || who.identity.subject_attributes(),
+                    || who.folded_subject(),
+                ),
             };
             if !hit {
                 return false;
@@ -266,7 +285,11 @@ impl Principal {
                 Side::Allow => {
                     name_matches_strictly(&c.issuer, || who.identity.issuer_attributes())
                 }
-                Side::Deny => name_matches_widely(&c.issuer, who.folded_issuer()),
+                Side::Deny => name_matches_widely(
+                    &c.issuer,
+                    || who.identity.issuer_attributes(),
+                    || who.folded_issuer(),
+                ),
             };
             if !hit {
                 return false;
