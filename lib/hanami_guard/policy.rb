@@ -12,10 +12,21 @@ module HanamiGuard
   # always denied; every {Decision} names the rule that decided.
   #
   # An identity is a {Certificate}, a {Policy::Identity}, or any object responding to `subject`,
-  # `issuer` (each with `to_a` giving `[[type, value], ...]`, types as short names, long names or
-  # OIDs), `spiffe_id` (String, SpiffeId or nil), `dns_names` (Array of String) and `fingerprint`
-  # (SHA-256 hex or nil). Only the methods the policy's conditions need are called. For the
-  # fastest decisions convert such an object once with {.identity} and reuse the result.
+  # `issuer`, `spiffe_id` (String, SpiffeId or nil), `dns_names` (Array of String) and
+  # `fingerprint` (SHA-256 hex or nil); an `OpenSSL::X509::Certificate` is one. A name
+  # (`subject`, `issuer`) is a {DistinguishedName}, an object with `to_der` (an
+  # `OpenSSL::X509::Name`, read from its DER exactly as a {Certificate} reads its names, each
+  # value decoded by its ASN.1 type), or an object whose `to_a` gives `[[type, value], ...]`
+  # (types as short names, long names or OIDs) or `[[type, value, asn1_type], ...]` (the value's
+  # bytes decoded by that type; any other third element is refused). Only the methods the
+  # policy's conditions need are called. For the fastest decisions convert such an object once
+  # with {.identity} and reuse the result.
+  #
+  # Names are compared two ways, so that an ambiguous name never helps its holder: an allow
+  # rule compares strictly (ASCII case and spaces only, as OpenSSL does; only a valid SPIFFE ID;
+  # DNS names as written), a deny rule after the widest folding (RFC 4518 mapping, Unicode case
+  # folding and NFKC; every URI SAN read leniently; DNS names without a trailing dot, and
+  # wildcard SANs that cover the denied name).
   #
   # Policies are frozen and shared between threads without locks: each decision evaluates one
   # immutable compiled snapshot. {#reload!} swaps in a new snapshot atomically, only when the

@@ -480,8 +480,8 @@ fn identity_from(ruby: &Ruby, v: Value) -> Result<RbIdentity, Error> {
                 ruby.exception_type_error(),
                 format!(
                     "cannot convert the identity: {why}. An identity responds to subject and \
-                     issuer (whose to_a gives [[type, value], ...]), spiffe_id, dns_names and \
-                     fingerprint"
+                     issuer (each an OpenSSL::X509::Name, or an object whose to_a gives \
+                     [[type, value], ...]), spiffe_id, dns_names and fingerprint"
                 ),
             )),
         }
