@@ -7,6 +7,9 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
+use super::pattern::is_valid_spiffe_id;
 use crate::identity::{attr, fold};
 
 /// The facts about a client that policy conditions can test.
@@ -173,7 +176,19 @@ pub fn summary<I: Identity + ?Sized>(identity: &I) -> String {
 /// path with empty and `.` segments dropped; the path is read both as written and
 /// percent-decoded, and both with `..` kept as a segment and resolved. A URI whose scheme is
 /// not `spiffe` (in any case) gives no reading.
-pub(crate) fn spiffe_readings(uri: &str, out: &mut Vec<String>) {
+pub(crate) fn spiffe_readings<'a>(uri: &'a str, out: &mut SmallVec<[Cow<'a, str>; 2]>) {
+    // A valid SPIFFE ID is its own only reading, unless its trust domain ends in a dot.
+    if is_valid_spiffe_id(uri)
+        && !uri["spiffe://".len()..]
+            .split('/')
+            .next()
+            .is_some_and(|td| td.ends_with('.'))
+    {
+        if !out.iter().any(|r| r == uri) {
+            out.push(Cow::Borrowed(uri));
+        }
+        return;
+    }
     // A WHATWG URL parser drops tabs and line breaks anywhere and trims C0 controls and spaces.
     let cleaned: Cow<'_, str> = if uri.contains(['\t', '\n', '\r']) {
         Cow::Owned(uri.replace(['\t', '\n', '\r'], ""))
@@ -232,8 +247,8 @@ pub(crate) fn spiffe_readings(uri: &str, out: &mut Vec<String>) {
                 reading.push('/');
                 reading.push_str(seg);
             }
-            if !out.contains(&reading) {
-                out.push(reading);
+            if !out.iter().any(|r| *r == reading) {
+                out.push(Cow::Owned(reading));
             }
         }
     }
@@ -270,17 +285,16 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
 /// fullwidth letters and dots fold; ignorables removed), ideographic full stops read as dots
 /// (as IDNA does), and trailing dots trimmed: `evil.example.org.` is the same host as
 /// `evil.example.org` (RFC 1034 section 3.1, the absolute form).
-pub(crate) fn dns_reading(name: &str) -> String {
+pub(crate) fn dns_reading(name: &str) -> Cow<'_, str> {
     let folded = fold::wide(name);
-    let mut out = if folded.contains('\u{3002}') {
-        folded.replace('\u{3002}', ".")
-    } else {
-        folded.into_owned()
-    };
+    if !folded.ends_with('.') && !folded.contains('\u{3002}') {
+        return folded;
+    }
+    let mut out = folded.replace('\u{3002}', ".");
     while out.ends_with('.') {
         out.pop();
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Whether a DNS name reading (see [`dns_reading`]) covers `host` (lowercase): equal, or a
@@ -332,9 +346,11 @@ mod tests {
     #[test]
     fn spiffe_readings_normalise_what_a_url_parser_would() {
         let read = |uri: &str| {
-            let mut out = Vec::new();
+            let mut out = SmallVec::new();
             spiffe_readings(uri, &mut out);
-            out
+            out.into_iter()
+                .map(Cow::into_owned)
+                .collect::<Vec<String>>()
         };
         let want = "spiffe://prod.example.org/ns/contractors/sa/x";
         for uri in [

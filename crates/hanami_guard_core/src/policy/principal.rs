@@ -14,7 +14,10 @@
 //! valid SPIFFE ID, DNS names as written), a deny rule reads it every way it can be read (the
 //! wide equality, every URI SAN leniently, DNS names without their trailing dot, wildcards).
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
+
+use smallvec::SmallVec;
 
 use super::identity::{dns_reading, dns_reading_covers, spiffe_readings, Identity};
 use super::pattern::{fingerprint_matches, is_valid_spiffe_id, SpiffePattern};
@@ -176,8 +179,8 @@ pub(crate) struct Subject<'a, I: Identity + ?Sized> {
     pub spiffe_id: Option<&'a str>,
     folded_subject: OnceCell<Vec<(&'a str, Box<str>)>>,
     folded_issuer: OnceCell<Vec<(&'a str, Box<str>)>>,
-    spiffe_readings: OnceCell<Vec<String>>,
-    dns_readings: OnceCell<Vec<String>>,
+    spiffe_readings: OnceCell<SmallVec<[Cow<'a, str>; 2]>>,
+    dns_readings: OnceCell<SmallVec<[Cow<'a, str>; 2]>>,
 }
 
 impl<'a, I: Identity + ?Sized> Subject<'a, I> {
@@ -207,9 +210,9 @@ impl<'a, I: Identity + ?Sized> Subject<'a, I> {
             .get_or_init(|| fold_non_ascii(self.identity.issuer_attributes()))
     }
 
-    fn spiffe_readings(&self) -> &[String] {
+    fn spiffe_readings(&self) -> &[Cow<'a, str>] {
         self.spiffe_readings.get_or_init(|| {
-            let mut out = Vec::new();
+            let mut out = SmallVec::new();
             for uri in self.identity.uris() {
                 spiffe_readings(uri, &mut out);
             }
@@ -217,7 +220,7 @@ impl<'a, I: Identity + ?Sized> Subject<'a, I> {
         })
     }
 
-    fn dns_readings(&self) -> &[String] {
+    fn dns_readings(&self) -> &[Cow<'a, str>] {
         self.dns_readings
             .get_or_init(|| self.identity.dns_names().map(dns_reading).collect())
     }
