@@ -35,7 +35,8 @@ RSpec.describe "non-canonical identities against deny rules" do
     "a trailing slash" => ["#{contractor}/"],
     "an empty segment" => ["spiffe://prod.example.org/ns//contractors/sa/x"],
     "a dot-dot segment" => ["spiffe://prod.example.org/ns/ops/../contractors/sa/x"],
-    "a port and userinfo" => ["spiffe://ops@prod.example.org:8443/ns/contractors/sa/x"]
+    "a port and userinfo" => ["spiffe://ops@prod.example.org:8443/ns/contractors/sa/x"],
+    "a NUL and a tail" => ["spiffe://prod.example.org/ns/contractors\u0000/../ops/x"]
   }.each do |what, uris|
     it "denies a certificate with #{what}, though it has no spiffe_id" do
       cert = certificate(uris:)
@@ -78,7 +79,7 @@ RSpec.describe "non-canonical identities against deny rules" do
   end
 
   ["evil.example.org.", "EVIL.Example.ORG", "evil.example.org..", "*.example.org", "ev*.example.org",
-   "\uFF45vil.example.org"].each do |dns|
+   "\uFF45vil.example.org", "evil.example.org\u0000.partner.net"].each do |dns|
     it "denies a DNS SAN #{dns.inspect} under deny dns_name: evil.example.org" do
       decision = @policy.decide(certificate(dns: ["api.example.org", dns]), :deploy, "worker")
       expect(decision.allowed?).to be(false)

@@ -32,7 +32,8 @@ RSpec.describe "Unicode look-alike spellings of name values" do
     "a byte order mark" => "\uFEFFContractors",
     "an ideographic space and upper case" => "\u3000CONTRACTORS",
     "a long s" => "Contractor\u017F",
-    "a NUL inside" => "Contr\u0000actors"
+    "a NUL inside" => "Contr\u0000actors",
+    "a NUL and a tail (what a C string reader sees)" => "Contractors\u0000.partner"
   }
 
   evasions.each do |what, ou|

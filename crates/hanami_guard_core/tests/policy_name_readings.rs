@@ -65,6 +65,8 @@ fn look_alike_values_meet_denies_but_not_allows() -> R<()> {
         "Contr\u{AD}actors",
         "\u{FF23}\u{FF4F}\u{FF4E}\u{FF54}\u{FF52}\u{FF41}\u{FF43}\u{FF54}\u{FF4F}\u{FF52}\u{FF53}",
         "Con\u{200B}tractors",
+        "Contractors\u{0}.example",
+        "\u{FF23}ontractors\u{0}x",
     ] {
         let c = cert(&[(DnType::OrganizationalUnitName, utf8(ou))], vec![])?;
         assert_eq!(

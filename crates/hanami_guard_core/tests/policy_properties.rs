@@ -321,7 +321,12 @@ fn has_attr(attrs: &[(String, String)], type_name: &str, value: &str, deny: bool
         .map(|(_, v)| v)
         .collect();
     if deny {
-        values.iter().any(|v| fold::wide_equal(v, value))
+        // A deny also reads a value cut at its first NUL, as a C string reader sees it.
+        values.iter().any(|v| {
+            fold::wide_equal(v, value)
+                || v.split_once('\0')
+                    .is_some_and(|(p, _)| fold::wide_equal(p, value))
+        })
     } else {
         !values.is_empty() && values.iter().all(|v| fold::values_equal(v, value))
     }
@@ -458,7 +463,8 @@ proptest! {
             ..Default::default()
         };
         // Wide equality decides a deny; strict equality always implies it.
-        let expected = fold::wide_equal(&presented, &policy_value);
+        let expected = fold::wide_equal(&presented, &policy_value)
+            || presented.split_once('\0').is_some_and(|(p, _)| fold::wide_equal(p, &policy_value));
         let d = policy.decide(Some(&id), "a", "r");
         prop_assert_eq!(d.rule.is_some(), expected);
         if fold::values_equal(&presented, &policy_value) {

@@ -165,6 +165,13 @@ pub fn summary<I: Identity + ?Sized>(identity: &I) -> String {
     out
 }
 
+/// The part of `s` before its first NUL, when it has one: all that a C string reader (a log
+/// pipeline, a proxy, the TLS stacks of the NUL-prefix certificates of 2009) sees of it. A deny
+/// rule reads it too: `Contractors\0x` is `Contractors` to such a reader.
+pub(crate) fn before_nul(s: &str) -> Option<&str> {
+    s.find('\0').map(|i| &s[..i])
+}
+
 /// The readings of one URI that a deny rule must consider, appended to `out` (deduplicated).
 ///
 /// A URI SAN that is not a valid SPIFFE ID (`SPIFFE://Prod.Example.ORG/ns/contractors/x`,

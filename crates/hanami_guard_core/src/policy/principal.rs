@@ -12,14 +12,15 @@
 //! Where a name can be read more than one way, the reading never helps the holder: an allow
 //! rule reads an identity strictly (the strict equality of [`crate::identity::fold`], only a
 //! valid SPIFFE ID, DNS names as written), a deny rule reads it every way it can be read (the
-//! wide equality, every URI SAN leniently, DNS names without their trailing dot, wildcards).
+//! wide equality, every URI SAN leniently, DNS names without their trailing dot, wildcards, and
+//! each value also cut at its first NUL, as a C string reader would see it).
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use smallvec::SmallVec;
 
-use super::identity::{dns_reading, dns_reading_covers, spiffe_readings, Identity};
+use super::identity::{before_nul, dns_reading, dns_reading_covers, spiffe_readings, Identity};
 use super::pattern::{fingerprint_matches, is_valid_spiffe_id, SpiffePattern};
 use crate::identity::fold;
 
@@ -101,22 +102,30 @@ where
     It: Iterator<Item = (&'a str, &'a str)>,
 {
     conditions.iter().all(|c| {
-        attributes()
-            .any(|(oid, v)| *oid == *c.oid && v.is_ascii() && fold::wide_eq_ascii(v, &c.wide))
-            || folded()
-                .iter()
-                .any(|(oid, v)| **oid == *c.oid && **v == *c.wide)
+        attributes().any(|(oid, v)| {
+            *oid == *c.oid
+                && v.is_ascii()
+                && (fold::wide_eq_ascii(v, &c.wide)
+                    || before_nul(v).is_some_and(|p| fold::wide_eq_ascii(p, &c.wide)))
+        }) || folded()
+            .iter()
+            .any(|(oid, v)| **oid == *c.oid && **v == *c.wide)
     })
 }
 
-/// The wide forms of the non-ASCII values (ASCII ones are compared without folding).
+/// The wide forms of the non-ASCII values (ASCII ones are compared without folding), and of
+/// their part before a NUL.
 fn fold_non_ascii<'a>(
     attributes: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Vec<(&'a str, Box<str>)> {
-    attributes
-        .filter(|(_, v)| !v.is_ascii())
-        .map(|(oid, v)| (oid, Box::from(&*fold::wide(v))))
-        .collect()
+    let mut out = Vec::new();
+    for (oid, v) in attributes.filter(|(_, v)| !v.is_ascii()) {
+        out.push((oid, Box::from(&*fold::wide(v))));
+        if let Some(p) = before_nul(v) {
+            out.push((oid, Box::from(&*fold::wide(p))));
+        }
+    }
+    out
 }
 
 /// The conditions of one principal. At least one is present.
@@ -215,14 +224,25 @@ impl<'a, I: Identity + ?Sized> Subject<'a, I> {
             let mut out = SmallVec::new();
             for uri in self.identity.uris() {
                 spiffe_readings(uri, &mut out);
+                if let Some(p) = before_nul(uri) {
+                    spiffe_readings(p, &mut out);
+                }
             }
             out
         })
     }
 
     fn dns_readings(&self) -> &[Cow<'a, str>] {
-        self.dns_readings
-            .get_or_init(|| self.identity.dns_names().map(dns_reading).collect())
+        self.dns_readings.get_or_init(|| {
+            let mut out = SmallVec::new();
+            for name in self.identity.dns_names() {
+                out.push(dns_reading(name));
+                if let Some(p) = before_nul(name) {
+                    out.push(dns_reading(p));
+                }
+            }
+            out
+        })
     }
 }
 
