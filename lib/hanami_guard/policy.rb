@@ -262,8 +262,10 @@ module HanamiGuard
       class << self
         # Builds an identity from plain data, for apps whose clients are not certificates.
         #
-        # @param subject [Array<Array(String, String)>, Hash] `[[type, value], ...]` or `{ CN: "x" }`
-        # @param issuer [Array<Array(String, String)>, Hash]
+        # @param subject [Array<Array(String, String)>, Hash, OpenSSL::X509::Name, DistinguishedName]
+        #   `[[type, value], ...]`, `{ CN: "x" }`, or a name object, read as {Policy} reads an
+        #   identity's names (an `OpenSSL::X509::Name` from its DER, values decoded by ASN.1 type)
+        # @param issuer [Array<Array(String, String)>, Hash, OpenSSL::X509::Name, DistinguishedName]
         # @param spiffe_id [String, #to_s, nil]
         # @param dns_names [Array<String>]
         # @param fingerprint [String, nil] SHA-256 hex
@@ -289,18 +291,23 @@ module HanamiGuard
 
         private
 
+        # Checks the shape of a Hash or Array of pairs (or `[type, value, asn1_type]` triples, as
+        # `OpenSSL::X509::Name#to_a` gives); a name object is handed to the extension as it is.
         def pairs(list, name)
+          return list if list.respond_to?(:to_der) || list.is_a?(DistinguishedName)
+
           unless list.respond_to?(:to_a)
             raise TypeError, "#{name} must be an Array of [type, value] pairs or a Hash, got #{list.class}"
           end
 
           list.to_a.map do |pair|
-            type, value = pair
-            unless (type.is_a?(String) || type.is_a?(Symbol)) && value.is_a?(String)
+            type, value, asn1_type = pair
+            unless (type.is_a?(String) || type.is_a?(Symbol)) && value.is_a?(String) &&
+                   pair.size.between?(2, 3) && (pair.size == 2 || asn1_type.is_a?(Integer))
               raise TypeError, "#{name} must hold [type, value] pairs of Strings, got #{pair.inspect[0, 60]}"
             end
 
-            [type.to_s, value]
+            pair.size == 2 ? [type.to_s, value] : [type.to_s, value, asn1_type]
           end
         end
 

@@ -56,6 +56,16 @@ RSpec.describe "ASN.1 string types in duck-typed identities" do
     expect(@policy.decide(identity, :read, "reports/q1").rule_id).to eq("no-contractors")
   end
 
+  it "decodes the same names given to Policy::Identity.new as an OpenSSL::X509::Name or as triples" do
+    [@subject, @subject.to_a].each do |subject|
+      built = HanamiGuard::Policy::Identity.new(subject:, issuer: [%w[O Test]])
+      expect(built.subject).to eq([%w[O MyOrg], %w[OU Contractors], %w[CN alice]])
+      expect(@policy.decide(built, :read, "reports/q1").rule_id).to eq("no-contractors")
+    end
+    expect { HanamiGuard::Policy::Identity.new(subject: [%w[OU x BMP]]) }.to raise_error(TypeError, /pairs/)
+    expect { HanamiGuard::Policy::Identity.new(subject: [["OU", "x", 99]]) }.to raise_error(TypeError, /ASN.1 type/)
+  end
+
   it "refuses a triple whose type is not an ASN.1 type number, and a to_der that is not a Name" do
     bad_type = duck.new(listed.new([%w[OU Contractors BMPSTRING]]), nil, nil, [], nil)
     decision = @policy.decide(bad_type, :read, "reports/q1")

@@ -239,6 +239,15 @@ fn read_name(
         Ok(v) => v,
         Err(why) => return Ok(Err(why)),
     };
+    read_name_value(ruby, name, which)
+}
+
+/// Reads one name object (see [`read_name`]); `which` names it in messages.
+fn read_name_value(
+    ruby: &Ruby,
+    name: Value,
+    which: &str,
+) -> Result<Result<Vec<(String, String)>, String>, Error> {
     if name.is_nil() {
         return Ok(Ok(Vec::new()));
     }
@@ -431,32 +440,25 @@ fn read_identity<'a>(ruby: &Ruby, v: Value, uses: Uses) -> Result<Who<'a>, Error
 }
 
 /// Builds an identity from plain data: `_new(subject, issuer, spiffe_id, dns_names,
-/// fingerprint)`, where subject and issuer are `[[type, value], ...]`.
+/// fingerprint)`, where subject and issuer are names as a duck-typed identity gives them
+/// (`[[type, value], ...]`, `[[type, value, asn1_type], ...]`, an `OpenSSL::X509::Name`, a
+/// `DistinguishedName`), read the same way.
 fn identity_new(
     ruby: &Ruby,
-    subject: RArray,
-    issuer: RArray,
+    subject: Value,
+    issuer: Value,
     spiffe_id: Option<String>,
     dns_names: Vec<String>,
     fingerprint: Option<String>,
 ) -> Result<RbIdentity, Error> {
     errors::guard(ruby, || {
-        let pairs = |list: RArray, which: &str| -> Result<Vec<(String, String)>, Error> {
-            let mut out = Vec::with_capacity(list.len());
-            for i in 0..list.len() {
-                let (t, v): (String, String) = list.entry(i as isize).map_err(|_| {
-                    Error::new(
-                        ruby.exception_type_error(),
-                        format!("{which} must be an Array of [type, value] String pairs"),
-                    )
-                })?;
-                out.push(OwnedIdentity::attribute(&t, v));
-            }
-            Ok(out)
+        let read = |v: Value, which: &str| -> Result<Vec<(String, String)>, Error> {
+            read_name_value(ruby, v, which)?
+                .map_err(|why| Error::new(ruby.exception_type_error(), format!("{which}: {why}")))
         };
         Ok(RbIdentity(OwnedIdentity {
-            subject: pairs(subject, "subject")?,
-            issuer: pairs(issuer, "issuer")?,
+            subject: read(subject, "subject")?,
+            issuer: read(issuer, "issuer")?,
             spiffe_id,
             dns_names,
             fingerprint,
