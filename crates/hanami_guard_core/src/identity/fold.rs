@@ -324,4 +324,23 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+
+        // Any string: the wide form is a fixed point, the strict equality implies the wide one,
+        // and the allocation-free comparisons agree with the allocating ones.
+        #[test]
+        fn the_two_equalities_hold_together(a in "\\PC{0,12}|.{0,12}", b in "[ aAkK\u{212a}\u{a0}\u{ad}\u{ff21}\u{0}\t]{0,6}") {
+            let w = wide(&a);
+            proptest::prop_assert_eq!(wide(&w), w.clone(), "{:?}", a);
+            if values_equal(&a, &b) {
+                proptest::prop_assert!(wide_equal(&a, &b));
+            }
+            proptest::prop_assert_eq!(prepared_eq(&a, &prepare(&b)), prepare(&a) == prepare(&b));
+            if a.is_ascii() {
+                proptest::prop_assert_eq!(wide_eq_ascii(&a, &wide(&b)), w == wide(&b));
+            }
+        }
+    }
 }
