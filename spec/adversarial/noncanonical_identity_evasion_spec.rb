@@ -54,6 +54,19 @@ RSpec.describe "non-canonical identities against deny rules" do
     expect(@policy.decide(cert, :read, "reports/q1").rule_id).to eq("no-contractors")
   end
 
+  it "denies a whole trust domain spelled in upper case or percent-encoded" do
+    policy = HanamiGuard::Policy.define do
+      allow :read, resources: %w[reports], principals: ["*"], id: "anyone"
+      deny :read, resources: %w[reports], principals: [{ trust_domain: "partner.example.org" }], id: "no-partner"
+    end
+    ["SPIFFE://PARTNER.EXAMPLE.ORG/ns/x", "spiffe://partner%2Eexample.org/ns/x", "spiffe://Partner.example.org"]
+      .each do |uri|
+      expect(policy.decide(certificate(uris: [uri]), :read, "reports").rule_id).to eq("no-partner"), uri
+    end
+    expect(policy.decide(certificate(uris: ["spiffe://partner.example.org.evil/x"]), :read, "reports").rule_id)
+      .to eq("anyone")
+  end
+
   it "denies the same spelling given as a plain identity's spiffe_id" do
     id = HanamiGuard::Policy::Identity.new(issuer: [%w[O Test]],
                                            spiffe_id: "SPIFFE://PROD.example.org/ns/contractors/x/")
