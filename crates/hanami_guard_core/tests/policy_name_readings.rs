@@ -109,6 +109,7 @@ fn every_uri_san_meets_spiffe_denies() -> R<()> {
         vec!["SPIFFE://PROD.EXAMPLE.ORG/ns/contractors/b"],
         vec!["spiffe://prod.example.org/ns/contractors/b/"],
         vec!["spiffe://prod.example.org/ns/%63ontractors/b"],
+        vec!["spiffe://prod.example.org\\ns\\contractors\\b"],
     ] {
         let sans = uris
             .iter()

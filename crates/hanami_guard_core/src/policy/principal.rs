@@ -227,6 +227,18 @@ impl<'a, I: Identity + ?Sized> Subject<'a, I> {
                 if let Some(p) = before_nul(uri) {
                     spiffe_readings(p, &mut out);
                 }
+                // WHATWG URL parsers read `\` as `/` in special schemes; some read it so in any.
+                if uri.contains('\\') {
+                    let slashed = uri.replace('\\', "/");
+                    let mut more = SmallVec::new();
+                    spiffe_readings(&slashed, &mut more);
+                    for r in more {
+                        let r = Cow::Owned(r.into_owned());
+                        if !out.contains(&r) {
+                            out.push(r);
+                        }
+                    }
+                }
             }
             out
         })
