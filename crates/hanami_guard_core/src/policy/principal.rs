@@ -2,9 +2,9 @@
 //!
 //! A rule lists principals; any one matching is enough. A principal is `"*"` (any identity;
 //! never a missing one) or a set of conditions that must all match: `subject` and `issuer`
-//! (attribute => value, compared as `DistinguishedName#match?` compares them: each named
-//! attribute present with an equal value, RFC 5280 section 7.1), `spiffe_id` (or
-//! `trust_domain`), `dns_name`, `fingerprint`.
+//! (attribute => value: in an allow rule compared as `DistinguishedName#match?` compares them,
+//! in a deny rule wide-folded, see below), `spiffe_id` (or `trust_domain`), `dns_name`,
+//! `fingerprint`.
 //!
 //! Names are compared as structures, never as strings: a CN of `operator,O=MyOrg` is one CN
 //! attribute with that odd value, and does not satisfy `subject: { CN: operator, O: MyOrg }`.
