@@ -25,8 +25,10 @@ pub trait Identity {
     fn spiffe_id(&self) -> Option<&str>;
     /// Every URI the identity presents (subjectAltName URIs), valid SPIFFE IDs or not. Deny
     /// rules read each of them leniently (see [`spiffe_readings`]); allow rules read only
-    /// [`Identity::spiffe_id`].
-    fn uris(&self) -> impl Iterator<Item = &str>;
+    /// [`Identity::spiffe_id`]. By default the SPIFFE ID text alone.
+    fn uris(&self) -> impl Iterator<Item = &str> {
+        self.spiffe_id().into_iter()
+    }
     /// The DNS names (subjectAltName dNSName entries).
     fn dns_names(&self) -> impl Iterator<Item = &str>;
     /// The SHA-256 fingerprint of the certificate, as hex (any case; colons are ignored).
@@ -41,7 +43,8 @@ pub struct OwnedIdentity {
     pub subject: Vec<(String, String)>,
     /// Issuer attributes as `(oid, value)`.
     pub issuer: Vec<(String, String)>,
-    /// The SPIFFE ID text.
+    /// The SPIFFE ID text, however it is spelled: an allow rule reads it only if it is a valid
+    /// SPIFFE ID, a deny rule also reads it leniently, as it reads a certificate's URI SANs.
     pub spiffe_id: Option<String>,
     /// DNS names.
     pub dns_names: Vec<String>,
@@ -75,10 +78,6 @@ impl Identity for OwnedIdentity {
     }
     fn spiffe_id(&self) -> Option<&str> {
         self.spiffe_id.as_deref()
-    }
-    /// An owned identity has one URI at most: its `spiffe_id` text, however it is spelled.
-    fn uris(&self) -> impl Iterator<Item = &str> {
-        self.spiffe_id.as_deref().into_iter()
     }
     fn dns_names(&self) -> impl Iterator<Item = &str> {
         self.dns_names.iter().map(String::as_str)
