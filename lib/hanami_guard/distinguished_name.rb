@@ -57,8 +57,10 @@ module HanamiGuard
     #   @api public
     #   @since 0.1.0
 
-    # Whether every given attribute is present and equal, compared as RFC 5280 section 7.1 says
-    # (case folding, insignificant spaces; control characters always significant).
+    # Whether every given attribute is present and equal, compared strictly: ASCII case and
+    # insignificant spaces (U+0020) only, so that what is equal here is equal to OpenSSL's
+    # `X509_NAME_cmp` too (`"\u212Aubelet"` with KELVIN SIGN is not `"kubelet"`); every other
+    # character, control characters included, is significant.
     #
     # A String value must be the type's only value: a name with `CN=alice` and `CN=admin`
     # matches neither `CN: "alice"` nor `CN: "admin"` (fail closed against smuggled duplicates).
@@ -77,7 +79,7 @@ module HanamiGuard
     end
 
     # RFC 5280 equality: same RDNs in the same order, attribute sets equal, values compared
-    # after RFC 4518 preparation.
+    # strictly as in {#match?} (a subset of what OpenSSL's `X509::Name#cmp` calls equal).
     #
     # @param other [Object]
     # @return [Boolean]

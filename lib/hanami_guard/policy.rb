@@ -12,10 +12,21 @@ module HanamiGuard
   # always denied; every {Decision} names the rule that decided.
   #
   # An identity is a {Certificate}, a {Policy::Identity}, or any object responding to `subject`,
-  # `issuer` (each with `to_a` giving `[[type, value], ...]`, types as short names, long names or
-  # OIDs), `spiffe_id` (String, SpiffeId or nil), `dns_names` (Array of String) and `fingerprint`
-  # (SHA-256 hex or nil). Only the methods the policy's conditions need are called. For the
-  # fastest decisions convert such an object once with {.identity} and reuse the result.
+  # `issuer`, `spiffe_id` (String, SpiffeId or nil), `dns_names` (Array of String) and
+  # `fingerprint` (SHA-256 hex or nil); an `OpenSSL::X509::Certificate` is one. A name
+  # (`subject`, `issuer`) is a {DistinguishedName}, an object with `to_der` (an
+  # `OpenSSL::X509::Name`, read from its DER exactly as a {Certificate} reads its names, each
+  # value decoded by its ASN.1 type), or an object whose `to_a` gives `[[type, value], ...]`
+  # (types as short names, long names or OIDs) or `[[type, value, asn1_type], ...]` (the value's
+  # bytes decoded by that type; any other third element is refused). Only the methods the
+  # policy's conditions need are called. For the fastest decisions convert such an object once
+  # with {.identity} and reuse the result.
+  #
+  # Names are compared two ways, so that an ambiguous name never helps its holder: an allow
+  # rule compares strictly (ASCII case and spaces only, as OpenSSL does; only a valid SPIFFE ID;
+  # DNS names as written), a deny rule after the widest folding (RFC 4518 mapping, Unicode case
+  # folding and NFKC; every URI SAN read leniently; DNS names without a trailing dot, and
+  # wildcard SANs that cover the denied name).
   #
   # Policies are frozen and shared between threads without locks: each decision evaluates one
   # immutable compiled snapshot. {#reload!} swaps in a new snapshot atomically, only when the
@@ -245,8 +256,10 @@ module HanamiGuard
       class << self
         # Builds an identity from plain data, for apps whose clients are not certificates.
         #
-        # @param subject [Array<Array(String, String)>, Hash] `[[type, value], ...]` or `{ CN: "x" }`
-        # @param issuer [Array<Array(String, String)>, Hash]
+        # @param subject [Array<Array(String, String)>, Hash, OpenSSL::X509::Name, DistinguishedName]
+        #   `[[type, value], ...]`, `{ CN: "x" }`, or a name object, read as {Policy} reads an
+        #   identity's names (an `OpenSSL::X509::Name` from its DER, values decoded by ASN.1 type)
+        # @param issuer [Array<Array(String, String)>, Hash, OpenSSL::X509::Name, DistinguishedName]
         # @param spiffe_id [String, #to_s, nil]
         # @param dns_names [Array<String>]
         # @param fingerprint [String, nil] SHA-256 hex
@@ -272,18 +285,23 @@ module HanamiGuard
 
         private
 
+        # Checks the shape of a Hash or Array of pairs (or `[type, value, asn1_type]` triples, as
+        # `OpenSSL::X509::Name#to_a` gives); a name object is handed to the extension as it is.
         def pairs(list, name)
+          return list if list.respond_to?(:to_der) || list.is_a?(DistinguishedName)
+
           unless list.respond_to?(:to_a)
             raise TypeError, "#{name} must be an Array of [type, value] pairs or a Hash, got #{list.class}"
           end
 
           list.to_a.map do |pair|
-            type, value = pair
-            unless (type.is_a?(String) || type.is_a?(Symbol)) && value.is_a?(String)
+            type, value, asn1_type = pair
+            unless (type.is_a?(String) || type.is_a?(Symbol)) && value.is_a?(String) &&
+                   pair.size.between?(2, 3) && (pair.size == 2 || asn1_type.is_a?(Integer))
               raise TypeError, "#{name} must hold [type, value] pairs of Strings, got #{pair.inspect[0, 60]}"
             end
 
-            [type.to_s, value]
+            pair.size == 2 ? [type.to_s, value] : [type.to_s, value, asn1_type]
           end
         end
 

@@ -5,7 +5,7 @@
 //! - when no rule matches, the decision is deny with no rule id;
 //! - a nil identity is always denied.
 
-use hanami_guard_core::identity::attr;
+use hanami_guard_core::identity::{attr, fold};
 use hanami_guard_core::policy::pattern::is_valid_spiffe_id;
 use hanami_guard_core::policy::tree::{Mapping, Value};
 use hanami_guard_core::policy::{OwnedIdentity, Policy, Reason};
@@ -281,11 +281,7 @@ fn ref_resource(pattern: &str, resource: &str) -> bool {
     normal && ref_segs(&pattern.split('/').collect::<Vec<_>>(), &segs)
 }
 
-fn ref_spiffe(pattern: &str, id: Option<&str>) -> bool {
-    let id = match id {
-        Some(id) if is_valid_spiffe_id(id) => id,
-        _ => return false,
-    };
+fn ref_spiffe_one(pattern: &str, id: &str) -> bool {
     if let Some(base) = pattern.strip_suffix("/**") {
         id == base || id.starts_with(&format!("{base}/"))
     } else if let Some(base) = pattern.strip_suffix("/*") {
@@ -294,6 +290,25 @@ fn ref_spiffe(pattern: &str, id: Option<&str>) -> bool {
     } else {
         id == pattern
     }
+}
+
+/// An allow reads only a valid SPIFFE ID; a deny also reads an invalid one as written and with
+/// its `..` segments resolved (the generated IDs need no other normalisation).
+fn ref_spiffe(pattern: &str, id: Option<&str>, deny: bool) -> bool {
+    let Some(id) = id else { return false };
+    if !deny {
+        return is_valid_spiffe_id(id) && ref_spiffe_one(pattern, id);
+    }
+    let mut resolved: Vec<&str> = Vec::new();
+    for seg in id["spiffe://".len()..].split('/') {
+        if seg == ".." {
+            resolved.pop();
+        } else {
+            resolved.push(seg);
+        }
+    }
+    let resolved = format!("spiffe://{}", resolved.join("/"));
+    ref_spiffe_one(pattern, id) || ref_spiffe_one(pattern, &resolved)
 }
 
 /// A name condition: for a deny rule any value of the type may equal; for an allow rule the
@@ -306,9 +321,14 @@ fn has_attr(attrs: &[(String, String)], type_name: &str, value: &str, deny: bool
         .map(|(_, v)| v)
         .collect();
     if deny {
-        values.iter().any(|v| attr::values_equal(v, value))
+        // A deny also reads a value cut at its first NUL, as a C string reader sees it.
+        values.iter().any(|v| {
+            fold::wide_equal(v, value)
+                || v.split_once('\0')
+                    .is_some_and(|(p, _)| fold::wide_equal(p, value))
+        })
     } else {
-        !values.is_empty() && values.iter().all(|v| attr::values_equal(v, value))
+        !values.is_empty() && values.iter().all(|v| fold::values_equal(v, value))
     }
 }
 
@@ -320,7 +340,8 @@ fn ref_principal(who: &Who, id: &OwnedIdentity, deny: bool) -> bool {
     c.cn.none_or(|v| has_attr(&id.subject, "CN", v, deny))
         && c.ou.none_or(|v| has_attr(&id.subject, "OU", v, deny))
         && c.issuer_o.none_or(|v| has_attr(&id.issuer, "O", v, deny))
-        && c.spiffe.none_or(|p| ref_spiffe(p, id.spiffe_id.as_deref()))
+        && c.spiffe
+            .none_or(|p| ref_spiffe(p, id.spiffe_id.as_deref(), deny))
         && c.fingerprint.none_or(|f| {
             id.fingerprint
                 .as_deref()
@@ -409,11 +430,45 @@ proptest! {
             subject: vec![OwnedIdentity::attribute("CN", presented.clone())],
             ..Default::default()
         };
-        let expected = attr::values_equal(&presented, &policy_value);
+        let expected = fold::values_equal(&presented, &policy_value);
         prop_assert_eq!(policy.allowed(Some(&id), "a", "r"), expected);
         if presented.chars().any(char::is_control) {
             // A value with a control character never matches one without.
             prop_assert!(!policy.allowed(Some(&id), "a", "r"));
+        }
+    }
+
+    #[test]
+    fn deny_conditions_match_exactly_when_values_fold_equal(
+        policy_value in "[ aAbB\u{c4}\u{e4}]{1,6}",
+        presented in "[ aAbB\u{c4}\u{e4}\u{0}\n\u{a0}\u{ad}\u{200b}\u{ff21}\u{ff42}\u{212a}k,=]{0,8}",
+    ) {
+        prop_assume!(!policy_value.trim().is_empty());
+        let mut top = Mapping::new();
+        top.insert(s("version"), Value::Number(1.into()));
+        let mut subject = Mapping::new();
+        subject.insert(s("CN"), s(&policy_value));
+        let mut principal = Mapping::new();
+        principal.insert(s("subject"), Value::Mapping(subject));
+        let mut rule = Mapping::new();
+        rule.insert(s("id"), s("r"));
+        rule.insert(s("effect"), s("deny"));
+        rule.insert(s("actions"), Value::Sequence(vec![s("a")]));
+        rule.insert(s("resources"), Value::Sequence(vec![s("r")]));
+        rule.insert(s("principals"), Value::Sequence(vec![Value::Mapping(principal)]));
+        top.insert(s("rules"), Value::Sequence(vec![Value::Mapping(rule)]));
+        let policy = Policy::from_value(&Value::Mapping(top), "prop.yml").expect("valid");
+        let id = OwnedIdentity {
+            subject: vec![OwnedIdentity::attribute("CN", presented.clone())],
+            ..Default::default()
+        };
+        // Wide equality decides a deny; strict equality always implies it.
+        let expected = fold::wide_equal(&presented, &policy_value)
+            || presented.split_once('\0').is_some_and(|(p, _)| fold::wide_equal(p, &policy_value));
+        let d = policy.decide(Some(&id), "a", "r");
+        prop_assert_eq!(d.rule.is_some(), expected);
+        if fold::values_equal(&presented, &policy_value) {
+            prop_assert!(expected);
         }
     }
 }

@@ -124,6 +124,15 @@ RSpec.describe HanamiGuard::DistinguishedName do
       expect(a.hash).to eq(b.hash)
       expect(a).not_to eq(described_class.parse("CN=myname,O=x"))
     end
+
+    it "folds ASCII case only, as OpenSSL's X509::Name#cmp does" do
+      pairs = [["CN=Kubelet", "CN=kubelet"], ["CN=\u212Aubelet", "CN=kubelet"], ["CN=\u00C4bc", "CN=\u00E4bc"]]
+      pairs.each do |x, y|
+        openssl = OpenSSL::X509::Name.parse_rfc2253(x).cmp(OpenSSL::X509::Name.parse_rfc2253(y)).zero?
+        expect(described_class.parse(x) == described_class.parse(y)).to eq(openssl), "#{x} == #{y}"
+      end
+      expect(described_class.parse("CN=\u212Aubelet").match?(CN: "kubelet")).to be(false)
+    end
   end
 
   it "is frozen and cannot be built with new" do

@@ -476,6 +476,16 @@ RSpec.describe HanamiGuard::Policy do
       expect(policy.allowed?(converted, :deploy, "worker")).to be(true)
     end
 
+    it "converts OpenSSL names from their DER, decoded by ASN.1 type, and decides on an OpenSSL certificate" do
+      bmp = ["OU", "Contractors".encode("UTF-16BE").b, OpenSSL::ASN1::BMPSTRING]
+      issued = CertFactory.leaf(issuer: CertFactory.ca, subject: [%w[CN operator], %w[O MyOrg], bmp])
+      duck = Struct.new(:subject, :issuer, :spiffe_id, :dns_names, :fingerprint)
+      converted = described_class.identity(duck.new(issued.cert.subject, issued.cert.issuer, nil, [], nil))
+      expect(converted.subject).to eq([%w[CN operator], %w[O MyOrg], %w[OU Contractors]])
+      expect(converted.issuer).to eq([%w[O Test], ["CN", "Test Root CA"]])
+      expect(policy.decide(issued.cert, :deploy, "api").allowed?).to be(false)
+    end
+
     it "builds an identity from plain data" do
       built = HanamiGuard::Policy::Identity.new(subject: { CN: "operator", O: "MyOrg" },
                                                 issuer: [["CN",

@@ -1,11 +1,5 @@
-//! Attribute types and value comparison for distinguished names.
-//!
-//! Comparison follows RFC 5280 section 7.1, which applies the RFC 4518 string preparation to
-//! string-typed attribute values: case folding, and "insignificant space handling" (leading and
-//! trailing spaces removed, inner runs of spaces collapsed to one). Deliberately *not* applied:
-//! RFC 4518's mapping of control characters to nothing. A value carrying a NUL or another
-//! control character must never equal a configured value that lacks it, or `CN=admin\0.evil`
-//! would satisfy a rule for `CN=admin`.
+//! Attribute types of distinguished names: short names, long names and OIDs. How their values
+//! compare is [`super::fold`]'s job.
 
 /// One known attribute type: its short name (as RFC 4514 prints it), its long name, its OID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,31 +166,6 @@ pub fn is_dotted_oid(s: &str) -> bool {
     arcs >= 2
 }
 
-/// The prepared form of a string attribute value for comparison: Unicode case folding
-/// (lowercase), and insignificant spaces removed (trimmed, inner runs collapsed to one space).
-/// Control characters are kept, so they still make values differ.
-pub fn prepare(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut pending_space = false;
-    for c in value.chars() {
-        if c == ' ' {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
-}
-
-/// Whether two attribute values are equal under RFC 5280 section 7.1 comparison.
-pub fn values_equal(a: &str, b: &str) -> bool {
-    a == b || prepare(a) == prepare(b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,13 +178,5 @@ mod tests {
         assert_eq!(oid_for("1.2.3.4").as_deref(), Some("1.2.3.4"));
         assert_eq!(oid_for("nonsense"), None);
         assert_eq!(oid_for("1..2"), None);
-    }
-
-    #[test]
-    fn compares_with_case_folding_and_insignificant_spaces() {
-        assert!(values_equal("  My   Org ", "my org"));
-        assert!(!values_equal("my org", "myorg"));
-        assert!(!values_equal("admin\0", "admin"));
-        assert!(!values_equal("operator,O=MyOrg", "operator"));
     }
 }

@@ -265,7 +265,7 @@ fn algorithm(input: &[u8]) -> Option<&[u8]> {
 /// `CN=operator` followed by a malformed RDN would read as plain `CN=operator`. So the Name's
 /// shape is walked here too (SEQUENCE OF SET OF SEQUENCE { OID, one value }), and the name is
 /// refused unless x509-parser read every RDN and every attribute in it.
-fn name(input: &[u8]) -> Option<(&[u8], X509Name<'_>, &[u8])> {
+pub(super) fn name(input: &[u8]) -> Option<(&[u8], X509Name<'_>, &[u8])> {
     let (rdns, after) = expect(input, SEQUENCE)?;
     let whole = input.get(..input.len() - after.len())?;
     let (rest, parsed) = X509Name::from_der(input).ok()?;

@@ -1,12 +1,14 @@
 //! Identity: certificates, distinguished names, SPIFFE IDs, Envoy XFCC, chain verification.
 //!
-//! [`attr`] is shared with the policy module: it names attribute types and compares attribute
-//! values the way RFC 5280 section 7.1 says, so a policy and `DistinguishedName#match?` can never
-//! disagree about whether two names are equal.
+//! [`attr`] and [`fold`] are shared with the policy module: they name attribute types and compare
+//! attribute values, so a policy and `DistinguishedName#match?` can never disagree about whether
+//! two names are equal. [`fold`] holds the two equalities: strict for what grants, wide for what
+//! refuses.
 
 pub mod attr;
 pub mod cert;
 pub mod dn;
+pub mod fold;
 mod frame;
 pub mod pem;
 pub mod spiffe;

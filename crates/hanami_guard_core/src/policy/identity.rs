@@ -5,7 +5,12 @@
 //! without copying it; [`OwnedIdentity`] is a plain owned value for everything else (an identity
 //! an app builds itself, or one converted once from a Ruby object).
 
-use crate::identity::attr;
+use std::borrow::Cow;
+
+use smallvec::SmallVec;
+
+use super::pattern::is_valid_spiffe_id;
+use crate::identity::{attr, fold};
 
 /// The facts about a client that policy conditions can test.
 ///
@@ -18,6 +23,12 @@ pub trait Identity {
     fn issuer_attributes(&self) -> impl Iterator<Item = (&str, &str)>;
     /// The SPIFFE ID text, when the identity has one.
     fn spiffe_id(&self) -> Option<&str>;
+    /// Every URI the identity presents (subjectAltName URIs), valid SPIFFE IDs or not. Deny
+    /// rules read each of them leniently (see [`spiffe_readings`]); allow rules read only
+    /// [`Identity::spiffe_id`]. By default the SPIFFE ID text alone.
+    fn uris(&self) -> impl Iterator<Item = &str> {
+        self.spiffe_id().into_iter()
+    }
     /// The DNS names (subjectAltName dNSName entries).
     fn dns_names(&self) -> impl Iterator<Item = &str>;
     /// The SHA-256 fingerprint of the certificate, as hex (any case; colons are ignored).
@@ -32,7 +43,8 @@ pub struct OwnedIdentity {
     pub subject: Vec<(String, String)>,
     /// Issuer attributes as `(oid, value)`.
     pub issuer: Vec<(String, String)>,
-    /// The SPIFFE ID text.
+    /// The SPIFFE ID text, however it is spelled: an allow rule reads it only if it is a valid
+    /// SPIFFE ID, a deny rule also reads it leniently, as it reads a certificate's URI SANs.
     pub spiffe_id: Option<String>,
     /// DNS names.
     pub dns_names: Vec<String>,
@@ -85,6 +97,9 @@ impl<T: Identity> Identity for &T {
     fn spiffe_id(&self) -> Option<&str> {
         (**self).spiffe_id()
     }
+    fn uris(&self) -> impl Iterator<Item = &str> {
+        (**self).uris()
+    }
     fn dns_names(&self) -> impl Iterator<Item = &str> {
         (**self).dns_names()
     }
@@ -103,6 +118,11 @@ impl Identity for crate::identity::Certificate {
     }
     fn spiffe_id(&self) -> Option<&str> {
         crate::identity::Certificate::spiffe_id(self)
+    }
+    fn uris(&self) -> impl Iterator<Item = &str> {
+        crate::identity::Certificate::uris(self)
+            .iter()
+            .map(compact_str::CompactString::as_str)
     }
     fn dns_names(&self) -> impl Iterator<Item = &str> {
         crate::identity::Certificate::dns_names(self)
@@ -144,56 +164,170 @@ pub fn summary<I: Identity + ?Sized>(identity: &I) -> String {
     out
 }
 
-/// Whether `value` prepared (RFC 4518 as in [`attr::prepare`]) equals `prepared`, without
-/// allocating. Exactly `attr::prepare(value) == prepared`; the property tests check it against
-/// [`attr::values_equal`].
-pub(crate) fn prepared_eq(value: &str, prepared: &str) -> bool {
-    let mut want = prepared.chars();
-    let mut started = false;
-    let mut pending_space = false;
-    for c in value.chars() {
-        if c == ' ' {
-            pending_space = started;
-            continue;
-        }
-        if pending_space {
-            if want.next() != Some(' ') {
-                return false;
-            }
-            pending_space = false;
-        }
-        for l in c.to_lowercase() {
-            if want.next() != Some(l) {
-                return false;
-            }
-        }
-        started = true;
-    }
-    want.next().is_none()
+/// The part of `s` before its first NUL, when it has one: all that a C string reader (a log
+/// pipeline, a proxy, the TLS stacks of the NUL-prefix certificates of 2009) sees of it. A deny
+/// rule reads it too: `Contractors\0x` is `Contractors` to such a reader.
+pub(crate) fn before_nul(s: &str) -> Option<&str> {
+    s.find('\0').map(|i| &s[..i])
 }
 
+/// The readings of one URI that a deny rule must consider, appended to `out` (deduplicated).
+///
+/// A URI SAN that is not a valid SPIFFE ID (`SPIFFE://Prod.Example.ORG/ns/contractors/x`,
+/// percent-encoded, with a trailing slash, a port or userinfo, a `..` segment) has no
+/// `spiffe_id`, so no allow rule matches it; but some other component (a URL parser, a
+/// SPIFFE library that normalises, a log reader) may well read it as the canonical ID, so a
+/// deny on that ID must match it. Each reading is `spiffe://` + the host part (userinfo and port
+/// dropped, wide-folded: lower case, NFKC, ignorables removed, trailing dots trimmed) + the
+/// path with empty and `.` segments dropped; the path is read both as written and
+/// percent-decoded, and both with `..` kept as a segment and resolved. A URI whose scheme is
+/// not `spiffe` (in any case) gives no reading.
+pub(crate) fn spiffe_readings<'a>(uri: &'a str, out: &mut SmallVec<[Cow<'a, str>; 2]>) {
+    // A valid SPIFFE ID is its own only reading, unless its trust domain ends in a dot.
+    if is_valid_spiffe_id(uri)
+        && !uri["spiffe://".len()..]
+            .split('/')
+            .next()
+            .is_some_and(|td| td.ends_with('.'))
+    {
+        if !out.iter().any(|r| r == uri) {
+            out.push(Cow::Borrowed(uri));
+        }
+        return;
+    }
+    // A WHATWG URL parser drops tabs and line breaks anywhere and trims C0 controls and spaces.
+    let cleaned: Cow<'_, str> = if uri.contains(['\t', '\n', '\r']) {
+        Cow::Owned(uri.replace(['\t', '\n', '\r'], ""))
+    } else {
+        Cow::Borrowed(uri)
+    };
+    let s = cleaned.trim_matches(|c: char| c <= ' ');
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return;
+    };
+    if !scheme.eq_ignore_ascii_case("spiffe") {
+        return;
+    }
+    let Some(rest) = rest.strip_prefix("//") else {
+        return;
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host.split_once(':').map_or(host, |(h, _)| h);
+    let path = &tail[..tail.find(['?', '#']).unwrap_or(tail.len())];
+    for decode in [false, true] {
+        if decode && !authority.contains('%') && !path.contains('%') {
+            break;
+        }
+        let host = if decode {
+            percent_decode(host)
+        } else {
+            Cow::Borrowed(host)
+        };
+        let td = fold::wide(&host);
+        let td = td.trim_end_matches('.');
+        if td.is_empty() {
+            continue;
+        }
+        let path = if decode {
+            percent_decode(path)
+        } else {
+            Cow::Borrowed(path)
+        };
+        for resolve in [false, true] {
+            let mut segments: Vec<&str> = Vec::new();
+            for seg in path.split('/') {
+                match seg {
+                    "" | "." => {}
+                    ".." if resolve => {
+                        segments.pop();
+                    }
+                    s => segments.push(s),
+                }
+            }
+            let mut reading = String::with_capacity(9 + td.len() + path.len());
+            reading.push_str("spiffe://");
+            reading.push_str(td);
+            for seg in segments {
+                reading.push('/');
+                reading.push_str(seg);
+            }
+            if !out.iter().any(|r| *r == reading) {
+                out.push(Cow::Owned(reading));
+            }
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|&c| hex(c)),
+            b.get(i + 2).and_then(|&c| hex(c)),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The reading of a DNS name that a deny rule compares with: wide-folded (lower case, NFKC, so
+/// fullwidth letters and dots fold; ignorables removed), ideographic full stops read as dots
+/// (as IDNA does), and trailing dots trimmed: `evil.example.org.` is the same host as
+/// `evil.example.org` (RFC 1034 section 3.1, the absolute form).
+pub(crate) fn dns_reading(name: &str) -> Cow<'_, str> {
+    let folded = fold::wide(name);
+    if !folded.ends_with('.') && !folded.contains('\u{3002}') {
+        return folded;
+    }
+    let mut out = folded.replace('\u{3002}', ".");
+    while out.ends_with('.') {
+        out.pop();
+    }
+    Cow::Owned(out)
+}
+
+/// Whether a DNS name reading (see [`dns_reading`]) covers `host` (lowercase): equal, or a
+/// wildcard in its first label (`*.example.org`, `ev*.example.org`) that a TLS client would
+/// accept for `host` (RFC 6125 section 6.4.3). A certificate that is valid for a denied host is
+/// denied.
+pub(crate) fn dns_reading_covers(reading: &str, host: &str) -> bool {
+    if reading == host {
+        return true;
+    }
+    let (Some((label, rest)), Some((host_label, host_rest))) =
+        (reading.split_once('.'), host.split_once('.'))
+    else {
+        return false;
+    };
+    let Some((before, after)) = label.split_once('*') else {
+        return false;
+    };
+    rest == host_rest
+        && !after.contains('*')
+        && host_label.len() >= before.len() + after.len()
+        && host_label.starts_with(before)
+        && host_label.ends_with(after)
+}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prepared_eq_agrees_with_values_equal() {
-        for (a, b) in [
-            ("  My   Org ", "my org"),
-            ("my org", "myorg"),
-            ("admin\0", "admin"),
-            ("operator,O=MyOrg", "operator"),
-            ("ÄBC", "äbc"),
-            ("", " "),
-            ("a", ""),
-        ] {
-            assert_eq!(
-                prepared_eq(a, &attr::prepare(b)),
-                attr::values_equal(a, b),
-                "{a:?} {b:?}"
-            );
-        }
-    }
 
     #[test]
     fn attribute_resolves_type_names() {
@@ -213,5 +347,60 @@ mod tests {
         let s = id.summary();
         assert!(!s.contains('\n'));
         assert!(s.starts_with("CN=evil\\nINFO forged sha256:abababab"));
+    }
+
+    #[test]
+    fn spiffe_readings_normalise_what_a_url_parser_would() {
+        let read = |uri: &str| {
+            let mut out = SmallVec::new();
+            spiffe_readings(uri, &mut out);
+            out.into_iter()
+                .map(Cow::into_owned)
+                .collect::<Vec<String>>()
+        };
+        let want = "spiffe://prod.example.org/ns/contractors/sa/x";
+        for uri in [
+            want,
+            "SPIFFE://Prod.Example.ORG/ns/contractors/sa/x",
+            "spiffe://prod.example.org/ns/contractors/sa/x/",
+            "spiffe://prod%2Eexample.org/ns/contractors/sa/x",
+            "spiffe://prod.example.org/ns/%63ontractors/sa/x",
+            "spiffe://prod.example.org/ns%2Fcontractors/sa/x",
+            "spiffe://prod.example.org./ns//contractors/./sa/x",
+            "spiffe://user@prod.example.org:443/ns/contractors/sa/x?q#f",
+            "spiffe://prod.example.org/ns/ops/../contractors/sa/x",
+            " spiffe://prod.exam\tple.org/ns/contractors/sa/x\n",
+        ] {
+            assert!(
+                read(uri).iter().any(|r| r == want),
+                "{uri:?}: {:?}",
+                read(uri)
+            );
+        }
+        assert!(read("spiffe://prod.example.org/ns/contractors/../ops")
+            .iter()
+            .any(|r| r.starts_with("spiffe://prod.example.org/ns/contractors/")));
+        assert!(read("https://prod.example.org/ns/contractors").is_empty());
+        assert!(read("spiffe:prod.example.org/ns").is_empty());
+        assert!(read("spiffe:///ns").is_empty());
+    }
+
+    #[test]
+    fn dns_readings_fold_and_cover_wildcards() {
+        assert_eq!(dns_reading("Evil.Example.ORG."), "evil.example.org");
+        assert_eq!(dns_reading("evil.example.org.."), "evil.example.org");
+        assert_eq!(
+            dns_reading("\u{FF45}vil\u{FF0E}example\u{3002}org"),
+            "evil.example.org"
+        );
+        assert!(dns_reading_covers("*.example.org", "evil.example.org"));
+        assert!(dns_reading_covers("ev*.example.org", "evil.example.org"));
+        assert!(!dns_reading_covers("*.example.org", "example.org"));
+        assert!(!dns_reading_covers("*.example.org", "a.evil.example.org"));
+        assert!(!dns_reading_covers("x*.example.org", "evil.example.org"));
+        assert!(!dns_reading_covers(
+            "evil.example.org",
+            "evil.example.org.uk"
+        ));
     }
 }

@@ -62,11 +62,11 @@ pub struct Rule {
 
 impl Rule {
     fn principals_match<I: Identity + ?Sized>(&self, who: &Subject<'_, I>) -> bool {
-        let repeats = match self.effect {
-            Effect::Allow => principal::Repeats::AllMustMatch,
-            Effect::Deny => principal::Repeats::AnyMatches,
+        let side = match self.effect {
+            Effect::Allow => principal::Side::Allow,
+            Effect::Deny => principal::Side::Deny,
         };
-        self.principals.iter().any(|p| p.matches(who, repeats))
+        self.principals.iter().any(|p| p.matches(who, side))
     }
 
     fn glob_matches(&self, segments: &[&str]) -> bool {

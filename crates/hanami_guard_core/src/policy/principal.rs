@@ -2,16 +2,27 @@
 //!
 //! A rule lists principals; any one matching is enough. A principal is `"*"` (any identity;
 //! never a missing one) or a set of conditions that must all match: `subject` and `issuer`
-//! (attribute => value, compared as `DistinguishedName#match?` compares them: each named
-//! attribute present with an equal value, RFC 5280 section 7.1), `spiffe_id` (or
-//! `trust_domain`), `dns_name`, `fingerprint`.
+//! (attribute => value: in an allow rule compared as `DistinguishedName#match?` compares them,
+//! in a deny rule wide-folded, see below), `spiffe_id` (or `trust_domain`), `dns_name`,
+//! `fingerprint`.
 //!
 //! Names are compared as structures, never as strings: a CN of `operator,O=MyOrg` is one CN
 //! attribute with that odd value, and does not satisfy `subject: { CN: operator, O: MyOrg }`.
+//!
+//! Where a name can be read more than one way, the reading never helps the holder: an allow
+//! rule reads an identity strictly (the strict equality of [`crate::identity::fold`], only a
+//! valid SPIFFE ID, DNS names as written), a deny rule reads it every way it can be read (the
+//! wide equality, every URI SAN leniently, DNS names without their trailing dot, wildcards, and
+//! each value also cut at its first NUL, as a C string reader would see it).
 
-use super::identity::{prepared_eq, Identity};
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+use smallvec::SmallVec;
+
+use super::identity::{before_nul, dns_reading, dns_reading_covers, spiffe_readings, Identity};
 use super::pattern::{fingerprint_matches, is_valid_spiffe_id, SpiffePattern};
-use crate::identity::attr;
+use crate::identity::fold;
 
 /// One `attribute: value` condition, resolved when the policy loads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +31,10 @@ pub struct AttrCondition {
     pub oid: Box<str>,
     /// The value as written.
     pub value: Box<str>,
-    /// `attr::prepare(value)`, computed once.
+    /// `fold::prepare(value)`: the strict form allow rules compare with.
     prepared: Box<str>,
+    /// `fold::wide(value)`: the wide form deny rules compare with.
+    wide: Box<str>,
 }
 
 impl AttrCondition {
@@ -30,13 +43,14 @@ impl AttrCondition {
         AttrCondition {
             oid: oid.into(),
             value: value.into(),
-            prepared: attr::prepare(value).into(),
+            prepared: fold::prepare(value).into(),
+            wide: fold::wide(value).into(),
         }
     }
 
-    /// `values_equal(presented, self.value)`, without allocating.
+    /// `fold::values_equal(presented, self.value)`, without allocating.
     fn value_matches(&self, presented: &str) -> bool {
-        presented == &*self.value || prepared_eq(presented, &self.prepared)
+        presented == &*self.value || fold::prepared_eq(presented, &self.prepared)
     }
 
     /// Whether `self` holds whenever `other` does (same type, equal values).
@@ -45,42 +59,73 @@ impl AttrCondition {
     }
 }
 
-/// How a name condition treats an attribute type that appears more than once (two CNs, say).
-/// Such a name is ambiguous, and the ambiguity must never help the certificate's holder:
+/// Which kind of rule is matching, and so how an ambiguous identity is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Repeats {
-    /// For allow rules, as `DistinguishedName#match?`: the type must be present and *every* value
-    /// of it must equal the condition, so `CN=admin` plus `CN=evil` is not `CN: admin`.
-    AllMustMatch,
-    /// For deny rules: *any* value equal to the condition is enough, so adding a second `OU`
-    /// never slips a certificate out from under a deny.
-    AnyMatches,
+pub(crate) enum Side {
+    /// An allow rule: the narrowest reading. Values compare strictly; a repeated type (two CNs)
+    /// must be present and *every* value must equal, so `CN=admin` plus `CN=evil` is not
+    /// `CN: admin` (as `DistinguishedName#match?`); only a valid SPIFFE ID and DNS names as
+    /// written count.
+    Allow,
+    /// A deny rule: every reading. Values compare wide-folded; *any* value of a repeated type
+    /// is enough, so adding a second `OU` never slips a certificate out from under a deny; every
+    /// URI SAN and every DNS name is read leniently.
+    Deny,
 }
 
-/// Every condition must hold for one attribute list, with repeated types treated as `repeats`.
-fn name_matches<'a, It>(
+/// Every condition must hold for one attribute list, allow side.
+fn name_matches_strictly<'a, It>(conditions: &[AttrCondition], attributes: impl Fn() -> It) -> bool
+where
+    It: Iterator<Item = (&'a str, &'a str)>,
+{
+    conditions.iter().all(|c| {
+        let mut seen = false;
+        attributes()
+            .filter(|(oid, _)| *oid == &*c.oid)
+            .all(|(_, v)| {
+                seen = true;
+                c.value_matches(v)
+            })
+            && seen
+    })
+}
+
+/// Every condition must hold for one attribute list, deny side: some value of the type equal
+/// under the wide folding. ASCII values are compared as they stream; only non-ASCII values are
+/// folded, once per decision (`folded`).
+fn name_matches_widely<'a, It>(
     conditions: &[AttrCondition],
     attributes: impl Fn() -> It,
-    repeats: Repeats,
+    folded: impl Fn() -> &'a [(&'a str, Box<str>)],
 ) -> bool
 where
     It: Iterator<Item = (&'a str, &'a str)>,
 {
     conditions.iter().all(|c| {
-        let mut values = attributes()
-            .filter(|(oid, _)| *oid == &*c.oid)
-            .map(|(_, v)| v);
-        match repeats {
-            Repeats::AnyMatches => values.any(|v| c.value_matches(v)),
-            Repeats::AllMustMatch => {
-                let mut seen = false;
-                values.all(|v| {
-                    seen = true;
-                    c.value_matches(v)
-                }) && seen
-            }
-        }
+        attributes().any(|(oid, v)| {
+            *oid == *c.oid
+                && v.is_ascii()
+                && (fold::wide_eq_ascii(v, &c.wide)
+                    || before_nul(v).is_some_and(|p| fold::wide_eq_ascii(p, &c.wide)))
+        }) || folded()
+            .iter()
+            .any(|(oid, v)| **oid == *c.oid && **v == *c.wide)
     })
+}
+
+/// The wide forms of the non-ASCII values (ASCII ones are compared without folding), and of
+/// their part before a NUL.
+fn fold_non_ascii<'a>(
+    attributes: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Vec<(&'a str, Box<str>)> {
+    let mut out = Vec::new();
+    for (oid, v) in attributes.filter(|(_, v)| !v.is_ascii()) {
+        out.push((oid, Box::from(&*fold::wide(v))));
+        if let Some(p) = before_nul(v) {
+            out.push((oid, Box::from(&*fold::wide(p))));
+        }
+    }
+    out
 }
 
 /// The conditions of one principal. At least one is present.
@@ -135,11 +180,16 @@ impl Uses {
     }
 }
 
-/// The identity under decision, with its SPIFFE ID checked once.
+/// The identity under decision, with its SPIFFE ID checked once and its deny-side readings
+/// computed at most once, when a deny rule first needs them (never per rule).
 pub(crate) struct Subject<'a, I: Identity + ?Sized> {
     pub identity: &'a I,
     /// The SPIFFE ID, only if it is syntactically valid.
     pub spiffe_id: Option<&'a str>,
+    folded_subject: OnceCell<Vec<(&'a str, Box<str>)>>,
+    folded_issuer: OnceCell<Vec<(&'a str, Box<str>)>>,
+    spiffe_readings: OnceCell<SmallVec<[Cow<'a, str>; 2]>>,
+    dns_readings: OnceCell<SmallVec<[Cow<'a, str>; 2]>>,
 }
 
 impl<'a, I: Identity + ?Sized> Subject<'a, I> {
@@ -152,24 +202,81 @@ impl<'a, I: Identity + ?Sized> Subject<'a, I> {
         Subject {
             identity,
             spiffe_id,
+            folded_subject: OnceCell::new(),
+            folded_issuer: OnceCell::new(),
+            spiffe_readings: OnceCell::new(),
+            dns_readings: OnceCell::new(),
         }
+    }
+
+    fn folded_subject(&self) -> &[(&'a str, Box<str>)] {
+        self.folded_subject
+            .get_or_init(|| fold_non_ascii(self.identity.subject_attributes()))
+    }
+
+    fn folded_issuer(&self) -> &[(&'a str, Box<str>)] {
+        self.folded_issuer
+            .get_or_init(|| fold_non_ascii(self.identity.issuer_attributes()))
+    }
+
+    fn spiffe_readings(&self) -> &[Cow<'a, str>] {
+        self.spiffe_readings.get_or_init(|| {
+            let mut out = SmallVec::new();
+            for uri in self.identity.uris() {
+                spiffe_readings(uri, &mut out);
+                if let Some(p) = before_nul(uri) {
+                    spiffe_readings(p, &mut out);
+                }
+                // WHATWG URL parsers read `\` as `/` in special schemes; some read it so in any.
+                if uri.contains('\\') {
+                    let slashed = uri.replace('\\', "/");
+                    let mut more = SmallVec::new();
+                    spiffe_readings(&slashed, &mut more);
+                    for r in more {
+                        let r = Cow::Owned(r.into_owned());
+                        if !out.contains(&r) {
+                            out.push(r);
+                        }
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    fn dns_readings(&self) -> &[Cow<'a, str>] {
+        self.dns_readings.get_or_init(|| {
+            let mut out = SmallVec::new();
+            for name in self.identity.dns_names() {
+                out.push(dns_reading(name));
+                if let Some(p) = before_nul(name) {
+                    out.push(dns_reading(p));
+                }
+            }
+            out
+        })
     }
 }
 
 impl Principal {
-    pub(crate) fn matches<I: Identity + ?Sized>(
-        &self,
-        who: &Subject<'_, I>,
-        repeats: Repeats,
-    ) -> bool {
+    pub(crate) fn matches<I: Identity + ?Sized>(&self, who: &Subject<'_, I>, side: Side) -> bool {
         let c = match self {
             Principal::Anyone => return true,
             Principal::Conditions(c) => c,
         };
         if !c.spiffe.is_empty() {
-            match who.spiffe_id {
-                Some(id) if c.spiffe.iter().all(|p| p.matches_valid(id)) => {}
-                _ => return false,
+            let hit = match side {
+                Side::Allow => who
+                    .spiffe_id
+                    .is_some_and(|id| c.spiffe.iter().all(|p| p.matches_valid(id))),
+                // One reading of one URI must meet every SPIFFE condition of the principal.
+                Side::Deny => who
+                    .spiffe_readings()
+                    .iter()
+                    .any(|id| c.spiffe.iter().all(|p| p.matches_valid(id))),
+            };
+            if !hit {
+                return false;
             }
         }
         if let Some(pin) = &c.fingerprint {
@@ -179,23 +286,49 @@ impl Principal {
             }
         }
         if let Some(name) = &c.dns_name {
-            if !who
-                .identity
-                .dns_names()
-                .any(|n| n.eq_ignore_ascii_case(name))
-            {
+            let hit = match side {
+                Side::Allow => who
+                    .identity
+                    .dns_names()
+                    .any(|n| n.eq_ignore_ascii_case(name)),
+                Side::Deny => who
+                    .dns_readings()
+                    .iter()
+                    .any(|r| dns_reading_covers(r, name)),
+            };
+            if !hit {
                 return false;
             }
         }
-        if !c.subject.is_empty()
-            && !name_matches(&c.subject, || who.identity.subject_attributes(), repeats)
-        {
-            return false;
+        if !c.subject.is_empty() {
+            let hit = match side {
+                Side::Allow => {
+                    name_matches_strictly(&c.subject, || who.identity.subject_attributes())
+                }
+                Side::Deny => name_matches_widely(
+                    &c.subject,
+                    || who.identity.subject_attributes(),
+                    || who.folded_subject(),
+                ),
+            };
+            if !hit {
+                return false;
+            }
         }
-        if !c.issuer.is_empty()
-            && !name_matches(&c.issuer, || who.identity.issuer_attributes(), repeats)
-        {
-            return false;
+        if !c.issuer.is_empty() {
+            let hit = match side {
+                Side::Allow => {
+                    name_matches_strictly(&c.issuer, || who.identity.issuer_attributes())
+                }
+                Side::Deny => name_matches_widely(
+                    &c.issuer,
+                    || who.identity.issuer_attributes(),
+                    || who.folded_issuer(),
+                ),
+            };
+            if !hit {
+                return false;
+            }
         }
         true
     }

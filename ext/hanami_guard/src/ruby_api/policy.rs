@@ -23,7 +23,10 @@ use magnus::{
     RModule, RString, Ruby, Symbol, TryConvert, Value,
 };
 
+use hanami_guard_core::identity::dn::{tagged_value, DistinguishedName};
+
 use super::certificate::RbCertificate;
+use super::distinguished_name::RbDistinguishedName;
 use crate::{errors, gvl};
 
 /// A policy and the file it reloads from.
@@ -218,8 +221,15 @@ fn owned_string(v: Value, what: &str) -> Result<String, String> {
     }
 }
 
-/// Reads `subject`/`issuer`: an object whose `to_a` gives `[[type, value], ...]` (extra
-/// elements, as in `OpenSSL::X509::Name#to_a`, are ignored).
+/// Reads `subject`/`issuer` the way a certificate's names are read, so that a duck-typed identity
+/// can never meet fewer deny rules than the same certificate as a `HanamiGuard::Certificate`:
+///
+/// - a `HanamiGuard::DistinguishedName` is read directly;
+/// - an object with `to_der` (`OpenSSL::X509::Name`) is read from its DER by the core's name
+///   reader, which decodes every value by its ASN.1 type (a BMPString OU is UTF-16, not bytes);
+/// - otherwise `to_a` gives `[[type, value], ...]`; an entry with a third element (the ASN.1
+///   type, as `OpenSSL::X509::Name#to_a` gives) has its value decoded by that type too, and a
+///   type that is not an Integer is refused.
 fn read_name(
     ruby: &Ruby,
     identity: Value,
@@ -229,8 +239,40 @@ fn read_name(
         Ok(v) => v,
         Err(why) => return Ok(Err(why)),
     };
+    read_name_value(ruby, name, which)
+}
+
+/// Reads one name object (see [`read_name`]); `which` names it in messages.
+fn read_name_value(
+    ruby: &Ruby,
+    name: Value,
+    which: &str,
+) -> Result<Result<Vec<(String, String)>, String>, Error> {
     if name.is_nil() {
         return Ok(Ok(Vec::new()));
+    }
+    // Checked by class first: a failed `try_convert` builds a TypeError.
+    if name.is_kind_of(<RbDistinguishedName as magnus::TypedData>::class(ruby)) {
+        if let Ok(dn) = <&RbDistinguishedName>::try_convert(name) {
+            return Ok(Ok(oid_pairs(dn.dn())));
+        }
+    }
+    if name.respond_to("to_der", false)? {
+        let der = match call(ruby, name, "to_der")? {
+            Ok(v) => v,
+            Err(why) => return Ok(Err(format!("{why} (from #{which})"))),
+        };
+        let Some(der) = RString::from_value(der) else {
+            return Ok(Err(format!(
+                "the identity's #{which}.to_der is not a String"
+            )));
+        };
+        // SAFETY: the bytes are copied into an owned name before any other Ruby call.
+        let parsed = DistinguishedName::from_der(unsafe { der.as_slice() });
+        return Ok(match parsed {
+            Ok(dn) => Ok(oid_pairs(&dn)),
+            Err(e) => Err(format!("the identity's #{which}.to_der: {e}")),
+        });
     }
     let list = match call(ruby, name, "to_a")? {
         Ok(v) => v,
@@ -261,13 +303,55 @@ fn read_name(
                 Err(why) => return Ok(Err(why)),
             },
         };
-        let value = match owned_string(pair.entry(1)?, "attribute value") {
-            Ok(s) => s,
-            Err(why) => return Ok(Err(why)),
+        let raw: Value = pair.entry(1)?;
+        let value = if pair.len() >= 3 {
+            match typed_value(pair.entry(2)?, raw, which) {
+                Ok(s) => s,
+                Err(why) => return Ok(Err(why)),
+            }
+        } else {
+            match owned_string(raw, "attribute value") {
+                Ok(s) => s,
+                Err(why) => return Ok(Err(why)),
+            }
         };
         out.push(OwnedIdentity::attribute(&type_name, value));
     }
     Ok(Ok(out))
+}
+
+/// A `[type, value, asn1_type]` entry's value, decoded by its ASN.1 type exactly as a
+/// certificate's value is (see `hanami_guard_core::identity::dn::tagged_value`).
+fn typed_value(tag: Value, raw: Value, which: &str) -> Result<String, String> {
+    let tag = Integer::from_value(tag)
+        .and_then(|i| i.to_u32().ok())
+        .ok_or_else(|| {
+            format!(
+                "an entry of the identity's #{which}.to_a has a third element that is not an \
+                 ASN.1 type number (OpenSSL::ASN1::UTF8STRING, ...)"
+            )
+        })?;
+    let Some(raw) = RString::from_value(raw) else {
+        return Err(format!(
+            "the identity's attribute value is a {}, not a String",
+            class_name(raw)
+        ));
+    };
+    // SAFETY: the bytes are decoded into an owned String before any other Ruby call.
+    let bytes = unsafe { raw.as_slice() };
+    tagged_value(tag, bytes).ok_or_else(|| {
+        format!(
+            "an entry of the identity's #{which}.to_a has ASN.1 type {tag}, which is not a \
+             universal type a name value can have"
+        )
+    })
+}
+
+/// A core name as `(oid, value)` pairs, as a certificate presents them to a policy.
+fn oid_pairs(dn: &DistinguishedName) -> Vec<(String, String)> {
+    dn.attributes()
+        .map(|(oid, v)| (oid.to_owned(), v.to_owned()))
+        .collect()
 }
 
 /// Reads what `uses` names from a duck-typed identity (`subject`, `issuer`, `spiffe_id`,
@@ -356,32 +440,25 @@ fn read_identity<'a>(ruby: &Ruby, v: Value, uses: Uses) -> Result<Who<'a>, Error
 }
 
 /// Builds an identity from plain data: `_new(subject, issuer, spiffe_id, dns_names,
-/// fingerprint)`, where subject and issuer are `[[type, value], ...]`.
+/// fingerprint)`, where subject and issuer are names as a duck-typed identity gives them
+/// (`[[type, value], ...]`, `[[type, value, asn1_type], ...]`, an `OpenSSL::X509::Name`, a
+/// `DistinguishedName`), read the same way.
 fn identity_new(
     ruby: &Ruby,
-    subject: RArray,
-    issuer: RArray,
+    subject: Value,
+    issuer: Value,
     spiffe_id: Option<String>,
     dns_names: Vec<String>,
     fingerprint: Option<String>,
 ) -> Result<RbIdentity, Error> {
     errors::guard(ruby, || {
-        let pairs = |list: RArray, which: &str| -> Result<Vec<(String, String)>, Error> {
-            let mut out = Vec::with_capacity(list.len());
-            for i in 0..list.len() {
-                let (t, v): (String, String) = list.entry(i as isize).map_err(|_| {
-                    Error::new(
-                        ruby.exception_type_error(),
-                        format!("{which} must be an Array of [type, value] String pairs"),
-                    )
-                })?;
-                out.push(OwnedIdentity::attribute(&t, v));
-            }
-            Ok(out)
+        let read = |v: Value, which: &str| -> Result<Vec<(String, String)>, Error> {
+            read_name_value(ruby, v, which)?
+                .map_err(|why| Error::new(ruby.exception_type_error(), format!("{which}: {why}")))
         };
         Ok(RbIdentity(OwnedIdentity {
-            subject: pairs(subject, "subject")?,
-            issuer: pairs(issuer, "issuer")?,
+            subject: read(subject, "subject")?,
+            issuer: read(issuer, "issuer")?,
             spiffe_id,
             dns_names,
             fingerprint,
@@ -405,8 +482,8 @@ fn identity_from(ruby: &Ruby, v: Value) -> Result<RbIdentity, Error> {
                 ruby.exception_type_error(),
                 format!(
                     "cannot convert the identity: {why}. An identity responds to subject and \
-                     issuer (whose to_a gives [[type, value], ...]), spiffe_id, dns_names and \
-                     fingerprint"
+                     issuer (each an OpenSSL::X509::Name, or an object whose to_a gives \
+                     [[type, value], ...]), spiffe_id, dns_names and fingerprint"
                 ),
             )),
         }
