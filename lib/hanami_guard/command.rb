@@ -114,7 +114,9 @@ module HanamiGuard
       # @param env [Hash{String => String}] the child's whole environment (plus PATH, LANG)
       # @param timeout [Numeric, nil] seconds before the process group is terminated
       # @param max_output [Integer] bytes kept of each of stdout and stderr
-      # @param chdir [HanamiGuard::Root, String, nil] a Root or an absolute directory
+      # @param chdir [HanamiGuard::Root, String, nil] a Root (the child changes into the directory
+      #   the Root opened, by its descriptor, even if its path now names something else) or an
+      #   absolute directory
       # @param rlimits [Hash{Symbol => Integer}] keys of {RLIMITS}; uses the slower fork path
       # @param fs [Hash{Symbol => Array<String>}, nil] Landlock: { read: [...], write: [...], exec: [...] }
       # @param net [Hash{Symbol => Array<Integer>}, :unrestricted, nil] Landlock TCP rules: nil (the
@@ -225,7 +227,8 @@ module HanamiGuard
           env: normalize_env(env),
           timeout: seconds(timeout, "timeout:", allow_nil: true, positive: true),
           max_output: non_negative_integer(max_output, "max_output:"),
-          chdir: normalize_chdir(chdir),
+          chdir: (normalize_chdir(chdir) unless root?(chdir)),
+          chdir_root: (chdir if root?(chdir)),
           rlimits: normalize_rlimits(rlimits),
           fs: normalize_fs(fs),
           net: normalize_net(net),
@@ -270,9 +273,12 @@ module HanamiGuard
         value
       end
 
+      def root?(chdir)
+        defined?(HanamiGuard::Root) && chdir.is_a?(HanamiGuard::Root)
+      end
+
       def normalize_chdir(chdir)
         return nil if chdir.nil?
-        return chdir.path.to_s if defined?(HanamiGuard::Root) && chdir.is_a?(HanamiGuard::Root)
         return chdir.to_path if chdir.respond_to?(:to_path)
         return chdir if chdir.is_a?(String)
 

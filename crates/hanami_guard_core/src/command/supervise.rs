@@ -147,7 +147,7 @@ struct SpawnJob {
     exe: Arc<CString>,
     argv: Vec<CString>,
     envp: Arc<[CString]>,
-    chdir: Option<Arc<CString>>,
+    chdir: Option<super::WorkDir>,
     stdio: [OwnedFd; 3],
     rlimits: Rlimits,
 }
@@ -160,7 +160,7 @@ impl SpawnJob {
             exe: &self.exe,
             argv: &self.argv,
             envp: &self.envp,
-            chdir: self.chdir.as_deref().map(|c| c.as_c_str()),
+            chdir: self.chdir.as_ref().map(super::WorkDir::as_chdir),
         };
         match self.method {
             SpawnMethod::PosixSpawn => {
@@ -314,7 +314,7 @@ pub(super) fn start(cmd: &Command, argv: Vec<Vec<u8>>, stdin: Option<Vec<u8>>) -
         exe: Arc::clone(&cmd.exe_c),
         argv,
         envp: Arc::clone(&cmd.envp),
-        chdir: cmd.chdir_c.clone(),
+        chdir: cmd.chdir.clone(),
         stdio: [
             above_stdio(in_child)?,
             above_stdio(out_w)?,
