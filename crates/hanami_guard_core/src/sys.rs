@@ -11,9 +11,9 @@
 //!   must not receive the process's signals (they belong to Ruby), nor die of `SIGPIPE`. Its
 //!   mask is inherited by a forked child, so both spawn paths set the child's mask explicitly.
 //!
-//! The glibc extensions `posix_spawn_file_actions_addclosefrom_np` (glibc >= 2.34),
+//! The glibc extensions `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34 and later),
 //! `posix_spawn_file_actions_addchdir_np` and `posix_spawn_file_actions_addfchdir_np` (glibc
-//! >= 2.29) are looked up at run time with
+//! 2.29 and later) are looked up at run time with
 //! `dlsym`, not linked: an extension built against a newer glibc still loads on an older one,
 //! and the command falls back to the fork path there (see [`closefrom_available`]).
 
