@@ -392,24 +392,44 @@ fn seal_forked_child(limits: &Rlimits, dir: Option<c_int>) -> io::Result<()> {
             )?;
         }
     }
-    // Default dispositions for every catchable signal: an ignored one survives exec.
-    for sig in 1..=libc::SIGRTMAX() {
+    // Default dispositions for every catchable signal: an ignored one survives exec. The raw
+    // system call, because glibc's wrappers refuse its internal signals (32, 33), which an
+    // ignoring parent would otherwise pass on. An all-zero kernel `struct sigaction` is SIG_DFL
+    // with no flags and an empty mask whatever the architecture's field order.
+    let default_action = [0u64; 4];
+    for sig in 1..=64 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: signal() with SIG_DFL is async-signal-safe and has no memory effects;
-        // errors (internal glibc signals) are deliberately ignored.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        // SAFETY: rt_sigaction reads the zeroed struct (a live local, larger than any
+        // architecture's kernel sigaction), writes nothing (null old action), and is
+        // async-signal-safe; the kernel's sigset size is 8 bytes on Linux.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                std::mem::size_of::<u64>(),
+            )
+        };
     }
     // An empty signal mask, set here rather than trusted to std: the fork copies the mask of the
     // spawner thread, which blocks every signal, and a child started that way ignores a
-    // timeout's SIGTERM and hangs in `wait` (SIGCHLD never arrives).
-    let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigemptyset initialises the set; sigprocmask reads it and is async-signal-safe;
-    // the old-set pointer may be null.
+    // timeout's SIGTERM and hangs in `wait` (SIGCHLD never arrives). The raw system call, because
+    // glibc's wrappers leave its internal signals (32, 33) as they were, and one can be blocked
+    // at fork time; the kernel's sigset is 8 bytes on Linux.
+    let empty: u64 = 0;
+    // SAFETY: rt_sigprocmask reads 8 bytes from `empty`, a live local, writes nothing (null old
+    // set), and is async-signal-safe.
     let rc = unsafe {
-        libc::sigemptyset(empty.as_mut_ptr());
-        libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut())
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            std::ptr::null_mut::<u64>(),
+            std::mem::size_of::<u64>(),
+        )
     };
     if rc != 0 {
         return Err(io::Error::last_os_error());
