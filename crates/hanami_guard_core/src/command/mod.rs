@@ -13,6 +13,7 @@
 
 pub mod exe;
 pub mod sandbox;
+mod spawn;
 mod supervise;
 pub mod template;
 
