@@ -14,6 +14,7 @@
 pub mod exe;
 pub mod sandbox;
 mod spawn;
+mod split;
 mod supervise;
 pub mod template;
 
