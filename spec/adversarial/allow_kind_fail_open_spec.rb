@@ -21,4 +21,12 @@ RSpec.describe "an unknown allowlist kind reaching the binding" do
     expect(cmd.send(:_argv, %w[safe k free]).drop(2)).to eq(%w[safe v free])
     expect { cmd.send(:_argv, %w[evil k free]) }.to raise_error(HanamiGuard::CommandNotAllowed)
   end
+
+  ["port", "unrestricted!", "any", ""].each do |kind|
+    it "refuses the net: kind #{kind.inspect} instead of leaving TCP open" do
+      config = base.merge(net: [kind, [], []])
+      expect { HanamiGuard::Command.send(:_define, "true", config) }
+        .to raise_error(HanamiGuard::ConfigurationError, /net: kind .* ports, unrestricted/)
+    end
+  end
 end

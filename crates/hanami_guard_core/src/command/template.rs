@@ -13,6 +13,7 @@
 //!   is a configuration error, so a typo never becomes a silent literal.
 //! - A value may not begin a word with `-` (an option) or `@` (a response file) unless its
 //!   placeholder is declared an option.
+
 pub use super::split::split_words;
 use crate::error::{excerpt, Error, Result};
 
