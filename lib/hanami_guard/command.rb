@@ -1,5 +1,8 @@
 # frozen_string_literal: true
 
+require_relative "command/result"
+require_relative "command/options"
+
 module HanamiGuard
   # Runs a program from an argv template, never through a shell, in a sealed child process.
   #
@@ -30,78 +33,7 @@ module HanamiGuard
     # `run` keyword that is not a placeholder.
     RESERVED = %w[stdin].freeze
 
-    # The outcome of one run. Frozen.
-    #
-    # @api public
-    # @since 0.1.0
-    class Result
-      # @return [Array<String>] the argv that ran, executable first
-      attr_reader :argv
-      # @return [Integer, nil] the exit code, nil when killed by a signal
-      attr_reader :exit_status
-      # @return [Integer, nil] the signal number that killed the process
-      attr_reader :signal
-      # @return [String] stdout (binary), at most max_output bytes
-      attr_reader :stdout
-      # @return [String] stderr (binary), at most max_output bytes
-      attr_reader :stderr
-      # @return [Float] seconds from spawn to reap
-      attr_reader :duration
-      # @return [Integer] the child's pid (and process group id)
-      attr_reader :pid
-      # @return [Hash{Symbol => Object}] what sealing was applied: :no_new_privs; :landlock
-      #   (:fully_enforced, :partially_enforced, :not_enforced on a kernel without Landlock,
-      #   :disabled by HANAMI_GUARD_LANDLOCK=off) and :landlock_abi (the kernel's, 0 for none);
-      #   what the domain denies: :ptrace_scoped (ptrace and /proc/$PPID of the app),
-      #   :signals_scoped and :abstract_unix_sockets_scoped (ABI 6), :tcp (:denied, :ports as
-      #   net: allows, or :unrestricted), :filesystem_restricted (fs: rules); :spawn (:posix_spawn
-      #   or :fork), :new_session, :process_group, :fds_closed, :rlimits
-      attr_reader :sandbox
-
-      # @api private
-      def initialize(argv:, exit_status:, signal:, stdout:, stderr:, timed_out:, truncated:, duration:, pid:,
-                     sandbox:)
-        @argv = argv.map(&:freeze).freeze
-        @exit_status = exit_status
-        @signal = signal
-        @stdout = stdout.freeze
-        @stderr = stderr.freeze
-        @timed_out = timed_out
-        @truncated = truncated
-        @duration = duration
-        @pid = pid
-        @sandbox = sandbox.freeze
-        freeze
-      end
-
-      # @return [Boolean] exited 0 within the timeout
-      def success?
-        @exit_status.is_a?(Integer) && @exit_status.zero? && !@timed_out
-      end
-
-      # @return [Boolean] the timeout expired and the process group was killed
-      def timed_out?
-        @timed_out
-      end
-
-      # @return [Boolean] stdout or stderr went past max_output (the rest was discarded)
-      def truncated?
-        @truncated
-      end
-
-      # @return [Hash] plain data for logs
-      def to_h
-        { argv:, exit_status:, signal:, stdout:, stderr:,
-          timed_out: timed_out?, truncated: truncated?, duration:, pid:, sandbox: }
-      end
-
-      def inspect
-        "#<#{self.class} #{argv.first} exit_status=#{exit_status.inspect} signal=#{signal.inspect} " \
-          "timed_out=#{timed_out?} stdout=#{stdout.bytesize}B stderr=#{stderr.bytesize}B>"
-      end
-    end
-
-    # `fs:` is the documented keyword name (issue 5, DESIGN.md), shorter than rubocop likes.
+    # `fs:` is the documented keyword name, shorter than rubocop likes.
     # rubocop:disable Naming/MethodParameterName
     class << self
       # Defines a command. Raises ConfigurationError at once for a bad template or executable.
@@ -114,7 +46,9 @@ module HanamiGuard
       # @param env [Hash{String => String}] the child's whole environment (plus PATH, LANG)
       # @param timeout [Numeric, nil] seconds before the process group is terminated
       # @param max_output [Integer] bytes kept of each of stdout and stderr
-      # @param chdir [HanamiGuard::Root, String, nil] a Root or an absolute directory
+      # @param chdir [HanamiGuard::Root, String, nil] a Root (the child changes into the directory
+      #   the Root opened, by its descriptor, even if its path now names something else) or an
+      #   absolute directory
       # @param rlimits [Hash{Symbol => Integer}] keys of {RLIMITS}; uses the slower fork path
       # @param fs [Hash{Symbol => Array<String>}, nil] Landlock: { read: [...], write: [...], exec: [...] }
       # @param net [Hash{Symbol => Array<Integer>}, :unrestricted, nil] Landlock TCP rules: nil (the
@@ -132,12 +66,12 @@ module HanamiGuard
         raise TypeError, "template must be a String like \"git log {ref}\", not #{template.class}" unless
           template.is_a?(String)
 
-        specs, checks = normalize_allow(allow)
-        config = normalize_config(options:, env:, timeout:, max_output:,
-                                  chdir:, rlimits:, fs:, net:, dangerous_shell:,
-                                  path:, kill_grace:)
+        specs, checks = Options.normalize_allow(allow)
+        config = Options.normalize_config(options:, env:, timeout:, max_output:,
+                                          chdir:, rlimits:, fs:, net:, dangerous_shell:,
+                                          path:, kill_grace:)
         config[:allow] = specs
-        _define(utf8(template, "the template"), config).send(:setup, template, checks, timeout)
+        _define(Options.utf8(template, "the template"), config).send(:setup, template, checks, timeout)
       end
 
       # Runs a plain argv (no template) with the same sealing and the same value checks.
@@ -164,179 +98,16 @@ module HanamiGuard
 
         raise TypeError, "the executable must be a String, not #{exe.class}" unless exe.is_a?(String)
 
-        words = [exe, *args].each_with_index.map { |a, i| value_string(a, "argument #{i}") }
-        config = normalize_config(**{ options: [], env: {}, timeout: nil, max_output: 1 << 20, chdir: nil,
-                                      rlimits: {}, fs: nil, net: nil, dangerous_shell: false, path: nil,
-                                      kill_grace: 2 }.merge(opts))
+        words = [exe, *args].each_with_index.map { |a, i| Options.value_string(a, "argument #{i}") }
+        config = Options.normalize_config(**{ options: [], env: {}, timeout: nil, max_output: 1 << 20, chdir: nil,
+                                              rlimits: {}, fs: nil, net: nil, dangerous_shell: false, path: nil,
+                                              kill_grace: 2 }.merge(opts))
         cmd, values = _define_argv(words, config)
         cmd.send(:setup, words.join(" "), {}, opts[:timeout])
         cmd.run(stdin:, **cmd.placeholders.zip(values).to_h)
       end
-
-      # @api private
-      def value_string(value, what)
-        case value
-        when String then value
-        when Symbol, Integer then value.to_s
-        else raise TypeError, "#{what} must be a String, Symbol or Integer, not #{value.class}"
-        end
-      end
-
-      private
-
-      def name_string(key, what)
-        case key
-        when Symbol, String then key.to_s
-        else raise TypeError, "#{what} keys must be placeholder names (Symbols), not #{key.class}"
-        end
-      end
-
-      def normalize_allow(allow)
-        raise TypeError, "allow: must be a Hash of placeholder => allowlist" unless allow.is_a?(Hash)
-
-        specs = {}
-        checks = {}
-        allow.each do |key, rule|
-          name = name_string(key, "allow:")
-          specs[name] =
-            case rule
-            when Hash
-              ["map", rule.to_h do |k, v|
-                        [value_string(k, "allow: #{name} key"), value_string(v, "allow: #{name} value")]
-                      end]
-            when Array then ["one_of", rule.map { |v| value_string(v, "allow: #{name} entry") }]
-            when Regexp
-              checks[name] = Regexp.new("\\A(?:#{rule.source})\\z", rule.options)
-              ["any"]
-            when Proc, Method
-              checks[name] = rule
-              ["any"]
-            else
-              raise TypeError, "allow: #{name} must be a Hash, Array, Regexp or Proc, not #{rule.class}"
-            end
-        end
-        [specs, checks.freeze]
-      end
-
-      def normalize_config(options:, env:, timeout:, max_output:, chdir:, rlimits:, fs:, net:, dangerous_shell:,
-                           path:, kill_grace:)
-        {
-          options: Array(options).map { |o| name_string(o, "options:") },
-          env: normalize_env(env),
-          timeout: seconds(timeout, "timeout:", allow_nil: true, positive: true),
-          max_output: non_negative_integer(max_output, "max_output:"),
-          chdir: normalize_chdir(chdir),
-          rlimits: normalize_rlimits(rlimits),
-          fs: normalize_fs(fs),
-          net: normalize_net(net),
-          dangerous_shell: dangerous_shell ? true : false,
-          path: normalize_path(path),
-          kill_grace: seconds(kill_grace, "kill_grace:", allow_nil: false, positive: false)
-        }
-      end
-
-      def normalize_env(env)
-        raise TypeError, "env: must be a Hash of String => String" unless env.is_a?(Hash)
-
-        env.map do |k, v|
-          [utf8(value_string(k, "env: key"), "env: key"), utf8(value_string(v, "env: #{k}"), "env: #{k}")]
-        end
-      end
-
-      def utf8(string, what)
-        copy = string.dup.force_encoding(Encoding::UTF_8)
-        raise ArgumentError, "#{what} is not valid UTF-8" unless copy.valid_encoding?
-
-        copy
-      end
-
-      def seconds(value, what, allow_nil:, positive:)
-        return nil if value.nil? && allow_nil
-        raise TypeError, "#{what} must be a number of seconds, not #{value.class}" unless value.is_a?(Numeric)
-
-        value = value.to_f
-        raise ArgumentError, "#{what} must be a finite number of seconds" unless value.finite?
-        raise ArgumentError, "#{what} must be greater than 0" if positive && value <= 0
-        raise ArgumentError, "#{what} must not be negative" if value.negative?
-
-        value
-      end
-
-      def non_negative_integer(value, what)
-        raise TypeError, "#{what} must be an Integer, not #{value.class}" unless value.is_a?(Integer)
-        raise ArgumentError, "#{what} must not be negative" if value.negative?
-        raise ArgumentError, "#{what} is too large" if value > (1 << 62)
-
-        value
-      end
-
-      def normalize_chdir(chdir)
-        return nil if chdir.nil?
-        return chdir.path.to_s if defined?(HanamiGuard::Root) && chdir.is_a?(HanamiGuard::Root)
-        return chdir.to_path if chdir.respond_to?(:to_path)
-        return chdir if chdir.is_a?(String)
-
-        raise TypeError, "chdir: must be a HanamiGuard::Root or an absolute directory String, not #{chdir.class}"
-      end
-
-      def normalize_rlimits(rlimits)
-        raise TypeError, "rlimits: must be a Hash like { cpu: 10, nofile: 64 }" unless rlimits.is_a?(Hash)
-
-        rlimits.to_h do |key, value|
-          unless RLIMITS.include?(key)
-            raise ArgumentError, "rlimits: unknown limit #{key.inspect}; use #{RLIMITS.map(&:inspect).join(", ")}"
-          end
-
-          [key, non_negative_integer(value, "rlimits: #{key}")]
-        end
-      end
-
-      def path_strings(list, what)
-        Array(list).map do |p|
-          p = p.to_path if p.respond_to?(:to_path)
-          raise TypeError, "#{what} entries must be path Strings, not #{p.class}" unless p.is_a?(String)
-
-          p
-        end
-      end
-
-      def normalize_fs(fs)
-        return nil if fs.nil?
-        raise TypeError, "fs: must be a Hash like { read: [...], write: [...], exec: [...] }" unless fs.is_a?(Hash)
-
-        fs.each_key do |key|
-          raise ArgumentError, "fs: unknown key #{key.inspect}; use :read, :write, :exec" unless FS_KEYS.include?(key)
-        end
-        FS_KEYS.to_h { |key| [key, path_strings(fs[key], "fs: #{key}")] }
-      end
-      # rubocop:enable Naming/MethodParameterName
-
-      def normalize_net(net)
-        return nil if net.nil?
-        return ["unrestricted"] if net == :unrestricted
-        unless net.is_a?(Hash)
-          raise TypeError, "net: must be a Hash like { connect: [443] } or :unrestricted, not #{net.inspect}"
-        end
-
-        net.each_key do |key|
-          raise ArgumentError, "net: unknown key #{key.inspect}; use :connect, :bind" unless NET_KEYS.include?(key)
-        end
-        ["ports", *NET_KEYS.map { |key| Array(net[key]).map { |port| port_number(port, key) } }]
-      end
-
-      def port_number(port, key)
-        raise TypeError, "net: #{key} entries must be TCP port Integers, not #{port.class}" unless port.is_a?(Integer)
-
-        port
-      end
-
-      def normalize_path(path)
-        return nil if path.nil?
-        return path_strings(path.split(":"), "path:") if path.is_a?(String)
-
-        path_strings(path, "path:")
-      end
     end
+    # rubocop:enable Naming/MethodParameterName
 
     # @return [Array<Symbol>] the placeholder names, in template order
     # @api public
@@ -420,7 +191,7 @@ module HanamiGuard
       check_keys(values) unless values.size == @names.size && values.all? { |key, _| @keys.key?(key) }
       @placeholders.map do |sym|
         value = values.fetch(sym) { values.fetch(sym.name) { raise ArgumentError, "missing value for {#{sym}}" } }
-        value = self.class.value_string(value, "the value for {#{sym}}") unless value.is_a?(String)
+        value = Options.value_string(value, "the value for {#{sym}}") unless value.is_a?(String)
         @checks.empty? ? value : check(sym.name, value)
       end
     end

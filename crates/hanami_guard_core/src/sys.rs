@@ -11,8 +11,9 @@
 //!   must not receive the process's signals (they belong to Ruby), nor die of `SIGPIPE`. Its
 //!   mask is inherited by a forked child, so both spawn paths set the child's mask explicitly.
 //!
-//! The glibc extensions `posix_spawn_file_actions_addclosefrom_np` (glibc >= 2.34) and
-//! `posix_spawn_file_actions_addchdir_np` (glibc >= 2.29) are looked up at run time with
+//! The glibc extensions `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34 and later),
+//! `posix_spawn_file_actions_addchdir_np` and `posix_spawn_file_actions_addfchdir_np` (glibc
+//! 2.29 and later) are looked up at run time with
 //! `dlsym`, not linked: an extension built against a newer glibc still loads on an older one,
 //! and the command falls back to the fork path there (see [`closefrom_available`]).
 
@@ -25,10 +26,12 @@ use std::sync::OnceLock;
 
 type AddCloseFrom = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, c_int) -> c_int;
 type AddChdir = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, *const c_char) -> c_int;
+type AddFchdir = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, c_int) -> c_int;
 
 struct GlibcExtensions {
     closefrom: Option<AddCloseFrom>,
     chdir: Option<AddChdir>,
+    fchdir: Option<AddFchdir>,
 }
 
 fn lookup_symbol(name: &CStr) -> *mut c_void {
@@ -42,7 +45,15 @@ fn extensions() -> &'static GlibcExtensions {
     EXT.get_or_init(|| {
         let closefrom = lookup_symbol(c"posix_spawn_file_actions_addclosefrom_np");
         let chdir = lookup_symbol(c"posix_spawn_file_actions_addchdir_np");
+        let fchdir = lookup_symbol(c"posix_spawn_file_actions_addfchdir_np");
         GlibcExtensions {
+            fchdir: if fchdir.is_null() {
+                None
+            } else {
+                // SAFETY: glibc declares this symbol as
+                // `int (posix_spawn_file_actions_t *, int)`; the pointer is non-null.
+                Some(unsafe { std::mem::transmute::<*mut c_void, AddFchdir>(fchdir) })
+            },
             closefrom: if closefrom.is_null() {
                 None
             } else {
@@ -67,9 +78,23 @@ pub fn closefrom_available() -> bool {
     extensions().closefrom.is_some()
 }
 
-/// Whether the C library can change directory in a `posix_spawn` child (glibc >= 2.29).
-pub fn spawn_chdir_available() -> bool {
-    extensions().chdir.is_some()
+/// Whether the C library can change directory, to `dir`, in a `posix_spawn` child (glibc >=
+/// 2.29).
+pub fn spawn_chdir_available(dir: &Chdir<'_>) -> bool {
+    match dir {
+        Chdir::Path(_) => extensions().chdir.is_some(),
+        Chdir::Fd(_) => extensions().fchdir.is_some(),
+    }
+}
+
+/// Where a child starts.
+#[derive(Clone, Copy)]
+pub enum Chdir<'a> {
+    /// A directory path, resolved in the child.
+    Path(&'a CStr),
+    /// An open directory (`fchdir`): what the path named when it was opened, whatever the path
+    /// names now.
+    Fd(BorrowedFd<'a>),
 }
 
 /// The kernel's Landlock ABI version: 0 when Landlock is missing or disabled. Asked once.
@@ -119,7 +144,7 @@ pub struct SpawnRequest<'a> {
     /// Full environment, as `KEY=value` strings.
     pub envp: &'a [CString],
     /// Directory to change to before exec.
-    pub chdir: Option<&'a CStr>,
+    pub chdir: Option<Chdir<'a>>,
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*mut c_char> {
@@ -200,12 +225,10 @@ pub fn posix_spawn_sealed(req: &SpawnRequest<'_>, stdio: [BorrowedFd<'_>; 3]) ->
     let closefrom = ext
         .closefrom
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSYS))?;
+    let enosys = || io::Error::from_raw_os_error(libc::ENOSYS);
     let chdir = match req.chdir {
-        Some(dir) => Some((
-            ext.chdir
-                .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSYS))?,
-            dir,
-        )),
+        Some(Chdir::Path(dir)) => Some((Some((ext.chdir.ok_or_else(enosys)?, dir)), None)),
+        Some(Chdir::Fd(fd)) => Some((None, Some((ext.fchdir.ok_or_else(enosys)?, fd)))),
         None => None,
     };
 
@@ -271,10 +294,17 @@ pub fn posix_spawn_sealed(req: &SpawnRequest<'_>, stdio: [BorrowedFd<'_>; 3]) ->
             libc::posix_spawn_file_actions_adddup2(&mut actions.0, stdio[2].as_raw_fd(), 2),
             "posix_spawn_file_actions_adddup2(stderr)",
         )?;
-        if let Some((chdir_fn, dir)) = chdir {
+        if let Some((Some((chdir_fn, dir)), _)) = chdir {
             check(
                 chdir_fn(&mut actions.0, dir.as_ptr()),
                 "posix_spawn_file_actions_addchdir_np",
+            )?;
+        }
+        // Before the close-from action below, which closes the directory's descriptor.
+        if let Some((_, Some((fchdir_fn, fd)))) = chdir {
+            check(
+                fchdir_fn(&mut actions.0, fd.as_raw_fd()),
+                "posix_spawn_file_actions_addfchdir_np",
             )?;
         }
         check(
@@ -332,7 +362,14 @@ impl Rlimits {
 const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
 
 /// Runs in the forked child, before exec: only async-signal-safe calls, no allocation.
-fn seal_forked_child(limits: &Rlimits) -> io::Result<()> {
+fn seal_forked_child(limits: &Rlimits, dir: Option<c_int>) -> io::Result<()> {
+    if let Some(fd) = dir {
+        // SAFETY: fchdir on a descriptor number is async-signal-safe and touches no memory; the
+        // descriptor stays open in this child until exec.
+        if unsafe { libc::fchdir(fd) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
     use rustix::process::{setrlimit, Resource, Rlimit};
     // A new session, as on the posix_spawn path: no controlling terminal to inject into, and a
     // new process group led by the child for the supervisor's group kill.
@@ -355,24 +392,44 @@ fn seal_forked_child(limits: &Rlimits) -> io::Result<()> {
             )?;
         }
     }
-    // Default dispositions for every catchable signal: an ignored one survives exec.
-    for sig in 1..=libc::SIGRTMAX() {
+    // Default dispositions for every catchable signal: an ignored one survives exec. The raw
+    // system call, because glibc's wrappers refuse its internal signals (32, 33), which an
+    // ignoring parent would otherwise pass on. An all-zero kernel `struct sigaction` is SIG_DFL
+    // with no flags and an empty mask whatever the architecture's field order.
+    let default_action = [0u64; 4];
+    for sig in 1..=64 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: signal() with SIG_DFL is async-signal-safe and has no memory effects;
-        // errors (internal glibc signals) are deliberately ignored.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        // SAFETY: rt_sigaction reads the zeroed struct (a live local, larger than any
+        // architecture's kernel sigaction), writes nothing (null old action), and is
+        // async-signal-safe; the kernel's sigset size is 8 bytes on Linux.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                std::mem::size_of::<u64>(),
+            )
+        };
     }
     // An empty signal mask, set here rather than trusted to std: the fork copies the mask of the
     // spawner thread, which blocks every signal, and a child started that way ignores a
-    // timeout's SIGTERM and hangs in `wait` (SIGCHLD never arrives).
-    let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigemptyset initialises the set; sigprocmask reads it and is async-signal-safe;
-    // the old-set pointer may be null.
+    // timeout's SIGTERM and hangs in `wait` (SIGCHLD never arrives). The raw system call, because
+    // glibc's wrappers leave its internal signals (32, 33) as they were, and one can be blocked
+    // at fork time; the kernel's sigset is 8 bytes on Linux.
+    let empty: u64 = 0;
+    // SAFETY: rt_sigprocmask reads 8 bytes from `empty`, a live local, writes nothing (null old
+    // set), and is async-signal-safe.
     let rc = unsafe {
-        libc::sigemptyset(empty.as_mut_ptr());
-        libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut())
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            std::ptr::null_mut::<u64>(),
+            std::mem::size_of::<u64>(),
+        )
     };
     if rc != 0 {
         return Err(io::Error::last_os_error());
@@ -424,15 +481,20 @@ pub fn fork_spawn_sealed(
             );
         }
     }
-    if let Some(dir) = req.chdir {
-        cmd.current_dir(OsStr::from_bytes(dir.to_bytes()));
-    }
+    let dir_fd = match req.chdir {
+        Some(Chdir::Path(dir)) => {
+            cmd.current_dir(OsStr::from_bytes(dir.to_bytes()));
+            None
+        }
+        Some(Chdir::Fd(fd)) => Some(fd.as_raw_fd()),
+        None => None,
+    };
     cmd.stdin(stdin).stdout(stdout).stderr(stderr);
     // SAFETY: the hook runs in the forked child before exec and only makes async-signal-safe
-    // system calls (setsid, setrlimit, signal, sigprocmask, close_range/fcntl) without
-    // allocating or locking.
+    // system calls (fchdir, setsid, setrlimit, signal, sigprocmask, close_range/fcntl)
+    // without allocating or locking. `dir_fd` is borrowed from `req`, open until this returns.
     unsafe {
-        cmd.pre_exec(move || seal_forked_child(&limits));
+        cmd.pre_exec(move || seal_forked_child(&limits, dir_fd));
     }
     let child = cmd.spawn()?;
     // The caller reaps the child itself (through a pidfd / waitid); std's `Child` does not

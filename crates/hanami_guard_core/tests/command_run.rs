@@ -525,3 +525,79 @@ fn a_cancelled_or_dropped_run_leaves_nothing_behind() {
     );
     assert!(!alive(pid), "and reaps the leader");
 }
+
+/// Both spawn paths: the default one, and the fork path that rlimits force.
+fn both_paths() -> [(SpawnMethod, Config); 2] {
+    [
+        (SpawnMethod::PosixSpawn, Config::default()),
+        (
+            SpawnMethod::Fork,
+            Config {
+                rlimits: Rlimits {
+                    nofile: Some(256),
+                    ..Rlimits::default()
+                },
+                ..Config::default()
+            },
+        ),
+    ]
+}
+
+fn status_mask(status: &str, field: &str) -> u64 {
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"));
+    u64::from_str_radix(line[field.len()..].trim(), 16).expect("hex mask")
+}
+
+#[test]
+fn every_child_starts_with_no_signal_blocked_or_ignored() {
+    for (method, config) in both_paths() {
+        let cmd = Command::new("cat /proc/self/status", config).expect("define");
+        assert_eq!(cmd.spawn_method(), method);
+        let out = cmd
+            .run(&none(), None, &Cancel::new().expect("cancel"))
+            .expect("run");
+        let status = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(status_mask(&status, "SigBlk:"), 0, "{method:?}");
+        assert_eq!(status_mask(&status, "SigIgn:"), 0, "{method:?}");
+    }
+}
+
+#[test]
+fn every_child_leads_a_new_session_and_its_process_group() {
+    for (method, config) in both_paths() {
+        let cmd = Command::new("cat /proc/self/stat", config).expect("define");
+        let out = cmd
+            .run(&none(), None, &Cancel::new().expect("cancel"))
+            .expect("run");
+        let stat = String::from_utf8_lossy(&out.stdout);
+        let rest = stat.rsplit_once(") ").map(|(_, r)| r).expect("stat");
+        let fields: Vec<&str> = rest.split(' ').collect();
+        // state ppid pgrp session
+        assert_eq!(fields[2], out.pid.to_string(), "{method:?} pgrp");
+        assert_eq!(fields[3], out.pid.to_string(), "{method:?} session");
+        assert!(out.sandbox.new_session);
+    }
+}
+
+#[test]
+fn a_timeout_term_acts_before_the_kill_grace_on_both_paths() {
+    for (method, config) in both_paths() {
+        let cmd = Command::new(
+            "sleep 30",
+            Config {
+                timeout: Some(Duration::from_millis(200)),
+                kill_grace: Duration::from_secs(20),
+                ..config
+            },
+        )
+        .expect("define");
+        let out = cmd
+            .run(&none(), None, &Cancel::new().expect("cancel"))
+            .expect("run");
+        assert!(out.timed_out, "{method:?}");
+        assert_eq!(out.signal, Some(15), "{method:?}: SIGTERM, not SIGKILL");
+    }
+}

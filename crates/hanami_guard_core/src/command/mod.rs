@@ -13,11 +13,14 @@
 
 pub mod exe;
 pub mod sandbox;
+mod spawn;
+mod split;
 mod supervise;
 pub mod template;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,6 +65,9 @@ pub struct Config {
     pub max_output: usize,
     /// Absolute directory to run in.
     pub chdir: Option<PathBuf>,
+    /// An open directory to run in (a `Root`'s base): the child changes into it with `fchdir`,
+    /// so a path later swapped for a symlink is not followed. Excludes `chdir`.
+    pub chdir_dir: Option<Arc<OwnedFd>>,
     /// Resource limits (forces the slower fork path).
     pub rlimits: Rlimits,
     /// Landlock filesystem rules; `None` leaves the filesystem open.
@@ -85,6 +91,7 @@ impl Default for Config {
             timeout: None,
             max_output: DEFAULT_MAX_OUTPUT,
             chdir: None,
+            chdir_dir: None,
             rlimits: Rlimits::default(),
             fs: None,
             net: NetRules::deny_all(),
@@ -176,12 +183,28 @@ pub struct Command {
     exe_names: Vec<Vec<u8>>,
     exe_c: Arc<CString>,
     envp: Arc<[CString]>,
-    chdir_c: Option<Arc<CString>>,
+    chdir: Option<WorkDir>,
     timeout: Option<Duration>,
     max_output: usize,
     rlimits: Rlimits,
     landlock: Option<sandbox::Landlock>,
     kill_grace: Duration,
+}
+
+/// Where the child starts.
+#[derive(Debug, Clone)]
+pub(crate) enum WorkDir {
+    Path(Arc<CString>),
+    Dir(Arc<OwnedFd>),
+}
+
+impl WorkDir {
+    pub(crate) fn as_chdir(&self) -> crate::sys::Chdir<'_> {
+        match self {
+            WorkDir::Path(p) => crate::sys::Chdir::Path(p.as_c_str()),
+            WorkDir::Dir(fd) => crate::sys::Chdir::Fd(fd.as_fd()),
+        }
+    }
 }
 
 fn check_env(env: &[(String, String)]) -> Result<Vec<CString>> {
@@ -313,8 +336,24 @@ impl Command {
             }
         }
 
-        let chdir_c = match config.chdir {
-            Some(dir) => {
+        let chdir = match (config.chdir, config.chdir_dir) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Configuration(
+                    "chdir: give either a directory path or an open directory, not both".into(),
+                ))
+            }
+            (None, Some(fd)) => {
+                let is_dir = rustix::fs::fstat(&*fd)
+                    .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
+                    .unwrap_or(false);
+                if !is_dir {
+                    return Err(Error::Configuration(
+                        "chdir: the descriptor given is not an open directory".into(),
+                    ));
+                }
+                Some(WorkDir::Dir(fd))
+            }
+            (Some(dir), None) => {
                 if !dir.is_absolute() {
                     return Err(Error::Configuration(format!(
                         "chdir: `{}` is relative: give a HanamiGuard::Root or an absolute directory",
@@ -327,11 +366,13 @@ impl Command {
                         excerpt(&dir.to_string_lossy(), 60)
                     )));
                 }
-                Some(Arc::new(CString::new(dir.as_os_str().as_bytes()).map_err(
-                    |_| Error::Configuration("chdir: the path contains a NUL byte".into()),
-                )?))
+                Some(WorkDir::Path(Arc::new(
+                    CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
+                        Error::Configuration("chdir: the path contains a NUL byte".into())
+                    })?,
+                )))
             }
-            None => None,
+            (None, None) => None,
         };
         let landlock = if sandbox::disabled_by_environment() {
             None
@@ -352,7 +393,7 @@ impl Command {
             exe_names,
             exe_c: Arc::new(exe_c),
             envp: check_env(&config.env)?.into(),
-            chdir_c,
+            chdir,
             timeout: config.timeout,
             max_output: config.max_output,
             rlimits: config.rlimits,
@@ -375,7 +416,10 @@ impl Command {
     pub fn spawn_method(&self) -> SpawnMethod {
         if self.rlimits.any()
             || !crate::sys::closefrom_available()
-            || (self.chdir_c.is_some() && !crate::sys::spawn_chdir_available())
+            || self
+                .chdir
+                .as_ref()
+                .is_some_and(|d| !crate::sys::spawn_chdir_available(&d.as_chdir()))
         {
             SpawnMethod::Fork
         } else {

@@ -1,26 +1,16 @@
-//! Starting a sealed child and waiting for it.
+//! Running a sealed child and waiting for it.
 //!
-//! 1. The child is spawned from a thread other than the caller's, one that set
-//!    `PR_SET_NO_NEW_PRIVS` and its Landlock domain on *itself*: both are per-thread and
-//!    inherited by children, so the Ruby process and its threads are untouched. Commands with
-//!    the default domain (no `fs:`, no `net:`) use one long-lived spawner thread per process,
-//!    which holds exactly that domain and so can serve every such command (creating a thread
-//!    per run would cost ~0.2 ms on a loaded machine); any other command uses a fresh
-//!    short-lived thread, because a domain can never be removed. These threads block every
-//!    signal: signals belong to Ruby's threads.
-//! 2. That thread spawns with `posix_spawn` (see `sys::posix_spawn_sealed`), or by fork when
-//!    rlimits are asked for or the C library cannot close descriptors in a `posix_spawn` child.
-//! 3. The caller polls stdout, stderr, the stdin pipe, a pidfd and the [`Cancel`] eventfd, reading both
+//! 1. The child is started from a sealed thread (`spawn.rs`).
+//! 2. The caller polls stdout, stderr, the stdin pipe, a pidfd and the [`Cancel`] eventfd, reading both
 //!    output pipes as data arrives (no deadlock on a full pipe), keeping up to `max_output`
 //!    bytes of each and draining the rest.
-//! 4. On timeout or cancellation it sends `SIGTERM` (and `SIGCONT`) to the whole process group,
+//! 3. On timeout or cancellation it sends `SIGTERM` (and `SIGCONT`) to the whole process group,
 //!    waits the grace period, then `SIGKILL`s the group. When the leader has exited, whatever it
 //!    left in its group is `SIGKILL`ed too, before the leader is reaped (so the group id cannot
 //!    have been reused), and the leader is reaped: no zombie, nothing left running.
 
-use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
@@ -28,8 +18,8 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 
-use super::sandbox::{Landlock, LandlockReport, LandlockStatus};
-use super::{Command, Output, Rlimits, Sandbox, SpawnMethod};
+use super::spawn::{spawn_sealed, to_cstrings, SpawnJob};
+use super::{Command, Output, Sandbox};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::sys;
@@ -41,7 +31,7 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(250);
 const TICK_WITHOUT_PIDFD: Duration = Duration::from_millis(10);
 const CHUNK: usize = 64 * 1024;
 
-fn io_err(e: impl Into<std::io::Error>, what: &str) -> Error {
+pub(super) fn io_err(e: impl Into<std::io::Error>, what: &str) -> Error {
     let e: std::io::Error = e.into();
     Error::Command(format!("could not run the command ({what}): {e}"))
 }
@@ -129,142 +119,6 @@ enum Phase {
     Killed,
 }
 
-fn to_cstrings(argv: Vec<Vec<u8>>) -> Result<Vec<CString>> {
-    argv.into_iter()
-        .map(|a| {
-            CString::new(a).map_err(|_| {
-                Error::CommandNotAllowed(
-                    "an argument contains a NUL byte, which no argv can hold".into(),
-                )
-            })
-        })
-        .collect()
-}
-
-/// Everything a spawn needs, owned, so it can move to the spawner thread.
-struct SpawnJob {
-    method: SpawnMethod,
-    exe: Arc<CString>,
-    argv: Vec<CString>,
-    envp: Arc<[CString]>,
-    chdir: Option<Arc<CString>>,
-    stdio: [OwnedFd; 3],
-    rlimits: Rlimits,
-}
-
-impl SpawnJob {
-    /// Spawns on the calling thread, which must hold no_new_privs already. The child's ends of
-    /// the pipes are closed on return: a parent holding a write end would never see EOF.
-    fn spawn(self) -> std::io::Result<i32> {
-        let req = sys::SpawnRequest {
-            exe: &self.exe,
-            argv: &self.argv,
-            envp: &self.envp,
-            chdir: self.chdir.as_deref().map(|c| c.as_c_str()),
-        };
-        match self.method {
-            SpawnMethod::PosixSpawn => {
-                let [a, b, c] = &self.stdio;
-                sys::posix_spawn_sealed(&req, [a.as_fd(), b.as_fd(), c.as_fd()])
-            }
-            SpawnMethod::Fork => sys::fork_spawn_sealed(&req, self.stdio, self.rlimits),
-        }
-    }
-}
-
-type Job = Box<dyn FnOnce() + Send + 'static>;
-
-type Spawner = (mpsc::Sender<Job>, LandlockReport);
-
-/// The long-lived spawner thread of this process: signals blocked, no_new_privs set, the
-/// default Landlock domain applied, running spawn jobs one at a time. Re-created after a fork
-/// (a forked Puma worker has no threads but its own), and `None` if it cannot be started (the
-/// caller then uses a short-lived thread).
-fn spawner() -> Option<Spawner> {
-    static SPAWNER: Mutex<Option<(u32, Spawner)>> = Mutex::new(None);
-    let pid = std::process::id();
-    let mut slot = SPAWNER.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((owner, spawner)) = slot.as_ref() {
-        if *owner == pid {
-            return Some(spawner.clone());
-        }
-    }
-    let (tx, rx) = mpsc::channel::<Job>();
-    let (ready_tx, ready_rx) = mpsc::sync_channel::<Option<LandlockReport>>(1);
-    std::thread::Builder::new()
-        .name("hanami_guard-spawner".into())
-        .stack_size(256 * 1024)
-        .spawn(move || {
-            let ok = sys::block_signals_on_this_thread().is_ok()
-                && rustix::thread::set_no_new_privs(true).is_ok();
-            let report = if ok {
-                Landlock::default_domain().restrict_current_thread().ok()
-            } else {
-                None
-            };
-            let ok = report.is_some();
-            let _ = ready_tx.send(report);
-            if ok {
-                while let Ok(job) = rx.recv() {
-                    // A job never panics by design; if one did, keep serving the others.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                }
-            }
-        })
-        .ok()?;
-    let report = ready_rx.recv().ok()??;
-    *slot = Some((pid, (tx.clone(), report)));
-    Some((tx, report))
-}
-
-/// Starts the child from a sealed thread (see the module documentation). Returns its pid and
-/// what Landlock did.
-fn spawn_sealed(cmd: &Command, job: SpawnJob) -> Result<(i32, LandlockReport)> {
-    let failed = |e: std::io::Error| {
-        Error::Command(format!(
-            "could not start {}: {e}",
-            crate::error::excerpt(&cmd.exe_c.to_string_lossy(), 80)
-        ))
-    };
-    if cmd.landlock.as_ref().is_some_and(Landlock::is_default) {
-        if let Some((tx, report)) = spawner() {
-            let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-            let job = Box::new(move || {
-                let _ = reply_tx.send(job.spawn());
-            });
-            if tx.send(job).is_ok() {
-                if let Ok(result) = reply_rx.recv() {
-                    return result.map(|pid| (pid, report)).map_err(failed);
-                }
-            }
-            return Err(Error::Command(
-                "the hanami_guard spawner thread stopped; the command was not run".into(),
-            ));
-        }
-    }
-    std::thread::scope(|scope| {
-        let handle = std::thread::Builder::new()
-            .name("hanami_guard-sealed".into())
-            .stack_size(256 * 1024)
-            .spawn_scoped(scope, || -> Result<(i32, LandlockReport)> {
-                sys::block_signals_on_this_thread().map_err(|e| io_err(e, "pthread_sigmask"))?;
-                rustix::thread::set_no_new_privs(true)
-                    .map_err(|e| io_err(e, "PR_SET_NO_NEW_PRIVS"))?;
-                let landlock = match &cmd.landlock {
-                    Some(l) => l.restrict_current_thread()?,
-                    None => LandlockReport::none(LandlockStatus::Disabled),
-                };
-                let pid = job.spawn().map_err(failed)?;
-                Ok((pid, landlock))
-            })
-            .map_err(|e| io_err(e, "starting the helper thread"))?;
-        match handle.join() {
-            Ok(result) => result,
-            Err(payload) => std::panic::resume_unwind(payload),
-        }
-    })
-}
-
 /// Runs `argv` (already expanded and checked) as `cmd` describes, feeding `stdin` if given.
 /// Waits on the calling thread; `cancel` ends the wait early: the process group is terminated
 /// and reaped, and the output so far returned with `cancelled` set.
@@ -314,7 +168,7 @@ pub(super) fn start(cmd: &Command, argv: Vec<Vec<u8>>, stdin: Option<Vec<u8>>) -
         exe: Arc::clone(&cmd.exe_c),
         argv,
         envp: Arc::clone(&cmd.envp),
-        chdir: cmd.chdir_c.clone(),
+        chdir: cmd.chdir.clone(),
         stdio: [
             above_stdio(in_child)?,
             above_stdio(out_w)?,

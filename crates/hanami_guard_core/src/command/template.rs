@@ -1,26 +1,20 @@
-//! Command templates: split once with POSIX word rules, then `{name}` placeholders found in the
-//! words.
+//! Command templates: split once with POSIX word rules (`split.rs`), then `{name}`
+//! placeholders found in the words.
 //!
 //! Rules, each closing a hole:
-//! - Splitting happens once, at definition, with `shell-words` (POSIX quote removal, no
-//!   expansion of any kind). A placeholder is filled with exactly one value at run time and the
-//!   value is never split again nor joined with the next word: `printf %s {v}` with
-//!   `v = "a; rm -rf /"` runs `printf` with the two arguments `%s` and `a; rm -rf /`.
+//! - Splitting happens once, at definition (see `split.rs` for what is refused there: a `#`
+//!   that would begin a comment, and shell syntax no shell will act on). A placeholder is filled
+//!   with exactly one value at run time and the value is never split again nor joined with the
+//!   next word: `printf %s {v}` with `v = "a; rm -rf /"` runs `printf` with the two arguments
+//!   `%s` and `a; rm -rf /`.
 //! - `{name}` may stand anywhere inside a word (`--format={fmt}`, `{dir}/{file}.txt`). Names are
 //!   `[A-Za-z_][A-Za-z0-9_]*`. Braces are read after quote removal, so quoting does not make a
 //!   brace literal: write `{{` for a literal `{` and `}}` for a literal `}`. A lone `{` or `}`
 //!   is a configuration error, so a typo never becomes a silent literal.
-//! - `#`: a POSIX shell treats a word-initial unquoted `#` as the start of a comment, and
-//!   `shell-words` follows it, dropping every word after it. A template where that would happen
-//!   is refused; a `#` anywhere else (inside a word, quoted, or escaped as `\#`) is literal.
-//! - Shell syntax: a template that looks like a shell command line but is not run by one would
-//!   pass `>`, `|`, `;`, `&&`, `2>&1`, `$HOME`, `~` or `*` to the program as literal words,
-//!   which is never what its author meant (`docker run {image} > /var/log/x` would hand docker
-//!   two extra arguments). Unquoted operators, redirections, expansions (`$`, backquotes, also
-//!   inside double quotes), globs (`*`, `?`, `[`), a word-initial `~` (or one after `=` or `:`)
-//!   and unquoted newlines are refused at definition; quoted or backslash-escaped they are
-//!   literal. Every accepted template therefore means the same words to `sh` as to us.
+//! - A value may not begin a word with `-` (an option) or `@` (a response file) unless its
+//!   placeholder is declared an option.
 
+pub use super::split::split_words;
 use crate::error::{excerpt, Error, Result};
 
 /// One piece of a word.
@@ -74,151 +68,6 @@ pub struct Template {
     plain: bool,
 }
 
-/// What sh would do with an unquoted character that a template passes on literally.
-fn shell_meaning(c: char) -> Option<&'static str> {
-    Some(match c {
-        ';' | '&' | '|' => "a shell operator that chains commands",
-        '<' | '>' => "a redirection",
-        '(' | ')' => "a subshell or function parenthesis",
-        '\n' => "a line break, which ends a shell command",
-        '$' | '`' => "an expansion (variable, command or arithmetic)",
-        '*' | '?' | '[' => "a glob",
-        _ => return None,
-    })
-}
-
-fn shell_syntax_error(input: &str, c: char, place: &str, meaning: &str) -> Error {
-    let shown = if c == '\n' {
-        "\\n".to_owned()
-    } else {
-        c.to_string()
-    };
-    Error::Configuration(format!(
-        "the command template `{}` has {place} `{shown}` ({meaning}), but no shell runs a \
-         Command: it would reach the program as a literal argument. Run one program per Command \
-         (chain or pipe them in Ruby), read its output from result.stdout and result.stderr \
-         instead of redirecting, pass values through {{placeholders}} instead of $VARIABLES \
-         and globs, or quote it ('{shown}' or \\{shown}) if the program really takes it literally",
-        excerpt(input, 60)
-    ))
-}
-
-/// Refuses shell syntax that sh would act on but a template passes on as literal text: the
-/// template must mean the same words to a reader who knows sh as to us.
-fn check_no_shell_syntax(input: &str) -> Result<()> {
-    #[derive(PartialEq)]
-    enum Quote {
-        None,
-        Single,
-        Double,
-    }
-    let mut quote = Quote::None;
-    let mut chars = input.chars();
-    let mut word_start = true; // no unquoted character of the current word seen yet
-    let mut prev: Option<char> = None; // the previous unquoted character
-    while let Some(c) = chars.next() {
-        match quote {
-            Quote::Single => {
-                if c == '\'' {
-                    quote = Quote::None;
-                }
-                prev = None;
-                continue;
-            }
-            Quote::Double => {
-                match c {
-                    '\\' => {
-                        chars.next();
-                    }
-                    '"' => quote = Quote::None,
-                    '$' | '`' => {
-                        return Err(shell_syntax_error(
-                            input,
-                            c,
-                            "a double-quoted",
-                            "an expansion, which sh performs inside double quotes too; use \
-                             single quotes for a literal",
-                        ))
-                    }
-                    _ => {}
-                }
-                prev = None;
-                continue;
-            }
-            Quote::None => {}
-        }
-        match c {
-            ' ' | '\t' => {
-                word_start = true;
-                prev = None;
-                continue;
-            }
-            '\\' => {
-                chars.next();
-            }
-            '\'' => quote = Quote::Single,
-            '"' => quote = Quote::Double,
-            '~' if word_start || matches!(prev, Some('=') | Some(':')) => {
-                return Err(shell_syntax_error(
-                    input,
-                    c,
-                    "an unquoted",
-                    "a home-directory expansion",
-                ))
-            }
-            c => {
-                if let Some(meaning) = shell_meaning(c) {
-                    return Err(shell_syntax_error(input, c, "an unquoted", meaning));
-                }
-            }
-        }
-        prev = if matches!(c, '\\' | '\'' | '"') {
-            None
-        } else {
-            Some(c)
-        };
-        word_start = false;
-    }
-    Ok(())
-}
-
-/// Splits `input` with POSIX word rules, refusing a word-initial `#` (a shell comment that
-/// would drop the words after it), shell syntax that no shell will act on, and unbalanced
-/// quotes.
-pub fn split_words(input: &str) -> Result<Vec<String>> {
-    let words = shell_words::split(input).map_err(|_| {
-        Error::Configuration(format!(
-            "the command template has an unbalanced quote (in `{}`): close every ' and \" \
-             (a literal quote is written \\' or \\\")",
-            excerpt(input, 60)
-        ))
-    })?;
-    if input.contains('#') {
-        // Split again with every `#` swapped for a character that is never special; if the
-        // words differ, some `#` began a comment.
-        let marker = ('\u{E000}'..='\u{F8FF}')
-            .find(|c| !input.contains(*c))
-            .unwrap_or('\u{F8FF}');
-        let swapped = input.replace('#', &marker.to_string());
-        let literal: Vec<String> = shell_words::split(&swapped)
-            .map_err(|_| {
-                Error::Configuration("the command template has an unbalanced quote".into())
-            })?
-            .into_iter()
-            .map(|w| w.replace(marker, "#"))
-            .collect();
-        if literal != words {
-            return Err(Error::Configuration(format!(
-                "a `#` at the start of a word in the command template (`{}`) would begin a shell \
-                 comment and drop every word after it: quote it ('#...') or escape it (\\#) to pass \
-                 it literally, or remove the comment",
-                excerpt(input, 60)
-            )));
-        }
-    }
-    Ok(words)
-}
-
 fn is_name_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_'
 }
@@ -236,7 +85,7 @@ impl Template {
             ));
         }
         let raw = split_words(input)?;
-        check_no_shell_syntax(input)?;
+        super::split::check_no_shell_syntax(input)?;
         if raw.is_empty() {
             return Err(Error::Configuration(
                 "the command template is empty: it needs at least the executable".into(),

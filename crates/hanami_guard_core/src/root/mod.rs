@@ -96,6 +96,15 @@ pub struct Root {
     xdev: bool,
 }
 
+/// The base directory's descriptor, for callers that act on the directory itself rather than on
+/// its path (a command's `chdir:` changes into it with `fchdir`, so a base later swapped for a
+/// symlink is not followed).
+impl AsFd for Root {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+}
+
 fn configuration(path: &Path, what: &str) -> Error {
     Error::Configuration(format!(
         "the root \"{}\" {what}",

@@ -4,6 +4,7 @@
 //! does everything else.
 
 use std::collections::{HashMap, HashSet};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -151,6 +152,15 @@ fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
         c.max_output = max;
     }
     c.chdir = get::<Option<String>>(ruby, h, "chdir")?.map(PathBuf::from);
+    if let Some(root) = get::<Option<&super::root::Root>>(ruby, h, "chdir_root")? {
+        // A descriptor of its own, so the command outlives Root#close.
+        let dir = root
+            .get(ruby)?
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| errors::to_ruby(ruby, hanami_guard_core::Error::io(e, "dup")))?;
+        c.chdir_dir = Some(Arc::new(dir));
+    }
     if let Some(r) = get::<Option<RHash>>(ruby, h, "rlimits")? {
         c.rlimits = Rlimits {
             cpu: get(ruby, r, "cpu")?,

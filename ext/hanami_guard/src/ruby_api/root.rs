@@ -35,7 +35,7 @@ impl Root {
         }
     }
 
-    fn get(&self, ruby: &Ruby) -> Result<Arc<core::Root>, Error> {
+    pub(crate) fn get(&self, ruby: &Ruby) -> Result<Arc<core::Root>, Error> {
         let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         guard.clone().ok_or_else(|| {
             Error::new(
