@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::Path;
 
-use hanami_guard_core::root::{Options, Resolver, Root};
+use hanami_guard_core::root::{Options, Resolver, Root, Symlinks};
 use hanami_guard_core::Error;
 
 const DIRS: [&str; 4] = ["", "a", "a/b", "c"];
@@ -112,11 +112,18 @@ fn kernel_and_walker_agree_on_random_trees() {
                 links.push(format!("{at} -> {target}"));
             }
         }
+        // One case in three refuses every symlink.
+        let symlinks = if rng.next(3) == 0 {
+            Symlinks::Deny
+        } else {
+            Symlinks::Confined
+        };
         let open = |resolver| {
             Root::new(
                 &base,
                 Options {
                     resolver,
+                    symlinks,
                     ..Options::default()
                 },
             )
@@ -161,7 +168,8 @@ fn kernel_and_walker_agree_on_random_trees() {
                 let (k, w) = (f(&kernel), f(&walker));
                 if k != w {
                     disagreements.push(format!(
-                        "case {case}: {op} {path:?} with {links:?}: kernel {k}, walker {w}"
+                        "case {case} ({symlinks:?}): {op} {path:?} with {links:?}: kernel {k}, \
+                         walker {w}"
                     ));
                 }
             }
