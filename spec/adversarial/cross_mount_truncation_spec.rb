@@ -34,9 +34,18 @@ RSpec.describe "File on another mount truncated through HanamiGuard::Root with x
         File.write(@target, "")
         mount("--bind", File.join(@other, "config.yml"), @target)
         @mounts.unshift(@target)
+        # A bind mount of the same file system: same device number, so only the kernel sees it.
+        same = File.join(tmp, "same")
+        Dir.mkdir(same)
+        File.write(File.join(same, "f.txt"), "SAME FS")
+        Dir.mkdir(File.join(@base, "mnt"))
+        mount("--bind", same, File.join(@base, "mnt"))
+        @mounts.unshift(File.join(@base, "mnt"))
         example.run
       ensure
-        @mounts.each { |m| system("umount", m, exception: false) }
+        # Lazily: a descriptor a failed example left open must not keep the mount (and the
+        # temporary directory) alive.
+        @mounts.each { |m| system("umount", "-l", m, exception: false) }
       end
     end
   end
@@ -44,6 +53,21 @@ RSpec.describe "File on another mount truncated through HanamiGuard::Root with x
   it "is really another file system (sanity)" do
     expect(File.stat(@target).dev).not_to eq(File.stat(@base).dev)
     expect(File.read(@target)).to eq("database: production\n")
+  end
+
+  it "refuses a bind mount of the same file system wherever the kernel resolves (read, subroot, resolve)" do
+    begin
+      HanamiGuard::Root.new(@base, resolver: :kernel)
+    rescue HanamiGuard::ConfigurationError
+      skip "no openat2 here: the walker compares device numbers and cannot see this mount (documented)"
+    end
+    root = HanamiGuard::Root.new(@base, xdev: false)
+    expect { root.read("mnt/f.txt") }.to raise_error(HanamiGuard::PathEscapeError)
+    expect { root.subroot("mnt") }.to raise_error(HanamiGuard::PathEscapeError)
+    expect { root.resolve("mnt/f.txt") }.to raise_error(HanamiGuard::PathEscapeError)
+    sub = HanamiGuard::Root.new(@base).subroot("mnt")
+    expect(sub.read("f.txt")).to eq("SAME FS")
+    sub.close # its descriptor would keep the mount busy
   end
 
   %i[auto walk].each do |resolver|

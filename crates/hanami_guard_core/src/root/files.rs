@@ -304,7 +304,7 @@ fn refuse_privileged_target(fd: &OwnedFd, rel: &RelPath<'_>) -> Result<()> {
     if setid && (st.st_uid != me || st.st_nlink > 1) {
         return Err(Error::Path(format!(
             "{} is a setuid or setgid file {}: Root#open does not write into it (its bits would \
-             stay on the new content); use Root#write, which replaces the file",
+             stay on the new content); use Root#write, which replaces the file and drops them",
             rel.display(),
             if st.st_uid != me {
                 "of another user"

@@ -224,6 +224,18 @@ impl Root {
     /// this root, and it keeps this root's options.
     pub fn subroot(&self, rel: &[u8]) -> Result<Root> {
         let rel = RelPath::parse(rel)?;
+        // The kernel decides where it is used (it sees a bind mount the walker cannot); the
+        // walk then names the directory.
+        if self.uses_kernel() {
+            if let resolve::Kernel::Done(Err(e)) = self.kernel_open(
+                &rel,
+                OFlags::PATH | OFlags::DIRECTORY,
+                Mode::empty(),
+                Last::Follow,
+            ) {
+                return Err(e);
+            }
+        }
         let walked = self.walk(
             &rel,
             OFlags::PATH | OFlags::DIRECTORY,
