@@ -129,6 +129,40 @@ rules:
 }
 
 #[test]
+fn lint_warns_of_an_allow_all_glob_beside_a_deny_glob() {
+    let yaml = r#"
+version: 1
+rules:
+  - { id: all, effect: allow, actions: [read], resources: ["**"], principals: [{ subject: { CN: x } }] }
+  - { id: other-action, effect: deny, actions: [write], resources: ["secrets/**"], principals: ["*"] }
+  - { id: no-secrets, effect: deny, actions: [read], resources: ["secrets/**"], principals: [{ subject: { OU: c } }] }
+  - { id: also-all, effect: allow, actions: ["*"], resources: [docs, "**"], principals: [{ subject: { CN: y } }] }
+  - { id: exact-deny-only, effect: allow, actions: [list], resources: ["**"], principals: [{ subject: { CN: z } }] }
+  - { id: exact, effect: deny, actions: [list], resources: [secrets], principals: ["*"] }
+"#;
+    let found = kinds(yaml);
+    let beside: Vec<_> = found
+        .iter()
+        .filter(|(k, _)| *k == "allow_all_beside_deny_glob")
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(
+        beside,
+        vec![Some("all".into()), Some("also-all".into())],
+        "{found:?}"
+    );
+    let p = Policy::parse(yaml, "lint.yml").expect("valid");
+    let w = p.lint();
+    let msg = &w
+        .iter()
+        .find(|w| w.kind == "allow_all_beside_deny_glob")
+        .expect("warned")
+        .message;
+    assert!(msg.contains("rule \"no-secrets\""), "{msg}");
+    assert!(msg.contains("case-sensitively"), "{msg}");
+}
+
+#[test]
 fn lint_of_a_clean_policy_is_empty_and_a_deny_only_policy_is_flagged() {
     let clean = r#"
 version: 1
