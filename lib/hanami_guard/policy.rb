@@ -312,13 +312,12 @@ module HanamiGuard
     module Audit
       module_function
 
+      # The core's summary (Identity#to_s): the SPIFFE ID or the RFC 4514-escaped subject, and
+      # the fingerprint, so that one attribute `O=MyOrg,CN=operator` never logs as two.
       def principal(identity)
         return "(none)" if identity.nil?
-        return identity.to_s if identity.is_a?(Identity)
 
-        spiffe = identity.spiffe_id if identity.respond_to?(:spiffe_id)
-        text = spiffe ? spiffe.to_s : identity.subject.to_a.map { |type, value| "#{type}=#{value}" }.join(",")
-        escape(text)
+        Identity.from(identity).to_s
       rescue StandardError
         "(unreadable identity)"
       end
@@ -334,7 +333,8 @@ module HanamiGuard
         text = text.to_s
         text = text.dup.force_encoding(Encoding::BINARY) unless text.valid_encoding?
         text = text[0, 200]
-        text.gsub(/[[:cntrl:]]/) { |c| c.dump[1..-2] }
+        # Controls, and format characters (zero-width, bidi) that make a line read otherwise.
+        text.gsub(/[[:cntrl:]\p{Cf}\u2028\u2029]/) { |c| c.dump[1..-2] }
       end
     end
   end

@@ -481,7 +481,7 @@ RSpec.describe HanamiGuard::Policy do
                                                 issuer: [["CN",
                                                           "MyOrg Internal CA"]])
       expect(policy.allowed?(built, :deploy, "worker")).to be(true)
-      expect(built.to_s).to eq("CN=operator,O=MyOrg")
+      expect(built.to_s).to eq("O=MyOrg,CN=operator") # RFC 4514 order, as DistinguishedName#to_s
       expect { HanamiGuard::Policy::Identity.new(subject: [[:CN, 1]]) }.to raise_error(TypeError, /pairs of Strings/)
       expect { HanamiGuard::Policy::Identity.new(dns_names: "x") }.to raise_error(TypeError, /dns_names/)
     end
@@ -502,7 +502,8 @@ RSpec.describe HanamiGuard::Policy do
       policy.decide(contractor, :deploy, "api")
       expect { policy.authorize!(nil, :deploy, "worker") }.to raise_error(HanamiGuard::Forbidden)
       expect(events.size).to eq(3)
-      expect(events[0]).to include(principal: "CN=operator,O=MyOrg", action: "deploy", resource: "worker",
+      # RFC 4514 order: the last attribute first (the identity lists CN, then O).
+      expect(events[0]).to include(principal: "O=MyOrg,CN=operator", action: "deploy", resource: "worker",
                                    allowed: true, decision: :allow, rule_id: "operators-deploy")
       expect(events[0][:duration]).to be_a(Float)
       expect(events[1]).to include(decision: :deny, rule_id: "no-contractors")
@@ -521,7 +522,7 @@ RSpec.describe HanamiGuard::Policy do
       expect do
         expect(policy.allowed?(evil, :deploy, "a\nb")).to be(false)
       end.to output(/subscriber raised RuntimeError/).to_stderr
-      expect(events.last[:principal]).to eq("CN=x\\nINFO forged")
+      expect(events.last[:principal]).to eq("CN=x\\0AINFO forged")
       expect(events.last[:resource]).to eq("a\\nb")
     end
   end
