@@ -454,11 +454,17 @@ fn concurrent_decisions_see_one_consistent_policy_during_reloads() {
             n
         }));
     }
+    // Each version is deployed as the docs say: a new file renamed over the old one.
+    let replace = |text: &str| {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).expect("write");
+        std::fs::rename(&tmp, &path).expect("rename");
+    };
     for i in 0..50 {
         let text = if i % 2 == 0 { allow("b") } else { allow("a") };
-        std::fs::write(&path, text).expect("write");
+        replace(&text);
         assert!(file.reload().expect("reload"));
-        std::fs::write(&path, "version: 1\nrules: [").expect("write");
+        replace("version: 1\nrules: [");
         assert!(file.reload().is_err());
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);

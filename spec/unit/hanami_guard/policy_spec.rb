@@ -381,17 +381,23 @@ RSpec.describe HanamiGuard::Policy do
     end
   end
 
+  # Deploys a policy as the README says: a new file renamed over the old one.
+  def replace(path, text)
+    File.write("#{path}.tmp", text)
+    File.rename("#{path}.tmp", path)
+  end
+
   describe "#reload!" do
     it "reloads a changed file, and keeps the old policy when the new one is broken" do
       with_file(yaml) do |path|
         loaded = described_class.load(path)
         expect(loaded.reload!).to be(false)
-        File.write(path, yaml.sub("[deploy, restart]", "[restart]"))
+        replace(path, yaml.sub("[deploy, restart]", "[restart]"))
         expect(loaded.reload!).to be(true)
         expect(loaded.allowed?(operator, :deploy, "worker")).to be(false)
         expect(loaded.allowed?(operator, :restart, "worker")).to be(true)
 
-        File.write(path, yaml.sub("effect: deny", "effect: dney"))
+        replace(path, yaml.sub("effect: deny", "effect: dney"))
         expect do
           loaded.reload!
         end.to raise_error(HanamiGuard::PolicyError, /#{Regexp.escape(path)}.*no-contractors.*effect/)
@@ -432,9 +438,9 @@ RSpec.describe HanamiGuard::Policy do
         loaded = described_class.load(path)
         reloader = Thread.new do
           GcStress.size(20).times do |i|
-            File.write(path, i.even? ? yaml.sub("worker, api", "api") : yaml)
+            replace(path, i.even? ? yaml.sub("worker, api", "api") : yaml)
             loaded.reload!
-            File.write(path, "version: 1\nrules: [")
+            replace(path, "version: 1\nrules: [")
             begin
               loaded.reload!
             rescue HanamiGuard::PolicyError
