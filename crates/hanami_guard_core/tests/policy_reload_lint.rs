@@ -254,6 +254,29 @@ rules:
 }
 
 #[test]
+fn lint_warns_of_exact_resources_not_in_normal_form() {
+    let yaml = r#"
+version: 1
+rules:
+  - { id: ok, effect: allow, actions: [read], resources: [a/b, c], principals: [{ subject: { CN: x } }] }
+  - { id: slash, effect: deny, actions: [read], resources: ["/secrets/key"], principals: ["*"] }
+  - { id: others, effect: deny, actions: [read], resources: ["a//b", "x/", "./y"], principals: ["*"] }
+"#;
+    let found = kinds(yaml);
+    let count = |id: &str| {
+        found
+            .iter()
+            .filter(|f| **f == ("resource_not_normal", Some(id.to_owned())))
+            .count()
+    };
+    assert_eq!(
+        (count("ok"), count("slash"), count("others")),
+        (0, 1, 3),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn lint_of_a_clean_policy_is_empty_and_a_deny_only_policy_is_flagged() {
     let clean = r#"
 version: 1

@@ -4,7 +4,9 @@
 //! - an allow rule whose principals match everyone (`"*"`);
 //! - a glob that can never match (it has a `.`, `..` or empty segment, which no resource a glob
 //!   may match has);
-//! - a resource with a `..` segment;
+//! - a resource with a `..` segment, or an exact resource not in normal form (`/x`, `a//b`,
+//!   `x/`, `./x`): only that exact spelling matches it, while the file system reads it as the
+//!   normal one;
 //! - an allow rule on every resource (`**`) beside a deny rule that names resources by a glob:
 //!   the deny holds only for the spelling its glob sees, and any other spelling of the same
 //!   thing (another case on a case-insensitive file system, a name the app decodes later)
@@ -28,7 +30,7 @@ pub struct Warning {
     /// The rule concerned (index), if any.
     pub rule: Option<usize>,
     /// A stable code: `shadowed`, `allows_anyone`, `glob_never_matches`, `dot_dot_resource`,
-    /// `allow_all_beside_deny_glob`, `no_allow_rules`, `lint_truncated`.
+    /// `resource_not_normal`, `allow_all_beside_deny_glob`, `no_allow_rules`, `lint_truncated`.
     pub kind: &'static str,
     /// A sentence naming the rule and what to do.
     pub message: String,
@@ -111,6 +113,21 @@ pub(super) fn lint(policy: &Policy) -> Vec<Warning> {
                             "{name}: the glob {:?} can never match: globs never match a resource \
                              with a `.`, `..` or empty segment; remove that segment",
                             excerpt(r.as_str(), 80)
+                        ),
+                    });
+                }
+            }
+            if let ResourcePattern::Exact(e) = r {
+                if !r.has_dot_dot() && super::pattern::glob_segments(e).is_none() {
+                    out.push(Warning {
+                        rule: Some(i),
+                        kind: "resource_not_normal",
+                        message: format!(
+                            "{name}: the resource {:?} is not in normal form (a leading, doubled \
+                             or trailing `/`, a `.` segment or a control character): only that \
+                             exact spelling matches it, while a file system reads it as the \
+                             normal one. Write it as `a/b`",
+                            excerpt(e, 80)
                         ),
                     });
                 }
