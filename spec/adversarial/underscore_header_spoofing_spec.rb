@@ -108,6 +108,8 @@ RSpec.describe "underscore header spoofing (X_Forwarded_Client_Cert)" do
     [Integer(head[%r{\AHTTP/1\.1 (\d+)}, 1]), body]
   end
 
+  # Puma::Request#req_env_post_parse (5.0.3 on; 6.x alike): an underscore name is kept under the
+  # dashed name's Rack key unless the dashed header is present too.
   it "Puma reads a lone underscore spelling as the header itself (why Rack cannot refuse it)" do
     expect(raw(:raw, ["X_Forwarded_Client_Cert: spoofed"])).to eq([200, "spoofed"])
     # ... and drops it when the dashed header is also present, whichever comes first.
