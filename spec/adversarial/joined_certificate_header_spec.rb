@@ -70,6 +70,18 @@ RSpec.describe "joined certificate header values" do
     end
   end
 
+  it "refuses two certificates in the one XFCC Cert field" do
+    trust = HanamiGuard::TrustStore.new(@pki.cert(:ca).to_pem)
+    app = HanamiGuard::Middleware::ClientIdentity.new(
+      ->(_env) { [200, {}, ["reached"]] }, header: "X-Forwarded-Client-Cert", format: :xfcc,
+                                           trusted_proxies: ["10.0.0.0/8"], trust:
+    )
+    both = ERB::Util.url_encode(@pki.cert(:operator).to_pem + @pki.cert(:contractor).to_pem)
+    env = { "REMOTE_ADDR" => "10.0.0.1", "HTTP_X_FORWARDED_CLIENT_CERT" => "Cert=\"#{both}\"" }
+    status, _headers, body = app.call(env)
+    expect([status, body]).to eq([401, ["unauthorized: multiple_certificates\n"]])
+  end
+
   it "refuses two PEM blocks in one escaped value" do
     both = ERB::Util.url_encode(@pki.cert(:operator).to_pem + @pki.cert(:contractor).to_pem)
     expect(raw(:pem_escaped, ["X-Client-Cert: #{both}"])).to eq([401, "unauthorized: multiple_certificates\n"])

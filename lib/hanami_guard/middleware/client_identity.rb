@@ -53,7 +53,8 @@ module HanamiGuard
     # so a value planted there by an earlier middleware never reaches the app.
     #
     # Reason codes (the default 401 body is `unauthorized: CODE`): `missing_certificate`,
-    # `header_too_large`, `multiple_xfcc_elements`, `multiple_certificates`,
+    # `header_too_large`, `multiple_xfcc_elements`, `multiple_certificates` (two certificates in
+    # one header value or one XFCC `Cert`),
     # `malformed_certificate`, and the
     # {UntrustedCertificate#reason} of a failed verification (`expired`, `unknown_issuer`, ...).
     #
@@ -199,6 +200,10 @@ module HanamiGuard
         return :multiple_xfcc_elements if elements.size > 1 && !@xfcc_last
 
         element = elements.last
+        # Cert holds the one client certificate; Xfcc.certificate would take the first of several.
+        cert_field = element["Cert"]
+        return :multiple_certificates if cert_field.is_a?(String) && cert_field.scan("-----BEGIN").size > 1
+
         cert = HanamiGuard::Xfcc.certificate(element)
         return nil if cert.nil?
 
