@@ -112,6 +112,31 @@ fn reload_never_takes_a_file_being_written_in_place() {
     assert!(file.current().allowed(Some(&id), "read", "a"));
 }
 
+/// A new file that was refused and is then edited in place is an in-place edit: it waits to
+/// settle like any other.
+#[test]
+fn a_refused_new_file_edited_in_place_must_settle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("guard.yml");
+    std::fs::write(&path, FULL).expect("write");
+    let file = PolicyFile::load(&path).expect("load");
+    replace(&path, "version: 1\nrules: [");
+    assert!(matches!(file.reload(), Err(Error::Policy(m)) if !m.contains("changed in place")));
+    let cut = FULL.find("  - { id: no-secrets").expect("second rule");
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .expect("open in place");
+    writer.write_all(&FULL.as_bytes()[..cut]).expect("chunk 1");
+    writer.flush().expect("flush");
+    match file.reload() {
+        Err(Error::Policy(msg)) => assert!(msg.contains("changed in place"), "{msg}"),
+        other => panic!("took a half-written file: {other:?}"),
+    }
+    assert!(!file.current().allowed(Some(&who()), "read", "secrets/key"));
+}
+
 /// A rename (and a ConfigMap's symlink swap) is atomic, so a new file is taken at once.
 #[test]
 fn reload_takes_a_renamed_or_swapped_file_at_once() {

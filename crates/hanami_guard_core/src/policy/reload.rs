@@ -9,11 +9,12 @@
 //!
 //! A file caught mid-write is often valid YAML without its trailing rules, and a missing deny
 //! rule fails open. So `reload` takes new content only when it cannot be a half-written file:
-//! - the path now names a different file (device and inode) than the one in force: the new
+//! - the path now names a different file (device and inode) than the last one read: the new
 //!   policy was written elsewhere and renamed over the path, or a symlink was swapped (a
-//!   Kubernetes ConfigMap volume does both), and a rename is atomic. The file in force is kept
+//!   Kubernetes ConfigMap volume does both), and a rename is atomic. The last file read is kept
 //!   open, so its inode cannot be freed and handed to the next file written: an equal inode
-//!   really is the same file;
+//!   really is the same file. "Last read", not "in force": a new file that was refused (broken,
+//!   or caught mid-write) and is then edited in place is an in-place edit;
 //! - or the same file was changed in place and has not been modified for [`IN_PLACE_SETTLE`]:
 //!   a writer that is still writing (an editor, `cat >`, a copy in chunks) is refused, and
 //!   the old policy stays until a later reload finds the file settled.
@@ -89,8 +90,8 @@ fn read_snapshot(path: &Path) -> Result<Snapshot> {
 pub struct PolicyFile {
     current: RwLock<Arc<Policy>>,
     path: Option<PathBuf>,
-    /// The file the policy in force was read from, kept open.
-    loaded: Mutex<Option<(FileId, File)>>,
+    /// The file the last load or reload read, kept open.
+    seen: Mutex<Option<(FileId, File)>>,
 }
 
 impl PolicyFile {
@@ -101,7 +102,7 @@ impl PolicyFile {
         Ok(PolicyFile {
             current: RwLock::new(Arc::new(policy)),
             path: Some(path.to_path_buf()),
-            loaded: Mutex::new(Some((snapshot.id, snapshot.file))),
+            seen: Mutex::new(Some((snapshot.id, snapshot.file))),
         })
     }
 
@@ -111,7 +112,7 @@ impl PolicyFile {
         PolicyFile {
             current: RwLock::new(Arc::new(policy)),
             path: None,
-            loaded: Mutex::new(None),
+            seen: Mutex::new(None),
         }
     }
 
@@ -131,18 +132,13 @@ impl PolicyFile {
         }
     }
 
-    fn loaded_id(&self) -> Option<FileId> {
-        match self.loaded.lock() {
-            Ok(guard) => guard.as_ref().map(|(id, _)| *id),
-            Err(poisoned) => poisoned.into_inner().as_ref().map(|(id, _)| *id),
-        }
-    }
-
-    fn set_loaded(&self, id: FileId, file: File) {
-        match self.loaded.lock() {
-            Ok(mut guard) => *guard = Some((id, file)),
-            Err(poisoned) => *poisoned.into_inner() = Some((id, file)),
-        }
+    /// Records the file just read; returns the one read before it.
+    fn swap_seen(&self, id: FileId, file: File) -> Option<FileId> {
+        let mut guard = match self.seen.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.replace((id, file)).map(|(previous, _)| previous)
     }
 
     /// Re-reads the file. Returns `Ok(false)` when its content is unchanged, `Ok(true)` when a
@@ -158,11 +154,11 @@ impl PolicyFile {
             )
         })?;
         let snapshot = read_snapshot(path)?;
+        let previous = self.swap_seen(snapshot.id, snapshot.file);
         if sha256(snapshot.text.as_bytes()) == *self.current().digest() {
-            self.set_loaded(snapshot.id, snapshot.file);
             return Ok(false);
         }
-        if self.loaded_id() == Some(snapshot.id) {
+        if previous == Some(snapshot.id) {
             check_settled(path, snapshot.modified)?;
         }
         let fresh = Policy::parse(&snapshot.text, &path.display().to_string())?;
@@ -171,7 +167,6 @@ impl PolicyFile {
             Ok(mut guard) => *guard = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
-        self.set_loaded(snapshot.id, snapshot.file);
         Ok(true)
     }
 }
