@@ -54,8 +54,7 @@ module HanamiGuard
     #
     # Reason codes (the default 401 body is `unauthorized: CODE`): `missing_certificate`,
     # `header_too_large`, `multiple_xfcc_elements`, `multiple_certificates` (two certificates in
-    # one header value or one XFCC `Cert`),
-    # `malformed_certificate`, and the
+    # one header value or one XFCC `Cert`), `malformed_certificate`, and the
     # {UntrustedCertificate#reason} of a failed verification (`expired`, `unknown_issuer`, ...).
     #
     # Thread safety: built once at boot, frozen, shared by every Puma thread.
