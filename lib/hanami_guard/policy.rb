@@ -157,10 +157,12 @@ module HanamiGuard
     #   Re-reads the policy file. When its content changed and is valid, the new policy is in force
     #   for every later decision, in every thread. When the new content is invalid (or the file is
     #   unreadable), the old policy stays in force and the error is raised: a broken edit never
-    #   fails open.
+    #   fails open. A half-written file is never taken: new content is read only from a new file
+    #   renamed over the path (or a swapped symlink, as a Kubernetes ConfigMap does), or from a
+    #   file edited in place that has not changed for 2 seconds.
     #   @return [Boolean] true when a new policy was loaded, false when the file is unchanged
-    #   @raise [PolicyError] the new content is invalid (the old policy is kept), or the policy was not
-    #     loaded from a file
+    #   @raise [PolicyError] the new content is invalid, the file was changed in place moments ago
+    #     or during the read (the old policy is kept), or the policy was not loaded from a file
     #   @raise [SystemCallError] the file cannot be read (the old policy is kept)
     #   @api public
     #   @since 0.1.0
@@ -324,13 +326,12 @@ module HanamiGuard
     module Audit
       module_function
 
+      # The core's summary (Identity#to_s): the SPIFFE ID or the RFC 4514-escaped subject, and
+      # the fingerprint, so that one attribute `O=MyOrg,CN=operator` never logs as two.
       def principal(identity)
         return "(none)" if identity.nil?
-        return identity.to_s if identity.is_a?(Identity)
 
-        spiffe = identity.spiffe_id if identity.respond_to?(:spiffe_id)
-        text = spiffe ? spiffe.to_s : identity.subject.to_a.map { |type, value| "#{type}=#{value}" }.join(",")
-        escape(text)
+        Identity.from(identity).to_s
       rescue StandardError
         "(unreadable identity)"
       end

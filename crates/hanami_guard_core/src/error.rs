@@ -116,8 +116,9 @@ impl Error {
 }
 
 /// A short, printable excerpt of untrusted input for an error message: at most `max` chars,
-/// control characters escaped, so a message can never carry a whole certificate, a terminal
-/// escape sequence or a forged log line.
+/// control and invisible characters escaped (see [`is_invisible`]), so a message can never
+/// carry a whole certificate, a terminal escape sequence, a forged log line or text that reads
+/// differently from what it holds.
 pub fn excerpt(input: &str, max: usize) -> String {
     let mut out = String::new();
     for (i, c) in input.chars().enumerate() {
@@ -127,11 +128,29 @@ pub fn excerpt(input: &str, max: usize) -> String {
         }
         if c.is_control() {
             out.extend(c.escape_default());
+        } else if is_invisible(c) {
+            out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Characters that change how a printed name reads without showing themselves: zero-width and
+/// other format characters (Unicode category Cf: ZWSP, ZWJ, soft hyphen, BOM, tags), the
+/// bidirectional controls that reorder text on screen (LRM/RLM/ALM, embeddings, overrides and
+/// isolates: the "Trojan Source" trick, CVE-2021-42574), line and paragraph separators (a second
+/// log line to some viewers), and the other default-ignorable code points (variation selectors,
+/// fillers, the combining grapheme joiner). `CN=op\u{200b}erator` must not print as
+/// `CN=operator` in an audit log.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F..=0x1160 | 0x17B4..=0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x0600..=0x0605 | 0x06DD | 0x070F | 0x0890..=0x0891
+        | 0x08E2 | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
+        | 0xE0000..=0xE0FFF)
 }
 
 #[cfg(test)]
@@ -142,6 +161,17 @@ mod tests {
     fn excerpt_escapes_controls_and_truncates() {
         assert_eq!(excerpt("a\nb\0c", 10), "a\\nb\\u{0}c");
         assert_eq!(excerpt("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn excerpt_escapes_zero_width_and_bidi_characters() {
+        assert_eq!(excerpt("op\u{200b}erator", 20), "op\\u{200b}erator");
+        assert_eq!(
+            excerpt("a\u{202e}b\u{2066}c\u{2028}", 20),
+            "a\\u{202e}b\\u{2066}c\\u{2028}"
+        );
+        assert_eq!(excerpt("\u{feff}x\u{ad}", 20), "\\u{feff}x\\u{ad}");
+        assert_eq!(excerpt("Zoë 名前 ﬁ", 20), "Zoë 名前 ﬁ");
     }
 
     #[test]

@@ -173,6 +173,49 @@ rules:
     assert!(!p.allowed(Some(&who), "read", "secrets/key"));
 }
 
+/// `File.join(base, "/secrets/key")` reads `base/secrets/key`: a leading `/` must not take a
+/// resource past `deny secrets/**` into an allow-all glob. Like `a//b` and `x/`, a resource with
+/// an empty segment matches no glob at all; only a rule naming it exactly can.
+#[test]
+fn a_leading_slash_cannot_slip_past_a_deny_glob() {
+    let p = policy(
+        r#"
+version: 1
+rules:
+  - { id: all, effect: allow, actions: [read], resources: ["**"], principals: ["*"] }
+  - { id: secrets, effect: deny, actions: [read], resources: ["secrets/**"], principals: ["*"] }
+  - { id: exact, effect: allow, actions: [list], resources: ["/"], principals: ["*"] }
+"#,
+    );
+    let who = subject(&[("CN", "x")]);
+    assert!(p.allowed(Some(&who), "read", "public/a"));
+    assert!(!p.allowed(Some(&who), "read", "secrets/key"));
+    for resource in ["/secrets/key", "//secrets/key", "/public/a", "/", "/x"] {
+        let d = p.decide(Some(&who), "read", resource);
+        assert!(!d.allowed, "{resource:?}");
+        assert_eq!(d.rule, None, "{resource:?}");
+    }
+    assert!(p.allowed(Some(&who), "list", "/"));
+}
+
+/// Resources compare byte for byte: case differs, resource differs (documented; the lint
+/// below warns where that matters).
+#[test]
+fn resources_are_case_sensitive() {
+    let p = policy(
+        r#"
+version: 1
+rules:
+  - { id: docs, effect: allow, actions: [read], resources: ["docs/**", Report], principals: ["*"] }
+"#,
+    );
+    let who = subject(&[("CN", "x")]);
+    assert!(p.allowed(Some(&who), "read", "docs/a"));
+    assert!(!p.allowed(Some(&who), "read", "Docs/a"));
+    assert!(p.allowed(Some(&who), "read", "Report"));
+    assert!(!p.allowed(Some(&who), "read", "report"));
+}
+
 #[test]
 fn spiffe_patterns() {
     let p = policy(
@@ -411,11 +454,17 @@ fn concurrent_decisions_see_one_consistent_policy_during_reloads() {
             n
         }));
     }
+    // Each version is deployed as the docs say: a new file renamed over the old one.
+    let replace = |text: &str| {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).expect("write");
+        std::fs::rename(&tmp, &path).expect("rename");
+    };
     for i in 0..50 {
         let text = if i % 2 == 0 { allow("b") } else { allow("a") };
-        std::fs::write(&path, text).expect("write");
+        replace(&text);
         assert!(file.reload().expect("reload"));
-        std::fs::write(&path, "version: 1\nrules: [").expect("write");
+        replace("version: 1\nrules: [");
         assert!(file.reload().is_err());
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -276,8 +276,7 @@ fn ref_resource(pattern: &str, resource: &str) -> bool {
         && !resource.chars().any(char::is_control)
         && segs
             .iter()
-            .enumerate()
-            .all(|(i, s)| *s != "." && *s != ".." && (i == 0 || !s.is_empty()));
+            .all(|s| *s != "." && *s != ".." && !s.is_empty());
     normal && ref_segs(&pattern.split('/').collect::<Vec<_>>(), &segs)
 }
 

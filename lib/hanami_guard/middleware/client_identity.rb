@@ -2,6 +2,8 @@
 
 require "ipaddr"
 require "openssl" # Puma 5.6 raises NameError on env["puma.peercert"] unless openssl is loaded
+require_relative "proxy_identity"
+require_relative "forwarded_certificate"
 
 module HanamiGuard
   # Rack middleware.
@@ -17,14 +19,24 @@ module HanamiGuard
     # - `source: :puma`: `env["puma.peercert"]`, only when `env["HTTPS"]` is set (Puma terminates
     #   TLS itself). Puma hands over the leaf only, never the chain the client sent: give
     #   `intermediates:` or pin the issuing CA in `trust:`.
-    # - `header: NAME, format: FORMAT, trusted_proxies: [CIDR, ...]`: a certificate forwarded by a
-    #   proxy that terminated TLS. The header is believed only when `REMOTE_ADDR` is inside one of
-    #   `trusted_proxies`; from anyone else it is ignored and an `:untrusted_proxy` event is
-    #   reported. Formats: `:xfcc` (Envoy's x-forwarded-client-cert, intermediates from its
-    #   `Chain`), `:pem_escaped` (nginx `$ssl_client_escaped_cert`, AWS ALB), `:pem` (a PEM whose
-    #   line breaks became spaces), `:der_base64` (base64 DER, optionally `:colon-wrapped:` as in
-    #   RFC 9440's Client-Cert). `chain_header:` names a header with the intermediates in the
-    #   same format (comma-separated for `:der_base64`).
+    # - `header: NAME, format: FORMAT, trusted_proxies: [CIDR, ...], proxy_identity: {...}`: a
+    #   certificate forwarded by a proxy that terminated TLS. The header is believed only when
+    #   `REMOTE_ADDR` is inside one of `trusted_proxies` and, with `proxy_identity:`, when Puma's
+    #   TLS peer is the proxy's own certificate (see {ProxyIdentity}); from anyone else it is
+    #   ignored and an `:untrusted_proxy` event is reported. An address range alone also holds
+    #   every other host that can reach the app directly, and Puma reads a header spelled
+    #   `X_Forwarded_Client_Cert` as `X-Forwarded-Client-Cert`, so prefer `proxy_identity:` and
+    #   make the proxy drop header names with underscores (README, "Behind a proxy").
+    #   `header:` needs `trust:` (a TrustStore), or `trust: :proxy_verified` to say the proxy
+    #   verifies client certificates against your CA itself. Formats: `:xfcc` (Envoy's
+    #   x-forwarded-client-cert, intermediates from its `Chain`), `:pem_escaped` (nginx
+    #   `$ssl_client_escaped_cert`, AWS ALB), `:pem` (a PEM whose line breaks became spaces),
+    #   `:der_base64` (base64 DER, optionally `:colon-wrapped:` as in RFC 9440's Client-Cert).
+    #   `chain_header:` names a header with the intermediates in the same format
+    #   (comma-separated for `:der_base64`). The client certificate header must hold
+    #   exactly one certificate, in every format: Puma joins repeated header lines with ", ", so
+    #   a client's own line and the proxy's arrive as one value, refused as
+    #   `multiple_certificates`.
     #   `REMOTE_ADDR` must be the address of the TCP peer: do not let Puma
     #   (`set_remote_address header: ...`) or an earlier middleware rewrite it from X-Forwarded-For.
     # - both (`source: :puma, header: ...`): a request from a trusted proxy is judged by the header
@@ -41,7 +53,8 @@ module HanamiGuard
     # so a value planted there by an earlier middleware never reaches the app.
     #
     # Reason codes (the default 401 body is `unauthorized: CODE`): `missing_certificate`,
-    # `header_too_large`, `multiple_xfcc_elements`, `malformed_certificate`, and the
+    # `header_too_large`, `multiple_xfcc_elements`, `multiple_certificates` (two certificates in
+    # one header value or one XFCC `Cert`), `malformed_certificate`, and the
     # {UntrustedCertificate#reason} of a failed verification (`expired`, `unknown_issuer`, ...).
     #
     # Thread safety: built once at boot, frozen, shared by every Puma thread.
@@ -70,32 +83,39 @@ module HanamiGuard
       # Which XFCC element to take.
       XFCC_ELEMENTS = %i[only last].freeze
 
-      PEM_BLOCK = %r{-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----}
-      private_constant :PEM_BLOCK
-
       # @param app [#call] the next Rack app
       # @param source [:puma, nil] read Puma's peer certificate
       # @param header [String, nil] the forwarded certificate header, e.g. "X-Forwarded-Client-Cert"
       # @param format [Symbol, nil] one of {FORMATS}; required with header:
       # @param chain_header [String, nil] a header with the intermediates (not with :xfcc)
       # @param trusted_proxies [Array<String, IPAddr>] CIDRs or addresses whose headers are believed
-      # @param trust [HanamiGuard::TrustStore, nil] verify the chain (nil: trust whoever terminated TLS)
+      # @param proxy_identity [Hash, Array<Hash>, nil] the proxy's own TLS certificate, by
+      #   `fingerprint:`, `subject:` or `spiffe_id:` (see {ProxyIdentity}); the header is believed
+      #   only on a connection whose Puma peer certificate matches
+      # @param proxy_trust [HanamiGuard::TrustStore, nil] verifies the proxy's certificate when
+      #   `proxy_identity:` names it by subject or SPIFFE ID (default: `trust:`)
+      # @param trust [HanamiGuard::TrustStore, :proxy_verified, nil] verify the client's chain;
+      #   nil is allowed with `source: :puma` only (Puma verified it); with `header:` say
+      #   `:proxy_verified` to rely on the proxy's own verification
       # @param intermediates [Array<HanamiGuard::Certificate>] extra intermediates for verification
       # @param required [Boolean] answer 401 when there is no certificate (false: the app decides)
       # @param on_failure [#call, nil] `call(env, reason_code)` => a Rack response, instead of 401
       # @param on_report [#call, nil] `call(event)` with a frozen Hash: `:event` (`:untrusted_proxy`
-      #   or `:rejected`), `:reason`, `:remote_addr`, `:header`; for logging and alerting
+      #   or `:rejected`), `:reason` (for `:untrusted_proxy`: `:untrusted_address` or
+      #   `:unverified_proxy`), `:remote_addr`, `:header`; for logging and alerting
       # @param xfcc_element [:only, :last]
       # @param max_header_bytes [Integer]
       # @raise [ArgumentError, TypeError] on a wrong configuration
       def initialize(app, source: nil, header: nil, format: nil, chain_header: nil, trusted_proxies: [],
-                     trust: nil, intermediates: [], required: true, on_failure: nil, on_report: nil,
-                     xfcc_element: :only, max_header_bytes: MAX_HEADER_BYTES)
+                     proxy_identity: nil, proxy_trust: nil, trust: nil, intermediates: [], required: true,
+                     on_failure: nil, on_report: nil, xfcc_element: :only, max_header_bytes: MAX_HEADER_BYTES)
         @app = app
         @puma = check_source(source, header)
         @header_key, @format, @chain_key = check_header(header, format, chain_header)
-        @proxies = check_proxies(trusted_proxies, header)
-        @trust = check_callable_option(trust, :verify, "trust", "HanamiGuard::TrustStore.new(File.read(\"ca.pem\"))")
+        @decoder = ForwardedCertificate.new(@format)
+        @proxies = check_proxies(trusted_proxies, header, proxy_identity)
+        @trust = check_trust(trust, header)
+        @proxy_identity = check_proxy_identity(proxy_identity, proxy_trust, header)
         @intermediates = check_intermediates(intermediates)
         @required = check_boolean(required, "required")
         @on_failure = check_callable_option(on_failure, :call, "on_failure", "->(env, reason) { [401, {}, []] }")
@@ -124,16 +144,38 @@ module HanamiGuard
       # => Certificate, nil (no certificate) or a Symbol reason code.
       def identify(env)
         if @header_key
-          return from_header(env) if trusted_proxy?(env["REMOTE_ADDR"])
+          hop = proxy_hop(env)
+          return from_header(env) if hop == :trusted
 
-          report(:untrusted_proxy, env, nil) if env.key?(@header_key) || (@chain_key && env.key?(@chain_key))
+          if env.key?(@header_key) || (@chain_key && env.key?(@chain_key))
+            report(:untrusted_proxy, env, hop == :untrusted_address ? :untrusted_address : :unverified_proxy)
+          end
+          # The proxy's own certificate is never taken for a client's.
+          return nil if hop == :proxy_at_untrusted_address
         end
         from_puma(env) if @puma
       end
 
-      def from_puma(env)
+      # Whether this connection is a trusted proxy's: its address is in trusted_proxies (when
+      # given) and, with proxy_identity:, its TLS peer certificate is the proxy's.
+      def proxy_hop(env)
+        address_ok = @proxies.empty? || trusted_proxy?(env["REMOTE_ADDR"])
+        return address_ok ? :trusted : :untrusted_address if @proxy_identity.nil?
+
+        if tls?(env) && @proxy_identity.match?(env["puma.peercert"])
+          address_ok ? :trusted : :proxy_at_untrusted_address
+        else
+          address_ok ? :unverified_proxy : :untrusted_address
+        end
+      end
+
+      def tls?(env)
         https = env["HTTPS"]
-        return nil if https.nil? || https == "" || https.to_s.casecmp?("off")
+        !(https.nil? || https == "" || https.to_s.casecmp?("off"))
+      end
+
+      def from_puma(env)
+        return nil unless tls?(env)
 
         peer = env["puma.peercert"]
         return nil if peer.nil?
@@ -162,6 +204,10 @@ module HanamiGuard
         return :multiple_xfcc_elements if elements.size > 1 && !@xfcc_last
 
         element = elements.last
+        # Cert holds the one client certificate; Xfcc.certificate would take the first of several.
+        cert_field = element["Cert"]
+        return :multiple_certificates if cert_field.is_a?(String) && cert_field.scan("-----BEGIN").size > 1
+
         cert = HanamiGuard::Xfcc.certificate(element)
         return nil if cert.nil?
 
@@ -170,8 +216,10 @@ module HanamiGuard
       end
 
       def from_forwarded(value, chain_value)
-        cert = decode_one(value)
-        chain = chain_value.nil? || chain_value.strip.empty? ? [] : decode_chain(chain_value)
+        return :multiple_certificates if @decoder.count(value) > 1
+
+        cert = @decoder.one(value)
+        chain = chain_value.nil? || chain_value.strip.empty? ? [] : @decoder.chain(chain_value)
         verified(cert, chain)
       end
 
@@ -182,58 +230,15 @@ module HanamiGuard
         e.reason
       end
 
-      def decode_one(value)
-        case @format
-        when :pem_escaped then HanamiGuard::Certificate.parse(percent_decode(value))
-        when :pem then HanamiGuard::Certificate.parse(pem_blocks(value, 1).first)
-        else HanamiGuard::Certificate.parse(base64_der(value))
-        end
-      end
-
-      def decode_chain(value)
-        case @format
-        when :pem_escaped then HanamiGuard::Certificate.parse_chain(percent_decode(value))
-        when :pem then pem_blocks(value, nil).map { |pem| HanamiGuard::Certificate.parse(pem) }
-        else value.split(",").map { |item| HanamiGuard::Certificate.parse(base64_der(item)) }
-        end
-      end
-
-      # nginx's $ssl_client_escaped_cert percent-encodes; "+" is a base64 character, not a space.
-      def percent_decode(value)
-        value.b.gsub(/%(\h\h)/) { Regexp.last_match(1).hex.chr }
-      end
-
-      # A PEM whose line breaks a proxy replaced with spaces or tabs, rebuilt with real ones.
-      def pem_blocks(value, expected)
-        blocks = value.scan(PEM_BLOCK).map(&:first)
-        leftover = value.gsub(PEM_BLOCK, "").strip
-        if blocks.empty? || !leftover.empty? || (expected && blocks.size != expected)
-          raise CertificateError, "the forwarded header is not #{expected == 1 ? "one PEM certificate" : "PEM"}; " \
-                                  "check the proxy's format (pem, pem_escaped, der_base64, xfcc)"
-        end
-
-        blocks.map do |body|
-          lines = body.delete(" \t\r\n").scan(/.{1,64}/)
-          "-----BEGIN CERTIFICATE-----\n#{lines.join("\n")}\n-----END CERTIFICATE-----\n"
-        end
-      end
-
-      # Base64 DER, optionally wrapped in colons (an RFC 8941 byte sequence, as RFC 9440 sends it).
-      def base64_der(value)
-        text = value.strip
-        text = text[1..-2] if text.length >= 2 && text.start_with?(":") && text.end_with?(":")
-        text.unpack1("m0")
-      rescue ArgumentError
-        raise CertificateError, "the forwarded header is not base64 DER; check the proxy's format " \
-                                "(pem, pem_escaped, der_base64, xfcc)"
-      end
-
       # REMOTE_ADDR must be the socket's peer. A "/" would make IPAddr read a whole network.
       def trusted_proxy?(remote_addr)
         return false if !remote_addr.is_a?(String) || remote_addr.empty? || remote_addr.include?("/")
 
         address = IPAddr.new(remote_addr)
-        address = address.native # ::ffff:10.0.0.1 is 10.0.0.1
+        # ::ffff:10.0.0.1 (IPv4-mapped, RFC 4291 2.5.5.2) is how a dual-stack socket shows an IPv4
+        # peer, so it is 10.0.0.1. ::10.0.0.1 (IPv4-compatible, deprecated by RFC 4291 2.5.5.1)
+        # is a different IPv6 address, and a peer that holds it is not 10.0.0.1.
+        address = address.native if address.ipv4_mapped?
         @proxies.any? { |net| net.family == address.family && net.include?(address) }
       rescue IPAddr::Error
         false
@@ -294,19 +299,48 @@ module HanamiGuard
         "HTTP_#{name.upcase.tr("-", "_")}"
       end
 
-      def check_proxies(proxies, header)
+      def check_proxies(proxies, header, proxy_identity)
         raise TypeError, "trusted_proxies: must be an Array of CIDR Strings" unless proxies.is_a?(Array)
 
-        if header && proxies.empty?
+        if header && proxies.empty? && proxy_identity.nil?
           raise ArgumentError, "a forwarded header is believed only from trusted proxies: add " \
-                               "trusted_proxies: [\"10.0.0.0/8\"] (the proxies' addresses)"
+                               "proxy_identity: { fingerprint: \"...\" } (the proxy's own TLS certificate) " \
+                               "and/or trusted_proxies: [\"10.0.0.0/8\"] (the proxies' addresses)"
         end
+        raise ArgumentError, "trusted_proxies: goes with header:" if header.nil? && !proxies.empty?
 
         proxies.map do |cidr|
           cidr.is_a?(IPAddr) ? cidr : IPAddr.new(String(cidr))
         rescue IPAddr::Error, TypeError
           raise ArgumentError, "trusted_proxies: #{cidr.inspect[0, 60]} is not an address or CIDR (e.g. \"10.0.0.0/8\")"
         end.freeze
+      end
+
+      def check_trust(trust, header)
+        if trust == :proxy_verified
+          raise ArgumentError, "trust: :proxy_verified goes with header:" if header.nil?
+
+          return nil
+        end
+        if trust.nil? && header
+          raise ArgumentError, "header: needs trust: HanamiGuard::TrustStore.new(File.read(\"ca.pem\")): a proxy " \
+                               "may forward a certificate it did not verify (nginx `ssl_verify_client " \
+                               "optional_no_ca`, a proxy trusting a wider CA bundle), and without trust: " \
+                               "anyone could mint one. If the proxy verifies against your CA alone, say " \
+                               "trust: :proxy_verified"
+        end
+
+        check_callable_option(trust, :verify, "trust", "HanamiGuard::TrustStore.new(File.read(\"ca.pem\"))")
+      end
+
+      def check_proxy_identity(proxy_identity, proxy_trust, header)
+        return nil if proxy_identity.nil? && proxy_trust.nil?
+        raise ArgumentError, "proxy_identity: goes with header:" if header.nil?
+        raise ArgumentError, "proxy_trust: goes with proxy_identity:" if proxy_identity.nil?
+
+        proxy_trust = check_callable_option(proxy_trust, :verify, "proxy_trust",
+                                            "HanamiGuard::TrustStore.new(File.read(\"proxy_ca.pem\"))")
+        ProxyIdentity.new(proxy_identity, proxy_trust || @trust)
       end
 
       def check_intermediates(list)

@@ -134,14 +134,19 @@ impl Identity for crate::identity::Certificate {
     }
 }
 
-/// A one-line, log-safe summary of any identity (see [`OwnedIdentity::summary`]).
+/// A one-line, log-safe summary of any identity (see [`OwnedIdentity::summary`]): the SPIFFE ID,
+/// or else the subject as RFC 4514 prints it (last attribute first, every value escaped, so a
+/// single `O` of `MyOrg,CN=operator` prints as `O=MyOrg\,CN=operator` and never as the two
+/// attributes `CN=operator,O=MyOrg`), then the whole certificate fingerprint, which tells two
+/// certificates with the same names apart. Control and invisible characters are escaped.
 pub fn summary<I: Identity + ?Sized>(identity: &I) -> String {
     use crate::error::excerpt;
     let mut out = String::new();
     if let Some(id) = identity.spiffe_id() {
         out.push_str(&excerpt(id, 128));
     } else {
-        for (i, (oid, value)) in identity.subject_attributes().take(8).enumerate() {
+        let attributes: Vec<(&str, &str)> = identity.subject_attributes().take(16).collect();
+        for (i, (oid, value)) in attributes.iter().rev().enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -149,9 +154,9 @@ pub fn summary<I: Identity + ?Sized>(identity: &I) -> String {
                 .strip_prefix('?')
                 .map(str::to_owned)
                 .unwrap_or_else(|| attr::short_name_for_oid(oid));
-            out.push_str(&excerpt(&name, 32));
+            crate::identity::dn::escape_value(&truncated(&name, 32), &mut out);
             out.push('=');
-            out.push_str(&excerpt(value, 64));
+            crate::identity::dn::escape_value(&truncated(value, 64), &mut out);
         }
         if out.is_empty() {
             out.push_str("(no subject)");
@@ -159,9 +164,17 @@ pub fn summary<I: Identity + ?Sized>(identity: &I) -> String {
     }
     if let Some(fp) = identity.fingerprint_hex() {
         out.push_str(" sha256:");
-        out.push_str(&excerpt(fp, 16));
+        out.push_str(&excerpt(fp, 64));
     }
     out
+}
+
+/// At most `max` characters of `s`, with `…` when cut.
+fn truncated(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]).into(),
+        None => s.into(),
+    }
 }
 
 /// The part of `s` before its first NUL, when it has one: all that a C string reader (a log
@@ -346,7 +359,32 @@ mod tests {
         };
         let s = id.summary();
         assert!(!s.contains('\n'));
-        assert!(s.starts_with("CN=evil\\nINFO forged sha256:abababab"));
+        assert_eq!(
+            s,
+            format!("CN=evil\\0AINFO forged sha256:{}", "ab".repeat(32))
+        );
+    }
+
+    #[test]
+    fn summary_escapes_as_rfc_4514_so_one_attribute_never_reads_as_two() {
+        let real = OwnedIdentity {
+            subject: vec![
+                OwnedIdentity::attribute("O", "MyOrg"),
+                OwnedIdentity::attribute("CN", "operator"),
+            ],
+            ..Default::default()
+        };
+        let forged = OwnedIdentity {
+            subject: vec![OwnedIdentity::attribute("O", "MyOrg,CN=operator")],
+            ..Default::default()
+        };
+        assert_eq!(real.summary(), "CN=operator,O=MyOrg");
+        assert_eq!(forged.summary(), "O=MyOrg\\,CN=operator");
+        let hidden = OwnedIdentity {
+            subject: vec![OwnedIdentity::attribute("CN", "op\u{200b}erator\u{202e}")],
+            ..Default::default()
+        };
+        assert_eq!(hidden.summary(), "CN=op\\E2\\80\\8Berator\\E2\\80\\AE");
     }
 
     #[test]

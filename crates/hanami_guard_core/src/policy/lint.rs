@@ -4,7 +4,13 @@
 //! - an allow rule whose principals match everyone (`"*"`);
 //! - a glob that can never match (it has a `.`, `..` or empty segment, which no resource a glob
 //!   may match has);
-//! - a resource with a `..` segment;
+//! - a resource with a `..` segment, or an exact resource not in normal form (`/x`, `a//b`,
+//!   `x/`, `./x`): only that exact spelling matches it, while the file system reads it as the
+//!   normal one;
+//! - an allow rule on every resource (`**`) beside a deny rule that names resources by a glob:
+//!   the deny holds only for the spelling its glob sees, and any other spelling of the same
+//!   thing (another case on a case-insensitive file system, a name the app decodes later)
+//!   falls through to the allow. Allowing what is meant is safer than denying what is not;
 //! - a policy with no allow rule (it denies everything).
 //!
 //! Shadowing is checked conservatively: a warning means the allow rule is certainly dead; no
@@ -24,7 +30,7 @@ pub struct Warning {
     /// The rule concerned (index), if any.
     pub rule: Option<usize>,
     /// A stable code: `shadowed`, `allows_anyone`, `glob_never_matches`, `dot_dot_resource`,
-    /// `no_allow_rules`, `lint_truncated`.
+    /// `resource_not_normal`, `allow_all_beside_deny_glob`, `no_allow_rules`, `lint_truncated`.
     pub kind: &'static str,
     /// A sentence naming the rule and what to do.
     pub message: String,
@@ -43,6 +49,16 @@ fn resources_cover(deny: &Rule, allow: &Rule) -> bool {
         matches!(r, ResourcePattern::Glob(g) if !g.can_match())
             || deny.resources.iter().any(|d| d.covers(r))
     })
+}
+
+fn actions_overlap(a: &Rule, b: &Rule) -> bool {
+    a.any_action || b.any_action || a.actions.iter().any(|x| b.actions.contains(x))
+}
+
+fn deny_glob(rule: &Rule) -> Option<&ResourcePattern> {
+    rule.resources
+        .iter()
+        .find(|r| matches!(r, ResourcePattern::Glob(g) if g.can_match()))
 }
 
 fn principals_cover(deny: &Rule, allow: &Rule) -> bool {
@@ -99,6 +115,21 @@ pub(super) fn lint(policy: &Policy) -> Vec<Warning> {
                     });
                 }
             }
+            if let ResourcePattern::Exact(e) = r {
+                if !r.has_dot_dot() && super::pattern::glob_segments(e).is_none() {
+                    out.push(Warning {
+                        rule: Some(i),
+                        kind: "resource_not_normal",
+                        message: format!(
+                            "{name}: the resource {:?} is not in normal form (a leading, doubled \
+                             or trailing `/`, a `.` segment or a control character): only that \
+                             exact spelling matches it, while a file system reads it as the \
+                             normal one. Write it as `a/b`",
+                            excerpt(e, 80)
+                        ),
+                    });
+                }
+            }
             if r.has_dot_dot() {
                 out.push(Warning {
                     rule: Some(i),
@@ -113,6 +144,31 @@ pub(super) fn lint(policy: &Policy) -> Vec<Warning> {
         }
         if rule.effect != Effect::Allow {
             continue;
+        }
+        let allows_everything = rule
+            .resources
+            .iter()
+            .any(|r| matches!(r, ResourcePattern::Glob(g) if g.matches_everything()));
+        if allows_everything {
+            let beside = rules.iter().enumerate().find_map(|(d, deny)| {
+                let glob = deny_glob(deny)?;
+                (deny.effect == Effect::Deny && actions_overlap(deny, rule)).then_some((d, glob))
+            });
+            if let Some((d, glob)) = beside {
+                out.push(Warning {
+                    rule: Some(i),
+                    kind: "allow_all_beside_deny_glob",
+                    message: format!(
+                        "{name}: allows every resource (`**`) while {} denies only what its glob \
+                         {:?} matches; resources are compared case-sensitively, so another \
+                         spelling of the same thing (`Secrets/key` on a case-insensitive file \
+                         system, a name decoded later) is allowed. List the resources this rule \
+                         grants instead of `**`",
+                        label(d, &rules[d]),
+                        excerpt(glob.as_str(), 80)
+                    ),
+                });
+            }
         }
         if rule
             .principals

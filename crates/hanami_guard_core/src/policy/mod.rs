@@ -380,9 +380,15 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// Reads a policy file: at most [`MAX_POLICY_BYTES`], UTF-8.
 pub(crate) fn read_policy_file(path: &Path) -> Result<String> {
-    use std::io::Read;
     let shown = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| Error::io(e, shown.clone()))?;
+    read_policy_from(&file, &shown)
+}
+
+/// Reads an open policy file (see [`read_policy_file`]); `shown` names it in errors.
+pub(crate) fn read_policy_from(file: &std::fs::File, shown: &str) -> Result<String> {
+    use std::io::Read;
+    let shown = shown.to_owned();
     let mut bytes = Vec::new();
     file.take(MAX_POLICY_BYTES as u64 + 1)
         .read_to_end(&mut bytes)

@@ -4,11 +4,17 @@
 //!
 //! Resource globs: `*` matches any run of characters within one `/`-separated segment, `**` (a
 //! whole segment) matches zero or more whole segments. A resource that is not in normal form
-//! (a `.` or `..` segment, an empty segment such as `a//b` or `a/`, a control character) never
-//! matches a glob: the layer that later uses the resource (a file system, a router) may
+//! (a `.` or `..` segment, an empty segment such as `/a`, `a//b` or `a/`, a control character)
+//! never matches a glob: the layer that later uses the resource (a file system, a router) may
 //! normalise it into something the glob was written to exclude, so `secrets/../public/x` must
-//! not slip past `deny secrets/**` nor be let in by `allow public/**`. Only a rule that names
-//! such a resource exactly can match it.
+//! not slip past `deny secrets/**` nor be let in by `allow public/**`, and `/secrets/key` (which
+//! `File.join(base, r)` reads as `secrets/key`) must not slip past `deny secrets/**` into an
+//! `allow **`. Only a rule that names such a resource exactly can match it.
+//!
+//! Resources are compared byte for byte, so case-sensitively: `Secrets/key` is not matched by
+//! `deny secrets/**`. On a case-insensitive file system (macOS's default APFS, NTFS, a CIFS
+//! share) both spellings open one file, so a deny glob there must be paired with a resource
+//! name the app normalises itself, or the allow side written as a list of what is granted.
 
 use std::fmt;
 
@@ -137,7 +143,7 @@ impl ResourcePattern {
         }
         let mut segments = Vec::new();
         let mut never_matches = false;
-        for (i, seg) in s.split('/').enumerate() {
+        for seg in s.split('/') {
             if seg == "**" {
                 // Two `**` in a row mean the same as one; keep one so matching stays linear.
                 if segments.last() != Some(&Segment::AnyDepth) {
@@ -152,7 +158,7 @@ impl ResourcePattern {
                     crate::error::excerpt(s, 80)
                 )));
             }
-            if seg == "." || seg == ".." || (seg.is_empty() && i > 0) {
+            if seg == "." || seg == ".." || seg.is_empty() {
                 // Resources with these segments never match a glob, so neither can this one.
                 never_matches = true;
             }
@@ -216,6 +222,11 @@ impl Glob {
             Some(Segment::Literal(l)) => Some(l),
             _ => None,
         }
+    }
+
+    /// Whether this glob matches every resource in normal form (`**`).
+    pub fn matches_everything(&self) -> bool {
+        self.segments == [Segment::AnyDepth]
     }
 
     /// Whether this glob can match some resource at all.
@@ -297,8 +308,8 @@ fn glob_covers(a: &[Segment], b: &[Segment]) -> bool {
 }
 
 /// The segments of a resource in normal form, or `None` when globs must not match it: a `.` or
-/// `..` segment, an empty segment other than a leading one (`/reports/x` is fine, `a//b` and
-/// `a/` are not), a control character, or an empty resource.
+/// `..` segment, an empty segment (a leading `/` as in `/reports/x`, `a//b`, `a/`), a control
+/// character, or an empty resource.
 pub fn glob_segments(resource: &str) -> Option<Vec<&str>> {
     if resource.is_empty() || resource.len() > MAX_RESOURCE_BYTES {
         return None;
@@ -307,8 +318,8 @@ pub fn glob_segments(resource: &str) -> Option<Vec<&str>> {
         return None;
     }
     let mut out = Vec::with_capacity(8);
-    for (i, seg) in resource.split('/').enumerate() {
-        if seg == "." || seg == ".." || (seg.is_empty() && i > 0) {
+    for seg in resource.split('/') {
+        if seg == "." || seg == ".." || seg.is_empty() {
             return None;
         }
         out.push(seg);
@@ -544,7 +555,7 @@ mod tests {
         assert!(g.matches("a/x/y/b"));
         assert!(!g.matches("a/x/y/c"));
         assert!(glob("**").matches("anything/at/all"));
-        assert!(glob("/srv/*").matches("/srv/x"));
+        assert!(!glob("/srv/*").matches("/srv/x"));
     }
 
     #[test]
@@ -555,6 +566,8 @@ mod tests {
         assert!(!g.matches("public//x"));
         assert!(!g.matches("public/x/"));
         assert!(!g.matches("public/x\n"));
+        assert!(!glob("**").matches("/public/x"));
+        assert!(!glob("*/x").matches("/x"));
         assert!(!glob("**").matches(""));
         // An exact pattern still matches exactly.
         assert!(ResourcePattern::parse("a/../b")

@@ -6,26 +6,103 @@
 //! compiles the file with no lock held at all, and takes the write lock only to swap the
 //! pointer, and only when the new text compiled. A broken file leaves the old policy in place
 //! and returns the error.
+//!
+//! A file caught mid-write is often valid YAML without its trailing rules, and a missing deny
+//! rule fails open. So `reload` takes new content only when it cannot be a half-written file:
+//! - the path now names a different file (device and inode) than the last one read: the new
+//!   policy was written elsewhere and renamed over the path, or a symlink was swapped (a
+//!   Kubernetes ConfigMap volume does both), and a rename is atomic. The last file read is kept
+//!   open, so its inode cannot be freed and handed to the next file written: an equal inode
+//!   really is the same file. "Last read", not "in force": a new file that was refused (broken,
+//!   or caught mid-write) and is then edited in place is an in-place edit;
+//! - or the same file was changed in place and has not been modified for [`IN_PLACE_SETTLE`]:
+//!   a writer that is still writing (an editor, `cat >`, a copy in chunks) is refused, and
+//!   the old policy stays until a later reload finds the file settled.
+//!
+//! In both cases the file must also be the same before and after it is read (size and
+//! modification time from `fstat` on the descriptor read), so a write during the read is
+//! refused as well.
 
+use std::fs::{File, Metadata};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
 
-use super::{read_policy_file, sha256, Policy};
+use super::{read_policy_from, sha256, Policy};
 use crate::error::{Error, Result};
+
+/// How long a policy file changed in place must have been left alone before `reload` takes it.
+pub const IN_PLACE_SETTLE: Duration = Duration::from_secs(2);
+
+/// Which file a path named when it was read: device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    fn of(meta: &Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// One read of the policy file.
+struct Snapshot {
+    text: String,
+    id: FileId,
+    modified: Option<SystemTime>,
+    /// Held while this is the file in force (see the module documentation).
+    file: File,
+}
+
+fn read_snapshot(path: &Path) -> Result<Snapshot> {
+    let shown = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::io(e, shown.clone()))?;
+    let before = file.metadata().map_err(|e| Error::io(e, shown.clone()))?;
+    let text = read_policy_from(&file, &shown)?;
+    let after = file.metadata().map_err(|e| Error::io(e, shown.clone()))?;
+    let modified = after.modified().ok();
+    if before.len() != after.len()
+        || before.modified().ok() != modified
+        || after.len() != text.len() as u64
+    {
+        return Err(Error::Policy(format!(
+            "{shown}: the file changed while it was read, so it was not loaded and the policy \
+             in force is unchanged; deploy a policy by writing a new file and renaming it over \
+             this one (as a Kubernetes ConfigMap does)"
+        )));
+    }
+    Ok(Snapshot {
+        text,
+        id: FileId::of(&after),
+        modified,
+        file,
+    })
+}
 
 /// The current policy, and the file it came from (if any).
 #[derive(Debug)]
 pub struct PolicyFile {
     current: RwLock<Arc<Policy>>,
     path: Option<PathBuf>,
+    /// The file the last load or reload read, kept open.
+    seen: Mutex<Option<(FileId, File)>>,
 }
 
 impl PolicyFile {
     /// Loads a policy file.
     pub fn load(path: &Path) -> Result<PolicyFile> {
+        let snapshot = read_snapshot(path)?;
+        let policy = Policy::parse(&snapshot.text, &path.display().to_string())?;
         Ok(PolicyFile {
-            current: RwLock::new(Arc::new(Policy::load(path)?)),
+            current: RwLock::new(Arc::new(policy)),
             path: Some(path.to_path_buf()),
+            seen: Mutex::new(Some((snapshot.id, snapshot.file))),
         })
     }
 
@@ -35,6 +112,7 @@ impl PolicyFile {
         PolicyFile {
             current: RwLock::new(Arc::new(policy)),
             path: None,
+            seen: Mutex::new(None),
         }
     }
 
@@ -54,10 +132,19 @@ impl PolicyFile {
         }
     }
 
+    /// Records the file just read; returns the one read before it.
+    fn swap_seen(&self, id: FileId, file: File) -> Option<FileId> {
+        let mut guard = match self.seen.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.replace((id, file)).map(|(previous, _)| previous)
+    }
+
     /// Re-reads the file. Returns `Ok(false)` when its content is unchanged, `Ok(true)` when a
-    /// new policy was compiled and is now in force. When the new content is invalid (or the
-    /// file cannot be read), the old policy stays in force and the error is returned: a broken
-    /// edit never fails open.
+    /// new policy was compiled and is now in force. When the new content is invalid, the file
+    /// cannot be read, or it may be half-written (see the module documentation), the old
+    /// policy stays in force and the error is returned: a broken edit never fails open.
     pub fn reload(&self) -> Result<bool> {
         let path = self.path.as_deref().ok_or_else(|| {
             Error::Policy(
@@ -66,11 +153,15 @@ impl PolicyFile {
                     .to_owned(),
             )
         })?;
-        let text = read_policy_file(path)?;
-        if sha256(text.as_bytes()) == *self.current().digest() {
+        let snapshot = read_snapshot(path)?;
+        let previous = self.swap_seen(snapshot.id, snapshot.file);
+        if sha256(snapshot.text.as_bytes()) == *self.current().digest() {
             return Ok(false);
         }
-        let fresh = Policy::parse(&text, &path.display().to_string())?;
+        if previous == Some(snapshot.id) {
+            check_settled(path, snapshot.modified)?;
+        }
+        let fresh = Policy::parse(&snapshot.text, &path.display().to_string())?;
         let fresh = Arc::new(fresh);
         match self.current.write() {
             Ok(mut guard) => *guard = fresh,
@@ -78,4 +169,23 @@ impl PolicyFile {
         }
         Ok(true)
     }
+}
+
+/// A file changed in place is taken only once it has been left alone for [`IN_PLACE_SETTLE`].
+/// A modification time in the future (clock skew, a network file system) counts as recent.
+fn check_settled(path: &Path, modified: Option<SystemTime>) -> Result<()> {
+    let settled = modified
+        .and_then(|m| SystemTime::now().duration_since(m).ok())
+        .is_some_and(|age| age >= IN_PLACE_SETTLE);
+    if settled {
+        return Ok(());
+    }
+    Err(Error::Policy(format!(
+        "{}: the file was changed in place less than {} s ago and may still be being written, \
+         so it was not loaded and the policy in force is unchanged; reload again once the \
+         write is done, or deploy a policy by writing a new file and renaming it over this one \
+         (as a Kubernetes ConfigMap does)",
+        path.display(),
+        IN_PLACE_SETTLE.as_secs()
+    )))
 }

@@ -132,7 +132,7 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
     it "ignores the header from an untrusted address, and reports it" do
       env = env_for(remote_addr: "192.0.2.7", headers: { "X-Forwarded-Client-Cert" => xfcc(:operator) })
       expect_refused(middleware.call(env), :missing_certificate)
-      expect(events.first).to eq(event: :untrusted_proxy, reason: nil, remote_addr: "192.0.2.7",
+      expect(events.first).to eq(event: :untrusted_proxy, reason: :untrusted_address, remote_addr: "192.0.2.7",
                                  header: "HTTP_X_FORWARDED_CLIENT_CERT")
     end
 
@@ -150,8 +150,18 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
       expect(middleware.call(env).first).to eq(200)
     end
 
+    it "does not read an IPv4-compatible IPv6 address (::10.0.0.9, RFC 4291 2.5.5.1) as the IPv4 address" do
+      %w[::10.0.0.9 ::a00:9 0:0:0:0:0:0:10.0.0.9].each do |addr|
+        env = env_for(remote_addr: addr, headers: { "X-Forwarded-Client-Cert" => xfcc(:operator) })
+        expect(middleware.call(env).first).to eq(401)
+      end
+      expect(events.map { |e| e[:reason] }).to include(:untrusted_address)
+      expect(seen).to be_empty
+    end
+
     it "accepts IPv6 CIDRs and plain addresses" do
-      mw = build(header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["fd00::/8", "192.0.2.1"])
+      mw = build(header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["fd00::/8", "192.0.2.1"],
+                 trust: :proxy_verified)
       expect(mw.call(env_for(remote_addr: "fd12::1", headers: { "X-Forwarded-Client-Cert" => xfcc(:operator) }))
         .first).to eq(200)
       expect(mw.call(env_for(remote_addr: "192.0.2.1", headers: { "X-Forwarded-Client-Cert" => xfcc(:operator) }))
@@ -258,6 +268,26 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
         .to eq(200)
     end
 
+    it "refuses two certificates joined by Puma where one is expected, in every format" do
+      operator = pki.cert(:operator)
+      contractor = pki.cert(:contractor)
+      joined = {
+        pem_escaped: "#{ERB::Util.url_encode(operator.to_pem)}, #{ERB::Util.url_encode(contractor.to_pem)}",
+        pem: "#{operator.to_pem.tr("\n", " ")}, #{contractor.to_pem.tr("\n", " ")}",
+        der_base64: "#{[operator.to_der].pack("m0")}, #{[contractor.to_der].pack("m0")}"
+      }
+      joined.each do |format, value|
+        events.clear
+        expect_refused(forwarded(format, value), :multiple_certificates)
+      end
+      events.clear
+      two_blocks = ERB::Util.url_encode(operator.to_pem + contractor.to_pem)
+      expect_refused(forwarded(:pem_escaped, two_blocks), :multiple_certificates)
+      events.clear
+      expect_refused(forwarded(:pem_escaped, ERB::Util.url_encode("#{operator.to_pem}trailing")),
+                     :malformed_certificate)
+    end
+
     it "refuses what is not a certificate in each format" do
       expect(forwarded(:pem_escaped, "%2D%2D%2Dnot").first).to eq(401)
       expect(forwarded(:pem, "-----BEGIN CERTIFICATE----- AAAA -----END CERTIFICATE-----").first).to eq(401)
@@ -266,6 +296,68 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
       expect(forwarded(:der_base64, ["not der"].pack("m0")).first).to eq(401)
       expect(events.map { |e| e[:reason] }.uniq).to eq([:malformed_certificate])
       expect(seen).to be_empty
+    end
+  end
+
+  describe "header: with proxy_identity:" do
+    let(:fingerprint) { OpenSSL::Digest::SHA256.hexdigest(pki.cert(:proxy).to_der) }
+    let(:header) { { "X-Forwarded-Client-Cert" => xfcc(:contractor) } }
+
+    def via(middleware, peercert:, remote_addr: "10.0.0.1", https: true)
+      middleware.call(env_for(remote_addr:, https:, peercert:, headers: header))
+    end
+
+    it "believes the header only on a TLS connection whose peer is the proxy, by fingerprint" do
+      mw = build(header: "X-Forwarded-Client-Cert", format: :xfcc, proxy_identity: { fingerprint: }, trust:)
+      expect(via(mw, peercert: pki.cert(:proxy)).first).to eq(200)
+      expect(identity_of(seen.first)["CN"]).to eq("alice")
+      [pki.cert(:operator), nil].each do |peer|
+        expect(via(mw, peercert: peer).first).to eq(401)
+      end
+      expect(via(mw, peercert: pki.cert(:proxy), https: false).first).to eq(401)
+      expect(events.map { |e| e.values_at(:event, :reason) }.uniq)
+        .to include(%i[untrusted_proxy unverified_proxy])
+      upper = fingerprint.upcase.scan(/../).join(":")
+      mw = build(header: "X-Forwarded-Client-Cert", format: :xfcc, proxy_identity: [{ fingerprint: upper }], trust:)
+      expect(via(mw, peercert: pki.cert(:proxy)).first).to eq(200)
+    end
+
+    it "matches the proxy by subject or SPIFFE ID only when its certificate verifies" do
+      mw = build(header: "X-Forwarded-Client-Cert", format: :xfcc, trust:,
+                 proxy_identity: { subject: "CN=edge-proxy,OU=Edge,O=MyOrg" })
+      expect(via(mw, peercert: pki.cert(:proxy)).first).to eq(200)
+      expect(via(mw, peercert: pki.cert(:operator)).first).to eq(401)
+      other_ca = HanamiGuard::TrustStore.new(pki.cert(:partner_ca).to_pem)
+      mw = build(header: "X-Forwarded-Client-Cert", format: :xfcc, trust:, proxy_trust: other_ca,
+                 proxy_identity: { subject: "CN=edge-proxy,OU=Edge,O=MyOrg" })
+      expect(via(mw, peercert: pki.cert(:proxy)).first).to eq(401)
+    end
+
+    it "needs both the address and the certificate when both are given, and never takes the proxy's for the client's" do
+      mw = build(source: :puma, header: "X-Forwarded-Client-Cert", format: :xfcc, trust:,
+                 trusted_proxies: ["10.0.0.0/8"], proxy_identity: { fingerprint: })
+      expect(via(mw, peercert: pki.cert(:proxy)).first).to eq(200)
+      seen.clear
+      expect_refused(via(mw, peercert: pki.cert(:proxy), remote_addr: "192.0.2.1"), :missing_certificate)
+      seen.clear
+      expect(via(mw, peercert: pki.cert(:operator)).first).to eq(200)
+      expect(identity_of(seen.first)["CN"]).to eq("operator")
+    end
+
+    it "is checked at boot" do
+      base = { header: "X-Forwarded-Client-Cert", format: :xfcc }
+      expect { described_class.new(app, **base, trust: :proxy_verified, proxy_identity: { subject: "CN=p" }) }
+        .to raise_error(ArgumentError, /fingerprint:/)
+      expect { described_class.new(app, **base, trust:, proxy_identity: { fingerprint: "abc" }) }
+        .to raise_error(ArgumentError, /SHA-256/)
+      expect { described_class.new(app, **base, trust:, proxy_identity: { cn: "p" }) }
+        .to raise_error(ArgumentError, /fingerprint:, subject:, spiffe_id:/)
+      expect { described_class.new(app, **base, trust:, proxy_identity: "p") }.to raise_error(TypeError, /Hash/)
+      expect { described_class.new(app, **base, trust:, proxy_identity: { spiffe_id: "http://x" }) }
+        .to raise_error(ArgumentError, /spiffe_id: is not valid/)
+      expect { described_class.new(app, source: :puma, proxy_identity: { fingerprint: }) }
+        .to raise_error(ArgumentError, /goes with header:/)
+      expect(described_class.new(app, **base, trust:, proxy_identity: { fingerprint: })).to be_frozen
     end
   end
 
@@ -324,6 +416,16 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
       expect { described_class.new(app, source: :puma, on_report: 1) }.to raise_error(TypeError, /on_report/)
       expect { described_class.new(app, source: :puma, xfcc_element: :first) }.to raise_error(ArgumentError, /:last/)
       expect { described_class.new(app, source: :puma, max_header_bytes: 0) }.to raise_error(ArgumentError, /positive/)
+      expect { described_class.new(app, source: :puma, trust: :proxy_verified) }
+        .to raise_error(ArgumentError, /goes with header:/)
+    end
+
+    it "refuses header: without trust: unless the app says the proxy verifies (trust: :proxy_verified)" do
+      options = { header: "X-Client-Cert", format: :pem_escaped, trusted_proxies: ["10.0.0.0/8"] }
+      expect { described_class.new(app, **options) }
+        .to raise_error(ArgumentError, /optional_no_ca.*trust: :proxy_verified/m)
+      expect { described_class.new(app, source: :puma, **options) }.to raise_error(ArgumentError, /optional_no_ca/)
+      expect(described_class.new(app, **options, trust: :proxy_verified)).to be_frozen
     end
 
     it "is frozen, so Puma threads share it" do

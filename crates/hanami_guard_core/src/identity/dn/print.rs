@@ -35,7 +35,11 @@ impl std::fmt::Display for DistinguishedName {
     }
 }
 
-fn escape_value(value: &str, out: &mut String) {
+/// Escapes one attribute value per RFC 4514 section 2.4. Control characters, and characters
+/// that would print as nothing or reorder the text around them ([`crate::error::is_invisible`]),
+/// are written as `\XX` UTF-8 bytes (allowed for any character by section 2.4), so a printed
+/// name reads as what it holds and parses back to it.
+pub(crate) fn escape_value(value: &str, out: &mut String) {
     let last = value.chars().count().saturating_sub(1);
     for (i, c) in value.chars().enumerate() {
         match c {
@@ -48,7 +52,7 @@ fn escape_value(value: &str, out: &mut String) {
                 out.push(c);
             }
             ' ' if i == last => out.push_str("\\ "),
-            c if c.is_control() => {
+            c if c.is_control() || crate::error::is_invisible(c) => {
                 let mut buf = [0u8; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
                     let _ = write!(out, "\\{b:02X}");
@@ -69,6 +73,15 @@ mod tests {
             Ok(d) => d,
             Err(e) => panic!("{s}: {e}"),
         }
+    }
+
+    #[test]
+    fn escapes_zero_width_and_bidi_characters() {
+        let value = "op\u{200b}er\u{202e}ator\u{2028}";
+        let d = DistinguishedName::from_rdns(vec![vec![Attribute::text("2.5.4.3", value)]]);
+        let s = d.to_rfc4514();
+        assert_eq!(s, "CN=op\\E2\\80\\8Ber\\E2\\80\\AEator\\E2\\80\\A8");
+        assert_eq!(dn(&s).first("2.5.4.3"), Some(value));
     }
 
     #[test]

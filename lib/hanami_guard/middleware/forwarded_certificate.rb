@@ -1,0 +1,85 @@
+# frozen_string_literal: true
+
+module HanamiGuard
+  module Middleware
+    # Decodes the certificate a proxy forwards in a header, in one of {ClientIdentity::FORMATS}
+    # other than `:xfcc`.
+    #
+    # @api private
+    class ForwardedCertificate
+      PEM_BLOCK = %r{-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----}
+
+      # @param format [Symbol] :pem_escaped, :pem or :der_base64
+      def initialize(format)
+        @format = format
+        freeze
+      end
+
+      # How many certificates a client certificate header holds. Puma joins repeated header lines
+      # with ", ", so a line the client sent and the proxy's arrive as one value, and
+      # Certificate.parse would take its first PEM block: the client's. A base64 DER never holds
+      # a comma, so a comma there means two values joined.
+      #
+      # @return [Integer]
+      def count(value)
+        case @format
+        when :pem_escaped then percent_decode(value).scan("-----BEGIN").size
+        when :pem then value.scan("-----BEGIN").size
+        else value.count(",") + 1
+        end
+      end
+
+      # @return [Certificate] the one certificate in value
+      # @raise [CertificateError] unless value is exactly one certificate and nothing else
+      def one(value)
+        case @format
+        when :pem_escaped then HanamiGuard::Certificate.parse(pem_blocks(percent_decode(value), 1).first)
+        when :pem then HanamiGuard::Certificate.parse(pem_blocks(value, 1).first)
+        else HanamiGuard::Certificate.parse(base64_der(value))
+        end
+      end
+
+      # @return [Array<Certificate>] the certificates of a chain header
+      # @raise [CertificateError]
+      def chain(value)
+        case @format
+        when :pem_escaped then HanamiGuard::Certificate.parse_chain(percent_decode(value))
+        when :pem then pem_blocks(value, nil).map { |pem| HanamiGuard::Certificate.parse(pem) }
+        else value.split(",").map { |item| HanamiGuard::Certificate.parse(base64_der(item)) }
+        end
+      end
+
+      private
+
+      # nginx's $ssl_client_escaped_cert percent-encodes; "+" is a base64 character, not a space.
+      def percent_decode(value)
+        value.b.gsub(/%(\h\h)/) { Regexp.last_match(1).hex.chr }
+      end
+
+      # A PEM whose line breaks a proxy replaced with spaces or tabs, rebuilt with real ones.
+      def pem_blocks(value, expected)
+        blocks = value.scan(PEM_BLOCK).map(&:first)
+        leftover = value.gsub(PEM_BLOCK, "").strip
+        if blocks.empty? || !leftover.empty? || (expected && blocks.size != expected)
+          raise CertificateError, "the forwarded header is not #{expected == 1 ? "one PEM certificate" : "PEM"}; " \
+                                  "check the proxy's format (pem, pem_escaped, der_base64, xfcc)"
+        end
+
+        blocks.map do |body|
+          lines = body.delete(" \t\r\n").scan(/.{1,64}/)
+          "-----BEGIN CERTIFICATE-----\n#{lines.join("\n")}\n-----END CERTIFICATE-----\n"
+        end
+      end
+
+      # Base64 DER, optionally wrapped in colons (an RFC 8941 byte sequence, as RFC 9440 sends it).
+      def base64_der(value)
+        text = value.strip
+        text = text[1..-2] if text.length >= 2 && text.start_with?(":") && text.end_with?(":")
+        text.unpack1("m0")
+      rescue ArgumentError
+        raise CertificateError, "the forwarded header is not base64 DER; check the proxy's format " \
+                                "(pem, pem_escaped, der_base64, xfcc)"
+      end
+    end
+  end
+end

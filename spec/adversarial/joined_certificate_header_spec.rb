@@ -1,0 +1,89 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "socket"
+require "erb"
+require "puma"
+require "puma/server"
+require "puma/events"
+require_relative "../../examples/lib/demo_pki"
+
+# A client sends its own certificate header line; the proxy (which appends, or which sets the
+# header only for clients with a certificate) adds its own. Puma joins repeated header lines with
+# ", " into one value, whose first certificate is the client's. More than one certificate where
+# one is expected is refused, in every format. A real Puma on loopback (the trusted hop), raw
+# header lines on the socket, so the joining is Puma's own.
+RSpec.describe "joined certificate header values" do
+  encodings = {
+    pem_escaped: ->(cert) { ERB::Util.url_encode(cert.to_pem) },
+    pem: ->(cert) { cert.to_pem.tr("\n", " ").strip },
+    der_base64: ->(cert) { [cert.to_der].pack("m0") },
+    der_base64_wrapped: ->(cert) { ":#{[cert.to_der].pack("m0")}:" }
+  }.freeze
+
+  before(:all) do
+    @dir = Dir.mktmpdir("hanami_guard-joined")
+    @pki = DemoPki.new(@dir)
+    trust = HanamiGuard::TrustStore.new(@pki.cert(:ca).to_pem)
+    echo = lambda do |env|
+      identity = env["hanami_guard.identity"]
+      [200, { "content-type" => "text/plain" }, [identity ? identity.subject["CN"].to_s : "anonymous"]]
+    end
+    @servers = encodings.keys.to_h do |name|
+      format = name == :der_base64_wrapped ? :der_base64 : name
+      app = HanamiGuard::Middleware::ClientIdentity.new(
+        echo, header: "X-Client-Cert", format:, trusted_proxies: ["127.0.0.1/32"], trust:
+      )
+      server = Puma::Server.new(app, Puma::Events.strings, min_threads: 0, max_threads: 2)
+      server.binder.parse(["tcp://127.0.0.1:0"], server.events)
+      server.run
+      [name, [server, server.binder.connected_ports.first]]
+    end
+  end
+
+  after(:all) do
+    @servers&.each_value { |server, _port| server.stop(true) }
+    FileUtils.rm_rf(@dir)
+  end
+
+  def raw(format, header_lines)
+    socket = TCPSocket.new("127.0.0.1", @servers.fetch(format)[1])
+    socket.write("GET / HTTP/1.1\r\nHost: app\r\n#{header_lines.map { |l| "#{l}\r\n" }.join}Connection: close\r\n\r\n")
+    head, body = socket.read.split("\r\n\r\n", 2)
+    socket.close
+    [Integer(head[%r{\AHTTP/1\.1 (\d+)}, 1]), body]
+  end
+
+  encodings.each do |format, encode|
+    context "with #{format}" do
+      it "accepts the one certificate the proxy forwards (the baseline)" do
+        expect(raw(format, ["X-Client-Cert: #{encode.call(@pki.cert(:contractor))}"])).to eq([200, "alice"])
+      end
+
+      it "refuses the client's line joined with the proxy's, in either order" do
+        client = "X-Client-Cert: #{encode.call(@pki.cert(:operator))}"
+        proxy = "x-client-cert: #{encode.call(@pki.cert(:contractor))}"
+        [[client, proxy], [proxy, client]].each do |lines|
+          expect(raw(format, lines)).to eq([401, "unauthorized: multiple_certificates\n"])
+        end
+      end
+    end
+  end
+
+  it "refuses two certificates in the one XFCC Cert field" do
+    trust = HanamiGuard::TrustStore.new(@pki.cert(:ca).to_pem)
+    app = HanamiGuard::Middleware::ClientIdentity.new(
+      ->(_env) { [200, {}, ["reached"]] }, header: "X-Forwarded-Client-Cert", format: :xfcc,
+                                           trusted_proxies: ["10.0.0.0/8"], trust:
+    )
+    both = ERB::Util.url_encode(@pki.cert(:operator).to_pem + @pki.cert(:contractor).to_pem)
+    env = { "REMOTE_ADDR" => "10.0.0.1", "HTTP_X_FORWARDED_CLIENT_CERT" => "Cert=\"#{both}\"" }
+    status, _headers, body = app.call(env)
+    expect([status, body]).to eq([401, ["unauthorized: multiple_certificates\n"]])
+  end
+
+  it "refuses two PEM blocks in one escaped value" do
+    both = ERB::Util.url_encode(@pki.cert(:operator).to_pem + @pki.cert(:contractor).to_pem)
+    expect(raw(:pem_escaped, ["X-Client-Cert: #{both}"])).to eq([401, "unauthorized: multiple_certificates\n"])
+  end
+end
