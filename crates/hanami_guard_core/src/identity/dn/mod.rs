@@ -20,9 +20,9 @@ mod print;
 
 pub use der::tagged_value;
 pub(crate) use der::{decode_string, oid_text};
-pub(crate) use print::escape_value;
 use der::{hex_value, is_string, static_oid};
 pub use parse::MAX_DN_STRING;
+pub(crate) use print::escape_value;
 
 use super::{attr, fold};
 use crate::error::{excerpt, Error, Result};
