@@ -433,6 +433,12 @@ impl Certificate {
             .collect()
     }
 
+    /// The keyUsage bits (bit 0 digitalSignature ... bit 8 decipherOnly, as [`KEY_USAGES`]),
+    /// or `None` without the extension.
+    pub fn key_usage_bits(&self) -> Option<u16> {
+        self.key_usage
+    }
+
     /// Whether the key may authenticate a TLS client, as far as keyUsage says: the extension
     /// is absent, or it allows digitalSignature or keyAgreement (OpenSSL's rule for the
     /// sslclient purpose).
