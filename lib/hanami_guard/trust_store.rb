@@ -24,26 +24,48 @@ module HanamiGuard
     MAX_INTERMEDIATES = 8
 
     class << self
-      # @param ca_pem [String] a PEM bundle; its CA certificates (basicConstraints CA:TRUE) are
-      #   pinned, others are ignored
-      # @param crls [Array<String>] CRLs, PEM or DER
+      # @param ca_pem [String, nil] a PEM bundle; its CA certificates (basicConstraints CA:TRUE) are
+      #   pinned, others are ignored. May be nil when `bundles:` are given.
+      # @param crls [Array<String>] CRLs, PEM or DER; a revocation in any of them counts
+      # @param bundles [Hash{String => String}] SPIFFE trust bundles by trust domain
+      #   (`"prod.example.org" => File.read("prod.bundle.json")`): the SPIFFE bundle format (a JWK
+      #   Set with `x509-svid` keys) or a PEM bundle of that domain's CAs. With bundles, a
+      #   certificate with a `spiffe:` URI verifies only against its own trust domain's bundle,
+      #   and the CAs of `ca_pem` only certificates without one.
       # @return [TrustStore]
       # @raise [TypeError] for non-String arguments
       # @raise [HanamiGuard::ConfigurationError] for an empty or malformed bundle, a bundle without
-      #   a CA, or a malformed CRL
+      #   a CA, a malformed CRL, or a malformed trust domain or SPIFFE bundle
       # @api public
       # @since 0.1.0
-      def new(ca_pem, crls: [])
-        unless ca_pem.is_a?(String)
+      def new(ca_pem = nil, crls: [], bundles: {})
+        unless ca_pem.is_a?(String) || (ca_pem.nil? && bundles.is_a?(Hash) && !bundles.empty?)
           raise TypeError,
-                "TrustStore.new takes the CA bundle as a PEM String, not #{ca_pem.class}"
+                "TrustStore.new takes the CA bundle as a PEM String (nil only with bundles:), not #{ca_pem.class}"
         end
 
         crls = Array(crls)
         crls.each do |crl|
           raise TypeError, "crls: takes PEM or DER Strings, not #{crl.class}" unless crl.is_a?(String)
         end
-        _new(ca_pem, crls)
+        _new(ca_pem, crls, bundle_pairs(bundles))
+      end
+
+      private
+
+      def bundle_pairs(bundles)
+        unless bundles.is_a?(Hash)
+          raise TypeError, "bundles: takes a Hash of trust domain => bundle String, not #{bundles.class}"
+        end
+
+        bundles.map do |td, body|
+          td = td.to_s if td.is_a?(Symbol)
+          unless td.is_a?(String) && body.is_a?(String)
+            raise TypeError, "bundles: takes trust domain Strings to bundle Strings, not #{td.class} => #{body.class}"
+          end
+
+          [td, body]
+        end
       end
     end
 
@@ -78,7 +100,10 @@ module HanamiGuard
     # @api public
     # @since 0.1.0
     def inspect
-      "#<#{self.class.name} cas=#{size}>"
+      domains = trust_domains
+      return "#<#{self.class.name} cas=#{size}>" if domains.empty?
+
+      "#<#{self.class.name} cas=#{size} trust_domains=#{domains.join(",")}>"
     end
 
     private

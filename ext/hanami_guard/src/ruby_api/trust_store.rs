@@ -8,7 +8,7 @@ use magnus::{
     function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
 };
 
-use super::certificate::{with_bytes, RbCertificate};
+use super::certificate::{frozen_str, with_bytes, RbCertificate};
 use crate::{errors, gvl};
 
 /// The Ruby object: an immutable set of trust anchors and CRLs.
@@ -21,7 +21,12 @@ use crate::{errors, gvl};
 )]
 pub struct RbTrustStore(TrustStore);
 
-fn new(ruby: &Ruby, bundle: RString, crls: RArray) -> Result<Obj<RbTrustStore>, Error> {
+fn new(
+    ruby: &Ruby,
+    bundle: Option<RString>,
+    crls: RArray,
+    bundles: RArray,
+) -> Result<Obj<RbTrustStore>, Error> {
     errors::guard(ruby, || {
         let mut crl_bytes: Vec<Vec<u8>> = Vec::with_capacity(crls.len());
         for i in 0..crls.len() {
@@ -29,7 +34,23 @@ fn new(ruby: &Ruby, bundle: RString, crls: RArray) -> Result<Obj<RbTrustStore>, 
             crl_bytes.push(with_bytes(c, <[u8]>::to_vec));
         }
         let crl_refs: Vec<&[u8]> = crl_bytes.iter().map(Vec::as_slice).collect();
-        let store = errors::map(ruby, with_bytes(bundle, |b| TrustStore::new(b, &crl_refs)))?;
+        // `bundles` is `[[trust_domain, bundle], ...]`, built by the Ruby facade from a Hash.
+        let mut domain_bytes: Vec<(String, Vec<u8>)> = Vec::with_capacity(bundles.len());
+        for i in 0..bundles.len() {
+            let pair: RArray = bundles.entry(i as isize)?;
+            let td: RString = pair.entry(0)?;
+            let body: RString = pair.entry(1)?;
+            domain_bytes.push((td.to_string()?, with_bytes(body, <[u8]>::to_vec)));
+        }
+        let domain_refs: Vec<(&str, &[u8])> = domain_bytes
+            .iter()
+            .map(|(td, b)| (td.as_str(), b.as_slice()))
+            .collect();
+        let ca = bundle.map(|b| with_bytes(b, <[u8]>::to_vec));
+        let store = errors::map(
+            ruby,
+            TrustStore::with_bundles(ca.as_deref(), &domain_refs, &crl_refs),
+        )?;
         let obj = ruby.obj_wrap(RbTrustStore(store));
         obj.freeze();
         Ok(obj)
@@ -97,14 +118,24 @@ impl RbTrustStore {
     fn anchor_count(&self) -> usize {
         self.0.anchor_count()
     }
+
+    fn trust_domains(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+        let out = ruby.ary_new();
+        for td in rb_self.0.trust_domains() {
+            out.push(frozen_str(ruby, td))?;
+        }
+        out.freeze();
+        Ok(out)
+    }
 }
 
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("TrustStore", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_new", function!(new, 2))?;
+    class.define_singleton_method("_new", function!(new, 3))?;
     class.define_method("_verify", method!(RbTrustStore::verify, 3))?;
     class.define_method("_reason", method!(RbTrustStore::reason, 3))?;
     class.define_method("size", method!(RbTrustStore::anchor_count, 0))?;
+    class.define_method("trust_domains", method!(RbTrustStore::trust_domains, 0))?;
     Ok(())
 }
