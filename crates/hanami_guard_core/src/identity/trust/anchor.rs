@@ -27,6 +27,8 @@ pub(super) struct AnchorInfo {
     pub cert_sign: bool,
     /// extendedKeyUsage allows clientAuth (true when there is no extendedKeyUsage extension).
     pub client_auth: bool,
+    /// The trust domain the CA names in a `spiffe://td` URI SAN, as SPIRE's CAs do.
+    pub trust_domain: Option<String>,
 }
 
 /// A set of pinned CAs, in the order given.
@@ -88,6 +90,7 @@ impl Anchors {
             path_len,
             cert_sign,
             client_auth,
+            trust_domain: ca_trust_domain(cert).map(str::to_owned),
         });
         Ok(())
     }
@@ -113,10 +116,33 @@ impl Anchors {
     pub fn check_path(
         &self,
         anchor: usize,
+        leaf: &Certificate,
         path_intermediates: &[&Certificate],
         unix_seconds: i64,
     ) -> Result<(), Refusal> {
         let info = &self.info[anchor];
+        // A CA that names its SPIFFE trust domain (SPIRE's do, X509-SVID 4.1) vouches for SVIDs
+        // of that domain only: pinned next to a partner's CA for federation, the partner's CA
+        // must not issue IDs in this domain.
+        if let Some(td) = leaf.spiffe().map(|id| id.trust_domain()) {
+            let foreign = std::iter::once(info.trust_domain.as_deref())
+                .chain(path_intermediates.iter().map(|c| ca_trust_domain(c)))
+                .flatten()
+                .find(|ca_td| *ca_td != td);
+            if let Some(ca_td) = foreign {
+                return Err(Refusal {
+                    sentinel: webpki::Error::NameConstraintViolation,
+                    error: untrusted(
+                        UntrustedReason::UnknownIssuer,
+                        format!(
+                            "the certificate's SPIFFE ID is in trust domain {td}, but a CA on its \
+                             chain belongs to trust domain {ca_td}: a trust domain's CA issues \
+                             only its own IDs"
+                        ),
+                    ),
+                });
+            }
+        }
         let at =
             |s: i64| UnixTime::since_unix_epoch(std::time::Duration::from_secs(s.max(0) as u64));
         // RFC 5280 6.1.1 takes the anchor as given, but OpenSSL and Go check its validity, and
@@ -206,6 +232,13 @@ impl Anchors {
 }
 
 const KU_KEY_CERT_SIGN: u16 = 1 << 5;
+
+/// The trust domain a CA certificate names with its one `spiffe://td` URI SAN (no path).
+fn ca_trust_domain(cert: &Certificate) -> Option<&str> {
+    cert.spiffe()
+        .filter(|id| id.path().is_empty())
+        .map(|id| id.trust_domain())
+}
 
 fn no_cert_sign(subject: &str, role: &str) -> Refusal {
     Refusal {

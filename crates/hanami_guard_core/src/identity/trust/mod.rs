@@ -228,11 +228,13 @@ impl TrustStore {
                         .find(|i| i.der() == der.as_ref())
                 })
                 .collect();
-            anchors.check_path(index, &used, unix_seconds).map_err(|r| {
-                let sentinel = r.sentinel.clone();
-                *refusal.borrow_mut() = Some(r);
-                sentinel
-            })
+            anchors
+                .check_path(index, leaf, &used, unix_seconds)
+                .map_err(|r| {
+                    let sentinel = r.sentinel.clone();
+                    *refusal.borrow_mut() = Some(r);
+                    sentinel
+                })
         };
         let first = self.crls.0.first().map(Vec::as_slice).unwrap_or(&[]);
         let path = verify_with(&ee, &anchors.tas, &ints, time, first, Some(&check))
