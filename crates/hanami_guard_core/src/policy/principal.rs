@@ -83,6 +83,12 @@ where
     })
 }
 
+/// Whether a valid SPIFFE ID names only its trust domain (`spiffe://td`).
+fn has_no_path(id: &str) -> bool {
+    id.strip_prefix("spiffe://")
+        .is_some_and(|rest| !rest.contains('/'))
+}
+
 /// The conditions of one principal. At least one is present.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditions {
@@ -168,6 +174,9 @@ impl Principal {
         };
         if !c.spiffe.is_empty() {
             match who.spiffe_id {
+                // X509-SVID 5.2: an ID without a path names a trust domain, never a workload.
+                // Read as "any ID of the domain" a deny still matches it; no allow does.
+                Some(id) if repeats == Repeats::AllMustMatch && has_no_path(id) => return false,
                 Some(id) if c.spiffe.iter().all(|p| p.matches_valid(id)) => {}
                 _ => return false,
             }
