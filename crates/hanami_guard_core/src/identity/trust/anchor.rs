@@ -12,6 +12,7 @@ use pki_types::{TrustAnchor, UnixTime};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::super::cert::Certificate;
+use super::names::SubjectConstraints;
 use crate::error::{Error, UntrustedReason};
 
 /// One pinned CA: webpki's anchor and the constraints read from its certificate.
@@ -29,6 +30,8 @@ pub(super) struct AnchorInfo {
     pub client_auth: bool,
     /// The trust domain the CA names in a `spiffe://td` URI SAN, as SPIRE's CAs do.
     pub trust_domain: Option<String>,
+    /// Its DNS and email name constraints, applied to subjects below it.
+    pub constraints: Option<SubjectConstraints>,
 }
 
 /// A set of pinned CAs, in the order given.
@@ -91,6 +94,8 @@ impl Anchors {
             cert_sign,
             client_auth,
             trust_domain: ca_trust_domain(cert).map(str::to_owned),
+            constraints: SubjectConstraints::of(cert.der())
+                .map_err(|()| unreadable("nameConstraints"))?,
         });
         Ok(())
     }
@@ -226,6 +231,46 @@ impl Anchors {
                 .is_some_and(|ku| ku & KU_KEY_CERT_SIGN == 0)
         }) {
             return Err(no_cert_sign(&ica.subject().to_string(), "intermediate"));
+        }
+        // Name constraints on the subject: the anchor's hold for every certificate below it,
+        // an intermediate's for those below that intermediate (the leaf's issuer comes first).
+        let check = |ca: &dyn std::fmt::Display, c: &SubjectConstraints, n: usize| {
+            let below = std::iter::once(leaf).chain(path_intermediates[..n].iter().copied());
+            match below.into_iter().find_map(|cert| c.violation(cert)) {
+                None => Ok(()),
+                Some((kind, name)) => Err(Refusal {
+                    sentinel: webpki::Error::NameConstraintViolation,
+                    error: untrusted(
+                        UntrustedReason::Invalid,
+                        format!(
+                            "the subject {kind} {:?} is outside the name constraints of the CA \
+                             {ca} (RFC 5280 4.2.1.10): that CA may not issue this name",
+                            crate::error::excerpt(name, 80)
+                        ),
+                    ),
+                }),
+            }
+        };
+        if let Some(c) = &info.constraints {
+            check(&info.subject, c, path_intermediates.len())?;
+        }
+        for (i, ica) in path_intermediates.iter().enumerate() {
+            match SubjectConstraints::of(ica.der()) {
+                Ok(Some(c)) => check(ica.subject(), &c, i)?,
+                Ok(None) => {}
+                Err(()) => {
+                    return Err(Refusal {
+                        sentinel: webpki::Error::NameConstraintViolation,
+                        error: untrusted(
+                            UntrustedReason::Invalid,
+                            format!(
+                                "the intermediate {} has an unreadable nameConstraints extension",
+                                ica.subject()
+                            ),
+                        ),
+                    })
+                }
+            }
         }
         Ok(())
     }

@@ -4,12 +4,13 @@
 //! applies the constraints of the anchor certificates that webpki ignores ([`anchor`]),
 //! requires clientAuth on the leaf (webpki alone accepts a leaf without any EKU), keeps each
 //! SPIFFE trust domain to its own bundle ([`bundle`]), counts a revocation in any loaded CRL
-//! ([`crl`]), bounds the input, and turns webpki's errors into the stable reasons of
+//! ([`crl`]), applies name constraints to the subject ([`names`]), bounds the input, and turns webpki's errors into the stable reasons of
 //! `UntrustedCertificate#reason`.
 
 mod anchor;
 mod bundle;
 mod crl;
+mod names;
 
 use std::cell::RefCell;
 use std::time::Duration;
