@@ -51,7 +51,45 @@ module HanamiGuard
         _new(ca_pem, crls, bundle_pairs(bundles))
       end
 
+      # A TrustStore read from files, which {#reload!} re-reads: for CAs that rotate (SPIRE),
+      # since Puma cannot reload its own CA.
+      #
+      # @example
+      #   TRUST = HanamiGuard::TrustStore.load(
+      #     ca_file: "config/ca.pem", crl_files: ["config/ca.crl"],
+      #     bundle_files: { "prod.example.org" => "config/prod.bundle.json" }
+      #   )
+      #   Signal.trap("HUP") { Thread.new { TRUST.reload! } }
+      #
+      # @param ca_file [String, Pathname, nil] the PEM bundle of pinned CAs (nil only with bundle_files:)
+      # @param crl_files [Array<String, Pathname>] CRL files, PEM or DER
+      # @param bundle_files [Hash{String => String, Pathname}] trust domain => SPIFFE or PEM bundle file
+      # @return [TrustStore]
+      # @raise [TypeError] for arguments of the wrong type
+      # @raise [HanamiGuard::ConfigurationError] as {.new}
+      # @raise [SystemCallError] a file cannot be read (Errno::ENOENT, ...)
+      # @api public
+      # @since 0.1.0
+      def load(ca_file: nil, crl_files: [], bundle_files: {})
+        ca_file = file_path(ca_file, "ca_file:") unless ca_file.nil?
+        if ca_file.nil? && (!bundle_files.is_a?(Hash) || bundle_files.empty?)
+          raise TypeError, "TrustStore.load needs ca_file: \"config/ca.pem\", " \
+                           "bundle_files: { \"prod.example.org\" => \"bundle.json\" }, or both"
+        end
+
+        crl_files = Array(crl_files).map { |c| file_path(c, "crl_files:") }
+        pairs = bundle_pairs(bundle_files) { |file| file_path(file, "bundle_files:") }
+        _load(ca_file, crl_files, pairs)
+      end
+
       private
+
+      def file_path(value, name)
+        value = value.to_path if value.respond_to?(:to_path)
+        raise TypeError, "#{name} takes file paths (String or Pathname), not #{value.class}" unless value.is_a?(String)
+
+        value
+      end
 
       def bundle_pairs(bundles)
         unless bundles.is_a?(Hash)
@@ -60,6 +98,7 @@ module HanamiGuard
 
         bundles.map do |td, body|
           td = td.to_s if td.is_a?(Symbol)
+          body = yield(body) if block_given?
           unless td.is_a?(String) && body.is_a?(String)
             raise TypeError, "bundles: takes trust domain Strings to bundle Strings, not #{td.class} => #{body.class}"
           end
@@ -96,6 +135,23 @@ module HanamiGuard
     rescue CertificateError, UntrustedCertificate
       false
     end
+
+    # @!method reload!
+    #   Re-reads the files of a store built by {.load}. When they changed and are all valid, the
+    #   new CAs, bundles and CRLs are in force for every later verification, in every thread. When
+    #   a file is missing, unreadable, malformed or changing while read, the last good set stays in
+    #   force and the error is raised: a broken rotation never fails open.
+    #   @return [Boolean] true when a new set is in force, false when the files are unchanged
+    #   @raise [ConfigurationError] a file is malformed (the last good set is kept), or the store
+    #     was built by {.new}
+    #   @raise [SystemCallError] a file cannot be read (the last good set is kept)
+    #   @api public
+    #   @since 0.1.0
+
+    # @!method reloadable?
+    #   @return [Boolean] whether the store was built by {.load}
+    #   @api public
+    #   @since 0.1.0
 
     # @api public
     # @since 0.1.0

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use hanami_guard_core::identity::{Certificate, TrustStore};
+use std::path::PathBuf;
+
+use hanami_guard_core::identity::{Certificate, TrustFiles, TrustStore, TrustStoreFiles};
 use magnus::{
     function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
 };
@@ -11,7 +13,7 @@ use magnus::{
 use super::certificate::{frozen_str, with_bytes, RbCertificate};
 use crate::{errors, gvl};
 
-/// The Ruby object: an immutable set of trust anchors and CRLs.
+/// The Ruby object: the trust anchors and CRLs in force, and the files they reload from.
 #[magnus::wrap(
     class = "HanamiGuard::TrustStore",
     free_immediately,
@@ -19,7 +21,7 @@ use crate::{errors, gvl};
     frozen_shareable,
     wb_protected
 )]
-pub struct RbTrustStore(TrustStore);
+pub struct RbTrustStore(TrustStoreFiles);
 
 fn new(
     ruby: &Ruby,
@@ -51,7 +53,38 @@ fn new(
             ruby,
             TrustStore::with_bundles(ca.as_deref(), &domain_refs, &crl_refs),
         )?;
-        let obj = ruby.obj_wrap(RbTrustStore(store));
+        let obj = ruby.obj_wrap(RbTrustStore(TrustStoreFiles::fixed(store)));
+        obj.freeze();
+        Ok(obj)
+    })
+}
+
+fn path(s: RString) -> Result<PathBuf, Error> {
+    Ok(PathBuf::from(s.to_string()?))
+}
+
+/// `_load(ca_path_or_nil, [crl_path, ...], [[trust_domain, bundle_path], ...])`.
+fn load(
+    ruby: &Ruby,
+    ca: Option<RString>,
+    crls: RArray,
+    bundles: RArray,
+) -> Result<Obj<RbTrustStore>, Error> {
+    errors::guard(ruby, || {
+        let mut files = TrustFiles {
+            ca: ca.map(path).transpose()?,
+            ..TrustFiles::default()
+        };
+        for i in 0..crls.len() {
+            files.crls.push(path(crls.entry(i as isize)?)?);
+        }
+        for i in 0..bundles.len() {
+            let pair: RArray = bundles.entry(i as isize)?;
+            let td: RString = pair.entry(0)?;
+            files.bundles.push((td.to_string()?, path(pair.entry(1)?)?));
+        }
+        let loaded = gvl::nogvl(ruby, move || TrustStoreFiles::load(files))?;
+        let obj = ruby.obj_wrap(RbTrustStore(errors::map(ruby, loaded)?));
         obj.freeze();
         Ok(obj)
     })
@@ -76,7 +109,7 @@ impl RbTrustStore {
     ) -> Result<hanami_guard_core::Result<()>, Error> {
         let leaf = Arc::clone(&cert.0);
         let ints = chain(intermediates)?;
-        let store = &rb_self.0;
+        let store = rb_self.0.current();
         gvl::nogvl(ruby, move || {
             let refs: Vec<&Certificate> = ints.iter().map(|c| c.as_ref()).collect();
             store.verify(&leaf, &refs, at)
@@ -116,12 +149,24 @@ impl RbTrustStore {
     }
 
     fn anchor_count(&self) -> usize {
-        self.0.anchor_count()
+        self.0.current().anchor_count()
+    }
+
+    fn reload(ruby: &Ruby, rb_self: &Self) -> Result<bool, Error> {
+        errors::guard(ruby, || {
+            let files = &rb_self.0;
+            let result = gvl::nogvl(ruby, || files.reload())?;
+            errors::map(ruby, result)
+        })
+    }
+
+    fn reloadable(&self) -> bool {
+        self.0.files().is_some()
     }
 
     fn trust_domains(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
         let out = ruby.ary_new();
-        for td in rb_self.0.trust_domains() {
+        for td in rb_self.0.current().trust_domains() {
             out.push(frozen_str(ruby, td))?;
         }
         out.freeze();
@@ -133,6 +178,9 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("TrustStore", ruby.class_object())?;
     class.undef_default_alloc_func();
     class.define_singleton_method("_new", function!(new, 3))?;
+    class.define_singleton_method("_load", function!(load, 3))?;
+    class.define_method("reload!", method!(RbTrustStore::reload, 0))?;
+    class.define_method("reloadable?", method!(RbTrustStore::reloadable, 0))?;
     class.define_method("_verify", method!(RbTrustStore::verify, 3))?;
     class.define_method("_reason", method!(RbTrustStore::reason, 3))?;
     class.define_method("size", method!(RbTrustStore::anchor_count, 0))?;

@@ -11,6 +11,9 @@ mod anchor;
 mod bundle;
 mod crl;
 mod names;
+mod reload;
+
+pub use reload::{TrustFiles, TrustStoreFiles};
 
 use std::cell::RefCell;
 use std::time::Duration;
