@@ -74,6 +74,17 @@ RSpec.describe "federated trust domain impersonation" do
     expect(flat.verified?(svid(ica, "spiffe://prod.example.org/ns/ops"), intermediates: [ica.cert])).to be(false)
   end
 
+  it "verifies go-spiffe's X509-SVID against its own domain's bundle, and no other" do
+    fixtures = File.expand_path("../fixtures/external/spiffe", __dir__)
+    leaf, ica = HanamiGuard::Certificate.parse_chain(File.read(File.join(fixtures, "good-leaf-and-intermediate.pem")))
+    at = Time.utc(2020, 3, 24, 14, 30) # the leaf lived one hour
+    own = HanamiGuard::TrustStore.new(bundles: { "example.org" => jwks(ica) })
+    expect(own.verified?(leaf, at:)).to be(true)
+    other = HanamiGuard::TrustStore.new(bundles: { "example.com" => jwks(ica) })
+    expect { other.verify(leaf, at:) }
+      .to raise_error(HanamiGuard::UntrustedCertificate, /example.org/) { |e| expect(e.reason).to eq(:unknown_issuer) }
+  end
+
   it "reads the SPIFFE bundle format: x509-svid keys only, one certificate each" do
     jwt_key = { "use" => "jwt-svid", "kty" => "EC", "kid" => "k1", "crv" => "P-256", "x" => "AA", "y" => "AA" }
     s = HanamiGuard::TrustStore.new(bundles: { "spiffe://prod.example.org" => jwks(prod_ca, extra: [jwt_key]) })
