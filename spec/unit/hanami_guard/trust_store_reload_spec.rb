@@ -3,6 +3,7 @@
 require "spec_helper"
 require "json"
 require "base64"
+require "stringio"
 
 RSpec.describe HanamiGuard::TrustStore, ".load and #reload!" do
   around do |example|
@@ -74,6 +75,21 @@ RSpec.describe HanamiGuard::TrustStore, ".load and #reload!" do
     expect(svid_store.reload!).to be(true)
     expect([svid_store.verified?(svid.call(old_ca)), svid_store.verified?(svid.call(new_ca))]).to eq([false, true])
     expect(svid_store.trust_domains).to eq(["prod.example.org"])
+  end
+
+  it "takes effect in the middleware that holds it, request by request" do
+    store = described_class.load(ca_file: put("ca.pem", old_ca.to_pem))
+    app = HanamiGuard::Middleware::ClientIdentity.new(->(_env) { [200, {}, ["ok"]] }, source: :puma, trust: store)
+    status = lambda do |ca|
+      env = { "REQUEST_METHOD" => "GET", "PATH_INFO" => "/", "rack.input" => StringIO.new,
+              "REMOTE_ADDR" => "127.0.0.1", "HTTPS" => "https", "rack.url_scheme" => "https",
+              "puma.peercert" => CertFactory.leaf(issuer: ca).cert }
+      app.call(env).first
+    end
+    expect([status.call(old_ca), status.call(new_ca)]).to eq([200, 401])
+    put("ca.pem", new_ca.to_pem)
+    store.reload!
+    expect([status.call(old_ca), status.call(new_ca)]).to eq([401, 200])
   end
 
   it "refuses what it cannot load, and a reload of a store built from Strings" do
