@@ -16,5 +16,5 @@ pub mod xfcc;
 pub use cert::Certificate;
 pub use dn::{Attribute, DistinguishedName};
 pub use spiffe::SpiffeId;
-pub use trust::{TrustFiles, TrustStore, TrustStoreFiles};
+pub use trust::{TrustFiles, TrustStore, TrustStoreFiles, VerifiedChain};
 pub use xfcc::XfccElement;

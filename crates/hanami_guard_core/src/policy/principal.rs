@@ -4,7 +4,7 @@
 //! never a missing one) or a set of conditions that must all match: `subject` and `issuer`
 //! (attribute => value, compared as `DistinguishedName#match?` compares them: each named
 //! attribute present with an equal value, RFC 5280 section 7.1), `spiffe_id` (or
-//! `trust_domain`), `dns_name`, `fingerprint`.
+//! `trust_domain`), `dns_name`, `fingerprint`, `issuer_key` (a CA on the verified path, by key).
 //!
 //! Names are compared as structures, never as strings: a CN of `operator,O=MyOrg` is one CN
 //! attribute with that odd value, and does not satisfy `subject: { CN: operator, O: MyOrg }`.
@@ -102,6 +102,40 @@ pub struct Conditions {
     pub dns_name: Option<Box<str>>,
     /// `fingerprint:`, lowercase hex.
     pub fingerprint: Option<Box<str>>,
+    /// `issuer_key:`, the SHA-256 of a CA's SubjectPublicKeyInfo: some CA on the identity's
+    /// *verified* path (see [`Identity::verified_ca_keys`]) has that key.
+    pub issuer_key: Option<[u8; 32]>,
+}
+
+/// Parses an `issuer_key:` value: 64 hex digits (any case, colons allowed, optional `sha256:`).
+pub fn parse_issuer_key(s: &str) -> Result<[u8; 32], String> {
+    let body = s
+        .strip_prefix("sha256:")
+        .or_else(|| s.strip_prefix("SHA256:"))
+        .unwrap_or(s);
+    let hex: Vec<u8> = body.bytes().filter(|b| *b != b':').collect();
+    let mut out = [0u8; 32];
+    let ok = hex.len() == 64
+        && hex.chunks(2).zip(out.iter_mut()).all(|(pair, byte)| {
+            let digit = |b: u8| char::from(b).to_digit(16);
+            match (digit(pair[0]), digit(pair[1])) {
+                (Some(h), Some(l)) => {
+                    *byte = (h * 16 + l) as u8;
+                    true
+                }
+                _ => false,
+            }
+        });
+    if ok {
+        Ok(out)
+    } else {
+        Err(format!(
+            "malformed issuer_key {:?}: give the SHA-256 of the CA's SubjectPublicKeyInfo as 64 \
+             hex digits (openssl x509 -in ca.pem -pubkey -noout | openssl pkey -pubin -outform \
+             der | sha256sum)",
+            crate::error::excerpt(s, 80)
+        ))
+    }
 }
 
 /// A compiled principal.
@@ -187,6 +221,15 @@ impl Principal {
                 _ => return false,
             }
         }
+        if let Some(key) = &c.issuer_key {
+            match who.identity.verified_ca_keys() {
+                Some(keys) if keys.contains(key) => {}
+                // No verified chain: which CA issued the identity is unknown. An allow cannot
+                // hold on an unknown; a deny must.
+                None if repeats == Repeats::AnyMatches => {}
+                _ => return false,
+            }
+        }
         if let Some(name) = &c.dns_name {
             if !who
                 .identity
@@ -230,6 +273,9 @@ impl Principal {
                     && a.fingerprint
                         .as_ref()
                         .map_or(true, |x| b.fingerprint.as_ref() == Some(x))
+                    && a.issuer_key
+                        .as_ref()
+                        .map_or(true, |x| b.issuer_key.as_ref() == Some(x))
             }
         }
     }

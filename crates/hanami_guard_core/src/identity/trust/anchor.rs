@@ -32,6 +32,8 @@ pub(super) struct AnchorInfo {
     pub trust_domain: Option<String>,
     /// Its DNS and email name constraints, applied to subjects below it.
     pub constraints: Option<SubjectConstraints>,
+    /// SHA-256 of its DER SubjectPublicKeyInfo (the `issuer_key:` a policy names).
+    pub spki_sha256: [u8; 32],
 }
 
 /// A set of pinned CAs, in the order given.
@@ -85,6 +87,10 @@ impl Anchors {
             .extended_key_usage()
             .map_err(|_| unreadable("extendedKeyUsage"))?
             .map_or(true, |eku| eku.value.client_auth);
+        let mut spki_sha256 = [0u8; 32];
+        spki_sha256.copy_from_slice(
+            ring::digest::digest(&ring::digest::SHA256, x.public_key().raw).as_ref(),
+        );
         self.tas.push(ta.to_owned());
         self.info.push(AnchorInfo {
             subject: cert.subject().to_string(),
@@ -96,6 +102,7 @@ impl Anchors {
             trust_domain: ca_trust_domain(cert).map(str::to_owned),
             constraints: SubjectConstraints::of(cert.der())
                 .map_err(|()| unreadable("nameConstraints"))?,
+            spki_sha256,
         });
         Ok(())
     }

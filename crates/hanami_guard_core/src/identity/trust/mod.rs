@@ -184,6 +184,18 @@ impl TrustStore {
         intermediates: &[&Certificate],
         unix_seconds: i64,
     ) -> Result<()> {
+        self.verify_chain(leaf, intermediates, unix_seconds)
+            .map(|_| ())
+    }
+
+    /// Like [`TrustStore::verify`], and returns what the verification established: the keys
+    /// of the CAs on the verified path, for a policy's `issuer_key:` conditions.
+    pub fn verify_chain(
+        &self,
+        leaf: &Certificate,
+        intermediates: &[&Certificate],
+        unix_seconds: i64,
+    ) -> Result<VerifiedChain> {
         if intermediates.len() > MAX_INTERMEDIATES {
             return Err(untrusted(
                 UntrustedReason::Invalid,
@@ -243,6 +255,13 @@ impl TrustStore {
         let first = self.crls.0.first().map(Vec::as_slice).unwrap_or(&[]);
         let path = verify_with(&ee, &anchors.tas, &ints, time, first, Some(&check))
             .map_err(|e| report(&e, refusal.take(), intermediates))?;
+        let mut ca_keys: Vec<[u8; 32]> = path
+            .intermediate_certificates()
+            .map(|c| sha256(c.subject_public_key_info().as_ref()))
+            .collect();
+        if let Some(i) = anchors.index_of(path.anchor()) {
+            ca_keys.push(anchors.info[i].spki_sha256);
+        }
         // The other CRL layers, on the same path: an issuer's second CRL is consulted too.
         if self.crls.0.len() > 1 {
             let anchor = std::slice::from_ref(path.anchor());
@@ -272,8 +291,28 @@ impl TrustStore {
                     .into(),
             ));
         }
-        Ok(())
+        Ok(VerifiedChain { ca_keys })
     }
+}
+
+/// What a successful verification established about a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedChain {
+    ca_keys: Vec<[u8; 32]>,
+}
+
+impl VerifiedChain {
+    /// SHA-256 of the DER SubjectPublicKeyInfo of every CA on the verified path: the issuer
+    /// first, the pinned CA last.
+    pub fn ca_keys(&self) -> &[[u8; 32]] {
+        &self.ca_keys
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
 }
 
 /// webpki's `verify_path` hook: refuses a built path, so path building tries the next one.
