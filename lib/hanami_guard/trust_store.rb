@@ -113,16 +113,16 @@ module HanamiGuard
     # @param cert [Certificate, OpenSSL::X509::Certificate, String]
     # @param intermediates [Array<Certificate, OpenSSL::X509::Certificate, String>] at most 8
     # @param at [Time] the verification time
-    # @return [Certificate] the verified certificate
+    # @return [Certificate] the verified certificate, as a new equal object that carries the CA
+    #   keys of the verified path ({Certificate#verified_issuer_keys}), which a policy's
+    #   `issuer_key:` condition reads; give the policy this object, not the one passed in
     # @raise [HanamiGuard::UntrustedCertificate] with #reason `:expired`, `:not_yet_valid`,
     #   `:unknown_issuer`, `:bad_signature`, `:missing_client_auth`, `:revoked` or `:invalid`
     # @raise [HanamiGuard::CertificateError] if `cert` or an intermediate is not a certificate
     # @api public
     # @since 0.1.0
     def verify(cert, intermediates: [], at: Time.now)
-      cert = coerce(cert)
-      _verify(cert, coerce_chain(intermediates), Certificate.unix_seconds(at, "verify"))
-      cert
+      _verify(coerce(cert), coerce_chain(intermediates), Certificate.unix_seconds(at, "verify"))
     end
 
     # Like {#verify}, as a boolean.

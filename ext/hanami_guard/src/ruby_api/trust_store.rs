@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use std::path::PathBuf;
 
-use hanami_guard_core::identity::{Certificate, TrustFiles, TrustStore, TrustStoreFiles};
+use hanami_guard_core::identity::{
+    Certificate, TrustFiles, TrustStore, TrustStoreFiles, VerifiedChain,
+};
 use magnus::{
     function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
 };
 
-use super::certificate::{frozen_str, with_bytes, RbCertificate};
+use super::certificate::{frozen_str, with_bytes, wrap_verified, RbCertificate};
 use crate::{errors, gvl};
 
 /// The Ruby object: the trust anchors and CRLs in force, and the files they reload from.
@@ -106,26 +108,28 @@ impl RbTrustStore {
         cert: &RbCertificate,
         intermediates: RArray,
         at: i64,
-    ) -> Result<hanami_guard_core::Result<()>, Error> {
+    ) -> Result<hanami_guard_core::Result<VerifiedChain>, Error> {
         let leaf = Arc::clone(&cert.0);
         let ints = chain(intermediates)?;
         let store = rb_self.0.current();
         gvl::nogvl(ruby, move || {
             let refs: Vec<&Certificate> = ints.iter().map(|c| c.as_ref()).collect();
-            store.verify(&leaf, &refs, at)
+            store.verify_chain(&leaf, &refs, at)
         })
     }
 
+    /// The certificate again, as a new object that carries the verified chain.
     fn verify(
         ruby: &Ruby,
         rb_self: &Self,
         cert: &RbCertificate,
         intermediates: RArray,
         at: i64,
-    ) -> Result<(), Error> {
+    ) -> Result<Obj<RbCertificate>, Error> {
         errors::guard(ruby, || {
             let result = Self::check(ruby, rb_self, cert, intermediates, at)?;
-            errors::map(ruby, result)
+            let chain = errors::map(ruby, result)?;
+            Ok(wrap_verified(ruby, Arc::clone(&cert.0), chain))
         })
     }
 
@@ -139,7 +143,7 @@ impl RbTrustStore {
     ) -> Result<Option<Symbol>, Error> {
         errors::guard(ruby, || {
             Ok(match Self::check(ruby, rb_self, cert, intermediates, at)? {
-                Ok(()) => None,
+                Ok(_) => None,
                 Err(hanami_guard_core::Error::Untrusted { reason, .. }) => {
                     Some(ruby.to_symbol(reason.as_str()))
                 }
