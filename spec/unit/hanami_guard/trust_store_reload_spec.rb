@@ -95,6 +95,10 @@ RSpec.describe HanamiGuard::TrustStore, ".load and #reload!" do
   it "refuses what it cannot load, and a reload of a store built from Strings" do
     expect { described_class.load(ca_file: File.join(@dir, "missing.pem")) }.to raise_error(Errno::ENOENT)
     expect { described_class.load(ca_file: put("bad.pem", "junk")) }.to raise_error(HanamiGuard::ConfigurationError)
+    expect { described_class.load(ca_file: "#{@dir}/a\0b") }.to raise_error(ArgumentError, /NUL/)
+    expect { described_class.load(ca_file: "#{@dir}/\xFF".b) }.to raise_error(Errno::ENOENT)
+    expect { described_class.load(bundle_files: { "\xFF".b => put("b.pem", old_ca.to_pem) }) }
+      .to raise_error(HanamiGuard::ConfigurationError, /UTF-8/)
     expect { described_class.load }.to raise_error(TypeError)
     expect { described_class.load(ca_file: 1) }.to raise_error(TypeError)
     expect { described_class.load(ca_file: put("ca.pem", old_ca.to_pem), crl_files: [nil]) }.to raise_error(TypeError)

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use std::path::PathBuf;
 
+use hanami_guard_core::Error as CoreError;
+
 use hanami_guard_core::identity::{
     Certificate, TrustFiles, TrustStore, TrustStoreFiles, VerifiedChain,
 };
@@ -44,7 +46,7 @@ fn new(
             let pair: RArray = bundles.entry(i as isize)?;
             let td: RString = pair.entry(0)?;
             let body: RString = pair.entry(1)?;
-            domain_bytes.push((td.to_string()?, with_bytes(body, <[u8]>::to_vec)));
+            domain_bytes.push((trust_domain(ruby, td)?, with_bytes(body, <[u8]>::to_vec)));
         }
         let domain_refs: Vec<(&str, &[u8])> = domain_bytes
             .iter()
@@ -61,8 +63,29 @@ fn new(
     })
 }
 
-fn path(s: RString) -> Result<PathBuf, Error> {
-    Ok(PathBuf::from(s.to_string()?))
+/// A file path, as Ruby's File takes it: any bytes but NUL.
+fn path(ruby: &Ruby, s: RString) -> Result<PathBuf, Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = with_bytes(s, <[u8]>::to_vec);
+    if bytes.contains(&0) {
+        return Err(errors::to_ruby(
+            ruby,
+            CoreError::Argument("a trust file path contains a NUL byte".into()),
+        ));
+    }
+    Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)))
+}
+
+/// A trust domain name: refused as configuration when it is not UTF-8 (no trust domain is).
+fn trust_domain(ruby: &Ruby, s: RString) -> Result<String, Error> {
+    String::from_utf8(with_bytes(s, <[u8]>::to_vec)).map_err(|_| {
+        errors::to_ruby(
+            ruby,
+            CoreError::Configuration(
+                "a trust domain name is not UTF-8: write it as prod.example.org".into(),
+            ),
+        )
+    })
 }
 
 /// `_load(ca_path_or_nil, [crl_path, ...], [[trust_domain, bundle_path], ...])`.
@@ -74,16 +97,18 @@ fn load(
 ) -> Result<Obj<RbTrustStore>, Error> {
     errors::guard(ruby, || {
         let mut files = TrustFiles {
-            ca: ca.map(path).transpose()?,
+            ca: ca.map(|c| path(ruby, c)).transpose()?,
             ..TrustFiles::default()
         };
         for i in 0..crls.len() {
-            files.crls.push(path(crls.entry(i as isize)?)?);
+            files.crls.push(path(ruby, crls.entry(i as isize)?)?);
         }
         for i in 0..bundles.len() {
             let pair: RArray = bundles.entry(i as isize)?;
             let td: RString = pair.entry(0)?;
-            files.bundles.push((td.to_string()?, path(pair.entry(1)?)?));
+            files
+                .bundles
+                .push((trust_domain(ruby, td)?, path(ruby, pair.entry(1)?)?));
         }
         let loaded = gvl::nogvl(ruby, move || TrustStoreFiles::load(files))?;
         let obj = ruby.obj_wrap(RbTrustStore(errors::map(ruby, loaded)?));
