@@ -80,7 +80,9 @@ RSpec.describe "federated trust domain impersonation" do
     at = Time.utc(2020, 3, 24, 14, 30) # the leaf lived one hour
     own = HanamiGuard::TrustStore.new(bundles: { "example.org" => jwks(ica) })
     expect(own.verified?(leaf, at:)).to be(true)
-    other = HanamiGuard::TrustStore.new(bundles: { "example.com" => jwks(ica) })
+    expect { HanamiGuard::TrustStore.new(bundles: { "example.com" => jwks(ica) }) }
+      .to raise_error(HanamiGuard::ConfigurationError, /trust domain example.org/)
+    other = HanamiGuard::TrustStore.new(bundles: { "example.com" => jwks(partner_ca) })
     expect { other.verify(leaf, at:) }
       .to raise_error(HanamiGuard::UntrustedCertificate, /example.org/) { |e| expect(e.reason).to eq(:unknown_issuer) }
   end
@@ -116,6 +118,8 @@ RSpec.describe "federated trust domain impersonation" do
     twice = { "prod.example.org" => prod_ca.to_pem, "spiffe://prod.example.org" => prod_ca.to_pem }
     expect { HanamiGuard::TrustStore.new(bundles: twice) }
       .to raise_error(HanamiGuard::ConfigurationError, /two bundles/)
+    expect { HanamiGuard::TrustStore.new(bundles: { "partner.example.org" => prod_ca.to_pem }) }
+      .to raise_error(HanamiGuard::ConfigurationError, /trust domain prod.example.org/)
     expect { HanamiGuard::TrustStore.new(bundles: { "prod.example.org" => 1 }) }.to raise_error(TypeError)
     expect { HanamiGuard::TrustStore.new(bundles: []) }.to raise_error(TypeError)
     expect { HanamiGuard::TrustStore.new }.to raise_error(TypeError)

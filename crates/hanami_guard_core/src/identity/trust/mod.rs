@@ -117,6 +117,19 @@ impl TrustStore {
             for cert in bundle::parse(&td, input)? {
                 anchors.push(&cert)?;
             }
+            // A CA naming another trust domain could verify nothing here (see `check_path`):
+            // a bundle filed under the wrong name, said at boot rather than at every request.
+            if let Some(other) = anchors
+                .info
+                .iter()
+                .filter_map(|i| i.trust_domain.as_deref())
+                .find(|other| *other != td)
+            {
+                return Err(config(format!(
+                    "the bundle given for trust domain {td} holds a CA of trust domain {other}: \
+                     give each trust domain its own bundle"
+                )));
+            }
             domains.push((td, anchors));
         }
         domains.sort_by(|a, b| a.0.cmp(&b.0));
