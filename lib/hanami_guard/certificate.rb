@@ -73,7 +73,11 @@ module HanamiGuard
     #   @return [SpiffeId, nil] only when there is exactly one URI SAN and it is a SPIFFE ID
     # @!method svid?
     #   @return [Boolean] whether the certificate is a valid X509-SVID leaf: one URI SAN that is
-    #     a SPIFFE ID, not a CA, digitalSignature, neither keyCertSign nor cRLSign
+    #     a SPIFFE ID with a path, not a CA, digitalSignature, neither keyCertSign nor cRLSign
+    # @!method verified_issuer_keys
+    #   @return [Array<String>, nil] the SPKI SHA-256 (hex) of each CA on the path a TrustStore
+    #     verified, issuer first, pinned CA last; nil unless this object came from
+    #     {TrustStore#verify}. A policy's `issuer_key:` reads these and nothing else.
     # @!method client_auth?
     #   @return [Boolean] whether the extended key usage contains clientAuth
     # @!method ca?

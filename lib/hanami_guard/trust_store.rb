@@ -24,26 +24,87 @@ module HanamiGuard
     MAX_INTERMEDIATES = 8
 
     class << self
-      # @param ca_pem [String] a PEM bundle; its CA certificates (basicConstraints CA:TRUE) are
-      #   pinned, others are ignored
-      # @param crls [Array<String>] CRLs, PEM or DER
+      # @param ca_pem [String, nil] a PEM bundle; its CA certificates (basicConstraints CA:TRUE) are
+      #   pinned, others are ignored. May be nil when `bundles:` are given.
+      # @param crls [Array<String>] CRLs, PEM or DER; a revocation in any of them counts
+      # @param bundles [Hash{String => String}] SPIFFE trust bundles by trust domain
+      #   (`"prod.example.org" => File.read("prod.bundle.json")`): the SPIFFE bundle format (a JWK
+      #   Set with `x509-svid` keys) or a PEM bundle of that domain's CAs. With bundles, a
+      #   certificate with a `spiffe:` URI verifies only against its own trust domain's bundle,
+      #   and the CAs of `ca_pem` only certificates without one.
       # @return [TrustStore]
       # @raise [TypeError] for non-String arguments
       # @raise [HanamiGuard::ConfigurationError] for an empty or malformed bundle, a bundle without
-      #   a CA, or a malformed CRL
+      #   a CA, a malformed CRL, or a malformed trust domain or SPIFFE bundle
       # @api public
       # @since 0.1.0
-      def new(ca_pem, crls: [])
-        unless ca_pem.is_a?(String)
+      def new(ca_pem = nil, crls: [], bundles: {})
+        unless ca_pem.is_a?(String) || (ca_pem.nil? && bundles.is_a?(Hash) && !bundles.empty?)
           raise TypeError,
-                "TrustStore.new takes the CA bundle as a PEM String, not #{ca_pem.class}"
+                "TrustStore.new takes the CA bundle as a PEM String (nil only with bundles:), not #{ca_pem.class}"
         end
 
         crls = Array(crls)
         crls.each do |crl|
           raise TypeError, "crls: takes PEM or DER Strings, not #{crl.class}" unless crl.is_a?(String)
         end
-        _new(ca_pem, crls)
+        _new(ca_pem, crls, bundle_pairs(bundles))
+      end
+
+      # A TrustStore read from files, which {#reload!} re-reads: for CAs that rotate (SPIRE),
+      # since Puma cannot reload its own CA.
+      #
+      # @example
+      #   TRUST = HanamiGuard::TrustStore.load(
+      #     ca_file: "config/ca.pem", crl_files: ["config/ca.crl"],
+      #     bundle_files: { "prod.example.org" => "config/prod.bundle.json" }
+      #   )
+      #   Signal.trap("HUP") { Thread.new { TRUST.reload! } }
+      #
+      # @param ca_file [String, Pathname, nil] the PEM bundle of pinned CAs (nil only with bundle_files:)
+      # @param crl_files [Array<String, Pathname>] CRL files, PEM or DER
+      # @param bundle_files [Hash{String => String, Pathname}] trust domain => SPIFFE or PEM bundle file
+      # @return [TrustStore]
+      # @raise [TypeError] for arguments of the wrong type
+      # @raise [HanamiGuard::ConfigurationError] as {.new}
+      # @raise [SystemCallError] a file cannot be read (Errno::ENOENT, ...)
+      # @api public
+      # @since 0.1.0
+      def load(ca_file: nil, crl_files: [], bundle_files: {})
+        ca_file = file_path(ca_file, "ca_file:") unless ca_file.nil?
+        if ca_file.nil? && (!bundle_files.is_a?(Hash) || bundle_files.empty?)
+          raise TypeError, "TrustStore.load needs ca_file: \"config/ca.pem\", " \
+                           "bundle_files: { \"prod.example.org\" => \"bundle.json\" }, or both"
+        end
+
+        crl_files = Array(crl_files).map { |c| file_path(c, "crl_files:") }
+        pairs = bundle_pairs(bundle_files) { |file| file_path(file, "bundle_files:") }
+        _load(ca_file, crl_files, pairs)
+      end
+
+      private
+
+      def file_path(value, name)
+        value = value.to_path if value.respond_to?(:to_path)
+        raise TypeError, "#{name} takes file paths (String or Pathname), not #{value.class}" unless value.is_a?(String)
+
+        value
+      end
+
+      def bundle_pairs(bundles)
+        unless bundles.is_a?(Hash)
+          raise TypeError, "bundles: takes a Hash of trust domain => bundle String, not #{bundles.class}"
+        end
+
+        bundles.map do |td, body|
+          td = td.to_s if td.is_a?(Symbol)
+          body = yield(body) if block_given?
+          unless td.is_a?(String) && body.is_a?(String)
+            raise TypeError, "bundles: takes trust domain Strings to bundle Strings, not #{td.class} => #{body.class}"
+          end
+
+          [td, body]
+        end
       end
     end
 
@@ -52,16 +113,16 @@ module HanamiGuard
     # @param cert [Certificate, OpenSSL::X509::Certificate, String]
     # @param intermediates [Array<Certificate, OpenSSL::X509::Certificate, String>] at most 8
     # @param at [Time] the verification time
-    # @return [Certificate] the verified certificate
+    # @return [Certificate] the verified certificate, as a new equal object that carries the CA
+    #   keys of the verified path ({Certificate#verified_issuer_keys}), which a policy's
+    #   `issuer_key:` condition reads; give the policy this object, not the one passed in
     # @raise [HanamiGuard::UntrustedCertificate] with #reason `:expired`, `:not_yet_valid`,
     #   `:unknown_issuer`, `:bad_signature`, `:missing_client_auth`, `:revoked` or `:invalid`
     # @raise [HanamiGuard::CertificateError] if `cert` or an intermediate is not a certificate
     # @api public
     # @since 0.1.0
     def verify(cert, intermediates: [], at: Time.now)
-      cert = coerce(cert)
-      _verify(cert, coerce_chain(intermediates), Certificate.unix_seconds(at, "verify"))
-      cert
+      _verify(coerce(cert), coerce_chain(intermediates), Certificate.unix_seconds(at, "verify"))
     end
 
     # Like {#verify}, as a boolean.
@@ -75,10 +136,30 @@ module HanamiGuard
       false
     end
 
+    # @!method reload!
+    #   Re-reads the files of a store built by {.load}. When they changed and are all valid, the
+    #   new CAs, bundles and CRLs are in force for every later verification, in every thread. When
+    #   a file is missing, unreadable, malformed or changing while read, the last good set stays in
+    #   force and the error is raised: a broken rotation never fails open.
+    #   @return [Boolean] true when a new set is in force, false when the files are unchanged
+    #   @raise [ConfigurationError] a file is malformed (the last good set is kept), or the store
+    #     was built by {.new}
+    #   @raise [SystemCallError] a file cannot be read (the last good set is kept)
+    #   @api public
+    #   @since 0.1.0
+
+    # @!method reloadable?
+    #   @return [Boolean] whether the store was built by {.load}
+    #   @api public
+    #   @since 0.1.0
+
     # @api public
     # @since 0.1.0
     def inspect
-      "#<#{self.class.name} cas=#{size}>"
+      domains = trust_domains
+      return "#<#{self.class.name} cas=#{size}>" if domains.empty?
+
+      "#<#{self.class.name} cas=#{size} trust_domains=#{domains.join(",")}>"
     end
 
     private

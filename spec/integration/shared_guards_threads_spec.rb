@@ -45,7 +45,7 @@ RSpec.describe "guards shared by 16 threads" do
             :refused
           end
           results = {
-            verify: @trust.verify(cert, intermediates: [@intermediate]).equal?(cert),
+            verify: @trust.verify(cert, intermediates: [@intermediate]) == cert,
             spiffe: cert.spiffe_id.to_s,
             read: @root.read(name),
             escape: escaped,

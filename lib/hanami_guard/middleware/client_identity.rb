@@ -224,8 +224,12 @@ module HanamiGuard
       end
 
       def verified(cert, chain)
-        @trust&.verify(cert, intermediates: chain + @intermediates)
-        cert
+        return cert unless @trust
+
+        # TrustStore#verify returns the certificate with its verified chain (for `issuer_key:`);
+        # another verifier's return value is not an identity.
+        result = @trust.verify(cert, intermediates: chain + @intermediates)
+        result.is_a?(Certificate) && result == cert ? result : cert
       rescue UntrustedCertificate => e
         e.reason
       end

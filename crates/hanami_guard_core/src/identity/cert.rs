@@ -433,6 +433,12 @@ impl Certificate {
             .collect()
     }
 
+    /// The keyUsage bits (bit 0 digitalSignature ... bit 8 decipherOnly, as [`KEY_USAGES`]),
+    /// or `None` without the extension.
+    pub fn key_usage_bits(&self) -> Option<u16> {
+        self.key_usage
+    }
+
     /// Whether the key may authenticate a TLS client, as far as keyUsage says: the extension
     /// is absent, or it allows digitalSignature or keyAgreement (OpenSSL's rule for the
     /// sslclient purpose).
@@ -457,13 +463,16 @@ impl Certificate {
     }
 
     /// Whether this is a valid X509-SVID leaf (X509-SVID spec section 4): exactly one URI SAN
-    /// that is a SPIFFE ID, not a CA, keyUsage with digitalSignature and without keyCertSign
-    /// and cRLSign.
+    /// that is a SPIFFE ID with a path (section 5.2: an ID without one names the trust domain,
+    /// never a workload), not a CA, keyUsage with digitalSignature and without keyCertSign and
+    /// cRLSign.
     pub fn is_svid(&self) -> bool {
         let Some(ku) = self.key_usage else {
             return false;
         };
-        self.spiffe_id.is_some()
+        self.spiffe_id
+            .as_ref()
+            .is_some_and(|id| !id.path().is_empty())
             && !self.is_ca
             && ku & KU_DIGITAL_SIGNATURE != 0
             && ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN) == 0

@@ -33,6 +33,42 @@ pub trait Identity {
     fn dns_names(&self) -> impl Iterator<Item = &str>;
     /// The SHA-256 fingerprint of the certificate, as hex (any case; colons are ignored).
     fn fingerprint_hex(&self) -> Option<&str>;
+    /// The SPKI SHA-256 of every CA on the path a `TrustStore` verified, or `None` when the
+    /// identity was not verified here. Only [`Verified`] has them: a claim the identity makes
+    /// about its own issuer is never a verified key.
+    fn verified_ca_keys(&self) -> Option<&[[u8; 32]]> {
+        None
+    }
+}
+
+/// An identity and the chain a `TrustStore` verified for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Verified<'a, I: Identity + ?Sized> {
+    /// The identity (usually the certificate).
+    pub identity: &'a I,
+    /// What `TrustStore::verify_chain` returned for it.
+    pub chain: &'a crate::identity::VerifiedChain,
+}
+
+impl<I: Identity + ?Sized> Identity for Verified<'_, I> {
+    fn subject_attributes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.identity.subject_attributes()
+    }
+    fn issuer_attributes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.identity.issuer_attributes()
+    }
+    fn spiffe_id(&self) -> Option<&str> {
+        self.identity.spiffe_id()
+    }
+    fn dns_names(&self) -> impl Iterator<Item = &str> {
+        self.identity.dns_names()
+    }
+    fn fingerprint_hex(&self) -> Option<&str> {
+        self.identity.fingerprint_hex()
+    }
+    fn verified_ca_keys(&self) -> Option<&[[u8; 32]]> {
+        Some(self.chain.ca_keys())
+    }
 }
 
 /// An identity as plain owned data. `Send + Sync`; cheap to evaluate.
@@ -105,6 +141,9 @@ impl<T: Identity> Identity for &T {
     }
     fn fingerprint_hex(&self) -> Option<&str> {
         (**self).fingerprint_hex()
+    }
+    fn verified_ca_keys(&self) -> Option<&[[u8; 32]]> {
+        (**self).verified_ca_keys()
     }
 }
 

@@ -14,7 +14,7 @@ use super::pattern::{
     parse_dns_name, parse_fingerprint, validate_action, ResourcePattern, SpiffePattern,
     MAX_PATTERN_BYTES,
 };
-use super::principal::{AttrCondition, Conditions, Principal};
+use super::principal::{parse_issuer_key, AttrCondition, Conditions, Principal};
 use super::{Effect, Rule};
 use crate::error::{excerpt, Error, Result};
 use crate::identity::attr;
@@ -38,6 +38,7 @@ const PRINCIPAL_KEYS: &[&str] = &[
     "trust_domain",
     "dns_name",
     "fingerprint",
+    "issuer_key",
 ];
 
 /// Where an error is: the source, and the rule being read.
@@ -329,7 +330,7 @@ fn rule_from_value(source: &str, index: usize, value: &Value) -> Result<Rule> {
 
 fn principal_from_value(ctx: &Ctx<'_>, key: &str, value: &Value) -> Result<Principal> {
     let hint = "a principal is \"*\" (any identity) or a mapping of one or more of subject, \
-                issuer, spiffe_id, trust_domain, dns_name, fingerprint";
+                issuer, spiffe_id, trust_domain, dns_name, fingerprint, issuer_key";
     let map = match value {
         Value::String(s) if s == "*" => return Ok(Principal::Anyone),
         Value::Mapping(m) if !m.is_empty() => m,
@@ -379,6 +380,10 @@ fn principal_from_value(ctx: &Ctx<'_>, key: &str, value: &Value) -> Result<Princ
             "fingerprint" => {
                 let s = string(ctx, &at, v)?;
                 c.fingerprint = Some(parse_fingerprint(s).map_err(|e| ctx.err(&at, e))?);
+            }
+            "issuer_key" => {
+                let s = string(ctx, &at, v)?;
+                c.issuer_key = Some(parse_issuer_key(s).map_err(|e| ctx.err(&at, e))?);
             }
             _ => {} // refused by known_keys
         }

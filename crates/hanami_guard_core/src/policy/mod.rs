@@ -24,11 +24,11 @@ pub mod tree;
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use identity::{summary, Identity, OwnedIdentity};
+pub use identity::{summary, Identity, OwnedIdentity, Verified};
 pub use lint::Warning;
 pub use load::{DSL_TAG, MAX_POLICY_BYTES, MAX_RULES};
 pub use pattern::{ResourcePattern, SpiffePattern, MAX_RESOURCE_BYTES};
-pub use principal::{AttrCondition, Conditions, Principal, Uses};
+pub use principal::{parse_issuer_key, AttrCondition, Conditions, Principal, Uses};
 pub use reload::PolicyFile;
 
 use crate::error::{excerpt, Error, Result};

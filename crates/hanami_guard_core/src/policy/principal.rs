@@ -4,7 +4,7 @@
 //! never a missing one) or a set of conditions that must all match: `subject` and `issuer`
 //! (attribute => value: in an allow rule compared as `DistinguishedName#match?` compares them,
 //! in a deny rule wide-folded, see below), `spiffe_id` (or `trust_domain`), `dns_name`,
-//! `fingerprint`.
+//! `fingerprint`, `issuer_key` (a CA on the verified path, by key).
 //!
 //! Names are compared as structures, never as strings: a CN of `operator,O=MyOrg` is one CN
 //! attribute with that odd value, and does not satisfy `subject: { CN: operator, O: MyOrg }`.
@@ -128,6 +128,12 @@ fn fold_non_ascii<'a>(
     out
 }
 
+/// Whether a valid SPIFFE ID names only its trust domain (`spiffe://td`).
+fn has_no_path(id: &str) -> bool {
+    id.strip_prefix("spiffe://")
+        .is_some_and(|rest| !rest.contains('/'))
+}
+
 /// The conditions of one principal. At least one is present.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditions {
@@ -141,6 +147,40 @@ pub struct Conditions {
     pub dns_name: Option<Box<str>>,
     /// `fingerprint:`, lowercase hex.
     pub fingerprint: Option<Box<str>>,
+    /// `issuer_key:`, the SHA-256 of a CA's SubjectPublicKeyInfo: some CA on the identity's
+    /// *verified* path (see [`Identity::verified_ca_keys`]) has that key.
+    pub issuer_key: Option<[u8; 32]>,
+}
+
+/// Parses an `issuer_key:` value: 64 hex digits (any case, colons allowed, optional `sha256:`).
+pub fn parse_issuer_key(s: &str) -> Result<[u8; 32], String> {
+    let body = s
+        .strip_prefix("sha256:")
+        .or_else(|| s.strip_prefix("SHA256:"))
+        .unwrap_or(s);
+    let hex: Vec<u8> = body.bytes().filter(|b| *b != b':').collect();
+    let mut out = [0u8; 32];
+    let ok = hex.len() == 64
+        && hex.chunks(2).zip(out.iter_mut()).all(|(pair, byte)| {
+            let digit = |b: u8| char::from(b).to_digit(16);
+            match (digit(pair[0]), digit(pair[1])) {
+                (Some(h), Some(l)) => {
+                    *byte = (h * 16 + l) as u8;
+                    true
+                }
+                _ => false,
+            }
+        });
+    if ok {
+        Ok(out)
+    } else {
+        Err(format!(
+            "malformed issuer_key {:?}: give the SHA-256 of the CA's SubjectPublicKeyInfo as 64 \
+             hex digits (openssl x509 -in ca.pem -pubkey -noout | openssl pkey -pubin -outform \
+             der | sha256sum)",
+            crate::error::excerpt(s, 80)
+        ))
+    }
 }
 
 /// A compiled principal.
@@ -266,9 +306,11 @@ impl Principal {
         };
         if !c.spiffe.is_empty() {
             let hit = match side {
-                Side::Allow => who
-                    .spiffe_id
-                    .is_some_and(|id| c.spiffe.iter().all(|p| p.matches_valid(id))),
+                // X509-SVID 5.2: an ID without a path names a trust domain, never a workload.
+                // Read as "any ID of the domain" a deny still matches it; no allow does.
+                Side::Allow => who.spiffe_id.is_some_and(|id| {
+                    !has_no_path(id) && c.spiffe.iter().all(|p| p.matches_valid(id))
+                }),
                 // One reading of one URI must meet every SPIFFE condition of the principal.
                 Side::Deny => who
                     .spiffe_readings()
@@ -282,6 +324,15 @@ impl Principal {
         if let Some(pin) = &c.fingerprint {
             match who.identity.fingerprint_hex() {
                 Some(fp) if fingerprint_matches(pin, fp) => {}
+                _ => return false,
+            }
+        }
+        if let Some(key) = &c.issuer_key {
+            match who.identity.verified_ca_keys() {
+                Some(keys) if keys.contains(key) => {}
+                // No verified chain: which CA issued the identity is unknown. An allow cannot
+                // hold on an unknown; a deny must.
+                None if matches!(side, Side::Deny) => {}
                 _ => return false,
             }
         }
@@ -354,6 +405,9 @@ impl Principal {
                     && a.fingerprint
                         .as_ref()
                         .map_or(true, |x| b.fingerprint.as_ref() == Some(x))
+                    && a.issuer_key
+                        .as_ref()
+                        .map_or(true, |x| b.issuer_key.as_ref() == Some(x))
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use hanami_guard_core::identity::Certificate;
+use hanami_guard_core::identity::{Certificate, VerifiedChain};
 use magnus::rb_sys::AsRawValue;
 use magnus::value::{LazyId, Opaque};
 use magnus::{
@@ -15,7 +15,9 @@ use super::distinguished_name::{RbDistinguishedName, Source};
 use super::spiffe_id::RbSpiffeId;
 use crate::errors;
 
-/// The Ruby object: a shared pointer to the immutable core certificate.
+/// The Ruby object: a shared pointer to the immutable core certificate, and the chain a
+/// `TrustStore` verified for it when it was returned by `TrustStore#verify` (the only way to
+/// build one with a chain, so a policy's `issuer_key:` never reads a claim).
 #[magnus::wrap(
     class = "HanamiGuard::Certificate",
     free_immediately,
@@ -23,7 +25,7 @@ use crate::errors;
     frozen_shareable,
     wb_protected
 )]
-pub struct RbCertificate(pub Arc<Certificate>);
+pub struct RbCertificate(pub Arc<Certificate>, pub Option<Arc<VerifiedChain>>);
 
 /// The bytes of a Ruby String, borrowed for the duration of a call that runs no Ruby code.
 pub fn with_bytes<T>(s: RString, f: impl FnOnce(&[u8]) -> T) -> T {
@@ -56,7 +58,18 @@ pub fn frozen_strs<S: AsRef<str>>(ruby: &Ruby, items: &[S]) -> RArray {
 
 /// Wraps a core certificate into a frozen Ruby object.
 pub fn wrap(ruby: &Ruby, cert: Arc<Certificate>) -> Obj<RbCertificate> {
-    let obj = ruby.obj_wrap(RbCertificate(cert));
+    let obj = ruby.obj_wrap(RbCertificate(cert, None));
+    obj.freeze();
+    obj
+}
+
+/// Wraps a certificate with the chain a `TrustStore` verified for it.
+pub fn wrap_verified(
+    ruby: &Ruby,
+    cert: Arc<Certificate>,
+    chain: VerifiedChain,
+) -> Obj<RbCertificate> {
+    let obj = ruby.obj_wrap(RbCertificate(cert, Some(Arc::new(chain))));
     obj.freeze();
     obj
 }
@@ -184,6 +197,19 @@ impl RbCertificate {
         self.0.is_svid()
     }
 
+    /// The SPKI SHA-256 (hex) of each CA on the verified path, issuer first; `nil` unless this
+    /// object came from `TrustStore#verify`.
+    fn verified_issuer_keys(ruby: &Ruby, rb_self: &Self) -> Option<RArray> {
+        rb_self.1.as_ref().map(|chain| {
+            let keys: Vec<String> = chain
+                .ca_keys()
+                .iter()
+                .map(|k| k.iter().map(|b| format!("{b:02x}")).collect())
+                .collect();
+            frozen_strs(ruby, &keys)
+        })
+    }
+
     fn client_auth(&self) -> bool {
         self.0.client_auth()
     }
@@ -236,6 +262,10 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("ip_addresses", method!(RbCertificate::ip_addresses, 0))?;
     class.define_method("spiffe_id", method!(RbCertificate::spiffe_id, 0))?;
     class.define_method("svid?", method!(RbCertificate::is_svid, 0))?;
+    class.define_method(
+        "verified_issuer_keys",
+        method!(RbCertificate::verified_issuer_keys, 0),
+    )?;
     class.define_method("client_auth?", method!(RbCertificate::client_auth, 0))?;
     class.define_method("ca?", method!(RbCertificate::is_ca, 0))?;
     class.define_method("key_usage", method!(RbCertificate::key_usage, 0))?;

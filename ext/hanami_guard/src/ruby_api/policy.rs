@@ -188,7 +188,11 @@ fn class_name(v: Value) -> String {
 enum Who<'a> {
     None,
     Converted(&'a OwnedIdentity),
-    Certificate(&'a hanami_guard_core::identity::Certificate),
+    /// A certificate, with the chain a `TrustStore` verified when it came from `verify`.
+    Certificate(
+        &'a hanami_guard_core::identity::Certificate,
+        Option<&'a hanami_guard_core::identity::VerifiedChain>,
+    ),
     Read(OwnedIdentity),
     Unreadable(String),
 }
@@ -430,7 +434,7 @@ fn read_identity<'a>(ruby: &Ruby, v: Value, uses: Uses) -> Result<Who<'a>, Error
         .is_some_and(|c| v.is_kind_of(ruby.get_inner(*c)));
     if certificate {
         if let Ok(cert) = <&'a RbCertificate>::try_convert(v) {
-            return Ok(Who::Certificate(&cert.0));
+            return Ok(Who::Certificate(&cert.0, cert.1.as_deref()));
         }
     }
     Ok(match read_duck(ruby, v, uses)? {
@@ -605,7 +609,14 @@ fn evaluate<R>(
         }
         (Who::Converted(id), a, r) => policy.decide(Some(*id), a.as_str(), r.as_str()),
         (Who::Read(id), a, r) => policy.decide(Some(id), a.as_str(), r.as_str()),
-        (Who::Certificate(cert), a, r) => policy.decide(Some(*cert), a.as_str(), r.as_str()),
+        (Who::Certificate(cert, None), a, r) => policy.decide(Some(*cert), a.as_str(), r.as_str()),
+        (Who::Certificate(cert, Some(chain)), a, r) => {
+            let verified = hanami_guard_core::policy::Verified {
+                identity: *cert,
+                chain,
+            };
+            policy.decide(Some(&verified), a.as_str(), r.as_str())
+        }
     };
     Ok(f(&decision, action.as_str(), resource.as_str()))
 }

@@ -3,15 +3,21 @@
 
 use std::sync::Arc;
 
-use hanami_guard_core::identity::{Certificate, TrustStore};
+use std::path::PathBuf;
+
+use hanami_guard_core::Error as CoreError;
+
+use hanami_guard_core::identity::{
+    Certificate, TrustFiles, TrustStore, TrustStoreFiles, VerifiedChain,
+};
 use magnus::{
     function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
 };
 
-use super::certificate::{with_bytes, RbCertificate};
+use super::certificate::{frozen_str, with_bytes, wrap_verified, RbCertificate};
 use crate::{errors, gvl};
 
-/// The Ruby object: an immutable set of trust anchors and CRLs.
+/// The Ruby object: the trust anchors and CRLs in force, and the files they reload from.
 #[magnus::wrap(
     class = "HanamiGuard::TrustStore",
     free_immediately,
@@ -19,9 +25,14 @@ use crate::{errors, gvl};
     frozen_shareable,
     wb_protected
 )]
-pub struct RbTrustStore(TrustStore);
+pub struct RbTrustStore(TrustStoreFiles);
 
-fn new(ruby: &Ruby, bundle: RString, crls: RArray) -> Result<Obj<RbTrustStore>, Error> {
+fn new(
+    ruby: &Ruby,
+    bundle: Option<RString>,
+    crls: RArray,
+    bundles: RArray,
+) -> Result<Obj<RbTrustStore>, Error> {
     errors::guard(ruby, || {
         let mut crl_bytes: Vec<Vec<u8>> = Vec::with_capacity(crls.len());
         for i in 0..crls.len() {
@@ -29,8 +40,78 @@ fn new(ruby: &Ruby, bundle: RString, crls: RArray) -> Result<Obj<RbTrustStore>, 
             crl_bytes.push(with_bytes(c, <[u8]>::to_vec));
         }
         let crl_refs: Vec<&[u8]> = crl_bytes.iter().map(Vec::as_slice).collect();
-        let store = errors::map(ruby, with_bytes(bundle, |b| TrustStore::new(b, &crl_refs)))?;
-        let obj = ruby.obj_wrap(RbTrustStore(store));
+        // `bundles` is `[[trust_domain, bundle], ...]`, built by the Ruby facade from a Hash.
+        let mut domain_bytes: Vec<(String, Vec<u8>)> = Vec::with_capacity(bundles.len());
+        for i in 0..bundles.len() {
+            let pair: RArray = bundles.entry(i as isize)?;
+            let td: RString = pair.entry(0)?;
+            let body: RString = pair.entry(1)?;
+            domain_bytes.push((trust_domain(ruby, td)?, with_bytes(body, <[u8]>::to_vec)));
+        }
+        let domain_refs: Vec<(&str, &[u8])> = domain_bytes
+            .iter()
+            .map(|(td, b)| (td.as_str(), b.as_slice()))
+            .collect();
+        let ca = bundle.map(|b| with_bytes(b, <[u8]>::to_vec));
+        let store = errors::map(
+            ruby,
+            TrustStore::with_bundles(ca.as_deref(), &domain_refs, &crl_refs),
+        )?;
+        let obj = ruby.obj_wrap(RbTrustStore(TrustStoreFiles::fixed(store)));
+        obj.freeze();
+        Ok(obj)
+    })
+}
+
+/// A file path, as Ruby's File takes it: any bytes but NUL.
+fn path(ruby: &Ruby, s: RString) -> Result<PathBuf, Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = with_bytes(s, <[u8]>::to_vec);
+    if bytes.contains(&0) {
+        return Err(errors::to_ruby(
+            ruby,
+            CoreError::Argument("a trust file path contains a NUL byte".into()),
+        ));
+    }
+    Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)))
+}
+
+/// A trust domain name: refused as configuration when it is not UTF-8 (no trust domain is).
+fn trust_domain(ruby: &Ruby, s: RString) -> Result<String, Error> {
+    String::from_utf8(with_bytes(s, <[u8]>::to_vec)).map_err(|_| {
+        errors::to_ruby(
+            ruby,
+            CoreError::Configuration(
+                "a trust domain name is not UTF-8: write it as prod.example.org".into(),
+            ),
+        )
+    })
+}
+
+/// `_load(ca_path_or_nil, [crl_path, ...], [[trust_domain, bundle_path], ...])`.
+fn load(
+    ruby: &Ruby,
+    ca: Option<RString>,
+    crls: RArray,
+    bundles: RArray,
+) -> Result<Obj<RbTrustStore>, Error> {
+    errors::guard(ruby, || {
+        let mut files = TrustFiles {
+            ca: ca.map(|c| path(ruby, c)).transpose()?,
+            ..TrustFiles::default()
+        };
+        for i in 0..crls.len() {
+            files.crls.push(path(ruby, crls.entry(i as isize)?)?);
+        }
+        for i in 0..bundles.len() {
+            let pair: RArray = bundles.entry(i as isize)?;
+            let td: RString = pair.entry(0)?;
+            files
+                .bundles
+                .push((trust_domain(ruby, td)?, path(ruby, pair.entry(1)?)?));
+        }
+        let loaded = gvl::nogvl(ruby, move || TrustStoreFiles::load(files))?;
+        let obj = ruby.obj_wrap(RbTrustStore(errors::map(ruby, loaded)?));
         obj.freeze();
         Ok(obj)
     })
@@ -52,26 +133,28 @@ impl RbTrustStore {
         cert: &RbCertificate,
         intermediates: RArray,
         at: i64,
-    ) -> Result<hanami_guard_core::Result<()>, Error> {
+    ) -> Result<hanami_guard_core::Result<VerifiedChain>, Error> {
         let leaf = Arc::clone(&cert.0);
         let ints = chain(intermediates)?;
-        let store = &rb_self.0;
+        let store = rb_self.0.current();
         gvl::nogvl(ruby, move || {
             let refs: Vec<&Certificate> = ints.iter().map(|c| c.as_ref()).collect();
-            store.verify(&leaf, &refs, at)
+            store.verify_chain(&leaf, &refs, at)
         })
     }
 
+    /// The certificate again, as a new object that carries the verified chain.
     fn verify(
         ruby: &Ruby,
         rb_self: &Self,
         cert: &RbCertificate,
         intermediates: RArray,
         at: i64,
-    ) -> Result<(), Error> {
+    ) -> Result<Obj<RbCertificate>, Error> {
         errors::guard(ruby, || {
             let result = Self::check(ruby, rb_self, cert, intermediates, at)?;
-            errors::map(ruby, result)
+            let chain = errors::map(ruby, result)?;
+            Ok(wrap_verified(ruby, Arc::clone(&cert.0), chain))
         })
     }
 
@@ -85,7 +168,7 @@ impl RbTrustStore {
     ) -> Result<Option<Symbol>, Error> {
         errors::guard(ruby, || {
             Ok(match Self::check(ruby, rb_self, cert, intermediates, at)? {
-                Ok(()) => None,
+                Ok(_) => None,
                 Err(hanami_guard_core::Error::Untrusted { reason, .. }) => {
                     Some(ruby.to_symbol(reason.as_str()))
                 }
@@ -95,16 +178,41 @@ impl RbTrustStore {
     }
 
     fn anchor_count(&self) -> usize {
-        self.0.anchor_count()
+        self.0.current().anchor_count()
+    }
+
+    fn reload(ruby: &Ruby, rb_self: &Self) -> Result<bool, Error> {
+        errors::guard(ruby, || {
+            let files = &rb_self.0;
+            let result = gvl::nogvl(ruby, || files.reload())?;
+            errors::map(ruby, result)
+        })
+    }
+
+    fn reloadable(&self) -> bool {
+        self.0.files().is_some()
+    }
+
+    fn trust_domains(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+        let out = ruby.ary_new();
+        for td in rb_self.0.current().trust_domains() {
+            out.push(frozen_str(ruby, td))?;
+        }
+        out.freeze();
+        Ok(out)
     }
 }
 
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("TrustStore", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_new", function!(new, 2))?;
+    class.define_singleton_method("_new", function!(new, 3))?;
+    class.define_singleton_method("_load", function!(load, 3))?;
+    class.define_method("reload!", method!(RbTrustStore::reload, 0))?;
+    class.define_method("reloadable?", method!(RbTrustStore::reloadable, 0))?;
     class.define_method("_verify", method!(RbTrustStore::verify, 3))?;
     class.define_method("_reason", method!(RbTrustStore::reason, 3))?;
     class.define_method("size", method!(RbTrustStore::anchor_count, 0))?;
+    class.define_method("trust_domains", method!(RbTrustStore::trust_domains, 0))?;
     Ok(())
 }

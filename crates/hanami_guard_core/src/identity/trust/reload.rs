@@ -1,0 +1,176 @@
+//! A TrustStore that can be reloaded from its files without ever failing open.
+//!
+//! SPIRE rotates its CAs often and Puma cannot reload its own CA, so an app re-reads the CA
+//! bundle, the SPIFFE bundles and the CRLs. As with a policy file, a verification clones the
+//! current `Arc` and runs with no lock held; `reload` reads and builds with no lock held and
+//! swaps the pointer only when every file was read and the new store built. A missing,
+//! unreadable or malformed file leaves the last good store in force and returns the error.
+//!
+//! Files are read twice and must be identical both times: a CRL file caught mid-write can
+//! still parse, with its newest CRL (and the revocations only it lists) cut off.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use super::TrustStore;
+use crate::error::{Error, Result};
+
+/// The largest file read.
+const MAX_FILE: u64 = 64 << 20;
+
+/// The files a [`TrustStoreFiles`] is built from.
+#[derive(Debug, Clone, Default)]
+pub struct TrustFiles {
+    /// The PEM bundle of pinned CAs.
+    pub ca: Option<PathBuf>,
+    /// CRL files, PEM or DER.
+    pub crls: Vec<PathBuf>,
+    /// `(trust domain, bundle file)`.
+    pub bundles: Vec<(String, PathBuf)>,
+}
+
+/// The store in force, and the files it is reloaded from (if any).
+#[derive(Debug)]
+pub struct TrustStoreFiles {
+    current: RwLock<(Arc<TrustStore>, [u8; 32])>,
+    files: Option<TrustFiles>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(e, shown.clone()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(e, shown.clone()))?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(Error::Configuration(format!(
+            "{shown} is larger than {} MiB: refused",
+            MAX_FILE >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
+impl TrustFiles {
+    fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.ca
+            .iter()
+            .map(PathBuf::as_path)
+            .chain(self.crls.iter().map(PathBuf::as_path))
+            .chain(self.bundles.iter().map(|(_, p)| p.as_path()))
+    }
+
+    /// Every file's content, in [`TrustFiles::paths`] order, read twice to the same bytes.
+    fn read_stable(&self) -> Result<Vec<Vec<u8>>> {
+        let first: Vec<Vec<u8>> = self.paths().map(read).collect::<Result<_>>()?;
+        for (path, bytes) in self.paths().zip(&first) {
+            if read(path)? != *bytes {
+                return Err(Error::Configuration(format!(
+                    "{} changed while it was read: nothing was reloaded; replace trust files \
+                     atomically (write a new file, then rename it over the old one) and reload again",
+                    path.display()
+                )));
+            }
+        }
+        Ok(first)
+    }
+
+    /// The files' contents and their digest.
+    fn read_all(&self) -> Result<(Vec<Vec<u8>>, [u8; 32])> {
+        let contents = self.read_stable()?;
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        for bytes in &contents {
+            digest.update(&(bytes.len() as u64).to_be_bytes());
+            digest.update(bytes);
+        }
+        for (td, _) in &self.bundles {
+            digest.update(&(td.len() as u64).to_be_bytes());
+            digest.update(td.as_bytes());
+        }
+        let mut sum = [0u8; 32];
+        sum.copy_from_slice(digest.finish().as_ref());
+        Ok((contents, sum))
+    }
+
+    fn build(&self, contents: &[Vec<u8>]) -> Result<TrustStore> {
+        let mut it = contents.iter();
+        let ca = self.ca.as_ref().and_then(|_| it.next()).map(Vec::as_slice);
+        let crls: Vec<&[u8]> = it
+            .by_ref()
+            .take(self.crls.len())
+            .map(Vec::as_slice)
+            .collect();
+        let bundles: Vec<(&str, &[u8])> = self
+            .bundles
+            .iter()
+            .zip(it)
+            .map(|((td, _), b)| (td.as_str(), b.as_slice()))
+            .collect();
+        TrustStore::with_bundles(ca, &bundles, &crls)
+    }
+}
+
+impl TrustStoreFiles {
+    /// Builds a store from files.
+    pub fn load(files: TrustFiles) -> Result<Self> {
+        let (contents, sum) = files.read_all()?;
+        let store = files.build(&contents)?;
+        Ok(TrustStoreFiles {
+            current: RwLock::new((Arc::new(store), sum)),
+            files: Some(files),
+        })
+    }
+
+    /// Wraps a store built from bytes: it can never be reloaded.
+    pub fn fixed(store: TrustStore) -> Self {
+        TrustStoreFiles {
+            current: RwLock::new((Arc::new(store), [0; 32])),
+            files: None,
+        }
+    }
+
+    /// The files this store is reloaded from.
+    pub fn files(&self) -> Option<&TrustFiles> {
+        self.files.as_ref()
+    }
+
+    /// The store in force now; one verification runs on one consistent snapshot.
+    pub fn current(&self) -> Arc<TrustStore> {
+        // The pair is replaced in one assignment, so even a poisoned lock holds a whole store.
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard.0),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner().0),
+        }
+    }
+
+    fn digest(&self) -> [u8; 32] {
+        match self.current.read() {
+            Ok(guard) => guard.1,
+            Err(poisoned) => poisoned.into_inner().1,
+        }
+    }
+
+    /// Re-reads the files: `Ok(false)` when unchanged, `Ok(true)` when a new store is in force.
+    /// On any error the last good store stays in force and the error is returned.
+    pub fn reload(&self) -> Result<bool> {
+        let files = self.files.as_ref().ok_or_else(|| {
+            Error::Configuration(
+                "this TrustStore was built from Strings (TrustStore.new), so it cannot be \
+                 reloaded: build it with TrustStore.load(ca_file:, crl_files:, bundle_files:) to reload it"
+                    .to_owned(),
+            )
+        })?;
+        let (contents, sum) = files.read_all()?;
+        if sum == self.digest() {
+            return Ok(false);
+        }
+        let fresh = (Arc::new(files.build(&contents)?), sum);
+        match self.current.write() {
+            Ok(mut guard) => *guard = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(true)
+    }
+}
