@@ -133,9 +133,15 @@ module HanamiGuard
     def run(stdin: nil, **values)
       raise TypeError, "stdin: must be a String, not #{stdin.class}" unless stdin.nil? || stdin.is_a?(String)
 
-      raw = _run(ordered_values(values), stdin)
-      Result.new(argv: raw[0], exit_status: raw[1], signal: raw[2], stdout: raw[3], stderr: raw[4],
-                 timed_out: raw[5], truncated: raw[6], duration: raw[7], pid: raw[8], sandbox: raw[9])
+      raw = _run(refusing { ordered_values(values) }, stdin)
+      result = Result.new(argv: raw[0], exit_status: raw[1], signal: raw[2], stdout: raw[3], stderr: raw[4],
+                          timed_out: raw[5], truncated: raw[6], duration: raw[7], pid: raw[8], sandbox: raw[9])
+      if Events.listening?("command.finished")
+        Events.emit("command.finished", { command: @source, argv: result.argv, exit_status: result.exit_status,
+                                          signal: result.signal, timed_out: result.timed_out?,
+                                          duration: result.duration, pid: result.pid })
+      end
+      result
     end
 
     # Like {#run}, but raises unless the command succeeded.
@@ -162,7 +168,7 @@ module HanamiGuard
     # @api public
     # @since 0.1.0
     def argv(**values)
-      _argv(ordered_values(values)).each(&:freeze).freeze
+      _argv(refusing { ordered_values(values) }).each(&:freeze).freeze
     end
 
     def inspect
@@ -170,6 +176,15 @@ module HanamiGuard
     end
 
     private
+
+    # Reports a refused value (`command.refused`: the command's template and the reason, never
+    # the value, which may be a secret) and raises it on.
+    def refusing
+      yield
+    rescue CommandNotAllowed => e
+      Events.emit("command.refused", { command: @source, message: e.message }) if Events.listening?("command.refused")
+      raise
+    end
 
     def setup(template, checks, timeout)
       names = _placeholders

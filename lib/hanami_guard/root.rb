@@ -370,5 +370,26 @@ module HanamiGuard
 
       alias to_path path
     end
+
+    # Reports every refused path (`path.refused`: the operation, the path as asked, the
+    # error's class and message) before raising it on, when anybody listens.
+    #
+    # @api private
+    module RefusalEvents
+      # Not store: its argument is the content, not a path.
+      %i[read open write mkdir_p exist? file? directory? stat entries resolve subroot].each do |operation|
+        define_method(operation) do |*args, **options, &block|
+          super(*args, **options, &block)
+        rescue PathError => e
+          if Events.listening?("path.refused")
+            asked = args.first.is_a?(String) ? args.first : args.first.class.name
+            Events.emit("path.refused",
+                        { operation:, path: asked, root: path, error: e.class.name, message: e.message })
+          end
+          raise
+        end
+      end
+    end
+    prepend RefusalEvents
   end
 end

@@ -88,4 +88,39 @@ RSpec.describe HanamiGuard::Events do
     expect(io.string.lines.size).to eq(1)
     expect(io.string).to include('hanami_guard certificate.rejected {"reason":"expired","subject":"CN=x"}')
   end
+
+  describe "from Root and Command" do
+    let(:dir) { Dir.mktmpdir("hanami_guard-events") }
+
+    after { FileUtils.rm_rf(dir) }
+
+    it "reports path.refused with the operation, the path asked and the error, then raises" do
+      seen = []
+      HanamiGuard.subscribe("path.refused") { |event| seen << event }
+      root = HanamiGuard::Root.new(dir)
+      expect { root.read("../etc/passwd") }.to raise_error(HanamiGuard::PathEscapeError)
+      expect { root.write("a\0b", "x") }.to raise_error(HanamiGuard::PathError)
+      expect(seen.map { |e| [e[:operation], e[:path], e[:error]] })
+        .to eq([[:read, "../etc/passwd", "HanamiGuard::PathEscapeError"], [:write, "a\\0b", "HanamiGuard::PathError"]])
+      expect(seen.first[:root]).to eq(root.path)
+      expect { root.read("missing") }.to raise_error(Errno::ENOENT)
+      expect(seen.size).to eq(2)
+    end
+
+    it "reports command.refused without the value, and command.finished with argv, status and duration" do
+      seen = []
+      HanamiGuard.subscribe("*") { |event| seen << event }
+      echo = HanamiGuard::Command.new("printf %s {word}", allow: { word: /\A[a-z]+\z/ })
+      expect { echo.run(word: "s3cret-Value") }.to raise_error(HanamiGuard::CommandNotAllowed)
+      expect(seen.map(&:name)).to eq(["command.refused"])
+      expect(seen.first[:command]).to eq("printf %s {word}")
+      expect(seen.first.to_h.values.join).not_to include("s3cret")
+      echo.run(word: "hello")
+      finished = seen.last
+      expect(finished.name).to eq("command.finished")
+      expect(finished.to_h).to include(exit_status: 0, timed_out: false)
+      expect(finished[:argv].last).to eq("hello")
+      expect(finished[:duration]).to be_a(Float)
+    end
+  end
 end
