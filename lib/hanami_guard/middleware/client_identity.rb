@@ -74,6 +74,11 @@ module HanamiGuard
       # The Rack env key holding the {HanamiGuard::Certificate}.
       ENV_KEY = "hanami_guard.identity"
 
+      # A certificate the trust store refused: the reason, the verifier's message, and the
+      # certificate (for the report; never passed on).
+      Rejection = Struct.new(:reason, :message, :certificate)
+      private_constant :Rejection
+
       # The Rack env key set to true on every request this middleware passed on.
       CHECKED_KEY = "hanami_guard.checked"
       # Forwarded certificate headers larger than this are refused before parsing.
@@ -112,6 +117,7 @@ module HanamiGuard
         @app = app
         @puma = check_source(source, header)
         @header_key, @format, @chain_key = check_header(header, format, chain_header)
+        @header_name = header
         @decoder = ForwardedCertificate.new(@format)
         @proxies = check_proxies(trusted_proxies, header, proxy_identity)
         @trust = check_trust(trust, header)
@@ -130,7 +136,7 @@ module HanamiGuard
       def call(env)
         env.delete(ENV_KEY)
         identity = identify(env)
-        return reject(env, identity) if identity.is_a?(Symbol)
+        return reject(env, identity) if identity.is_a?(Symbol) || identity.is_a?(Rejection)
         return reject(env, :missing_certificate) if identity.nil? && @required
 
         env[ENV_KEY] = identity if identity
@@ -231,7 +237,7 @@ module HanamiGuard
         result = @trust.verify(cert, intermediates: chain + @intermediates)
         result.is_a?(Certificate) && result == cert ? result : cert
       rescue UntrustedCertificate => e
-        e.reason
+        Rejection.new(e.reason, e.message, cert)
       end
 
       # REMOTE_ADDR must be the socket's peer. A "/" would make IPAddr read a whole network.
@@ -248,8 +254,9 @@ module HanamiGuard
         false
       end
 
-      def reject(env, reason)
-        report(:rejected, env, reason)
+      def reject(env, refusal)
+        reason = refusal.is_a?(Rejection) ? refusal.reason : refusal
+        report(:rejected, env, reason, refusal)
         return @on_failure.call(env, reason) if @on_failure
 
         body = "unauthorized: #{reason}\n"
@@ -257,11 +264,22 @@ module HanamiGuard
                 "cache-control" => "no-store" }, [body]]
       end
 
-      def report(event, env, reason)
-        return unless @on_report
+      # `certificate.rejected` and `header.ignored` for subscribers, and on_report's call (the
+      # same payload with `event: :rejected` or `:untrusted_proxy`). Nothing is built when
+      # nobody listens.
+      def report(kind, env, reason, refusal = nil)
+        name = kind == :rejected ? "certificate.rejected" : "header.ignored"
+        listening = Events.listening?(name)
+        return unless @on_report || listening
 
-        @on_report.call({ event:, reason:, remote_addr: env["REMOTE_ADDR"],
-                          header: @header_key }.freeze)
+        payload = { reason:, remote_addr: env["REMOTE_ADDR"].to_s, header: @header_name }
+        if refusal.is_a?(Rejection)
+          cert = refusal.certificate
+          payload.merge!(message: refusal.message, subject: cert.subject.to_s, issuer: cert.issuer.to_s,
+                         serial: cert.serial, fingerprint: cert.fingerprint)
+        end
+        Events.emit(name, payload) if listening
+        @on_report&.call({ event: kind, **Events.clean(payload) }.freeze)
       end
 
       # -- configuration checks, at boot ----------------------------------------------------------

@@ -101,7 +101,7 @@ RSpec.describe HanamiGuard::Events do
       expect { root.read("../etc/passwd") }.to raise_error(HanamiGuard::PathEscapeError)
       expect { root.write("a\0b", "x") }.to raise_error(HanamiGuard::PathError)
       expect(seen.map { |e| [e[:operation], e[:path], e[:error]] })
-        .to eq([[:read, "../etc/passwd", "HanamiGuard::PathEscapeError"], [:write, "a\\0b", "HanamiGuard::PathError"]])
+        .to eq([[:read, "../etc/passwd", "HanamiGuard::PathEscapeError"], [:write, "a\\x00b", "HanamiGuard::PathError"]])
       expect(seen.first[:root]).to eq(root.path)
       expect { root.read("missing") }.to raise_error(Errno::ENOENT)
       expect(seen.size).to eq(2)
@@ -121,6 +121,44 @@ RSpec.describe HanamiGuard::Events do
       expect(finished.to_h).to include(exit_status: 0, timed_out: false)
       expect(finished[:argv].last).to eq("hello")
       expect(finished[:duration]).to be_a(Float)
+    end
+  end
+
+  describe "from the middleware" do
+    let(:app) { ->(_env) { [200, {}, ["ok"]] } }
+
+    it "reports certificate.rejected with the verifier's message and the certificate's names, never the certificate" do
+      other = HanamiGuard::Testing::CA.new(subject: "CN=Other CA")
+      stranger = other.issue(subject: "CN=mallory,O=Elsewhere")
+      seen = []
+      HanamiGuard.subscribe("certificate.rejected") { |event| seen << event }
+      reported = []
+      mw = HanamiGuard::Middleware::ClientIdentity.new(app, source: :puma, trust: ca.trust_store,
+                                                            on_report: ->(e) { reported << e })
+      status, = mw.call(HanamiGuard::Testing.puma_env("/", certificate: stranger,
+                                                           env: { "REMOTE_ADDR" => "192.0.2.1" }))
+      expect(status).to eq(401)
+      event = seen.first.to_h
+      expect(event).to include(event: "certificate.rejected", reason: :unknown_issuer, remote_addr: "192.0.2.1",
+                               subject: "CN=mallory,O=Elsewhere", issuer: "CN=Other CA Intermediate",
+                               serial: stranger.serial, fingerprint: stranger.fingerprint)
+      expect(event[:message]).to be_a(String).and(include("pinned CA"))
+      expect(event.values.join).not_to include(stranger.to_pem[30, 40])
+      # on_report keeps working: the same payload, with its old event name.
+      expect(reported.first).to include(event: :rejected, reason: :unknown_issuer, subject: "CN=mallory,O=Elsewhere")
+    end
+
+    it "reports header.ignored with the header name as configured, not the Rack key" do
+      seen = []
+      HanamiGuard.subscribe("header.ignored") { |event| seen << event }
+      mw = HanamiGuard::Middleware::ClientIdentity.new(app, header: "X-Client-Cert", format: :pem_escaped,
+                                                            trust: ca.trust_store, trusted_proxies: ["10.0.0.0/8"],
+                                                            required: false)
+      env = HanamiGuard::Testing.rack_env("/", identity: nil, env: { "REMOTE_ADDR" => "192.0.2.9",
+                                                                     "HTTP_X_CLIENT_CERT" => "x" })
+      expect(mw.call(env).first).to eq(200)
+      expect(seen.first.to_h).to eq(event: "header.ignored", reason: :untrusted_address, remote_addr: "192.0.2.9",
+                                    header: "X-Client-Cert")
     end
   end
 end

@@ -133,7 +133,7 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
       env = env_for(remote_addr: "192.0.2.7", headers: { "X-Forwarded-Client-Cert" => xfcc(:operator) })
       expect_refused(middleware.call(env), :missing_certificate)
       expect(events.first).to eq(event: :untrusted_proxy, reason: :untrusted_address, remote_addr: "192.0.2.7",
-                                 header: "HTTP_X_FORWARDED_CLIENT_CERT")
+                                 header: "X-Forwarded-Client-Cert")
     end
 
     it "ignores the header when REMOTE_ADDR is missing, not an address, or a network" do
