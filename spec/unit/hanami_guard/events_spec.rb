@@ -101,7 +101,8 @@ RSpec.describe HanamiGuard::Events do
       expect { root.read("../etc/passwd") }.to raise_error(HanamiGuard::PathEscapeError)
       expect { root.write("a\0b", "x") }.to raise_error(HanamiGuard::PathError)
       expect(seen.map { |e| [e[:operation], e[:path], e[:error]] })
-        .to eq([[:read, "../etc/passwd", "HanamiGuard::PathEscapeError"], [:write, "a\\x00b", "HanamiGuard::PathError"]])
+        .to eq([[:read, "../etc/passwd", "HanamiGuard::PathEscapeError"],
+                [:write, "a\\x00b", "HanamiGuard::PathError"]])
       expect(seen.first[:root]).to eq(root.path)
       expect { root.read("missing") }.to raise_error(Errno::ENOENT)
       expect(seen.size).to eq(2)
