@@ -6,6 +6,7 @@
 //! generational GC's remembered set. A type that ever holds a Ruby value must drop
 //! `wb_protected`, mark it, and use write barriers.
 
+mod audit;
 mod certificate;
 mod command;
 mod distinguished_name;
@@ -28,5 +29,6 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     root::init(ruby, module)?;
     command::init(ruby, module)?;
     policy::init(ruby, module)?;
+    audit::init(ruby, module)?;
     Ok(())
 }
