@@ -135,3 +135,22 @@ fn fingerprints_survive_moving_the_line_and_tell_repeats_apart() {
     let other = analyze_source("app/y.rb", b"system(\"ls #{params[:a]}\")\n");
     assert_ne!(other.findings[0].fingerprint, fa[0]);
 }
+
+#[test]
+fn evasions_through_helpers_blocks_formatting_and_shells() {
+    let path = fixtures().join("../evasion.rb");
+    let source = std::fs::read_to_string(&path).expect("fixture is readable");
+    let result = analyze_source("evasion.rb", source.as_bytes());
+    let got: BTreeSet<(usize, String)> = result
+        .findings
+        .iter()
+        .map(|f| (f.line, f.rule.id().to_owned()))
+        .collect();
+    let want = expected(&source);
+    let missed: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&want).collect();
+    assert!(
+        missed.is_empty() && extra.is_empty(),
+        "missed {missed:?}, unexpected {extra:?}"
+    );
+}

@@ -33,12 +33,26 @@ struct ClassCtx {
     pending: Vec<usize>,
 }
 
+/// What the methods of one file do with input, learnt by one pass and used by the next: a
+/// helper called with a request value (`read_file(params[:f])`), a helper that returns one
+/// (`def image = request.params[:image]`), an instance variable set from one in another method.
+#[derive(Default, Clone, PartialEq, Eq)]
+pub(super) struct Summary {
+    params: HashMap<Vec<u8>, Vec<u8>>,
+    returns: HashMap<Vec<u8>, u8>,
+    ivars: HashMap<Vec<u8>, u8>,
+}
+
 /// Walks one parsed file.
 pub(super) struct Analyzer<'a> {
     source: &'a [u8],
     scopes: Vec<Scope>,
     classes: Vec<ClassCtx>,
     pub findings: Vec<RawFinding>,
+    /// From the previous pass.
+    known: Summary,
+    /// Collected in this pass.
+    pub learnt: Summary,
 }
 
 /// Calls that decide authorization (hanami_guard's and the common gems').
@@ -153,12 +167,48 @@ const PATH_IO_METHODS: &[&[u8]] = &[
 ];
 
 impl<'a> Analyzer<'a> {
-    pub(super) fn new(source: &'a [u8]) -> Self {
+    pub(super) fn new(source: &'a [u8], known: Summary) -> Self {
         Analyzer {
             source,
             scopes: vec![Scope::default()],
             classes: Vec::new(),
             findings: Vec::new(),
+            known,
+            learnt: Summary::default(),
+        }
+    }
+
+    /// What a method of this file returns, as far as the previous pass saw.
+    pub(super) fn known_return(&self, name: &[u8]) -> u8 {
+        self.known.returns.get(name).copied().unwrap_or(0)
+    }
+
+    /// What an instance variable was set from, anywhere in this file.
+    pub(super) fn known_ivar(&self, name: &[u8]) -> u8 {
+        self.known.ivars.get(name).copied().unwrap_or(0)
+    }
+
+    /// Records the taint of each argument of a call to a method of this file.
+    fn learn_call(&mut self, call: &CallNode<'_>) {
+        let own = call.receiver().map_or(true, |r| r.as_self_node().is_some());
+        let Some(args) = call.arguments() else { return };
+        if !own {
+            return;
+        }
+        let taints: Vec<u8> = args.arguments().iter().map(|a| self.taint(&a)).collect();
+        if taints.iter().all(|t| *t == 0) {
+            return;
+        }
+        let entry = self
+            .learnt
+            .params
+            .entry(call.name().as_slice().to_vec())
+            .or_default();
+        if entry.len() < taints.len() {
+            entry.resize(taints.len(), 0);
+        }
+        for (e, t) in entry.iter_mut().zip(taints) {
+            *e |= t;
         }
     }
 
@@ -270,8 +320,31 @@ impl<'a> Analyzer<'a> {
             );
             return;
         }
+        let exe_text = argv.first().map(|e| self.text(e)).unwrap_or_default();
+        let shell = [
+            &b"sh\""[..],
+            b"bash\"",
+            b"zsh\"",
+            b"dash\"",
+            b"ksh\"",
+            b"sh'",
+            b"bash'",
+        ]
+        .iter()
+        .any(|s| exe_text.ends_with(s));
+        if shell && rest.iter().any(|a| self.taint(a) & INPUT != 0) {
+            self.report(
+                Rule::ShellExec,
+                node,
+                format!("{what} hands a string built from request data to a shell"),
+            );
+            return;
+        }
         for arg in rest {
-            if self.text(arg) == b"\"--\"" || self.text(arg) == b"'--'" {
+            if matches!(
+                self.text(arg),
+                b"\"--\"" | b"'--'" | b"\"--end-of-options\"" | b"'--end-of-options'"
+            ) {
                 return;
             }
             if self.taint(arg) & INPUT != 0 {
@@ -443,6 +516,40 @@ impl<'a> Analyzer<'a> {
                     format!("{method} with request data calls or names code the holder chooses"),
                 );
             }
+            return;
+        }
+        if matches!(
+            recv_const,
+            Some("ERB" | "Erubi::Engine" | "Liquid::Template" | "Tilt::ERBTemplate")
+        ) && matches!(name, b"new" | b"parse")
+        {
+            if Self::first_arg(call).is_some_and(|a| self.taint(&a) & INPUT != 0) {
+                self.report(
+                    Rule::DynamicCode,
+                    &node,
+                    "a template built from request data runs as Ruby code",
+                );
+            }
+            return;
+        }
+        if matches!(name, b"try" | b"try!") {
+            if Self::first_arg(call).is_some_and(|a| self.taint(&a) & INPUT != 0) {
+                self.report(
+                    Rule::DynamicCode,
+                    &node,
+                    format!("{method} with request data calls the method the holder chooses"),
+                );
+            }
+            return;
+        }
+        if name == b"verify_callback="
+            && Self::first_arg(call).is_some_and(|a| accepts_everything(&a))
+        {
+            self.report(
+                Rule::TlsVerifyNone,
+                &node,
+                "a verify_callback that returns true accepts any certificate",
+            );
             return;
         }
         if matches!(name, b"constantize" | b"safe_constantize") {
@@ -657,6 +764,9 @@ impl<'a> Analyzer<'a> {
 
     fn assign(&mut self, name: &[u8], value: &Node<'_>, or: bool) {
         let t = self.taint(value);
+        if name.starts_with(b"@") && t != 0 {
+            *self.learnt.ivars.entry(name.to_vec()).or_default() |= t;
+        }
         let old = if or { self.var(name).unwrap_or(0) } else { 0 };
         self.set_var(name, t | old);
     }
@@ -692,6 +802,19 @@ impl<'a> Analyzer<'a> {
             }
         }
     }
+}
+
+/// `->(*) { true }`, `proc { true }`, `lambda { |_ok, _ctx| true }`.
+fn accepts_everything(node: &Node<'_>) -> bool {
+    let body = node.as_lambda_node().and_then(|l| l.body()).or_else(|| {
+        node.as_call_node()
+            .and_then(|c| c.block())
+            .and_then(|b| b.as_block_node())
+            .and_then(|b| b.body())
+    });
+    body.and_then(|b| b.as_statements_node())
+        .and_then(|s| s.body().last())
+        .is_some_and(|n| n.as_true_node().is_some())
 }
 
 fn is_text_literal(node: &Node<'_>) -> bool {
@@ -752,11 +875,36 @@ impl<'pr> Visit<'pr> for Analyzer<'_> {
     fn visit_def_node(&mut self, node: &DefNode<'pr>) {
         let entry = matches!(node.name().as_slice(), b"handle" | b"call")
             .then(|| node.location().start_offset());
-        self.scopes.push(Scope {
+        let mut scope = Scope {
             entry,
             ..Scope::default()
-        });
+        };
+        if let Some(params) = node.parameters() {
+            let seeds = self.known.params.get(node.name().as_slice());
+            let names = params.requireds().iter().chain(params.optionals().iter());
+            for (i, p) in names.enumerate() {
+                let name = p
+                    .as_required_parameter_node()
+                    .map(|r| r.name().as_slice())
+                    .or_else(|| p.as_optional_parameter_node().map(|o| o.name().as_slice()));
+                let Some(name) = name else { continue };
+                // Hanami's handle(request, response) and Rack's call(env): the first
+                // argument is the request, whatever it is called.
+                let mut t = if i == 0 && entry.is_some() { INPUT } else { 0 };
+                t |= seeds.and_then(|s| s.get(i)).copied().unwrap_or(0);
+                scope.vars.insert(name.to_vec(), t);
+            }
+        }
+        self.scopes.push(scope);
         ruby_prism::visit_def_node(self, node);
+        let returned = node.body().map_or(0, |b| self.taint(&b));
+        if returned != 0 {
+            *self
+                .learnt
+                .returns
+                .entry(node.name().as_slice().to_vec())
+                .or_default() |= returned;
+        }
         if let Some(scope) = self.scopes.pop() {
             if let (Some(offset), true, false) = (scope.entry, scope.input_sink, scope.authorizes) {
                 match self.classes.last_mut() {
@@ -773,7 +921,34 @@ impl<'pr> Visit<'pr> for Analyzer<'_> {
 
     fn visit_call_node(&mut self, node: &CallNode<'pr>) {
         self.check_call(node);
+        self.learn_call(node);
+        // `params[:files].each { |f| ... }`: a block over input gets input.
+        if let Some(block) = node.block().and_then(|b| b.as_block_node()) {
+            let t = node.receiver().map_or(0, |r| self.taint(&r)) & INPUT;
+            let params = block
+                .parameters()
+                .and_then(|p| p.as_block_parameters_node())
+                .and_then(|p| p.parameters());
+            if let Some(params) = params {
+                for p in &params.requireds() {
+                    if let Some(r) = p.as_required_parameter_node() {
+                        self.set_var(r.name().as_slice(), t);
+                    }
+                }
+            }
+        }
         ruby_prism::visit_call_node(self, node);
+    }
+
+    fn visit_string_node(&mut self, node: &ruby_prism::StringNode<'pr>) {
+        // Puma's bind URL: "ssl://0.0.0.0:9292?cert=...&verify_mode=none".
+        if memchr::memmem::find(node.unescaped(), b"verify_mode=none").is_some() {
+            self.report(
+                Rule::TlsVerifyNone,
+                &node.as_node(),
+                "the TLS bind accepts clients without verifying them (verify_mode=none)",
+            );
+        }
     }
 
     fn visit_local_variable_write_node(&mut self, node: &ruby_prism::LocalVariableWriteNode<'pr>) {

@@ -29,6 +29,9 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 8 << 20;
 /// in a debug build too. Only the pages touched are ever committed.
 const WORKER_STACK_BYTES: usize = 256 << 20;
 
+/// Passes over one file's tree; see [`analyze_source`].
+const MAX_PASSES: usize = 3;
+
 /// The longest snippet a finding carries.
 const MAX_SNIPPET_CHARS: usize = 160;
 
@@ -290,9 +293,19 @@ pub fn analyze_source(path: &str, source: &[u8]) -> FileResult {
         }
     }
 
-    let mut analyzer = analyze::Analyzer::new(source);
-    ruby_prism::Visit::visit(&mut analyzer, &parsed.node());
-    let mut raw = std::mem::take(&mut analyzer.findings);
+    // Each pass learns what the file's methods do with input (arguments, return values,
+    // instance variables) for the next; a helper of a helper needs a third.
+    let mut known = analyze::Summary::default();
+    let mut raw = Vec::new();
+    for _ in 0..MAX_PASSES {
+        let mut analyzer = analyze::Analyzer::new(source, known.clone());
+        ruby_prism::Visit::visit(&mut analyzer, &parsed.node());
+        raw = std::mem::take(&mut analyzer.findings);
+        if analyzer.learnt == known {
+            break;
+        }
+        known = analyzer.learnt;
+    }
     raw.sort_by_key(|f| (f.offset, f.rule));
 
     let mut seen = HashSet::new();

@@ -138,7 +138,7 @@ fn is_fs_builder(path: &str, name: &[u8]) -> bool {
 }
 
 pub(super) fn contains(list: &[&[u8]], name: &[u8]) -> bool {
-    list.iter().any(|n| *n == name)
+    list.contains(&name)
 }
 
 /// The constant a node names (`File`, `OpenSSL::SSL`), without a leading `::`.
@@ -183,10 +183,12 @@ impl Analyzer<'_> {
                     None => 0,
                 }
             }
-            Node::InstanceVariableReadNode { .. } => node
-                .as_instance_variable_read_node()
-                .and_then(|n| self.var(n.name().as_slice()))
-                .unwrap_or(0),
+            Node::InstanceVariableReadNode { .. } => {
+                node.as_instance_variable_read_node().map_or(0, |n| {
+                    let name = n.name().as_slice();
+                    self.var(name).unwrap_or(0) | self.known_ivar(name)
+                })
+            }
             Node::InterpolatedStringNode { .. } => node
                 .as_interpolated_string_node()
                 .map_or(0, |n| self.parts(n.parts(), d)),
@@ -312,7 +314,7 @@ impl Analyzer<'_> {
                 b"format" | b"sprintf" | b"String" | b"Array" | b"URI" => arg_taint() & !DN_OBJ,
                 b"Pathname" => arg_taint() | FSPATH,
                 b"root" => FSPATH,
-                _ => 0,
+                _ => self.known_return(name),
             };
         };
         if let Some(path) = const_path(&receiver) {
@@ -333,6 +335,9 @@ impl Analyzer<'_> {
                 t |= FSPATH;
             }
             return t & !DN_OBJ;
+        }
+        if receiver.as_self_node().is_some() {
+            return self.known_return(name);
         }
         let recv = self.taint_at(&receiver, d);
         if name == b"subject" || name == b"issuer" {
