@@ -64,4 +64,7 @@ puts "middleware reports: #{reported.count { |e| e[:event] == :untrusted_proxy }
      "from untrusted addresses, #{reported.count { |e| e[:event] == :rejected }} request(s) refused"
 puts "Puma stopped. #{DemoScenarios::ALL.size} requests in #{(Time.now - started).round(2)} s; " \
      "#{failures.zero? ? "every result as expected" : "#{failures} UNEXPECTED result(s)"}."
+puts
+require "demo_audit"
+failures += 1 unless DemoAudit.show
 exit(failures.zero? ? 0 : 1)

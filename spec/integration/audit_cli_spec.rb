@@ -107,6 +107,15 @@ RSpec.describe "hanami_guard audit" do
     end
   end
 
+  it "is shown by bin/demo: the naive app's escapes, each with its fix, next to the clean example app" do
+    $LOAD_PATH.unshift(File.join(root, "examples/lib"))
+    require "demo_audit"
+    out = StringIO.new
+    expect(DemoAudit.show(out)).to be(true)
+    expect(out.string).to include("a naive app (5 files): 12 escapes", "shell-exec               -> HanamiGuard::Command")
+    expect(out.string).to match(/the example app \(\d+ files, \d+ lines\): 0 findings/)
+  end
+
   it "exits 2 when there is nothing to scan by default" do
     Dir.mktmpdir do |empty|
       _, err, code = audit(chdir: empty)
