@@ -112,7 +112,8 @@ RSpec.describe "hanami_guard audit" do
     require "demo_audit"
     out = StringIO.new
     expect(DemoAudit.show(out)).to be(true)
-    expect(out.string).to include("a naive app (5 files): 12 escapes", "shell-exec               -> HanamiGuard::Command")
+    expect(out.string).to include("a naive app (5 files): 12 escapes",
+                                  "shell-exec               -> HanamiGuard::Command")
     expect(out.string).to match(/the example app \(\d+ files, \d+ lines\): 0 findings/)
   end
 
