@@ -19,8 +19,9 @@ pub const DN_STR: u8 = 4;
 /// A filesystem path (Pathname, File.join, File.expand_path, ...), input or not.
 pub const FSPATH: u8 = 8;
 
-/// Expression depth past which a value counts as unknown (clean). Prism already bounds nesting;
-/// this keeps the evaluator's own recursion small whatever the tree.
+/// Expression depth past which a value counts as input: nesting that deep is not how code is
+/// written, so it is how a scanner is evaded, and the doubt goes against the holder. Prism
+/// already bounds nesting; this keeps the evaluator's own recursion small whatever the tree.
 const MAX_EVAL_DEPTH: u32 = 48;
 
 /// Receiverless calls (and local names) that are request data in a Hanami action or Rack app.
@@ -168,7 +169,7 @@ impl Analyzer<'_> {
 
     fn taint_at(&self, node: &Node<'_>, depth: u32) -> u8 {
         if depth > MAX_EVAL_DEPTH {
-            return 0;
+            return INPUT;
         }
         let d = depth + 1;
         match node {

@@ -25,8 +25,24 @@ fn is_ruby(name: &str) -> bool {
     name.ends_with(".rb") || name.ends_with(".ru") || name.ends_with(".rake")
 }
 
+/// The name reports use: control characters escaped, so a file named with a newline or a
+/// terminal escape cannot forge a line of the report.
 fn display(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
+    let lossy = path.to_string_lossy();
+    if !lossy.chars().any(char::is_control) {
+        return lossy.into_owned();
+    }
+    lossy
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// Collects the files under `roots`. A root that does not exist is an error (the caller asked
