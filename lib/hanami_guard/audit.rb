@@ -21,6 +21,9 @@ module HanamiGuard
     # Severity names, least severe first (from the core).
     SEVERITIES = _severities
 
+    # Every rule: id, severity, summary, fix (from the core).
+    RULES = _rules.map { |id, severity, summary, fix| { id:, severity:, summary:, fix: }.freeze }.freeze
+
     # One place in the code. `fingerprint` is stable when the line moves; baselines and SARIF
     # use it.
     #
@@ -188,19 +191,25 @@ module HanamiGuard
       # @return [Result]
       # @raise [Errno::ENOENT] if a path does not exist
       # @raise [HanamiGuard::ConfigurationError] if the baseline is not a report
+      # @raise [ArgumentError] for a negative thread count or a limit that is not positive
       # @api public
       # @since 0.1.0
       def scan(*paths, baseline: nil, max_file_bytes: DEFAULT_MAX_FILE_BYTES, threads: 0)
         paths = DEFAULT_PATHS.select { |p| File.directory?(p) } if paths.empty?
         paths = paths.map { |p| File.path(p) }
-        Result.new(_scan(paths, baseline_fingerprints(baseline), Integer(max_file_bytes), Integer(threads)))
+        max_file_bytes = Integer(max_file_bytes)
+        threads = Integer(threads)
+        raise ArgumentError, "max_file_bytes: must be positive" unless max_file_bytes.positive?
+        raise ArgumentError, "threads: must be 0 (one per CPU) or more" if threads.negative?
+
+        Result.new(_scan(paths, baseline_fingerprints(baseline), max_file_bytes, threads))
       end
 
       # @return [Array<Hash>] every rule: id, severity, summary, fix
       # @api public
       # @since 0.1.0
       def rules
-        @rules ||= _rules.map { |id, severity, summary, fix| { id:, severity:, summary:, fix: }.freeze }.freeze
+        RULES
       end
 
       # @api private

@@ -96,6 +96,17 @@ RSpec.describe HanamiGuard::Audit do
     end
   end
 
+  it "refuses a negative thread count and a file limit that is not positive" do
+    expect { described_class.scan(fixtures, threads: -1) }.to raise_error(ArgumentError, /threads/)
+    expect { described_class.scan(fixtures, max_file_bytes: 0) }.to raise_error(ArgumentError, /max_file_bytes/)
+  end
+
+  it "skips files over max_file_bytes and lists them" do
+    result = described_class.scan(fixtures, max_file_bytes: 1000)
+    expect(result.skipped.map(&:reason)).to all(include("larger than 1000 bytes"))
+    expect(result.files + result.skipped.size).to eq(Dir[File.join(fixtures, "*.rb")].size)
+  end
+
   it "raises Errno::ENOENT for a path that does not exist" do
     expect { described_class.scan("/nonexistent/hanami_guard/app") }.to raise_error(Errno::ENOENT)
   end
