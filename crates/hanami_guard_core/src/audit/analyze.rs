@@ -410,8 +410,14 @@ impl<'a> Analyzer<'a> {
                 }
             }
         }
-        // `before :authorize!` and friends authorize every action of the class.
-        if self.scopes.len() == 1 && matches!(name, b"before" | b"before_action" | b"guard_policy")
+        // `before :authorize_request` authorizes every action of the class. `guard_policy`
+        // alone does not: HanamiGuard::Action complains only after `handle` has run.
+        if self.scopes.len() == 1
+            && matches!(name, b"before" | b"before_action" | b"prepend_before")
+            && call.arguments().is_some_and(|a| {
+                let text = self.text(&a.as_node()).to_ascii_lowercase();
+                text.windows(7).any(|w| w == b"authori")
+            })
         {
             if let Some(c) = self.classes.last_mut() {
                 c.authorizes = true;
@@ -619,6 +625,21 @@ impl<'a> Analyzer<'a> {
             _ => {}
         }
 
+        // IO.read("|cmd"), IO.readlines("|cmd"): IO's class methods run a command for a
+        // path that starts with a pipe.
+        if recv_const == Some("IO")
+            && Self::first_arg(call)
+                .is_some_and(|a| self.text(&a).starts_with(b"\"|") && self.taint(&a) & INPUT != 0)
+        {
+            self.report(
+                Rule::ShellExec,
+                &node,
+                format!(
+                    "IO.{method} runs a command built from request data (the path starts with |)"
+                ),
+            );
+            return;
+        }
         // Files.
         if let Some(c) = recv_const {
             if FILE_CONSTS.contains(&c) && !contains(PURE_PATH_METHODS, name)
