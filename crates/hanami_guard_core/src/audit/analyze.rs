@@ -41,6 +41,8 @@ pub(super) struct Summary {
     params: HashMap<Vec<u8>, Vec<u8>>,
     returns: HashMap<Vec<u8>, u8>,
     ivars: HashMap<Vec<u8>, u8>,
+    /// Methods that send input to a sink: an entry point calling one with input reaches it.
+    sinks: std::collections::BTreeSet<Vec<u8>>,
 }
 
 /// Walks one parsed file.
@@ -198,6 +200,11 @@ impl<'a> Analyzer<'a> {
         let taints: Vec<u8> = args.arguments().iter().map(|a| self.taint(&a)).collect();
         if taints.iter().all(|t| *t == 0) {
             return;
+        }
+        if self.known.sinks.contains(call.name().as_slice()) {
+            if let Some(s) = self.scopes.last_mut() {
+                s.input_sink = true;
+            }
         }
         let entry = self
             .learnt
@@ -927,6 +934,9 @@ impl<'pr> Visit<'pr> for Analyzer<'_> {
                 .or_default() |= returned;
         }
         if let Some(scope) = self.scopes.pop() {
+            if scope.input_sink {
+                self.learnt.sinks.insert(node.name().as_slice().to_vec());
+            }
             if let (Some(offset), true, false) = (scope.entry, scope.input_sink, scope.authorizes) {
                 match self.classes.last_mut() {
                     Some(c) => c.pending.push(offset),
