@@ -9,6 +9,7 @@
 
 mod analyze;
 mod rules;
+mod sinks;
 mod taint;
 mod walk;
 
