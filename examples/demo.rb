@@ -66,6 +66,8 @@ puts "middleware reports: #{reported.count { |e| e[:event] == :untrusted_proxy }
 puts "Puma stopped. #{DemoScenarios::ALL.size} requests in #{(Time.now - started).round(2)} s; " \
      "#{failures.zero? ? "every result as expected" : "#{failures} UNEXPECTED result(s)"}."
 puts
+require "demo_audit"
+failures += 1 unless DemoAudit.show
 # The container around the demo: what `hanami_guard doctor` says about the machine it runs on.
 puts HanamiGuard::Doctor.run.summary(details: false)
 puts "(`bundle exec exe/hanami_guard doctor` shows the evidence and the fix for each)"

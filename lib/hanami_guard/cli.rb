@@ -2,7 +2,8 @@
 
 require "optparse"
 require "json"
-require "hanami_guard"
+# The caller loads the gem (exe/hanami_guard loads all of it, or only the audit's part for
+# `audit`, whose scans of small apps would otherwise be mostly boot time).
 
 module HanamiGuard
   # The command-line tool behind `exe/hanami_guard`: one method per command, for people and for
@@ -28,6 +29,9 @@ module HanamiGuard
         test POLICY CASES.yml                                   policy test cases: 0 all hold, 1 one fails; lists rules no case reaches
         resolve BASE PATH                                       where PATH lands under BASE: 0, or why it is refused: 1
         install [--force] [DIR]                                 in a Hanami app: a starting policy and a provider; never overwrites without --force
+        audit [PATH ...] [--format text|json|sarif] [--baseline FILE] [--write-baseline FILE] [--fail-on SEVERITY]
+                                                                the app's code (default app/ slices/ lib/ config/): input reaching
+                                                                shells, files or code; 0 clean, 1 findings
         doctor [--sarif] [--fail-on SEVERITY] [--root DIR]      the container this runs in: 0 nothing at or above SEVERITY
                                                                 (critical, high, medium, low, info; default high), 1 some
         version                                                 the version
@@ -35,7 +39,7 @@ module HanamiGuard
       Exit status: 0 yes, 1 no, 2 bad usage, 3 an input that cannot be read or is invalid.
     TEXT
 
-    COMMANDS = %w[inspect verify check lint test resolve install doctor version].freeze
+    COMMANDS = %w[inspect verify check lint test resolve install audit doctor version].freeze
 
     # Bad usage: the message and the usage, exit 2.
     class UsageError < StandardError; end
@@ -200,32 +204,6 @@ module HanamiGuard
       emit(report, Install.text(report), report[:conflicts].empty? ? OK : NO)
     end
 
-    def run_doctor
-      sarif = false
-      fail_on = "high"
-      root = "/"
-      parse_options do |o|
-        o.on("--sarif", "print SARIF 2.1.0") { sarif = true }
-        o.on("--fail-on SEVERITY", "exit 1 at or above it (default high)") { |v| fail_on = v }
-        o.on("--root DIR", "read DIR/proc, DIR/sys ... instead of this process's") { |v| root = v }
-      end
-      raise UsageError, "doctor takes --json or --sarif, not both" if sarif && @json
-      raise UsageError, "doctor takes no operands" unless @argv.empty?
-
-      report = begin
-        HanamiGuard::Doctor.severity_name(fail_on)
-        HanamiGuard::Doctor.run(root:)
-      rescue HanamiGuard::ConfigurationError => e
-        raise UsageError, e.message
-      end
-      status = report.ok?(fail_on:) ? OK : NO
-      if sarif
-        @stdout.puts(report.to_sarif)
-        return status
-      end
-      emit(report.to_h, report.summary, status)
-    end
-
     # -- helpers ------------------------------------------------------------------------------
 
     def reason_suffix(decision)
@@ -292,3 +270,4 @@ end
 
 require_relative "cli/policy_cases"
 require_relative "cli/install"
+require_relative "cli/scans"

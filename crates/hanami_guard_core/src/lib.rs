@@ -2,7 +2,8 @@
 //!
 //! Four capabilities, each a module: [`identity`] (certificates, distinguished names, SPIFFE IDs,
 //! XFCC, chain verification), [`root`] (file access confined beneath a base directory),
-//! [`command`] (argv-only, sealed child processes) and [`policy`] (compiled allow/deny rules).
+//! [`command`] (argv-only, sealed child processes) and [`policy`] (compiled allow/deny rules);
+//! [`audit`] scans an app's own code for the escapes that do not go through them.
 //! The Ruby extension in `ext/hanami_guard` only converts values and errors to and from these.
 //!
 //! `unsafe` is denied everywhere except in [`sys`], the one module that makes raw system calls
@@ -11,6 +12,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod cancel;
 pub mod command;
 pub mod doctor;

@@ -113,7 +113,8 @@ RSpec.describe HanamiGuard::Action do
     it "maps each to 400 or 404, never 500" do
       { {} => 400, { "name" => ["a.txt"] } => 400, { "name" => { "x" => "a.txt" } } => 400,
         { "name" => "sub" } => 404, { "name" => "a.txt/x" } => 404, { "name" => "missing.txt" } => 404,
-        { "name" => "../a.txt" } => 403, { "name" => "a\0.txt" } => 400, { "name" => "a.txt" } => 200 }.each do |params, status|
+        { "name" => "../a.txt" } => 403, { "name" => "a\0.txt" } => 400,
+        { "name" => "a.txt" } => 200 }.each do |params, status|
         expect(call(show, identity: operator, params:).status).to eq(status), "for #{params.inspect}"
       end
     end

@@ -6,6 +6,7 @@
 //! generational GC's remembered set. A type that ever holds a Ruby value must drop
 //! `wb_protected`, mark it, and use write barriers.
 
+mod audit;
 mod certificate;
 mod command;
 mod convert;
@@ -31,5 +32,6 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     command::init(ruby, module)?;
     policy::init(ruby, module)?;
     doctor::init(ruby, module)?;
+    audit::init(ruby, module)?;
     Ok(())
 }

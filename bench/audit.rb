@@ -1,0 +1,107 @@
+# frozen_string_literal: true
+
+# `hanami_guard audit` against Ruby's own Ripper.sexp, on the same files: a generated app of
+# about 100,000 lines (Hanami actions with shells, files, allowlists and helpers) and the
+# example app. Ripper only parses, so it is the floor for any scanner written in Ruby; the
+# audit parses (Prism, in Rust, one file per thread) and analyses. Three rounds each, best kept.
+#
+#   bundle exec ruby -Ilib bench/audit.rb           (or: bundle exec rake bench:audit)
+#   LINES=200000 ...                                size of the generated app
+#
+# Not a test: nothing is asserted. Compare the ratios.
+
+$LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
+require "hanami_guard"
+require "ripper"
+require "open3"
+require "tmpdir"
+require "etc"
+
+ROOT = File.expand_path("..", __dir__)
+LINES = Integer(ENV.fetch("LINES", "100000"))
+
+ACTION = <<~RUBY
+  module Bench
+    module Actions
+      class Action%<i>d < Hanami::Action
+        IMAGES = { "worker" => "worker:latest", "api" => "api:stable" }.freeze
+        BASE = "/var/app/public"
+
+        def handle(request, response)
+          authorize! request, :deploy, request.params[:image]
+          image = IMAGES.fetch(request.params[:image])
+          name = request.params[:name].to_s.strip
+          system("docker", "run", "--rm", "--", image)
+          response.body = read_report(name)%<sink>s
+        end
+
+        private
+
+        def read_report(name)
+          case name
+          when "daily", "weekly" then File.read(File.join(BASE, "\#{name}.txt"))
+          else ""
+          end
+        end
+
+        def summary(items)
+          items.map { |item| item.to_s.upcase }.join(", ")
+        end
+      end
+    end
+  end
+RUBY
+
+def generate(dir, lines)
+  total = i = 0
+  while total < lines
+    sink = (i % 50).zero? ? "\n      system(\"docker logs \#{name}\")" : ""
+    body = format(ACTION, i:, sink:)
+    path = File.join(dir, "app", "actions", "group#{i / 100}", "action#{i}.rb")
+    FileUtils.mkdir_p(File.dirname(path))
+    File.write(path, body)
+    total += body.count("\n")
+    i += 1
+  end
+  [i, total]
+end
+
+def best_of(rounds = 3)
+  Array.new(rounds) do
+    t = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    yield
+    Process.clock_gettime(Process::CLOCK_MONOTONIC) - t
+  end.min
+end
+
+def cli(path)
+  out, err, status = Open3.capture3(RbConfig.ruby, "-I", File.join(ROOT, "lib"), File.join(ROOT, "exe", "hanami_guard"),
+                                    "audit", "--format", "json", path)
+  raise "audit failed: #{err}" if status.exitstatus > 1
+
+  out
+end
+
+def measure(title, path)
+  files = Dir[File.join(path, "**", "*.{rb,ru,rake}")]
+  sources = files.map { |f| File.read(f) }
+  lines = sources.sum { |s| s.count("\n") }
+  ripper = best_of { sources.each { |s| Ripper.sexp(s) } }
+  in_process = best_of { HanamiGuard::Audit.scan(path) }
+  whole_cli = best_of { cli(path) }
+  result = HanamiGuard::Audit.scan(path)
+  puts "\n== #{title}: #{files.size} files, #{lines} lines, #{result.findings.size} findings"
+  puts format("  %-44<label>s %8.3<s>f s", label: "Ripper.sexp (parse only, one thread)", s: ripper)
+  puts format("  %-44<label>s %8.3<s>f s  %6.1<x>fx Ripper", label: "HanamiGuard::Audit.scan (in process)",
+                                                             s: in_process, x: ripper / in_process)
+  puts format("  %-44<label>s %8.3<s>f s  %6.1<x>fx Ripper", label: "hanami_guard audit (whole CLI process)",
+                                                             s: whole_cli, x: ripper / whole_cli)
+end
+
+puts "hanami_guard #{HanamiGuard::VERSION}, Ruby #{RUBY_VERSION}, #{Etc.nprocessors} CPUs"
+Dir.mktmpdir("hanami_guard-bench-audit") do |dir|
+  count, total = generate(dir, LINES)
+  puts "generated #{count} actions, #{total} lines"
+  measure("generated app", dir)
+end
+measure("example app", File.join(ROOT, "examples"))

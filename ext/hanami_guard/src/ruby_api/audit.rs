@@ -1,0 +1,102 @@
+//! `HanamiGuard::Audit`: converts arguments and results for `hanami_guard_core::audit`.
+//!
+//! The scan runs without the GVL (it reads and parses files on its own threads); its result
+//! comes back as plain Arrays and a Hash that `lib/hanami_guard/audit.rb` turns into objects.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hanami_guard_core::audit::{self as core, Rule, Severity};
+use magnus::{function, prelude::*, Error, RArray, RHash, RModule, Ruby};
+
+use super::certificate::frozen_str;
+use crate::{errors, gvl};
+
+fn scan(
+    ruby: &Ruby,
+    paths: RArray,
+    baseline: RArray,
+    max_file_bytes: u64,
+    threads: usize,
+) -> Result<RHash, Error> {
+    errors::guard(ruby, || {
+        let paths: Vec<PathBuf> = paths.to_vec()?;
+        let baseline: HashSet<String> = baseline.to_vec::<String>()?.into_iter().collect();
+        let options = core::Options {
+            max_file_bytes,
+            threads,
+            baseline,
+        };
+        let report = errors::map(ruby, gvl::nogvl(ruby, || core::scan(&paths, &options))?)?;
+        to_hash(ruby, &report)
+    })
+}
+
+fn to_hash(ruby: &Ruby, report: &core::Report) -> Result<RHash, Error> {
+    let findings = ruby.ary_new_capa(report.findings.len());
+    for f in &report.findings {
+        let row = ruby.ary_new_capa(9);
+        row.push(frozen_str(ruby, f.rule.id()))?;
+        row.push(frozen_str(ruby, f.severity().as_str()))?;
+        row.push(frozen_str(ruby, &f.path))?;
+        row.push(f.line)?;
+        row.push(f.column)?;
+        row.push(frozen_str(ruby, &f.message))?;
+        row.push(frozen_str(ruby, f.rule.fix()))?;
+        row.push(frozen_str(ruby, &f.snippet))?;
+        row.push(frozen_str(ruby, &f.fingerprint))?;
+        findings.push(row)?;
+    }
+    let skipped = ruby.ary_new_capa(report.skipped.len());
+    for s in &report.skipped {
+        skipped.push((frozen_str(ruby, &s.path), frozen_str(ruby, &s.reason)))?;
+    }
+    let h = ruby.hash_new();
+    h.aset("findings", findings)?;
+    h.aset("skipped", skipped)?;
+    h.aset("files", report.files)?;
+    h.aset("lines", report.lines)?;
+    h.aset("ignored", report.ignored)?;
+    h.aset("baselined", report.baselined)?;
+    h.aset("seconds", duration_seconds(report.elapsed))?;
+    Ok(h)
+}
+
+fn duration_seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// `[[id, severity, summary, fix], ...]`: the rule table, for SARIF and the docs.
+fn rules(ruby: &Ruby) -> Result<RArray, Error> {
+    let out = ruby.ary_new_capa(Rule::ALL.len());
+    for rule in Rule::ALL {
+        out.push((
+            frozen_str(ruby, rule.id()),
+            frozen_str(ruby, rule.severity().as_str()),
+            frozen_str(ruby, rule.summary()),
+            frozen_str(ruby, rule.fix()),
+        ))?;
+    }
+    out.freeze();
+    Ok(out)
+}
+
+/// Severity names, least severe first.
+fn severities(ruby: &Ruby) -> Result<RArray, Error> {
+    let out = ruby.ary_new_capa(Severity::ALL.len());
+    for s in Severity::ALL {
+        out.push(frozen_str(ruby, s.as_str()))?;
+    }
+    out.freeze();
+    Ok(out)
+}
+
+pub fn init(_ruby: &Ruby, module: RModule) -> Result<(), Error> {
+    let m = module.define_module("Audit")?;
+    m.define_singleton_method("_scan", function!(scan, 4))?;
+    m.define_singleton_method("_rules", function!(rules, 0))?;
+    m.define_singleton_method("_severities", function!(severities, 0))?;
+    m.const_set("DEFAULT_MAX_FILE_BYTES", core::DEFAULT_MAX_FILE_BYTES)?;
+    Ok(())
+}

@@ -1,0 +1,123 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "json"
+
+RSpec.describe HanamiGuard::Audit do
+  fixtures = File.expand_path("../../fixtures/audit/rules", __dir__)
+
+  # Lines marked `# expect: RULE` in a fixture, as [line, rule] pairs.
+  def expected(file)
+    File.readlines(file).each_with_index.flat_map do |text, i|
+      text.scan(/# expect: ([a-z-]+)/).map { |(rule)| [i + 1, rule] }
+    end.sort
+  end
+
+  described_class.rules.each do |rule|
+    file = File.join(fixtures, "#{rule[:id].tr("-", "_")}.rb")
+
+    it "finds #{rule[:id]} on exactly the marked lines of its fixture, not on the look-alikes" do
+      result = described_class.scan(file)
+      expect(result.findings.map { |f| [f.line, f.rule] }.sort).to eq(expected(file))
+      expect(expected(file).map(&:last)).to include(rule[:id])
+      result.findings.each do |f|
+        expect(f.fix).to include("HanamiGuard::")
+        expect(f.snippet).not_to be_empty
+        expect(f).to be_frozen
+      end
+    end
+  end
+
+  it "scans the example app clean" do
+    result = described_class.scan(File.expand_path("../../../examples", __dir__))
+    expect(result.findings).to eq([])
+    expect(result.files).to be > 5
+  end
+
+  describe "reports" do
+    subject(:result) { described_class.scan(File.join(fixtures, "shell_exec.rb")) }
+
+    it "gives the JSON shape of DESIGN.md" do
+      data = JSON.parse(result.to_json)
+      expect(data.keys).to include("findings", "files", "lines", "seconds")
+      expect(data["findings"].first.keys).to include("rule", "severity", "path", "line", "column", "message", "fix")
+      expect(data["files"]).to eq(1)
+    end
+
+    it "gives SARIF 2.1.0 with a rule table and stable fingerprints" do
+      sarif = JSON.parse(result.to_sarif)
+      expect(sarif["version"]).to eq("2.1.0")
+      run = sarif["runs"].first
+      ids = run["tool"]["driver"]["rules"].map { |r| r["id"] }
+      expect(ids).to eq(described_class.rules.map { |r| r[:id] })
+      first = run["results"].first
+      expect(ids[first["ruleIndex"]]).to eq(first["ruleId"])
+      expect(first["partialFingerprints"]["hanamiGuard/v1"]).to eq(result.findings.first.fingerprint)
+      expect(first["locations"].first["physicalLocation"]["region"]["startLine"]).to eq(result.findings.first.line)
+    end
+
+    it "prints text with file:line:column, rule, the line and the fix" do
+      text = result.to_text
+      expect(text).to include("shell_exec.rb:13:7 shell-exec (critical)")
+      expect(text).to include('system("docker run --rm #{image}")') # rubocop:disable Lint/InterpolationCheck
+      expect(text).to include("fix: Run it with HanamiGuard::Command.new")
+    end
+
+    it "fails on a severity only when a finding reaches it" do
+      expect(result.fails?("critical")).to be(true)
+      clean = described_class.scan(File.join(fixtures, "tls_verify_none.rb"))
+      expect(clean.fails?(:critical)).to be(false)
+      expect(clean.fails?("high")).to be(true)
+      expect { clean.fails?("severe") }.to raise_error(ArgumentError, /low, medium, high, critical/)
+    end
+  end
+
+  describe "baselines" do
+    it "silences the findings a saved report lists, by fingerprint" do
+      Dir.mktmpdir do |dir|
+        file = File.join(fixtures, "dynamic_code.rb")
+        saved = File.join(dir, "baseline.json")
+        File.write(saved, described_class.scan(file).to_json)
+        again = described_class.scan(file, baseline: saved)
+        expect(again.findings).to eq([])
+        expect(again.baselined).to eq(expected(file).size)
+        partial = described_class.scan(file, baseline: [described_class.scan(file).findings.first.fingerprint])
+        expect(partial.findings.size).to eq(expected(file).size - 1)
+      end
+    end
+
+    it "refuses a baseline that is not a report, saying how to write one" do
+      Dir.mktmpdir do |dir|
+        bad = File.join(dir, "b.json")
+        File.write(bad, "[1, 2]")
+        expect { described_class.scan(fixtures, baseline: bad) }
+          .to raise_error(HanamiGuard::ConfigurationError, /--write-baseline/)
+      end
+    end
+  end
+
+  it "refuses a negative thread count and a file limit that is not positive" do
+    expect { described_class.scan(fixtures, threads: -1) }.to raise_error(ArgumentError, /threads/)
+    expect { described_class.scan(fixtures, max_file_bytes: 0) }.to raise_error(ArgumentError, /max_file_bytes/)
+  end
+
+  it "skips files over max_file_bytes and lists them" do
+    result = described_class.scan(fixtures, max_file_bytes: 1000)
+    expect(result.skipped.map(&:reason)).to all(include("larger than 1000 bytes"))
+    expect(result.files + result.skipped.size).to eq(Dir[File.join(fixtures, "*.rb")].size)
+  end
+
+  it "raises Errno::ENOENT for a path that does not exist" do
+    expect { described_class.scan("/nonexistent/hanami_guard/app") }.to raise_error(Errno::ENOENT)
+  end
+
+  it "scans the default directories of a Hanami app when given no path" do
+    Dir.mktmpdir do |dir|
+      FileUtils.mkdir_p(File.join(dir, "slices/admin/actions"))
+      File.write(File.join(dir, "slices/admin/actions/x.rb"), "def handle(req, res)\n  eval(req.params[:c])\nend\n")
+      File.write(File.join(dir, "outside.rb"), "eval(params[:c])\n")
+      result = Dir.chdir(dir) { described_class.scan }
+      expect(result.findings.map(&:path).uniq).to eq(["slices/admin/actions/x.rb"])
+    end
+  end
+end
