@@ -18,7 +18,7 @@ end
 
 unless RbConfig::CONFIG["host_os"].start_with?("linux")
   hanami_guard_abort("runs on Linux only (its confinement is openat2 and Landlock, which " \
-                     "#{RbConfig::CONFIG["host_os"]} does not have): install it on a Linux host or in a Linux container.")
+                     "#{RbConfig::CONFIG["host_os"]} does not have): install it on a Linux host or container.")
 end
 
 header = File.join(RbConfig::CONFIG["rubyhdrdir"].to_s, "ruby.h")
