@@ -36,7 +36,10 @@ RSpec.describe "require \"hanami_guard\" (the extension loader)" do
 
   def load_it
     script = 'require "hanami_guard"; print $LOADED_FEATURES.grep(/hanami_guard\.so\z/).join(",")'
-    Open3.capture3({ "RUBYOPT" => nil }, RbConfig.ruby, "-I", @copy, "-e", script, chdir: File.dirname(@copy))
+    # Nothing but the copy: no bundler (RUBYOPT, RUBYLIB) and no gems, which could put this
+    # checkout's lib/ on the load path.
+    env = { "RUBYOPT" => nil, "RUBYLIB" => nil, "BUNDLE_GEMFILE" => nil, "BUNDLER_SETUP" => nil }
+    Open3.capture3(env, RbConfig.ruby, "--disable-gems", "-I", @copy, "-e", script, chdir: File.dirname(@copy))
   end
 
   before { skip "run `rake compile` first: #{built} is missing" unless File.exist?(built) }
