@@ -119,7 +119,8 @@ namespace :native do
       name = NativeGem::CHECK_ROOTS[abi]
       next warn("native:check: no Ruby-only root for Ruby #{abi}; its library is not checked") unless name
 
-      sh "bin/debian-root", "run", name, "--", "sh", "-c", <<~SH, "sh", gem, NativeGem::USE_THE_GEM
+      puts "native:check: #{File.basename(gem)} in #{name} (Ruby #{abi}, no compiler): install, parse, run"
+      sh "bin/debian-root", "run", name, "--", "sh", "-c", <<~SH, "sh", gem, NativeGem::USE_THE_GEM, verbose: false
         set -e
         for tool in cc gcc cargo rustc clang; do
           if command -v "$tool" >/dev/null; then echo "#{name} has $tool: not a Ruby-only root" >&2; exit 1; fi
