@@ -14,14 +14,25 @@ Gem::Specification.new do |spec|
     decides with a compiled default-deny policy. A Rust core (magnus) with a small Ruby facade.
   TEXT
   spec.license = "MIT"
-  spec.required_ruby_version = ">= 3.1"
+  # Tested on Ruby 3.1 (Debian 12) and 3.3 (Debian 13); Linux only (extconf.rb says so elsewhere).
+  spec.required_ruby_version = ">= 3.1", "< 3.5"
+
+  repository = "https://github.com/hanami-guard/hanami_guard"
+  spec.homepage = repository
+  spec.metadata["homepage_uri"] = repository
+  spec.metadata["source_code_uri"] = repository
+  spec.metadata["changelog_uri"] = "#{repository}/blob/main/CHANGELOG.md"
+  spec.metadata["bug_tracker_uri"] = "#{repository}/issues"
   spec.metadata["rubygems_mfa_required"] = "true"
 
+  # What `gem install` needs to build the extension and nothing else: no specs, fuzz targets,
+  # benchmarks in Ruby, examples or tooling. The core's Criterion benches stay because its
+  # Cargo.toml names them, and cargo refuses a manifest whose named targets are missing.
   spec.files = Dir[
     "lib/**/*.rb", "exe/*", "ext/hanami_guard/extconf.rb", "ext/hanami_guard/Cargo.toml",
     "ext/hanami_guard/src/**/*.rs", "crates/hanami_guard_core/Cargo.toml",
-    "crates/hanami_guard_core/src/**/*.rs", "crates/hanami_guard_core/benches/**/*.rs",
-    "Cargo.toml", "Cargo.lock", "README.md", "CHANGELOG.md", "LICENSE"
+    "crates/hanami_guard_core/src/**/*.rs", "crates/hanami_guard_core/benches/*.rs",
+    "Cargo.toml", "Cargo.lock", "README.md", "CHANGELOG.md", "SECURITY.md", "LICENSE"
   ]
   spec.bindir = "exe"
   spec.executables = ["hanami_guard"]

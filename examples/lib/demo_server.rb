@@ -21,6 +21,21 @@ class DemoServer
     new(app, **tls).tap(&:start)
   end
 
+  # A Puma::Server that logs into strings, on Puma 5 and 6 alike, and binds it to `bind`
+  # ("tcp://127.0.0.1:0", "ssl://..."). Puma 6 moved logging out of Puma::Events into
+  # Puma::LogWriter, passed as the :log_writer option. Returns the server and its port.
+  def self.puma(app, bind, **options)
+    if defined?(Puma::LogWriter)
+      logger = Puma::LogWriter.strings
+      server = Puma::Server.new(app, nil, { log_writer: logger, **options })
+    else
+      logger = Puma::Events.strings
+      server = Puma::Server.new(app, logger, options)
+    end
+    server.binder.parse([bind], logger)
+    [server, server.binder.connected_ports.first]
+  end
+
   # timeout: seconds the client waits to connect and for each read.
   def initialize(app, key:, cert:, ca:, ca_file: ca, host: "127.0.0.1", timeout: 10) # rubocop:disable Naming/MethodParameterName
     @app = app
@@ -31,9 +46,7 @@ class DemoServer
   end
 
   def start
-    @server = Puma::Server.new(@app, Puma::Events.strings, min_threads: 0, max_threads: 4)
-    @server.binder.parse([@bind], @server.events)
-    @port = @server.binder.connected_ports.first
+    @server, @port = self.class.puma(@app, @bind, min_threads: 0, max_threads: 4)
     @thread = @server.run
     self
   end

@@ -16,6 +16,11 @@ def hanami_guard_abort(message)
   exit 1
 end
 
+unless RbConfig::CONFIG["host_os"].start_with?("linux")
+  hanami_guard_abort("runs on Linux only (its confinement is openat2 and Landlock, which " \
+                     "#{RbConfig::CONFIG["host_os"]} does not have): install it on a Linux host or container.")
+end
+
 header = File.join(RbConfig::CONFIG["rubyhdrdir"].to_s, "ruby.h")
 unless File.exist?(header)
   hanami_guard_abort("Ruby's C headers are missing (no #{header}). Install them: " \

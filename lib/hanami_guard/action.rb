@@ -128,7 +128,27 @@ module HanamiGuard
 
       base.extend(ClassMethods)
       base.config.handle_exception(STATUSES)
+      subclasses_first!(base.config)
       base.after { |request, response| hanami_guard_verify_authorized(request, response) }
+    end
+
+    # Puts every exception class in an action's mappings before each of its ancestors, and keeps
+    # the order otherwise. Hanami sorts the mappings that way itself, but hanami-action 3.0 leaves
+    # any pair with a String key ("ROM::TupleCountMismatchError" => 404) where it stands: with an
+    # app's `StandardError => 500` and a String-keyed mapping declared before this module, a
+    # Forbidden would be answered 500 instead of 403. Mappings added after the include are sorted
+    # by Hanami with hanami_guard's already in order.
+    #
+    # @api private
+    # @since 0.1.0
+    def self.subclasses_first!(config)
+      ordered = []
+      config.handled_exceptions.each_key do |key|
+        ancestor = key.is_a?(Module) && ordered.index { |other| other.is_a?(Module) && other != key && key <= other }
+        ancestor ? ordered.insert(ancestor, key) : ordered.push(key)
+      end
+      mappings = config.handled_exceptions
+      config.handled_exceptions = ordered.to_h { |key| [key, mappings[key]] }
     end
 
     # Class-level helpers, available in every action that includes {HanamiGuard::Action} and in

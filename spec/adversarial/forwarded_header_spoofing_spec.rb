@@ -3,10 +3,8 @@
 require "spec_helper"
 require "socket"
 require "erb"
-require "puma"
-require "puma/server"
-require "puma/events"
 require_relative "../../examples/lib/demo_pki"
+require_relative "../../examples/lib/demo_server"
 
 # Attacks on the forwarded certificate header, through a real Puma (plain TCP on loopback, which
 # plays the trusted proxy's hop) and raw HTTP written on a socket, so Puma's own header handling
@@ -29,9 +27,7 @@ RSpec.describe "forwarded client certificate header spoofing" do
         echo, header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["127.0.0.1/32"], trust:,
               xfcc_element: element
       )
-      server = Puma::Server.new(app, Puma::Events.strings, min_threads: 0, max_threads: 2)
-      server.binder.parse(["tcp://127.0.0.1:0"], server.events)
-      @ports[name] = server.binder.connected_ports.first
+      server, @ports[name] = DemoServer.puma(app, "tcp://127.0.0.1:0", min_threads: 0, max_threads: 2)
       server.run
       @servers[name] = server
     end

@@ -12,6 +12,16 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+// Every defence here is a Linux system call: openat2(RESOLVE_BENEATH) confines paths, Landlock
+// confines the command child, close_range and posix_spawn's Linux flags seal it. Another kernel
+// has nothing that keeps the same promises, so refuse to build rather than build something that
+// silently protects less.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "hanami_guard_core supports Linux only: its confinement (openat2, Landlock) is made of Linux \
+     system calls with no equivalent that keeps the same guarantees elsewhere. Build on Linux."
+);
+
 pub mod audit;
 pub mod cancel;
 pub mod command;

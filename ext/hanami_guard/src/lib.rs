@@ -5,6 +5,11 @@
 //! so a Rust panic becomes a `HanamiGuard::Error` instead of unwinding into Ruby, and blocking
 //! work runs through [`gvl`] without the GVL.
 
+// The core refuses non-Linux targets with its own message; say it here too, first, so the
+// gem's build log leads with the reason rather than with the core's dependencies failing.
+#[cfg(not(target_os = "linux"))]
+compile_error!("hanami_guard supports Linux only (openat2, Landlock): build it on Linux.");
+
 mod errors;
 mod gvl;
 mod ruby_api;
