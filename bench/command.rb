@@ -18,6 +18,13 @@ require "open3"
 
 TRUE_CMD = HanamiGuard::Command.new("/bin/true")
 RLIMITED = HanamiGuard::Command.new("/bin/true", rlimits: { nofile: 256 })
+# The same command without the default Landlock domain: what the domain costs per spawn.
+NO_LANDLOCK = begin
+  ENV["HANAMI_GUARD_LANDLOCK"] = "off"
+  HanamiGuard::Command.new("/bin/true")
+ensure
+  ENV.delete("HANAMI_GUARD_LANDLOCK")
+end
 IMAGES = { "worker" => "worker:latest" }.freeze
 TEMPLATE = HanamiGuard::Command.new("printf run --rm --name {name} {image}", allow: { image: IMAGES })
 PRINTF = TEMPLATE.executable
@@ -37,10 +44,15 @@ def spawn_round(title)
     x.report("HanamiGuard::Command#run /bin/true") { TRUE_CMD.run }
     x.report("Open3.capture3(\"true\")") { Open3.capture3("true") }
     x.report("Command#run with rlimits (fork path)") { RLIMITED.run }
+    x.report("Command#run, HANAMI_GUARD_LANDLOCK=off") { NO_LANDLOCK.run }
   end
   guard = r["HanamiGuard::Command#run /bin/true"]
   open3 = r["Open3.capture3(\"true\")"]
   forked = r["Command#run with rlimits (fork path)"]
+  bare = r["Command#run, HANAMI_GUARD_LANDLOCK=off"]
+  printf("%<title>s: the default Landlock domain costs %<cost>.3f ms per spawn " \
+         "(%<with>.3f ms with it, %<without>.3f ms without)\n",
+         title:, cost: (1000.0 / guard) - (1000.0 / bare), with: 1000.0 / guard, without: 1000.0 / bare)
   printf("%<title>s: guard %<guard>.3f ms, Open3 %<open3>.3f ms, fork path %<forked>.3f ms " \
          "=> guard is %<ratio>.1fx faster than Open3\n",
          title:, guard: 1000.0 / guard, open3: 1000.0 / open3, forked: 1000.0 / forked, ratio: guard / open3)
