@@ -140,7 +140,9 @@ module HanamiGuard
 
       def clean_value(value)
         case value
-        when String then Policy::Audit.text(value).freeze
+        when String
+          text = Policy::Audit.text(value)
+          text.frozen? ? text : text.dup.freeze # never freezes the caller's String
         when Integer, Float, true, false, nil, Symbol then value
         when Array then value.map { |v| clean_value(v) }.freeze
         when Hash then clean(value)

@@ -122,9 +122,9 @@ module HanamiGuard
         return nil unless Events.listening?("policy.decision")
 
         Events.emit("policy.decision", {
-                      principal: Audit.principal(identity), action: Audit.text(action),
-                      resource: Audit.text(resource), allowed:, decision: allowed ? :allow : :deny,
-                      rule_id:, reason:, duration:
+                      principal: Audit.principal(identity), action: action.is_a?(Symbol) ? action.name : action,
+                      resource: resource.is_a?(Symbol) ? resource.name : resource, allowed:,
+                      decision: allowed ? :allow : :deny, rule_id:, reason:, duration:
                     })
       end
     end
@@ -343,12 +343,17 @@ module HanamiGuard
         end
       end
 
+      # Controls, and format characters (zero-width, bidi) that make a line read otherwise.
+      UNSAFE = /[[:cntrl:]\p{Cf}\u2028\u2029]/
+
       def escape(text)
         text = text.to_s
+        # The common case, short clean UTF-8, is returned as it is.
+        return text if text.bytesize <= 200 && text.valid_encoding? && !text.match?(UNSAFE)
+
         text = text.dup.force_encoding(Encoding::BINARY) unless text.valid_encoding?
         text = text[0, 200]
-        # Controls, and format characters (zero-width, bidi) that make a line read otherwise.
-        text.gsub(/[[:cntrl:]\p{Cf}\u2028\u2029]/) { |c| c.dump[1..-2] }
+        text.gsub(UNSAFE) { |c| c.dump[1..-2] }
       end
     end
   end

@@ -55,6 +55,13 @@ RSpec.describe HanamiGuard::Events do
     expect(seen.first[:other]).to eq("(Object)")
   end
 
+  it "never freezes a String the caller still holds" do
+    HanamiGuard.subscribe("*") { nil }
+    path = +"a.txt"
+    described_class.emit("path.refused", { path: })
+    expect(path).not_to be_frozen
+  end
+
   it "forwards every event to an instrumentation bus as hanami_guard.<name>" do
     bus = Class.new do
       attr_reader :registered, :instrumented
