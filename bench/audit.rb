@@ -74,9 +74,14 @@ def best_of(rounds = 3)
   end.min
 end
 
+# The CLI as a user runs it from a shell: without `bundle exec`'s environment, whose
+# bundler/setup alone takes longer than the scan.
 def cli(path)
-  out, err, status = Open3.capture3(RbConfig.ruby, "-I", File.join(ROOT, "lib"), File.join(ROOT, "exe", "hanami_guard"),
-                                    "audit", "--format", "json", path)
+  run = lambda do
+    Open3.capture3(RbConfig.ruby, "-I", File.join(ROOT, "lib"), File.join(ROOT, "exe", "hanami_guard"),
+                   "audit", "--format", "json", path)
+  end
+  out, err, status = defined?(Bundler) ? Bundler.with_unbundled_env(&run) : run.call
   raise "audit failed: #{err}" if status.exitstatus > 1
 
   out

@@ -1,7 +1,5 @@
 # frozen_string_literal: true
 
-require "fileutils"
-
 module HanamiGuard
   class CLI
     # `hanami_guard install`: in a Hanami 2 app, writes a commented starting policy and a
@@ -117,6 +115,7 @@ module HanamiGuard
 
       # Written beside the target, then renamed over it: never a half-written file.
       def write(path, content)
+        require "fileutils"
         FileUtils.mkdir_p(File.dirname(path))
         tmp = "#{path}.hanami_guard-#{Process.pid}.tmp"
         File.write(tmp, content)

@@ -1,7 +1,5 @@
 # frozen_string_literal: true
 
-require "yaml"
-
 module HanamiGuard
   class CLI
     # `hanami_guard test POLICY CASES.yml`: runs policy test cases, so CI can gate a policy change.
@@ -57,6 +55,7 @@ module HanamiGuard
       private
 
       def parse(text)
+        require "yaml" # here, not at the top: every other command starts faster without Psych
         data = begin
           YAML.safe_load(text, permitted_classes: [], aliases: false)
         rescue Psych::Exception => e
