@@ -3,10 +3,8 @@
 require "spec_helper"
 require "socket"
 require "erb"
-require "puma"
-require "puma/server"
-require "puma/events"
 require_relative "../../examples/lib/demo_pki"
+require_relative "../../examples/lib/demo_server"
 
 # A client sends its own certificate header line; the proxy (which appends, or which sets the
 # header only for clients with a certificate) adds its own. Puma joins repeated header lines with
@@ -34,10 +32,9 @@ RSpec.describe "joined certificate header values" do
       app = HanamiGuard::Middleware::ClientIdentity.new(
         echo, header: "X-Client-Cert", format:, trusted_proxies: ["127.0.0.1/32"], trust:
       )
-      server = Puma::Server.new(app, Puma::Events.strings, min_threads: 0, max_threads: 2)
-      server.binder.parse(["tcp://127.0.0.1:0"], server.events)
+      server, port = DemoServer.puma(app, "tcp://127.0.0.1:0", min_threads: 0, max_threads: 2)
       server.run
-      [name, [server, server.binder.connected_ports.first]]
+      [name, [server, port]]
     end
   end
 

@@ -5,9 +5,8 @@ require "socket"
 require "erb"
 require "puma"
 require "puma/minissl"
-require "puma/server"
-require "puma/events"
 require_relative "../../examples/lib/demo_pki"
+require_relative "../../examples/lib/demo_server"
 
 # A client that reaches the app directly (from inside the proxies' address range: in a cluster,
 # every pod is) sends `X_Forwarded_Client_Cert` with someone else's public certificate. Puma reads
@@ -59,9 +58,7 @@ RSpec.describe "underscore header spoofing (X_Forwarded_Client_Cert)" do
   def start_puma(app)
     query = URI.encode_www_form(key: @pki.path(:server, :key), cert: @pki.path(:server),
                                 ca: @pki.path(:tls_bundle), verify_mode: "peer")
-    server = Puma::Server.new(app, Puma::Events.strings, min_threads: 0, max_threads: 2)
-    server.binder.parse(["ssl://127.0.0.1:0?#{query}"], server.events)
-    port = server.binder.connected_ports.first
+    server, port = DemoServer.puma(app, "ssl://127.0.0.1:0?#{query}", min_threads: 0, max_threads: 2)
     server.run
     [server, port]
   end
