@@ -203,10 +203,11 @@ module HanamiGuard
     end
 
     # Logs one line per refusal (the names in {Events::REFUSALS}) through `logger` at warn:
-    # `hanami_guard certificate.rejected {"reason":"expired",...}`.
+    # `hanami_guard certificate.rejected {"reason":"expired",...}`. It subscribes to those events
+    # only, so policy decisions stay free of event building.
     #
     # @param logger [#warn] the app's logger (Hanami.app["logger"])
-    # @return [Events::Subscription]
+    # @return [Array<Events::Subscription>] one per event, for {.unsubscribe}
     # @api public
     # @since 0.2.0
     def log_refusals_to(logger)
@@ -215,10 +216,8 @@ module HanamiGuard
               "log_refusals_to takes a logger (#warn), not #{logger.class}"
       end
 
-      subscribe("*") do |event|
-        if Events::REFUSALS.include?(event.name)
-          logger.warn("hanami_guard #{event.name} #{JSON.generate(event.payload)}")
-        end
+      Events::REFUSALS.map do |name|
+        subscribe(name) { |event| logger.warn("hanami_guard #{event.name} #{JSON.generate(event.payload)}") }
       end
     end
   end

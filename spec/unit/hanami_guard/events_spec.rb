@@ -94,6 +94,7 @@ RSpec.describe HanamiGuard::Events do
     policy.allowed?(nil, :read, "a")
     expect(io.string.lines.size).to eq(1)
     expect(io.string).to include('hanami_guard certificate.rejected {"reason":"expired","subject":"CN=x"}')
+    expect(described_class.listening?("policy.decision")).to be(false) # decisions stay free
   end
 
   describe "from Root and Command" do
