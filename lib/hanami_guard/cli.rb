@@ -105,9 +105,12 @@ module HanamiGuard
       emit(data.size == 1 ? data.first : data, text, OK)
     end
 
+    # SAN values are the certificate holder's text: control, zero-width and bidi characters are
+    # escaped so a value cannot rewrite the terminal or forge a line.
     def format_certificate(data)
       data.map do |key, value|
-        value = value.join(", ") if value.is_a?(Array)
+        value = value.map { |v| Policy::Audit.text(v) }.join(", ") if value.is_a?(Array)
+        value = Policy::Audit.text(value) if value.is_a?(String)
         value = "-" if value.nil? || value == ""
         format("%-14<key>s %<value>s", key: "#{key}:", value:)
       end.join("\n")

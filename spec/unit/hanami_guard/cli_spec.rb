@@ -57,4 +57,12 @@ RSpec.describe HanamiGuard::CLI do
     expect(run("verify", "--ca", root, "--intermediate", file("ica.pem", ca.intermediate_pem), leaf)[2]).to eq(0)
     expect(run("verify", "--ca", root, leaf)).to match([/\Auntrusted: unknown_issuer/, "", 1])
   end
+
+  it "escapes control and bidi characters of a certificate's names in inspect's text" do
+    cert = ca.issue(subject: "CN=operator", dns: "evil.example\u202Egro.com", emails: "a@b.example")
+    out, _, code = run("inspect", "-", stdin: cert.to_pem)
+    expect(code).to eq(0)
+    expect(out).to include("evil.example\\u202Egro.com")
+    expect(out).not_to include("\u202E")
+  end
 end
