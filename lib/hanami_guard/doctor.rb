@@ -5,20 +5,6 @@ require_relative "errors"
 require_relative "version"
 
 module HanamiGuard
-  # {Doctor.check!} found something at or above its `fail_on` severity. Raised at boot.
-  #
-  # @api public
-  # @since 0.1.0
-  class DoctorError < Error
-    # @return [HanamiGuard::Doctor::Report, nil]
-    attr_reader :report
-
-    def initialize(message = "the container is not safe to start in", report: nil)
-      super(message)
-      @report = report
-    end
-  end
-
   # The container around the app, checked from inside it: capabilities, seccomp, the LSM,
   # runtime sockets and host directories mounted in, writable kernel files, host namespaces,
   # block devices, tokens and secrets in the environment, and whether the gem's own defences

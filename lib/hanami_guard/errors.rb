@@ -125,6 +125,20 @@ module HanamiGuard
   # @since 0.2.0
   class AuthorizationNotPerformed < Error; end
 
+  # {Doctor.check!} found something at or above its `fail_on` severity. Raised at boot.
+  #
+  # @api public
+  # @since 0.2.0
+  class DoctorError < Error
+    # @return [HanamiGuard::Doctor::Report, nil]
+    attr_reader :report
+
+    def initialize(message = "the container is not safe to start in", report: nil)
+      super(message)
+      @report = report
+    end
+  end
+
   # A guard is set up wrongly: the base is not a directory, the executable is not found, a
   # shell template without `dangerous_shell: true`. Raised at boot.
   #

@@ -6,19 +6,7 @@ require "json"
 
 # `hanami_guard doctor`, run as a real process, as CI would run it.
 RSpec.describe "exe/hanami_guard doctor" do
-  around do |example|
-    Dir.mktmpdir("hanami_guard-doctor-cli") do |dir|
-      @dir = dir
-      example.run
-    ensure
-      Array(@servers).each(&:close)
-    end
-  end
-
-  def fixture(situation)
-    @servers = PostureFixtures.build(@dir, situation)
-    @dir
-  end
+  include_context "a posture fixture tree"
 
   def cli(*args)
     root = File.expand_path("../..", __dir__)

@@ -277,3 +277,21 @@ module PostureFixtures
     UNIXServer.new(path)
   end
 end
+
+# A temporary directory for `fixture(situation)` to lay a tree in, and the UNIX sockets its
+# fixtures listen on closed afterwards.
+RSpec.shared_context "a posture fixture tree" do
+  around do |example|
+    Dir.mktmpdir("hanami_guard-doctor") do |dir|
+      @dir = dir
+      example.run
+    ensure
+      Array(@servers).each(&:close)
+    end
+  end
+
+  def fixture(situation)
+    @servers = PostureFixtures.build(@dir, situation)
+    @dir
+  end
+end

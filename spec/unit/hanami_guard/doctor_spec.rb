@@ -6,19 +6,7 @@ require "find"
 require "open3"
 
 RSpec.describe HanamiGuard::Doctor do
-  around do |example|
-    Dir.mktmpdir("hanami_guard-doctor") do |dir|
-      @dir = dir
-      example.run
-    ensure
-      Array(@servers).each(&:close)
-    end
-  end
-
-  def fixture(situation)
-    @servers = PostureFixtures.build(@dir, situation)
-    @dir
-  end
+  include_context "a posture fixture tree"
 
   def run(situation, env: {}, **options)
     described_class.run(root: fixture(situation), env:, **options)
