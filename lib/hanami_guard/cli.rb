@@ -47,6 +47,17 @@ module HanamiGuard
     # An input that cannot be read or is invalid: one line, exit 3.
     class InputError < StandardError; end
 
+    # Writes beside the target, then renames over it: a reader never sees a half-written file.
+    def self.write_atomically(path, content)
+      require "fileutils"
+      FileUtils.mkdir_p(File.dirname(path))
+      tmp = "#{path}.hanami_guard-#{Process.pid}.tmp"
+      File.write(tmp, content)
+      File.rename(tmp, path)
+    ensure
+      FileUtils.rm_f(tmp) if tmp && File.exist?(tmp)
+    end
+
     # @param argv [Array<String>]
     def initialize(argv, stdin: $stdin, stdout: $stdout, stderr: $stderr)
       @argv = argv.dup

@@ -97,7 +97,7 @@ module HanamiGuard
           elsif current && !@force
             report[:conflicts] << relative
           else
-            write(path, content)
+            CLI.write_atomically(path, content)
             report[:written] << relative
           end
         end
@@ -109,19 +109,6 @@ module HanamiGuard
                 report[:unchanged].map { |f| "unchanged #{f}" } +
                 report[:conflicts].map { |f| "kept      #{f} (it differs; --force overwrites it)" }
         (lines + ["", report[:next_steps]]).join("\n")
-      end
-
-      private
-
-      # Written beside the target, then renamed over it: never a half-written file.
-      def write(path, content)
-        require "fileutils"
-        FileUtils.mkdir_p(File.dirname(path))
-        tmp = "#{path}.hanami_guard-#{Process.pid}.tmp"
-        File.write(tmp, content)
-        File.rename(tmp, path)
-      ensure
-        FileUtils.rm_f(tmp) if tmp && File.exist?(tmp)
       end
     end
   end

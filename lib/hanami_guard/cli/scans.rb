@@ -12,7 +12,7 @@ module HanamiGuard
       HanamiGuard::Audit.severity_rank(options[:fail_on])
       result = audit_scan(options)
       if options[:write_baseline]
-        File.write(options[:write_baseline], result.to_json)
+        CLI.write_atomically(options[:write_baseline], result.to_json)
         return say("wrote #{result.findings.size} findings to #{options[:write_baseline]}")
       end
       @stdout.puts(options[:format] == "text" ? result.to_text : result.public_send(:"to_#{options[:format]}"))
