@@ -71,18 +71,54 @@ RSpec.describe "a HanamiGuard::Command child reaching into the app", :slow do
         expect(result.stderr).to match(/PTRACE_SEIZE.*Operation not permitted/)
       end
 
-      # Landlock's ptrace rule covers attaching; a read-mode access such as opening
-      # /proc/$PPID/environ is not refused by it on every kernel (6.18 allows it), so the reads are
-      # kept out by fs: rules, which never need to list /proc.
-      it "cannot read the app's environment from /proc/$PPID/environ when fs: rules are given" do
+      # Landlock's ptrace rule covers attaching and /proc/$PPID/mem and fd/N, but some kernels (6.18)
+      # still let a process in a domain open /proc/$PPID/environ: the default domain grants no file
+      # under a numbered /proc directory, and fs: rules never need to list /proc.
+      [{}, { fs: { read: [:dir] } }].each do |fs|
+        it "cannot read the app's environment from /proc/$PPID/environ (#{fs.empty? ? "no fs:" : "fs: rules"})" do
+          skip "no Landlock on this kernel" if landlock_abi.zero?
+
+          extra = fs.empty? ? {} : { fs: { read: [@dir] } }
+          result = HanamiGuard::Command.new("cat {file}", **extra, **opts)
+                                       .run(file: "/proc/#{Process.pid}/environ")
+          expect(result.sandbox[:proc_scoped]).to be(true)
+          expect(result).not_to be_success
+          expect(result.stdout).to be_empty
+          expect(result.stderr).to match(/Permission denied/)
+        end
+      end
+
+      it "cannot open a descriptor the app holds through /proc/$PPID/fd/N" do
         skip "no Landlock on this kernel" if landlock_abi.zero?
 
-        result = HanamiGuard::Command.new("cat {file}", fs: { read: [@dir] }, **opts)
-                                     .run(file: "/proc/#{Process.pid}/environ")
-        expect(result.sandbox[:filesystem_restricted]).to be(true)
+        File.write(File.join(@dir, "secret"), "s3cret")
+        File.open(File.join(@dir, "secret")) do |held|
+          result = HanamiGuard::Command.new("cat {file}", **opts).run(file: "/proc/#{Process.pid}/fd/#{held.fileno}")
+          expect(result).not_to be_success
+          expect(result.stdout).not_to include("s3cret")
+        end
+      end
+
+      it "still reaches its own standard streams and the rest of the filesystem" do
+        skip "no Landlock on this kernel" if landlock_abi.zero?
+
+        File.write(File.join(@dir, "plain.txt"), "plain")
+        result = HanamiGuard::Command.new("cat /dev/stdin {file} /proc/cpuinfo", **opts)
+                                     .run(stdin: "in-", file: File.join(@dir, "plain.txt"))
+        expect(result).to be_success
+        expect(result.stdout).to start_with("in-plain")
+        expect(result.stdout).to include("processor")
+      end
+
+      it "cannot make a device node" do
+        skip "no Landlock on this kernel" if landlock_abi.zero?
+        mknod = %w[/usr/bin/mknod /bin/mknod].find { |p| File.executable?(p) }
+        skip "mknod is not installed" unless mknod
+
+        node = File.join(@dir, "kmsg")
+        result = HanamiGuard::Command.new("mknod {node} c 1 11", **opts).run(node:)
         expect(result).not_to be_success
-        expect(result.stdout).to be_empty
-        expect(result.stderr).to match(/Permission denied/)
+        expect(File.exist?(node)).to be(false)
       end
 
       it "cannot signal the app" do
@@ -134,7 +170,8 @@ RSpec.describe "a HanamiGuard::Command child reaching into the app", :slow do
         cmd = HanamiGuard::Command.new("cat {file}", fs: { read: [@dir] }, **opts)
         ENV.delete("HANAMI_GUARD_LANDLOCK")
         result = cmd.run(file: "/proc/#{Process.pid}/environ")
-        expect(result.sandbox).to include(landlock: :disabled, ptrace_scoped: false, signals_scoped: false,
+        expect(result.sandbox).to include(landlock: :disabled, ptrace_scoped: false, proc_scoped: false,
+                                          signals_scoped: false,
                                           abstract_unix_sockets_scoped: false, tcp: :unrestricted,
                                           filesystem_restricted: false)
         # The probe works: without a domain the child does read the app's environment.

@@ -294,6 +294,7 @@ impl Command {
             )?;
             sandbox.aset(ruby.to_symbol("landlock_abi"), landlock.abi)?;
             sandbox.aset(ruby.to_symbol("ptrace_scoped"), landlock.ptrace)?;
+            sandbox.aset(ruby.to_symbol("proc_scoped"), landlock.proc)?;
             sandbox.aset(ruby.to_symbol("filesystem_restricted"), landlock.filesystem)?;
             let tcp = match landlock.tcp {
                 Some(true) => "denied",
