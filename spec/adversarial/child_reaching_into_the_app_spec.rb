@@ -51,6 +51,14 @@ RSpec.describe "a HanamiGuard::Command child reaching into the app", :slow do
     RUBY
   end
 
+  # Whether this process may open `path` for writing (the control: as root outside a container
+  # it may, so a refusal in the child is the domain's doing).
+  def writable?(path)
+    File.open(path, "w") { true }
+  rescue SystemCallError
+    false
+  end
+
   def landlock_abi
     HanamiGuard::Command.new("true").run.sandbox[:landlock_abi]
   end
@@ -108,6 +116,24 @@ RSpec.describe "a HanamiGuard::Command child reaching into the app", :slow do
         expect(result).to be_success
         expect(result.stdout).to start_with("in-plain")
         expect(result.stdout).to include("processor")
+      end
+
+      # The writes behind the classic container escapes (kernel.core_pattern, a cgroup's
+      # release_agent): a child writing a kernel tunable. It writes back the value already there, so
+      # the probe changes nothing even where it would succeed.
+      {
+        "/proc/sys/kernel/core_pattern" => ->(text) { text },
+        "/sys/kernel/mm/transparent_hugepage/enabled" => ->(text) { text[/\[(\w+)\]/, 1] }
+      }.each do |tunable, current|
+        it "cannot write #{tunable}" do
+          skip "no Landlock on this kernel" if landlock_abi.zero?
+          skip "#{tunable} is missing or not writable here" unless File.exist?(tunable) && writable?(tunable)
+
+          value = current.call(File.read(tunable))
+          result = HanamiGuard::Command.new("tee {file}", **opts).run(file: tunable, stdin: value)
+          expect(result).not_to be_success
+          expect(result.stderr).to match(/Permission denied/)
+        end
       end
 
       it "cannot make a device node" do

@@ -178,8 +178,11 @@ fn write_rights() -> BitFlags<AccessFs> {
 /// `/proc/$PPID/mem` or `/proc/$PPID/fd/N`, but some kernels (6.18 among them) still let a process
 /// in a domain open `/proc/$PPID/environ`, which holds `SECRET_KEY_BASE` and `DATABASE_URL`. So
 /// the domain grants every right (but making device nodes) beneath each entry of `/` except
-/// procfs, beneath each entry of procfs except the numbered process directories and the links
-/// into them (`self`, `thread-self`, `mounts`, `net`), and listing beneath `/`. What that costs: a
+/// procfs and sysfs; reading beneath sysfs and beneath each entry of procfs except the numbered
+/// process directories and the links into them (`self`, `thread-self`, `mounts`, `net`); and
+/// listing beneath `/`. Kernel tunables stay read-only to a child whatever its user may do
+/// (`/proc/sys/kernel/core_pattern`, a cgroup's `release_agent`: the writes behind the classic
+/// container escapes). What that costs: a
 /// child can list `/proc/PID/` but open no file there, its own `/proc/self/status` or `maps`
 /// included (as a child with `fs:` rules already cannot), so `ps`, `df` (through `/proc/mounts`)
 /// and `ss` do not work in a child. A file opened through a magic link (`/proc/self/fd/N`,
@@ -195,6 +198,7 @@ fn open_filesystem() -> Result<&'static [Rule]> {
 }
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+const SYSFS_MAGIC: i64 = 0x6265_6572;
 
 fn filesystem_rules() -> Result<Vec<Rule>> {
     let failed =
@@ -220,6 +224,14 @@ fn filesystem_rules() -> Result<Vec<Rule>> {
         let Some((fd, kind)) = open_entry(&path) else {
             continue;
         };
+        if kind == EntryKind::Dir && is_sysfs(&fd) {
+            rules.push(Rule {
+                fd,
+                is_dir: true,
+                access: read_rights(),
+            });
+            continue;
+        }
         if kind == EntryKind::Dir && is_procfs(&fd) {
             for sub in std::fs::read_dir(&path).map_err(|e| failed(e, "listing /proc"))? {
                 let sub = sub.map_err(|e| failed(e, "listing /proc"))?;
@@ -232,7 +244,7 @@ fn filesystem_rules() -> Result<Vec<Rule>> {
                     rules.push(Rule {
                         fd,
                         is_dir: kind == EntryKind::Dir,
-                        access: everything,
+                        access: read_rights(),
                     });
                 }
             }
@@ -281,10 +293,18 @@ fn grants_proc(rules: &[Rule]) -> bool {
     })
 }
 
+fn is_procfs(fd: &OwnedFd) -> bool {
+    fs_type(fd) == Some(PROC_SUPER_MAGIC)
+}
+
+fn is_sysfs(fd: &OwnedFd) -> bool {
+    fs_type(fd) == Some(SYSFS_MAGIC)
+}
+
 // `f_type` is an i64 on x86_64 and narrower elsewhere.
 #[allow(clippy::unnecessary_cast)]
-fn is_procfs(fd: &OwnedFd) -> bool {
-    rustix::fs::fstatfs(fd).is_ok_and(|st| st.f_type as i64 == PROC_SUPER_MAGIC)
+fn fs_type(fd: &OwnedFd) -> Option<i64> {
+    rustix::fs::fstatfs(fd).ok().map(|st| st.f_type as i64)
 }
 
 /// Whether `HANAMI_GUARD_LANDLOCK=off` is set.
