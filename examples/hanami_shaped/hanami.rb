@@ -39,9 +39,7 @@ module Hanami
     end
 
     # @api private
-    def app=(klass)
-      @app = klass
-    end
+    attr_writer :app
 
     def env
       (ENV["HANAMI_ENV"] || ENV["RACK_ENV"] || "development").to_sym
@@ -186,7 +184,7 @@ module Hanami
   # The app class: `class App < Hanami::App` in config/app.rb.
   class App
     class << self
-      attr_reader :root
+      attr_reader :root, :config
 
       def inherited(subclass)
         super
@@ -199,10 +197,6 @@ module Hanami
         namespace = Object.const_get(subclass.name.split("::")[0...-1].join("::").then { _1.empty? ? "Object" : _1 })
         namespace.const_set(:Deps, Deps.new(subclass)) unless namespace.const_defined?(:Deps, false)
         Hanami.app = subclass
-      end
-
-      def config
-        @config
       end
 
       def register_provider(name, namespace: false, &definition)
@@ -222,9 +216,7 @@ module Hanami
 
       def [](key)
         key = key.to_s
-        unless @components.key?(key)
-          @providers.find { |provider| provider.provides?(key) }&.start!
-        end
+        @providers.find { |provider| provider.provides?(key) }&.start! unless @components.key?(key)
         value = @components.fetch(key) { raise KeyError, "nothing registered with the key #{key.inspect} in #{name}" }
         value.is_a?(Proc) && value.lambda? && value.arity.zero? ? value.call : value
       end
@@ -244,7 +236,7 @@ module Hanami
         settings = namespace_const(:Settings) || Settings
         register("settings", settings.new)
         register("logger", Logger.new($stdout, level: Logger::WARN))
-        Dir[root.join("config/providers/*.rb").to_s].sort.each { |file| require file }
+        Dir[root.join("config/providers/*.rb").to_s].each { |file| require file }
         load_app_code
         self
       end
@@ -280,7 +272,7 @@ module Hanami
       def load_app_code
         base = root.join("app/action.rb")
         require base.to_s if base.file?
-        Dir[root.join("app/**/*.rb").to_s].sort.each do |file|
+        Dir[root.join("app/**/*.rb").to_s].each do |file|
           require file
           relative = Pathname(file).relative_path_from(root.join("app")).sub_ext("").to_s
           next unless relative.start_with?("actions/")
@@ -292,7 +284,7 @@ module Hanami
 
       def constant_for(relative)
         names = relative.split("/").map { |part| part.split("_").map(&:capitalize).join }
-        [self.name.split("::")[0...-1], *names].flatten.inject(Object) { |scope, name| scope.const_get(name, false) }
+        [name.split("::")[0...-1], *names].flatten.inject(Object) { |scope, name| scope.const_get(name, false) }
       end
 
       def routes_table

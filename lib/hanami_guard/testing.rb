@@ -252,7 +252,7 @@ module HanamiGuard
 
     # RSpec matchers. `require "hanami_guard/testing"` includes them when RSpec is loaded.
     #
-    # @example
+    # @example [parse-only: lines of an RSpec example]
     #   expect(POLICY).to permit(cert, :deploy, "worker").by_rule("operators-deploy")
     #   expect(POLICY).not_to permit(contractor, :deploy, "api").by_rule("no-contractors")
     module Matchers

@@ -30,7 +30,8 @@ RSpec.describe "the provider hanami_guard install writes" do
   # Runs `script` in the app after `require "hanami/prepare"`; returns its stdout lines.
   def in_app(dir, script, chdir: dir, env: {})
     env = { "RUBYLIB" => [File.join(DocExamples::ROOT, "lib"),
-                          File.join(DocExamples::ROOT, "examples", "hanami_shaped")].join(File::PATH_SEPARATOR) }.merge(env)
+                          File.join(DocExamples::ROOT, "examples",
+                                    "hanami_shaped")].join(File::PATH_SEPARATOR) }.merge(env)
     program = "require #{File.join(dir, "config", "app").inspect}\nHanami.app.prepare\n#{script}"
     out, err, status = Open3.capture3(env, RbConfig.ruby, "-e", program, chdir:)
     raise "the app failed:\n#{err}#{out}" unless status.success?

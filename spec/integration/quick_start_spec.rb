@@ -38,7 +38,7 @@ RSpec.describe "the README's quick start" do
   end
 
   # Each step of the quick start, in its order.
-  def follow(dir, files, commands, ca)
+  def follow(dir, files, commands, authority)
     gemfile = files.fetch("Gemfile") { raise "the quick start has no Gemfile block" }
     File.write(File.join(dir, "Gemfile"), gemfile.lines.drop(1).join, mode: "a")
     commands.each do |command|
@@ -47,7 +47,7 @@ RSpec.describe "the README's quick start" do
       when /\Abundle exec hanami_guard (install.*)\z/
         out, status = run_in(dir, File.join(DocExamples::ROOT, "exe", "hanami_guard"), *Regexp.last_match(1).split)
         raise "hanami_guard install failed:\n#{out}" unless status.success?
-      when %r{\Acp \S+ config/ca\.pem\z} then File.write(File.join(dir, "config", "ca.pem"), ca.intermediate_pem)
+      when %r{\Acp \S+ config/ca\.pem\z} then File.write(File.join(dir, "config", "ca.pem"), authority.intermediate_pem)
       else raise "the quick start's command #{command.inspect} is not one this spec knows how to follow"
       end
     end
@@ -73,7 +73,8 @@ RSpec.describe "the README's quick start" do
   context "followed in a new Hanami 2 app" do
     before(:all) do
       @dir = Dir.mktmpdir("hanami_guard-quick-start")
-      @ca = HanamiGuard::Testing::CA.new(subject: "CN=MyOrg Root CA,O=MyOrg", intermediate: "CN=MyOrg Internal CA,O=MyOrg")
+      @ca = HanamiGuard::Testing::CA.new(subject: "CN=MyOrg Root CA,O=MyOrg",
+                                         intermediate: "CN=MyOrg Internal CA,O=MyOrg")
       generate_app(@dir)
       follow(@dir, files, commands, @ca)
     end
@@ -106,7 +107,8 @@ RSpec.describe "the README's quick start" do
         end
       RUBY
       File.write(File.join(@dir, "operator.pem"), @ca.issue(subject: "CN=operator,O=MyOrg").to_pem)
-      File.write(File.join(@dir, "stranger.pem"), HanamiGuard::Testing::CA.new.issue(subject: "CN=operator,O=MyOrg").to_pem)
+      File.write(File.join(@dir, "stranger.pem"),
+                 HanamiGuard::Testing::CA.new.issue(subject: "CN=operator,O=MyOrg").to_pem)
       script = <<~RUBY
         require "hanami/boot"
         require "hanami_guard/testing"

@@ -34,8 +34,10 @@ module DocExamples
     end
 
     def program_body
-      return "require \"fileutils\"\nFileUtils.mkdir_p(File.dirname(#{path.inspect}))\n" \
-             "File.write(#{path.inspect}, #{code.inspect})\n" if mode == :file
+      if mode == :file
+        return "require \"fileutils\"\nFileUtils.mkdir_p(File.dirname(#{path.inspect}))\n" \
+               "File.write(#{path.inspect}, #{code.inspect})\n"
+      end
 
       [setup, code].compact.join("\n")
     end
@@ -47,48 +49,49 @@ module DocExamples
   def self.all
     files = ["README.md", *Dir[File.join(ROOT, "docs", "*.md")].map { |f| f.delete_prefix("#{ROOT}/") }.sort]
     files.flat_map { |f| markdown(f) } +
-      Dir[File.join(ROOT, "lib", "**", "*.rb")].sort.flat_map { |f| yard(f.delete_prefix("#{ROOT}/")) }
+      Dir[File.join(ROOT, "lib", "**", "*.rb")].flat_map { |f| yard(f.delete_prefix("#{ROOT}/")) }
   end
 
-  # The ```ruby blocks of a Markdown file.
+  # The ```ruby blocks of a Markdown file, and the blocks a file: directive names.
   def self.markdown(relative, text = File.read(File.join(ROOT, relative)))
     examples = []
     lines = text.lines
     i = 0
     while i < lines.size
-      fence = lines[i][/\A(\s*)```ruby\s*\z/, 1]
-      unless fence
-        # Another language: kept only when a file: directive names where it goes. Skipped whole,
-        # so a ```ruby line inside it is not read as a block.
-        if lines[i].match?(/\A\s*```/)
-          finish = skip_fence(lines, i)
-          path = directives(lines, i).find { |k, _| k == "file" }&.last
-          if path
-            examples << Example.new(file: relative, line: i + 1, code: lines[(i + 1)...finish].join, mode: :file,
-                                    path:, before: [])
-          end
-          i = finish
-        end
-        i += 1
-        next
+      case lines[i]
+      when /\A\s*```ruby\s*\z/ then i = ruby_block(relative, lines, i, examples)
+      when /\A\s*```/ then i = other_block(relative, lines, i, examples)
       end
-      start = i
-      body = []
-      i += 1
-      until i >= lines.size || lines[i].match?(/\A\s*```\s*\z/)
-        body << lines[i].sub(/\A#{fence}/, "")
-        i += 1
-      end
-      found = directives(lines, start)
-      path = found.find { |k, _| k == "file" }&.last
-      examples << if path
-                    Example.new(file: relative, line: start + 1, code: body.join, mode: :file, path:, before: [])
-                  else
-                    build(relative, start + 1, body.join, found, examples)
-                  end
       i += 1
     end
     examples
+  end
+
+  # Reads the ```ruby block opening at `start`; returns the line of its closing fence.
+  def self.ruby_block(relative, lines, start, examples)
+    indent = lines[start][/\A\s*/]
+    finish = skip_fence(lines, start)
+    code = lines[(start + 1)...finish].map { |l| l.delete_prefix(indent) }.join
+    found = directives(lines, start)
+    path = found.find { |k, _| k == "file" }&.last
+    examples << if path
+                  Example.new(file: relative, line: start + 1, code:, mode: :file, path:, before: [])
+                else
+                  build(relative, start + 1, code, found, examples)
+                end
+    finish
+  end
+
+  # Another language: kept only when a file: directive names where it goes. Skipped whole, so
+  # a ```ruby line inside it is not read as a block.
+  def self.other_block(relative, lines, start, examples)
+    finish = skip_fence(lines, start)
+    path = directives(lines, start).find { |k, _| k == "file" }&.last
+    if path
+      examples << Example.new(file: relative, line: start + 1, code: lines[(start + 1)...finish].join, mode: :file,
+                              path:, before: [])
+    end
+    finish
   end
 
   def self.skip_fence(lines, start)
@@ -138,7 +141,7 @@ module DocExamples
       end
       title = tag[2].strip
       reason = title[/\[parse-only:\s*([^\]]+)\]/, 1]
-      examples << Example.new(file: relative, line: index + 1, code: body.join.rstrip + "\n", setup: nil,
+      examples << Example.new(file: relative, line: index + 1, code: "#{body.join.rstrip}\n", setup: nil,
                               mode: reason ? :parse : :run, reason:, before: [])
     end
     examples

@@ -59,14 +59,23 @@ module HanamiGuard
     #
     # Thread safety: built once at boot, frozen, shared by every Puma thread.
     #
-    # @example config/app.rb
+    # @example config/app.rb [parse-only: a line of a Hanami app file]
     #   config.middleware.use HanamiGuard::Middleware::ClientIdentity,
     #     source: :puma, trust: HanamiGuard::TrustStore.new(File.read("config/ca.pem"))
     #
-    # @example behind Envoy
-    #   use HanamiGuard::Middleware::ClientIdentity,
-    #     header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["10.0.0.0/8"],
-    #     trust: TRUST, on_report: ->(event) { LOGGER.warn(event) }
+    # @example behind Envoy, in a config.ru
+    #   require "hanami_guard/testing"   # given: the CA that issues the clients' certificates
+    #   File.write("ca.pem", HanamiGuard::Testing::CA.new.intermediate_pem)
+    #
+    #   require "logger"
+    #   require "rack"
+    #   LOGGER = Logger.new($stderr)
+    #   app = Rack::Builder.app do
+    #     use HanamiGuard::Middleware::ClientIdentity,
+    #       header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["10.0.0.0/8"],
+    #       trust: HanamiGuard::TrustStore.new(File.read("ca.pem")), on_report: ->(event) { LOGGER.warn(event) }
+    #     run ->(env) { [200, {}, [env["hanami_guard.identity"].subject.to_s]] }
+    #   end
     #
     # @api public
     # @since 0.1.0
