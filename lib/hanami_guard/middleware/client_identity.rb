@@ -26,7 +26,7 @@ module HanamiGuard
     #   ignored and an `:untrusted_proxy` event is reported. An address range alone also holds
     #   every other host that can reach the app directly, and Puma reads a header spelled
     #   `X_Forwarded_Client_Cert` as `X-Forwarded-Client-Cert`, so prefer `proxy_identity:` and
-    #   make the proxy drop header names with underscores (README, "Behind a proxy").
+    #   make the proxy drop header names with underscores (docs/middleware.md says how, per proxy).
     #   `header:` needs `trust:` (a TrustStore), or `trust: :proxy_verified` to say the proxy
     #   verifies client certificates against your CA itself. Formats: `:xfcc` (Envoy's
     #   x-forwarded-client-cert, intermediates from its `Chain`), `:pem_escaped` (nginx
