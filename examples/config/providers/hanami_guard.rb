@@ -24,9 +24,9 @@ Hanami.app.register_provider(:hanami_guard, namespace: true) do
 
     # Roots and commands the actions use, built once at boot:
     register "roots.public_files", HanamiGuard::Root.new(Hanami.app.root.join("public").to_s)
-    register "commands.deploy", HanamiGuard::Command.new("echo deploying {image}",
-                                                         allow: { image: { "worker" => "worker:latest", "api" => "api:stable" } }, timeout: 5)
-    register "commands.tail", HanamiGuard::Command.new("tail -n {lines} app.log",
-                                                       allow: { lines: /\A[0-9]{1,3}\z/ }, chdir: Hanami.app.root.join("log").to_s, timeout: 5)
+    images = { "worker" => "worker:latest", "api" => "api:stable" }
+    register "commands.deploy", HanamiGuard::Command.new("echo deploying {image}", allow: { image: images }, timeout: 5)
+    register "commands.tail", HanamiGuard::Command.new("tail -n {lines} app.log", allow: { lines: /\A[0-9]{1,3}\z/ },
+                                                       chdir: Hanami.app.root.join("log").to_s, timeout: 5)
   end
 end
