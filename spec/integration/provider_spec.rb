@@ -147,3 +147,18 @@ RSpec.describe "the provider hanami_guard install writes" do
     expect(out).to eq(%w[HanamiGuard::Root true])
   end
 end
+
+RSpec.describe "the example app's provider" do
+  it "is the one hanami_guard install writes, with the example's roots and commands in its start block" do
+    require "hanami_guard/cli"
+    require "hanami_guard/cli/install"
+    written = HanamiGuard::CLI::Install::PROVIDER
+    example = File.read(File.join(DocExamples::ROOT, "examples", "config", "providers", "hanami_guard.rb"))
+    own = lambda do |text|
+      text.sub(/^# Written by `hanami_guard install`.*\n/, "").sub(/(# Roots and commands.*?\n).*?(?=^  end\n)/m, "\\1")
+    end
+    expect(own.call(example)).to eq(own.call(written))
+    expect(example).to include('register "roots.public_files"', 'register "commands.deploy"',
+                               'register "commands.tail"')
+  end
+end

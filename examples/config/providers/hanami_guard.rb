@@ -26,7 +26,8 @@ Hanami.app.register_provider(:hanami_guard, namespace: true) do
     register "roots.public_files", HanamiGuard::Root.new(Hanami.app.root.join("public").to_s)
     images = { "worker" => "worker:latest", "api" => "api:stable" }
     register "commands.deploy", HanamiGuard::Command.new("echo deploying {image}", allow: { image: images }, timeout: 5)
-    register "commands.tail", HanamiGuard::Command.new("tail -n {lines} app.log", allow: { lines: /\A[0-9]{1,3}\z/ },
-                                                       chdir: Hanami.app.root.join("log").to_s, timeout: 5)
+    log_dir = Hanami.app.root.join("log").to_s
+    register "commands.tail", HanamiGuard::Command.new("tail -n {lines} app.log", chdir: log_dir, timeout: 5,
+                                                                                  allow: { lines: /\A[0-9]{1,3}\z/ })
   end
 end
