@@ -44,6 +44,26 @@ RSpec.describe "the documentation's Ruby examples" do
     expect { DocExamples.compile(broken.last) }.to raise_error(SyntaxError)
   end
 
+  it "checks the values written after # =>, and leaves prose alone" do
+    checked = DocExamples.markdown("values.md", <<~MD)
+      ```ruby
+      [1 + 1].first                 # => 2
+      "operator"                    # => "operator" (the first value)
+      :expired                      # => :expired
+      1 + 1                         # => true / false
+      File.expand_path("public")    # => "/.../public" (canonical)
+      ```
+
+      ```ruby
+      1 + 1 # => 3
+      ```
+    MD
+    expect(DocExamples.run(checked.first).last).to be_success
+    out, status = DocExamples.run(checked.last)
+    expect(status).not_to be_success
+    expect(out).to include("values.md:10: expected 3, got 2")
+  end
+
   it "runs a block after the blocks it continues, each in its own directory" do
     chain = DocExamples.markdown("chain.md", <<~MD)
       ```ruby

@@ -18,6 +18,8 @@ require "tmpdir"
 #
 # YARD: every `@example`; a title containing "[parse-only: reason]" compiles it only.
 #
+# In both, `EXPR # => VALUE` is checked when VALUE is a plain literal (see VALUE below).
+#
 # A run is a fresh `ruby` process in a fresh temporary directory, with `require "hanami_guard"`
 # done first (every page says so) and this checkout's lib/ on the load path.
 module DocExamples
@@ -39,11 +41,28 @@ module DocExamples
                "File.write(#{path.inspect}, #{code.inspect})\n"
       end
 
-      [setup, code].compact.join("\n")
+      [setup, DocExamples.checked(code, "#{file}:", line + 1)].compact.join("\n")
     end
   end
 
   DIRECTIVE = /<!--\s*(setup|continues|parse-only|file)\b:?(.*?)-->/m
+
+  # `EXPR # => VALUE` where VALUE is a literal (true, false, nil, a number, a Symbol, a String
+  # without "...") followed by nothing, ":", ";" or " (": the value is checked. Anything else
+  # after `# =>` ("true / false", "a Decision", "9f86...a08.png") is prose.
+  VALUE = /\A(true|false|nil|-?\d+|:\w+|"(?:[^"\\]|\\.)*")(?=\s*\z|[:;]\s|\s\()/
+
+  # The code with each checkable `# =>` turned into a check that raises, naming the line.
+  def self.checked(code, where, first_line)
+    code.lines.each_with_index.map do |line, index|
+      expression, comment = line.chomp.split(/\s# => /, 2)
+      value = comment && comment[VALUE, 1]
+      next line if value.nil? || expression.strip.empty? || expression.lstrip.start_with?("#") || value.include?("...")
+
+      message = "#{where}#{first_line + index}: expected #{value}, got "
+      "(__doc = (#{expression.strip}); raise #{message.inspect} + __doc.inspect unless __doc == #{value})\n"
+    end.join
+  end
 
   # Every example, in file order.
   def self.all
