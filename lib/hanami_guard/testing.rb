@@ -79,7 +79,8 @@ module HanamiGuard
         @root.to_pem
       end
 
-      # The intermediate's PEM (Puma's `ca=` must hold it when clients send only their leaf).
+      # The intermediate's PEM (Puma's `ca=` must hold it, with the root, when clients send only
+      # their leaf).
       # @return [String]
       def intermediate_pem
         @ica.to_pem
