@@ -8,6 +8,12 @@ module HanamiGuard
   # (default deny) or the request could not be evaluated (no identity, unusable resource).
   #
   # @example
+  #   POLICY = HanamiGuard::Policy.define do
+  #     allow :deploy, resources: %w[worker], principals: ["*"], id: "anyone-deploys"
+  #     deny :*, resources: %w[worker], principals: [{ subject: { OU: "Contractors" } }], id: "no-contractors"
+  #   end
+  #   identity = HanamiGuard::Policy::Identity.new(subject: { CN: "bob", OU: "Contractors" })
+  #
   #   decision = POLICY.decide(identity, :deploy, "worker")
   #   decision.allowed?  # => false
   #   decision.rule_id   # => "no-contractors"

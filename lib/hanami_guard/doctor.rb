@@ -11,7 +11,7 @@ module HanamiGuard
   # (`openat2` for {Root}, Landlock for {Command}) work here. It only reads: it never writes,
   # connects to a socket, signals or opens the network. The checks live in the Rust core.
   #
-  # @example at boot, in a Hanami provider
+  # @example at boot, in a Hanami provider [parse-only: a Hanami provider file]
   #   Hanami.app.register_provider(:hanami_guard_doctor) do
   #     start { HanamiGuard::Doctor.check!(fail_on: :critical) }
   #   end

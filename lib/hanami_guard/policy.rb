@@ -33,7 +33,15 @@ module HanamiGuard
   # file changed and the new text is valid.
   #
   # @example
-  #   POLICY = HanamiGuard::Policy.load("config/hanami_guard.yml")
+  #   File.write("hanami_guard.yml", <<~YAML)   # given: a policy file (`hanami_guard install` writes one)
+  #     version: 1
+  #     rules:
+  #       - { id: operators-deploy, effect: allow, actions: [deploy], resources: [worker],
+  #           principals: [{ subject: { CN: operator } }] }
+  #   YAML
+  #   identity = HanamiGuard::Policy::Identity.new(subject: { CN: "operator" })   # or a Certificate
+  #
+  #   POLICY = HanamiGuard::Policy.load("hanami_guard.yml")
   #   POLICY.allowed?(identity, :deploy, "worker")   # => true or false, never raises on request data
   #   POLICY.authorize!(identity, :deploy, "worker") # raises HanamiGuard::Forbidden (#decision)
   #   POLICY.decide(identity, :deploy, "worker")     # => HanamiGuard::Decision
@@ -84,7 +92,7 @@ module HanamiGuard
       # loader.
       #
       # @example
-      #   Policy.define do
+      #   HanamiGuard::Policy.define do
       #     allow :deploy, resources: %w[worker api], id: "operators-deploy",
       #                    principals: [{ subject: { CN: "operator", O: "MyOrg" } }]
       #     deny :*, resources: %w[api], principals: [{ subject: { OU: "Contractors" } }], id: "no-contractors"

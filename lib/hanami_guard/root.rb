@@ -24,8 +24,12 @@ module HanamiGuard
   # processes never inherit it; {#close} releases it, and so does garbage collection.
   #
   # @example
-  #   PUBLIC = HanamiGuard::Root.new("/var/app/public")
-  #   PUBLIC.read(params[:file], max_bytes: 10 << 20)
+  #   Dir.mkdir("public")                 # given: a directory, and a request's parameters
+  #   File.write("public/a.txt", "hello")
+  #   params = { file: "a.txt" }          # request.params in an action
+  #
+  #   PUBLIC = HanamiGuard::Root.new("public")
+  #   PUBLIC.read(params[:file], max_bytes: 10 << 20)   # => "hello"
   #
   # @api public
   # @since 0.1.0
@@ -211,8 +215,15 @@ module HanamiGuard
     # PathEscapeError, another user's file PathError, different content Errno::EEXIST.
     #
     # @example
+    #   require "tempfile"   # given: an upload, as Rack and Hanami hand it over (a Hash)
+    #   tempfile = Tempfile.new.tap { |t| t.write("png") && t.rewind }
+    #   upload = { filename: "cat.png", type: "image/png", tempfile: tempfile }
+    #   Dir.mkdir("public")
+    #   Dir.mkdir("public/uploads")
+    #   PUBLIC = HanamiGuard::Root.new("public")
+    #
     #   UPLOADS = PUBLIC.subroot("uploads")
-    #   name = UPLOADS.store(upload.tempfile, extension: File.extname(upload.filename))
+    #   name = UPLOADS.store(upload[:tempfile], extension: File.extname(upload[:filename]))
     #   # => "9f86d0...0f00a08.png"
     # @param data [String, #read] the content (an IO is read whole, from where it stands)
     # @param extension [String, Symbol, nil] such as ".png", "png" or the original file's

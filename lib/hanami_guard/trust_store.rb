@@ -12,10 +12,16 @@ module HanamiGuard
   # Puma gives the app only the leaf certificate, never the chain the client sent: pin the CA
   # that issues the leaves, or pass the intermediates to {#verify}.
   #
-  # @example
-  #   TRUST = HanamiGuard::TrustStore.new(File.read("config/ca.pem"))
-  #   TRUST.verify(cert)                     # => cert, or raises UntrustedCertificate
-  #   TRUST.verified?(cert, intermediates: [ica])
+  # @example A two-tier PKI: Puma hands the app only the leaf
+  #   require "hanami_guard/testing"            # given: a test root and intermediate; yours has the same shape
+  #   ca   = HanamiGuard::Testing::CA.new
+  #   cert = ca.issue(subject: "CN=operator")   # the leaf, all Puma passes on
+  #
+  #   TRUST = HanamiGuard::TrustStore.new(ca.intermediate_pem)   # pin the CA that issues the leaves
+  #   TRUST.verify(cert)                        # => cert, or raises UntrustedCertificate (#reason)
+  #   ROOTS = HanamiGuard::TrustStore.new(ca.to_pem)             # or pin the root...
+  #   ROOTS.verified?(cert, intermediates: [ca.intermediate])   # => true (...and pass the intermediate)
+  #   ROOTS.verified?(cert)                     # => false: :unknown_issuer
   #
   # @api public
   # @since 0.1.0
@@ -55,10 +61,11 @@ module HanamiGuard
       # since Puma cannot reload its own CA.
       #
       # @example
-      #   TRUST = HanamiGuard::TrustStore.load(
-      #     ca_file: "config/ca.pem", crl_files: ["config/ca.crl"],
-      #     bundle_files: { "prod.example.org" => "config/prod.bundle.json" }
-      #   )
+      #   require "hanami_guard/testing"   # given: the CA file (SPIRE or your PKI writes it)
+      #   File.write("ca.pem", HanamiGuard::Testing::CA.new.intermediate_pem)
+      #
+      #   TRUST = HanamiGuard::TrustStore.load(ca_file: "ca.pem")   # also crl_files: [...],
+      #   # bundle_files: { "prod.example.org" => "prod.bundle.json" }
       #   Signal.trap("HUP") { Thread.new { TRUST.reload! } }
       #
       # @param ca_file [String, Pathname, nil] the PEM bundle of pinned CAs (nil only with bundle_files:)
