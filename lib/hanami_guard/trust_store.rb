@@ -4,8 +4,9 @@ require_relative "certificate"
 
 module HanamiGuard
   # Pinned CA certificates, against which client certificates are verified for client
-  # authentication (EKU clientAuth required; a keyUsage, when present, must allow
-  # digitalSignature or keyAgreement) with rustls-webpki.
+  # authentication (EKU clientAuth required, or with `client_auth: :when_present` only when the
+  # leaf has an EKU, as OpenSSL does; a keyUsage, when present, must allow digitalSignature or
+  # keyAgreement) with rustls-webpki.
   #
   # Build it once at boot; it is immutable and frozen, so Puma threads share it without locks.
   #
