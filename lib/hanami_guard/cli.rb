@@ -22,7 +22,7 @@ module HanamiGuard
       usage: hanami_guard COMMAND [--json] [options]
 
         inspect [CERT|-]                                        a certificate's identity (every certificate of a bundle)
-        verify --ca CA.pem [--intermediate F] [--crl F] [--at T] [CERT|-]
+        verify --ca CA.pem [--intermediate F] [--crl F] [--at T] [--client-auth MODE] [CERT|-]
                                                                 verify against pinned CAs: 0 trusted, 1 not (with the reason)
         check --policy FILE --cert CERT ACTION RESOURCE         ask a policy: 0 allow, 1 deny, with the rule id
         lint FILE                                               a policy's warnings: 0 none, 1 some
@@ -132,17 +132,27 @@ module HanamiGuard
       intermediates = []
       crls = []
       at = Time.now
+      client_auth = :required
       parse_options do |o|
         o.on("--ca FILE", "PEM file of the CA(s) to pin") { |v| ca = v }
         o.on("--intermediate FILE", "PEM file of intermediates (repeatable)") { |v| intermediates << v }
         o.on("--crl FILE", "CRL, PEM or DER (repeatable)") { |v| crls << v }
         o.on("--at TIME", "verify at this time or date (ISO 8601) instead of now") { |v| at = parse_time(v) }
+        o.on("--client-auth MODE", "required (default) or when_present (OpenSSL's rule: a leaf without " \
+                                   "extendedKeyUsage passes)") { |v| client_auth = v.tr("-", "_").to_sym }
       end
       raise UsageError, "verify needs --ca CA.pem" unless ca
 
       verify_one(read_certificate(at_most_one_operand("CERT")),
-                 HanamiGuard::TrustStore.new(read_file(ca), crls: crls.map { |f| read_file(f, binary: true) }),
+                 trust_store(read_file(ca), crls.map { |f| read_file(f, binary: true) }, client_auth),
                  intermediates.flat_map { |file| HanamiGuard::Certificate.parse_chain(read_file(file)) }, at)
+    end
+
+    # The TrustStore refuses an unknown --client-auth itself (ArgumentError, naming the modes).
+    def trust_store(ca_pem, crls, client_auth)
+      HanamiGuard::TrustStore.new(ca_pem, crls:, client_auth:)
+    rescue ArgumentError => e
+      raise UsageError, "--client-auth: #{e.message}"
     end
 
     def verify_one(cert, trust, chain, at)

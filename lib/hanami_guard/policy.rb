@@ -351,17 +351,10 @@ module HanamiGuard
         end
       end
 
-      # Controls, and format characters (zero-width, bidi) that make a line read otherwise.
-      UNSAFE = /[[:cntrl:]\p{Cf}\u2028\u2029]/
-
+      # The core's escaper (HanamiGuard::Native.escape): controls, zero-width and bidi
+      # characters and invalid UTF-8 escaped, at most 200 characters.
       def escape(text)
-        text = text.to_s
-        # The common case, short clean UTF-8, is returned as it is.
-        return text if text.bytesize <= 200 && text.valid_encoding? && !text.match?(UNSAFE)
-
-        text = text.dup.force_encoding(Encoding::BINARY) unless text.valid_encoding?
-        text = text[0, 200]
-        text.gsub(UNSAFE) { |c| c.dump[1..-2] }
+        Native.escape(text.to_s, 200)
       end
     end
   end

@@ -133,7 +133,7 @@ pub enum LandlockStatus {
 }
 
 impl LandlockStatus {
-    /// The Ruby Symbol name.
+    /// Its stable name, for bindings and reports.
     pub fn as_str(self) -> &'static str {
         match self {
             LandlockStatus::Disabled => "disabled",

@@ -333,12 +333,16 @@ impl Command {
 
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Command", ruby.class_object())?;
-    class.define_singleton_method("_define", function!(Command::define, 2))?;
-    class.define_singleton_method("_define_argv", function!(Command::define_argv, 2))?;
-    class.define_method("_placeholders", method!(Command::placeholders, 0))?;
+    class
+        .singleton_class()?
+        .define_private_method("_define", function!(Command::define, 2))?;
+    class
+        .singleton_class()?
+        .define_private_method("_define_argv", function!(Command::define_argv, 2))?;
+    class.define_private_method("_placeholders", method!(Command::placeholders, 0))?;
     class.define_method("executable", method!(Command::executable, 0))?;
     class.define_method("spawn_method", method!(Command::spawn_method, 0))?;
-    class.define_method("_argv", method!(Command::argv, 1))?;
-    class.define_method("_run", method!(Command::run, 2))?;
+    class.define_private_method("_argv", method!(Command::argv, 1))?;
+    class.define_private_method("_run", method!(Command::run, 2))?;
     Ok(())
 }

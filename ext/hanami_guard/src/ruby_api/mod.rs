@@ -16,6 +16,8 @@ mod native;
 mod policy;
 mod root;
 mod spiffe_id;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod trust_store;
 mod xfcc;
 
