@@ -7,6 +7,10 @@ require "spec_helper"
 # these: an undefined variable, a file written before its directory exists or a chain that does
 # not verify fails here first.
 RSpec.describe "the documentation's Ruby examples" do
+  # Everything here runs in fresh `ruby` processes, which GC_STRESS does not reach: the plain
+  # pass runs it, and the stressed pass would only run it again unstressed.
+  before(:context) { skip "runs in subprocesses, which GC_STRESS does not reach" if GcStress.mode }
+
   examples = DocExamples.all
 
   it "finds the examples of the README, of every docs/ page and of YARD" do
