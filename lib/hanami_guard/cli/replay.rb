@@ -45,11 +45,11 @@ module HanamiGuard
         lines = ["#{report[:decisions]} decisions replayed, #{report[:changed]} would change"]
         return lines.first if report[:changes].empty?
 
-        lines << format("%-6<line>s %-10<change>s %-24<rules>s %-16<action>s %-24<resource>s %<principal>s",
+        lines << format("%-6<line>s %-11<change>s %-24<rules>s %-16<action>s %-24<resource>s %<principal>s",
                         line: "LINE", change: "CHANGE", rules: "RULE (was -> now)", action: "ACTION",
                         resource: "RESOURCE", principal: "PRINCIPAL")
         report[:changes].each do |c|
-          lines << format("%-6<line>s %-10<change>s %-24<rules>s %-16<action>s %-24<resource>s %<principal>s",
+          lines << format("%-6<line>s %-11<change>s %-24<rules>s %-16<action>s %-24<resource>s %<principal>s",
                           line: c[:line], change: "#{c[:before]}->#{c[:after]}",
                           rules: "#{c[:before_rule] || "-"} -> #{c[:after_rule] || "-"}",
                           action: Policy::Audit.text(c[:action]), resource: Policy::Audit.text(c[:resource]),
