@@ -237,6 +237,8 @@ pub struct Policy {
     uses: Uses,
     digest: [u8; 32],
     version: [u8; 32],
+    /// `version` as hex, computed once: every event carries it.
+    version_hex: Box<str>,
 }
 
 impl Policy {
@@ -268,6 +270,7 @@ impl Policy {
         }
         let mut policy = Policy::compile(rules, source);
         policy.version = version_of(value, mode);
+        policy.version_hex = policy.version.iter().map(|b| format!("{b:02x}")).collect();
         Ok(policy)
     }
 
@@ -297,6 +300,7 @@ impl Policy {
             uses,
             digest: [0; 32],
             version: [0; 32],
+            version_hex: "0".repeat(64).into(),
         }
     }
 
@@ -309,8 +313,8 @@ impl Policy {
     }
 
     /// [`Policy::version`] as 64 lowercase hex digits.
-    pub fn version_hex(&self) -> String {
-        self.version.iter().map(|b| format!("{b:02x}")).collect()
+    pub fn version_hex(&self) -> &str {
+        &self.version_hex
     }
 
     /// Whether some rule is in shadow mode, so [`Policy::decide_shadow`] has something to say.

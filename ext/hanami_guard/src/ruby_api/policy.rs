@@ -94,7 +94,7 @@ fn shadow_outcome(policy: &Policy, request: &Request<'_>, d: &Decision) -> Shado
         allowed: d.allowed,
         rule_id: d.rule.and_then(|i| policy.rule_id(i)).map(str::to_owned),
         reason: request.reason(policy, d),
-        version: policy.version_hex(),
+        version: policy.version_hex().to_owned(),
     }
 }
 
@@ -132,7 +132,7 @@ impl RbPolicy {
                 reason: request.reason(&policy, &d),
                 explanation: (listening.decisions && listening.explain)
                     .then(|| request.explain(&policy, &d)),
-                version: policy.version_hex(),
+                version: policy.version_hex().to_owned(),
                 shadows,
             }
         })
@@ -232,7 +232,7 @@ impl RbPolicy {
     }
 
     fn version(&self) -> String {
-        self.file.current().version_hex()
+        self.file.current().version_hex().to_owned()
     }
 
     fn rule_ids(&self) -> Vec<String> {
