@@ -25,7 +25,8 @@ module HanamiGuard
     # @param allowed [Boolean]
     # @param rule_id [String, nil]
     # @param reason [String]
-    # @param explainer [#call, nil] computes {#explain} when asked (the policy gives one)
+    # @param explainer [Array(Policy, Object, Object, Object), nil] the policy and the request
+    #   (identity, action, resource) that {#explain} explains when asked
     # @api public
     # @since 0.1.0
     def initialize(allowed:, rule_id:, reason:, explainer: nil)
@@ -46,7 +47,10 @@ module HanamiGuard
     # @api public
     # @since 0.2.0
     def explain
-      @explainer ? @explainer.call.to_s.freeze : @reason
+      return @reason unless @explainer
+
+      policy, *request = @explainer
+      policy.explain(*request).freeze
     end
 
     # @return [Boolean] whether the request is allowed
