@@ -77,3 +77,10 @@ pub fn frozen_strs<S: AsRef<str>>(ruby: &Ruby, items: &[S]) -> RArray {
     a.freeze();
     a
 }
+
+/// The class name of a Ruby value, for messages.
+pub fn class_name(v: magnus::Value) -> String {
+    use magnus::value::ReprValue;
+    // SAFETY: the borrowed name is copied into an owned String before any other Ruby call.
+    unsafe { v.classname() }.into_owned()
+}

@@ -14,6 +14,10 @@ mod distinguished_name;
 mod doctor;
 mod native;
 mod policy;
+mod policy_events;
+mod policy_identity;
+mod policy_request;
+mod policy_tree;
 mod root;
 mod spiffe_id;
 #[cfg(feature = "test-hooks")]
