@@ -9,13 +9,16 @@
 
 mod anchor;
 mod bundle;
+mod cache;
 mod crl;
 mod names;
 mod reload;
 
+pub use cache::{CacheStats, DEFAULT_CACHE_CAPACITY, MAX_CACHE_CAPACITY};
 pub use reload::{TrustFiles, TrustStoreFiles};
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pki_types::{CertificateDer, UnixTime};
@@ -35,7 +38,8 @@ pub const MAX_INTERMEDIATES: usize = 8;
 /// The most SPIFFE trust bundles one store holds.
 pub const MAX_TRUST_DOMAINS: usize = 1024;
 
-/// Pinned CA certificates, SPIFFE trust bundles and CRLs. Immutable, `Send + Sync`.
+/// Pinned CA certificates, SPIFFE trust bundles and CRLs. Immutable but for a bounded cache of
+/// the chains it verified (see [`TrustStore::with_cache_capacity`]); `Send + Sync`.
 ///
 /// Without bundles every certificate verifies against the pinned CAs. With bundles, a
 /// certificate that carries a `spiffe:` URI must be an X509-SVID and verifies only against the
@@ -48,6 +52,7 @@ pub struct TrustStore {
     /// Sorted by trust domain.
     domains: Vec<(String, Anchors)>,
     crls: crl::Layers,
+    cache: cache::ChainCache,
 }
 
 fn config(message: impl Into<String>) -> Error {
@@ -137,7 +142,37 @@ impl TrustStore {
             pool,
             domains,
             crls: crl::Layers::parse(crls)?,
+            cache: cache::ChainCache::new(DEFAULT_CACHE_CAPACITY),
         })
+    }
+
+    /// The same store, caching at most `capacity` verified chains (0: none). The default is
+    /// [`DEFAULT_CACHE_CAPACITY`]; more than [`MAX_CACHE_CAPACITY`] is refused.
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Result<Self> {
+        if capacity > MAX_CACHE_CAPACITY {
+            return Err(config(format!(
+                "a verified-chain cache of {capacity} entries is too large: give at most \
+                 {MAX_CACHE_CAPACITY} (the default, {DEFAULT_CACHE_CAPACITY}, suits most apps; 0 \
+                 turns the cache off)"
+            )));
+        }
+        self.cache = cache::ChainCache::new(capacity);
+        Ok(self)
+    }
+
+    /// The most verified chains this store caches.
+    pub fn cache_capacity(&self) -> usize {
+        self.cache.capacity()
+    }
+
+    /// How the verified-chain cache has been used.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Empties the verified-chain cache: every later verification runs in full once.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
     }
 
     /// How many CAs are pinned, in the CA bundle and in every trust bundle.
@@ -203,6 +238,9 @@ impl TrustStore {
 
     /// Like [`TrustStore::verify`], and returns what the verification established: the keys
     /// of the CAs on the verified path, for a policy's `issuer_key:` conditions.
+    ///
+    /// A chain that verified before is answered from the cache (see the `cache` module for
+    /// when an entry holds): the same result, without the signature checks.
     pub fn verify_chain(
         &self,
         leaf: &Certificate,
@@ -235,6 +273,50 @@ impl TrustStore {
             ));
         }
         let anchors = self.anchors_for(leaf)?;
+        let key = cache::key(leaf, intermediates);
+        if let Some(chain) = self.cache.get(&key, unix_seconds) {
+            return Ok(VerifiedChain::clone(&chain));
+        }
+        let chain = self.verify_uncached(anchors, leaf, intermediates, unix_seconds, secs)?;
+        let window = self.window(anchors, leaf, intermediates, unix_seconds);
+        if window.contains(unix_seconds) {
+            self.cache.insert(key, Arc::new(chain.clone()), window);
+        }
+        Ok(chain)
+    }
+
+    /// Around `at`, the times at which every certificate that verification read (the leaf,
+    /// every intermediate given, every anchor it could reach) is as valid as at `at`, before
+    /// the earliest CRL nextUpdate: the verification would give the same result at any of them.
+    fn window(
+        &self,
+        anchors: &anchor::Anchors,
+        leaf: &Certificate,
+        intermediates: &[&Certificate],
+        at: i64,
+    ) -> cache::Window {
+        let mut window = cache::Window::ALL;
+        for c in std::iter::once(leaf).chain(intermediates.iter().copied()) {
+            window.narrow_to_validity(at, c.not_before(), c.not_after());
+        }
+        for info in &anchors.info {
+            window.narrow_to_validity(at, info.not_before, info.not_after);
+        }
+        if let Some(next_update) = self.crls.1 {
+            window.end_before(next_update);
+        }
+        window
+    }
+
+    /// The verification itself, with no cache.
+    fn verify_uncached(
+        &self,
+        anchors: &Anchors,
+        leaf: &Certificate,
+        intermediates: &[&Certificate],
+        unix_seconds: i64,
+        secs: u64,
+    ) -> Result<VerifiedChain> {
         let time = UnixTime::since_unix_epoch(Duration::from_secs(secs));
         let leaf_der = CertificateDer::from(leaf.der());
         let ee = EndEntityCert::try_from(&leaf_der).map_err(|e| map_error(&e))?;
