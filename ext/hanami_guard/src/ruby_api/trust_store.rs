@@ -11,7 +11,8 @@ use hanami_guard_core::identity::{
     Certificate, TrustFiles, TrustStore, TrustStoreFiles, VerifiedChain,
 };
 use magnus::{
-    function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
+    function, method, prelude::*, typed_data::Obj, Error, RArray, RHash, RModule, RString, Ruby,
+    Symbol,
 };
 
 use super::certificate::{frozen_str, with_bytes, wrap_verified, RbCertificate};
@@ -32,8 +33,10 @@ fn new(
     bundle: Option<RString>,
     crls: RArray,
     bundles: RArray,
+    cache_size: i64,
 ) -> Result<Obj<RbTrustStore>, Error> {
     errors::guard(ruby, || {
+        let cache_size = capacity(ruby, cache_size)?;
         let mut crl_bytes: Vec<Vec<u8>> = Vec::with_capacity(crls.len());
         for i in 0..crls.len() {
             let c: RString = crls.entry(i as isize)?;
@@ -55,11 +58,24 @@ fn new(
         let ca = bundle.map(|b| with_bytes(b, <[u8]>::to_vec));
         let store = errors::map(
             ruby,
-            TrustStore::with_bundles(ca.as_deref(), &domain_refs, &crl_refs),
+            TrustStore::with_bundles(ca.as_deref(), &domain_refs, &crl_refs)
+                .and_then(|store| store.with_cache_capacity(cache_size)),
         )?;
         let obj = ruby.obj_wrap(RbTrustStore(TrustStoreFiles::fixed(store)));
         obj.freeze();
         Ok(obj)
+    })
+}
+
+/// A cache size: a count, so never negative.
+fn capacity(ruby: &Ruby, n: i64) -> Result<usize, Error> {
+    usize::try_from(n).map_err(|_| {
+        errors::to_ruby(
+            ruby,
+            CoreError::Configuration(format!(
+                "cache_size: {n} is negative: give the number of verified chains to keep (0 turns the cache off)"
+            )),
+        )
     })
 }
 
@@ -88,14 +104,16 @@ fn trust_domain(ruby: &Ruby, s: RString) -> Result<String, Error> {
     })
 }
 
-/// `_load(ca_path_or_nil, [crl_path, ...], [[trust_domain, bundle_path], ...])`.
+/// `_load(ca_path_or_nil, [crl_path, ...], [[trust_domain, bundle_path], ...], cache_size)`.
 fn load(
     ruby: &Ruby,
     ca: Option<RString>,
     crls: RArray,
     bundles: RArray,
+    cache_size: i64,
 ) -> Result<Obj<RbTrustStore>, Error> {
     errors::guard(ruby, || {
+        let cache_size = capacity(ruby, cache_size)?;
         let mut files = TrustFiles {
             ca: ca.map(|c| path(ruby, c)).transpose()?,
             ..TrustFiles::default()
@@ -110,7 +128,9 @@ fn load(
                 .bundles
                 .push((trust_domain(ruby, td)?, path(ruby, pair.entry(1)?)?));
         }
-        let loaded = gvl::nogvl(ruby, move || TrustStoreFiles::load(files))?;
+        let loaded = gvl::nogvl(ruby, move || {
+            TrustStoreFiles::load_with_cache_capacity(files, cache_size)
+        })?;
         let obj = ruby.obj_wrap(RbTrustStore(errors::map(ruby, loaded)?));
         obj.freeze();
         Ok(obj)
@@ -189,6 +209,18 @@ impl RbTrustStore {
         })
     }
 
+    /// `{capacity:, size:, hits:, misses:}` of the verified-chain cache in force.
+    fn cache_stats(ruby: &Ruby, rb_self: &Self) -> Result<RHash, Error> {
+        let stats = rb_self.0.current().cache_stats();
+        let out = ruby.hash_new();
+        out.aset(ruby.to_symbol("capacity"), stats.capacity)?;
+        out.aset(ruby.to_symbol("size"), stats.len)?;
+        out.aset(ruby.to_symbol("hits"), stats.hits)?;
+        out.aset(ruby.to_symbol("misses"), stats.misses)?;
+        out.freeze();
+        Ok(out)
+    }
+
     fn reloadable(&self) -> bool {
         self.0.files().is_some()
     }
@@ -206,13 +238,14 @@ impl RbTrustStore {
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("TrustStore", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_new", function!(new, 3))?;
-    class.define_singleton_method("_load", function!(load, 3))?;
+    class.define_singleton_method("_new", function!(new, 4))?;
+    class.define_singleton_method("_load", function!(load, 4))?;
     class.define_method("reload!", method!(RbTrustStore::reload, 0))?;
     class.define_method("reloadable?", method!(RbTrustStore::reloadable, 0))?;
     class.define_method("_verify", method!(RbTrustStore::verify, 3))?;
     class.define_method("_reason", method!(RbTrustStore::reason, 3))?;
     class.define_method("size", method!(RbTrustStore::anchor_count, 0))?;
+    class.define_method("cache_stats", method!(RbTrustStore::cache_stats, 0))?;
     class.define_method("trust_domains", method!(RbTrustStore::trust_domains, 0))?;
     Ok(())
 }
