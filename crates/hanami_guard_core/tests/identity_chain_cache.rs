@@ -107,6 +107,18 @@ fn a_hit_returns_what_a_full_verification_returns() -> R<()> {
     assert_eq!(store.verify_chain(&again, &[&ica.cert], AT + 60)?, full);
     let stats = store.cache_stats();
     assert_eq!((stats.hits, stats.misses, stats.len), (1, 1, 1));
+    assert_eq!(
+        store.cached_chain(&again, &[&ica.cert], AT),
+        Some(full.clone())
+    );
+    assert_eq!(store.cached_chain(&again, &[], AT), None);
+    assert_eq!(store.cached_chain(&again, &[&ica.cert], -1), None);
+    assert_eq!(
+        store.cached_chain(&again, &[&ica.cert], client.not_after() + 1),
+        None
+    );
+    assert_eq!(store.cache_stats().hits, 2, "only the hit counts");
+    assert_eq!(store.cache_stats().misses, 1);
     assert_eq!(full.ca_keys().len(), 2);
     assert_eq!(uncached.cache_stats().len, 0);
     Ok(())
@@ -162,6 +174,7 @@ fn a_different_intermediate_under_the_same_leaf_is_verified_in_full() -> R<()> {
     let rogue = ca(ca_params("Intermediate")?, Some(&rogue_root))?;
     assert!(reason(store.verify_chain(&client, &[&rogue.cert], AT)).is_some());
     assert!(reason(store.verify_chain(&client, &[], AT)).is_some());
+    assert_eq!(store.cached_chain(&client, &[&rogue.cert], AT), None);
     assert_eq!(store.cache_stats().hits, 0);
     Ok(())
 }

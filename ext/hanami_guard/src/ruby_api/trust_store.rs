@@ -157,6 +157,13 @@ impl RbTrustStore {
         let leaf = Arc::clone(&cert.0);
         let ints = chain(intermediates)?;
         let store = rb_self.0.current();
+        // A chain verified before is a hash and a lookup: answered without releasing the GVL,
+        // which costs more than that. Only a full verification runs without it.
+        let refs: Vec<&Certificate> = ints.iter().map(|c| c.as_ref()).collect();
+        if let Some(chain) = store.cached_chain(&leaf, &refs, at) {
+            return Ok(Ok(chain));
+        }
+        drop(refs);
         gvl::nogvl(ruby, move || {
             let refs: Vec<&Certificate> = ints.iter().map(|c| c.as_ref()).collect();
             store.verify_chain(&leaf, &refs, at)

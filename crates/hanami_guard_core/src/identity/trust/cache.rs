@@ -163,6 +163,16 @@ impl ChainCache {
         found
     }
 
+    /// Like [`ChainCache::get`], counting a hit but not a miss: for a caller that verifies in
+    /// full (through `get`, which counts it) when this finds nothing.
+    pub fn peek(&self, key: &Key, at: i64) -> Option<Arc<VerifiedChain>> {
+        let found = self.lookup(key, at);
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
     fn lookup(&self, key: &Key, at: i64) -> Option<Arc<VerifiedChain>> {
         if self.capacity == 0 {
             return None;

@@ -236,6 +236,25 @@ impl TrustStore {
             .map(|_| ())
     }
 
+    /// What [`TrustStore::verify_chain`] would return from its cache for these inputs, if it
+    /// holds them; `None` means "verify in full". No signature is checked, so a caller may ask
+    /// first while holding a lock it must not hold long (Ruby's GVL). An entry exists only for
+    /// inputs that passed every check, so the cheap checks that depend on more than the
+    /// certificates (the number of intermediates, the time) are the only ones repeated here.
+    pub fn cached_chain(
+        &self,
+        leaf: &Certificate,
+        intermediates: &[&Certificate],
+        unix_seconds: i64,
+    ) -> Option<VerifiedChain> {
+        if intermediates.len() > MAX_INTERMEDIATES || unix_seconds < 0 {
+            return None;
+        }
+        self.cache
+            .peek(&cache::key(leaf, intermediates), unix_seconds)
+            .map(|chain| VerifiedChain::clone(&chain))
+    }
+
     /// Like [`TrustStore::verify`], and returns what the verification established: the keys
     /// of the CAs on the verified path, for a policy's `issuer_key:` conditions.
     ///
