@@ -30,6 +30,8 @@ module HanamiGuard
     # @!parse
     #   # The most intermediates {#verify} accepts (the core's limit, set by the extension).
     #   MAX_INTERMEDIATES = 8
+    # How many verified chains a store keeps unless told otherwise (`cache_size:`).
+    DEFAULT_CACHE_SIZE = 1024
 
     class << self
       # @param ca_pem [String, nil] a PEM bundle; its CA certificates (basicConstraints CA:TRUE) are
@@ -43,6 +45,9 @@ module HanamiGuard
       # @param client_auth [Symbol] `:required` (the default: a leaf's extendedKeyUsage must list
       #   clientAuth) or `:when_present` (OpenSSL's rule, for older PKIs: a leaf without
       #   extendedKeyUsage passes, one whose extendedKeyUsage lacks clientAuth does not)
+      # @param cache_size [Integer] how many verified chains to keep (0: none). A chain that
+      #   verified is answered from this cache until the first notAfter or CRL nextUpdate involved
+      #   (see {#cache_stats}); at most 1,048,576
       # @return [TrustStore]
       # @raise [TypeError] for non-String arguments
       # @raise [ArgumentError] for a `client_auth:` other than `:required` or `:when_present`
@@ -50,7 +55,7 @@ module HanamiGuard
       #   a CA, a malformed CRL, or a malformed trust domain or SPIFFE bundle
       # @api public
       # @since 0.1.0
-      def new(ca_pem = nil, crls: [], bundles: {}, client_auth: :required)
+      def new(ca_pem = nil, crls: [], bundles: {}, client_auth: :required, cache_size: DEFAULT_CACHE_SIZE)
         unless ca_pem.is_a?(String) || (ca_pem.nil? && bundles.is_a?(Hash) && !bundles.empty?)
           raise TypeError,
                 "TrustStore.new takes the CA bundle as a PEM String (nil only with bundles:), not #{ca_pem.class}"
@@ -60,7 +65,7 @@ module HanamiGuard
         crls.each do |crl|
           raise TypeError, "crls: takes PEM or DER Strings, not #{crl.class}" unless crl.is_a?(String)
         end
-        _new(ca_pem, crls, bundle_pairs(bundles), mode_name(client_auth))
+        _new(ca_pem, crls, bundle_pairs(bundles), mode_name(client_auth), cache_size_arg(cache_size))
       end
 
       # A TrustStore read from files, which {#reload!} re-reads: for CAs that rotate (SPIRE),
@@ -78,13 +83,14 @@ module HanamiGuard
       # @param crl_files [Array<String, Pathname>] CRL files, PEM or DER
       # @param bundle_files [Hash{String => String, Pathname}] trust domain => SPIFFE or PEM bundle file
       # @param client_auth [Symbol] as {.new}; kept across {#reload!}
+      # @param cache_size [Integer] as {.new}; the cache is emptied by every {#reload!}
       # @return [TrustStore]
       # @raise [TypeError] for arguments of the wrong type
       # @raise [HanamiGuard::ConfigurationError] as {.new}
       # @raise [SystemCallError] a file cannot be read (Errno::ENOENT, ...)
       # @api public
       # @since 0.1.0
-      def load(ca_file: nil, crl_files: [], bundle_files: {}, client_auth: :required)
+      def load(ca_file: nil, crl_files: [], bundle_files: {}, client_auth: :required, cache_size: DEFAULT_CACHE_SIZE)
         ca_file = file_path(ca_file, "ca_file:") unless ca_file.nil?
         if ca_file.nil? && (!bundle_files.is_a?(Hash) || bundle_files.empty?)
           raise TypeError, "TrustStore.load needs ca_file: \"config/ca.pem\", " \
@@ -93,7 +99,7 @@ module HanamiGuard
 
         crl_files = Array(crl_files).map { |c| file_path(c, "crl_files:") }
         pairs = bundle_pairs(bundle_files) { |file| file_path(file, "bundle_files:") }
-        _load(ca_file, crl_files, pairs, mode_name(client_auth))
+        _load(ca_file, crl_files, pairs, mode_name(client_auth), cache_size_arg(cache_size))
       end
 
       private
@@ -101,6 +107,12 @@ module HanamiGuard
       # The core knows the modes and refuses any other name (ArgumentError listing them).
       def mode_name(client_auth)
         client_auth.is_a?(Symbol) ? client_auth.to_s : client_auth.inspect
+      end
+
+      def cache_size_arg(value)
+        raise TypeError, "cache_size: takes an Integer (e.g. 1024), not #{value.class}" unless value.is_a?(Integer)
+
+        value
       end
 
       def file_path(value, name)
@@ -159,7 +171,8 @@ module HanamiGuard
     #   Re-reads the files of a store built by {.load}. When they changed and are all valid, the
     #   new CAs, bundles and CRLs are in force for every later verification, in every thread. When
     #   a file is missing, unreadable, malformed or changing while read, the last good set stays in
-    #   force and the error is raised: a broken rotation never fails open.
+    #   force and the error is raised: a broken rotation never fails open. A successful reload
+    #   empties the verified-chain cache ({#cache_stats}).
     #   @return [Boolean] true when a new set is in force, false when the files are unchanged
     #   @raise [ConfigurationError] a file is malformed (the last good set is kept), or the store
     #     was built by {.new}
@@ -169,6 +182,16 @@ module HanamiGuard
 
     # @!method client_auth
     #   @return [Symbol] `:required` or `:when_present`, as given to {.new} or {.load}
+    #   @api public
+    #   @since 0.2.0
+
+    # @!method cache_stats
+    #   The verified-chain cache: a chain that verified once is answered from it, with the same
+    #   result, until the first notAfter among its certificates and the pinned CAs, or the first
+    #   nextUpdate among the CRLs; a different chain (another intermediate under the same leaf)
+    #   never reads another's entry, a refusal is never cached, and {#reload!} empties it.
+    #   @return [Hash{Symbol => Integer}] frozen: `capacity:`, `size:` (chains held), `hits:`,
+    #     `misses:` (verifications that ran in full, refusals included)
     #   @api public
     #   @since 0.2.0
 

@@ -50,6 +50,13 @@ const KU_CRL_SIGN: u16 = 1 << 6;
 /// SAN values of one kind: the first two need no list of their own.
 type FewNames = SmallVec<[CompactString; 2]>;
 
+/// SHA-256 of a certificate's DER, raw and as lowercase hex.
+#[derive(Debug)]
+struct Fingerprint {
+    raw: [u8; 32],
+    hex: [u8; 64],
+}
+
 /// A parsed certificate. Owned, immutable, `Send + Sync`.
 #[derive(Debug)]
 pub struct Certificate {
@@ -75,8 +82,8 @@ pub struct Certificate {
     key_usage: Option<u16>,
     client_auth: bool,
     has_eku: bool,
-    // SHA-256 as 64 lowercase hex digits, inline.
-    fingerprint: OnceLock<[u8; 64]>,
+    // SHA-256 of the DER, and as 64 lowercase hex digits, inline.
+    fingerprint: OnceLock<Fingerprint>,
 }
 
 fn bad(what: &str) -> Error {
@@ -361,20 +368,29 @@ impl Certificate {
         self.not_before <= unix_seconds && unix_seconds <= self.not_after
     }
 
-    /// SHA-256 of the DER, lowercase hex. Computed on first use.
-    pub fn fingerprint_hex(&self) -> &str {
-        let hex = self.fingerprint.get_or_init(|| {
+    fn digest(&self) -> &Fingerprint {
+        self.fingerprint.get_or_init(|| {
             const DIGITS: &[u8; 16] = b"0123456789abcdef";
-            let digest = ring::digest::digest(&ring::digest::SHA256, &self.der);
-            let mut out = [0u8; 64];
-            for (pair, &b) in out.chunks_exact_mut(2).zip(digest.as_ref()) {
+            let mut raw = [0u8; 32];
+            raw.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &self.der).as_ref());
+            let mut hex = [0u8; 64];
+            for (pair, &b) in hex.chunks_exact_mut(2).zip(&raw) {
                 pair[0] = DIGITS[usize::from(b >> 4)];
                 pair[1] = DIGITS[usize::from(b & 0xf)];
             }
-            out
-        });
+            Fingerprint { raw, hex }
+        })
+    }
+
+    /// SHA-256 of the DER, lowercase hex. Computed on first use.
+    pub fn fingerprint_hex(&self) -> &str {
         // Hex digits are ASCII: this never falls back.
-        std::str::from_utf8(hex).unwrap_or_default()
+        std::str::from_utf8(&self.digest().hex).unwrap_or_default()
+    }
+
+    /// SHA-256 of the DER. Computed on first use.
+    pub fn sha256(&self) -> &[u8; 32] {
+        &self.digest().raw
     }
 
     /// DNS names of the subjectAltName extension, in order.

@@ -12,7 +12,8 @@ use hanami_guard_core::identity::{
     Certificate, ClientAuth, TrustFiles, TrustStore, TrustStoreFiles, VerifiedChain,
 };
 use magnus::{
-    function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
+    function, method, prelude::*, typed_data::Obj, Error, RArray, RHash, RModule, RString, Ruby,
+    Symbol,
 };
 
 use super::certificate::{wrap_verified, RbCertificate};
@@ -47,9 +48,11 @@ fn new(
     crls: RArray,
     bundles: RArray,
     mode: String,
+    cache_size: i64,
 ) -> Result<Obj<RbTrustStore>, Error> {
     errors::guard(ruby, || {
         let mode = client_auth(ruby, mode)?;
+        let cache_size = capacity(ruby, cache_size)?;
         let mut crl_bytes: Vec<Vec<u8>> = Vec::with_capacity(crls.len());
         for i in 0..crls.len() {
             let c: RString = crls.entry(i as isize)?;
@@ -71,12 +74,24 @@ fn new(
         let ca = bundle.map(|b| with_bytes(b, <[u8]>::to_vec));
         let store = errors::map(
             ruby,
-            TrustStore::with_bundles(ca.as_deref(), &domain_refs, &crl_refs),
-        )?
-        .with_client_auth(mode);
+            TrustStore::with_bundles(ca.as_deref(), &domain_refs, &crl_refs)
+                .and_then(|store| store.with_client_auth(mode).with_cache_capacity(cache_size)),
+        )?;
         let obj = ruby.obj_wrap(RbTrustStore(TrustStoreFiles::fixed(store)));
         obj.freeze();
         Ok(obj)
+    })
+}
+
+/// A cache size: a count, so never negative.
+fn capacity(ruby: &Ruby, n: i64) -> Result<usize, Error> {
+    usize::try_from(n).map_err(|_| {
+        errors::to_ruby(
+            ruby,
+            CoreError::Configuration(format!(
+                "cache_size: {n} is negative: give the number of verified chains to keep (0 turns the cache off)"
+            )),
+        )
     })
 }
 
@@ -105,15 +120,18 @@ fn trust_domain(ruby: &Ruby, s: RString) -> Result<String, Error> {
     })
 }
 
-/// `_load(ca_path_or_nil, [crl_path, ...], [[trust_domain, bundle_path], ...], client_auth)`.
+/// `_load(ca_path_or_nil, [crl_path, ...], [[trust_domain, bundle_path], ...], client_auth,
+/// cache_size)`.
 fn load(
     ruby: &Ruby,
     ca: Option<RString>,
     crls: RArray,
     bundles: RArray,
     mode: String,
+    cache_size: i64,
 ) -> Result<Obj<RbTrustStore>, Error> {
     errors::guard(ruby, || {
+        let cache_size = capacity(ruby, cache_size)?;
         let mut files = TrustFiles {
             ca: ca.map(|c| path(ruby, c)).transpose()?,
             client_auth: client_auth(ruby, mode)?,
@@ -129,7 +147,9 @@ fn load(
                 .bundles
                 .push((trust_domain(ruby, td)?, path(ruby, pair.entry(1)?)?));
         }
-        let loaded = gvl::nogvl(ruby, move || TrustStoreFiles::load(files))?;
+        let loaded = gvl::nogvl(ruby, move || {
+            TrustStoreFiles::load_with_cache_capacity(files, cache_size)
+        })?;
         let obj = ruby.obj_wrap(RbTrustStore(errors::map(ruby, loaded)?));
         obj.freeze();
         Ok(obj)
@@ -156,6 +176,13 @@ impl RbTrustStore {
         let leaf = Arc::clone(&cert.0);
         let ints = chain(intermediates)?;
         let store = rb_self.0.current();
+        // A chain verified before is a hash and a lookup: answered without releasing the GVL,
+        // which costs more than that. Only a full verification runs without it.
+        let refs: Vec<&Certificate> = ints.iter().map(|c| c.as_ref()).collect();
+        if let Some(chain) = store.cached_chain(&leaf, &refs, at) {
+            return Ok(Ok(chain));
+        }
+        drop(refs);
         gvl::nogvl(ruby, move || {
             let refs: Vec<&Certificate> = ints.iter().map(|c| c.as_ref()).collect();
             store.verify_chain(&leaf, &refs, at)
@@ -212,6 +239,18 @@ impl RbTrustStore {
         })
     }
 
+    /// `{capacity:, size:, hits:, misses:}` of the verified-chain cache in force.
+    fn cache_stats(ruby: &Ruby, rb_self: &Self) -> Result<RHash, Error> {
+        let stats = rb_self.0.current().cache_stats();
+        let out = ruby.hash_new();
+        out.aset(ruby.to_symbol("capacity"), stats.capacity)?;
+        out.aset(ruby.to_symbol("size"), stats.len)?;
+        out.aset(ruby.to_symbol("hits"), stats.hits)?;
+        out.aset(ruby.to_symbol("misses"), stats.misses)?;
+        out.freeze();
+        Ok(out)
+    }
+
     fn reloadable(&self) -> bool {
         self.0.files().is_some()
     }
@@ -236,8 +275,8 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.undef_default_alloc_func();
     class.const_set("MAX_INTERMEDIATES", MAX_INTERMEDIATES)?;
     let singleton = class.singleton_class()?;
-    singleton.define_private_method("_new", function!(new, 4))?;
-    singleton.define_private_method("_load", function!(load, 4))?;
+    singleton.define_private_method("_new", function!(new, 5))?;
+    singleton.define_private_method("_load", function!(load, 5))?;
     singleton.define_private_method("_check_chain_length", function!(check_length, 1))?;
     class.define_method("reload!", method!(RbTrustStore::reload, 0))?;
     class.define_method("reloadable?", method!(RbTrustStore::reloadable, 0))?;
@@ -245,6 +284,7 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_private_method("_verify", method!(RbTrustStore::verify, 3))?;
     class.define_private_method("_reason", method!(RbTrustStore::reason, 3))?;
     class.define_method("size", method!(RbTrustStore::anchor_count, 0))?;
+    class.define_method("cache_stats", method!(RbTrustStore::cache_stats, 0))?;
     class.define_method("trust_domains", method!(RbTrustStore::trust_domains, 0))?;
     Ok(())
 }

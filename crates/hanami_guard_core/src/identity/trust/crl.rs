@@ -7,6 +7,8 @@
 //! every layer. One CRL per issuer (the usual case) is one layer and one verification.
 
 use webpki::{CertRevocationList, OwnedCertRevocationList};
+use x509_parser::prelude::FromDer;
+use x509_parser::revocation_list::CertificateRevocationList;
 
 use super::super::pem;
 use crate::error::{Error, Result};
@@ -14,9 +16,10 @@ use crate::error::{Error, Result};
 /// The largest CRL accepted, DER.
 const MAX_CRL_DER: usize = 64 << 20;
 
-/// CRLs, each layer holding at most one CRL per issuer.
+/// CRLs, each layer holding at most one CRL per issuer, and the earliest nextUpdate among them
+/// (Unix seconds), after which a cached verification is not trusted (see `cache`).
 #[derive(Debug, Default)]
-pub(super) struct Layers(pub Vec<Vec<CertRevocationList<'static>>>);
+pub(super) struct Layers(pub Vec<Vec<CertRevocationList<'static>>>, pub Option<i64>);
 
 fn config(message: String) -> Error {
     Error::Configuration(message)
@@ -26,12 +29,20 @@ impl Layers {
     /// Parses CRLs, PEM (`X509 CRL` blocks, any number) or DER (one).
     pub fn parse(inputs: &[&[u8]]) -> Result<Self> {
         let mut layers: Vec<Vec<CertRevocationList<'static>>> = Vec::new();
+        let mut next_update: Option<i64> = None;
         for (i, input) in inputs.iter().enumerate() {
             for der in ders(input, i + 1)? {
                 let crl = OwnedCertRevocationList::from_der(&der).map_err(|e| {
                     config(format!("CRL {} is not a valid X.509 CRL: {e:?}", i + 1))
                 })?;
                 let crl = CertRevocationList::from(crl);
+                // webpki parsed it and keeps nextUpdate to itself; it refuses a CRL without one.
+                let when = CertificateRevocationList::from_der(&der)
+                    .ok()
+                    .and_then(|(_, c)| c.next_update())
+                    .map(|t| t.timestamp())
+                    .ok_or_else(|| config(format!("CRL {} has no readable nextUpdate", i + 1)))?;
+                next_update = Some(next_update.map_or(when, |n| n.min(when)));
                 let slot = layers
                     .iter()
                     .position(|layer| layer.iter().all(|c| c.issuer() != crl.issuer()));
@@ -41,7 +52,7 @@ impl Layers {
                 }
             }
         }
-        Ok(Layers(layers))
+        Ok(Layers(layers, next_update))
     }
 }
 

@@ -9,13 +9,16 @@
 
 mod anchor;
 mod bundle;
+mod cache;
 mod crl;
 mod names;
 mod reload;
 
+pub use cache::{CacheStats, DEFAULT_CACHE_CAPACITY, MAX_CACHE_CAPACITY};
 pub use reload::{TrustFiles, TrustStoreFiles};
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pki_types::{CertificateDer, UnixTime};
@@ -80,7 +83,8 @@ impl ClientAuth {
     }
 }
 
-/// Pinned CA certificates, SPIFFE trust bundles and CRLs. Immutable, `Send + Sync`.
+/// Pinned CA certificates, SPIFFE trust bundles and CRLs. Immutable but for a bounded cache of
+/// the chains it verified (see [`TrustStore::with_cache_capacity`]); `Send + Sync`.
 ///
 /// Without bundles every certificate verifies against the pinned CAs. With bundles, a
 /// certificate that carries a `spiffe:` URI must be an X509-SVID and verifies only against the
@@ -94,6 +98,7 @@ pub struct TrustStore {
     domains: Vec<(String, Anchors)>,
     crls: crl::Layers,
     client_auth: ClientAuth,
+    cache: cache::ChainCache,
 }
 
 fn config(message: impl Into<String>) -> Error {
@@ -184,6 +189,7 @@ impl TrustStore {
             domains,
             crls: crl::Layers::parse(crls)?,
             client_auth: ClientAuth::default(),
+            cache: cache::ChainCache::new(DEFAULT_CACHE_CAPACITY),
         })
     }
 
@@ -191,12 +197,43 @@ impl TrustStore {
     #[must_use]
     pub fn with_client_auth(mut self, client_auth: ClientAuth) -> Self {
         self.client_auth = client_auth;
+        // Every cached chain passed under the old mode.
+        self.cache.clear();
         self
     }
 
     /// Which leaves count as client certificates.
     pub fn client_auth(&self) -> ClientAuth {
         self.client_auth
+    }
+
+    /// The same store, caching at most `capacity` verified chains (0: none). The default is
+    /// [`DEFAULT_CACHE_CAPACITY`]; more than [`MAX_CACHE_CAPACITY`] is refused.
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Result<Self> {
+        if capacity > MAX_CACHE_CAPACITY {
+            return Err(config(format!(
+                "a verified-chain cache of {capacity} entries is too large: give at most \
+                 {MAX_CACHE_CAPACITY} (the default, {DEFAULT_CACHE_CAPACITY}, suits most apps; 0 \
+                 turns the cache off)"
+            )));
+        }
+        self.cache = cache::ChainCache::new(capacity);
+        Ok(self)
+    }
+
+    /// The most verified chains this store caches.
+    pub fn cache_capacity(&self) -> usize {
+        self.cache.capacity()
+    }
+
+    /// How the verified-chain cache has been used.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Empties the verified-chain cache: every later verification runs in full once.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
     }
 
     /// How many CAs are pinned, in the CA bundle and in every trust bundle.
@@ -260,8 +297,30 @@ impl TrustStore {
             .map(|_| ())
     }
 
+    /// What [`TrustStore::verify_chain`] would return from its cache for these inputs, if it
+    /// holds them; `None` means "verify in full". No signature is checked, so a caller may ask
+    /// first while holding a lock it must not hold long (Ruby's GVL). An entry exists only for
+    /// inputs that passed every check, so the cheap checks that depend on more than the
+    /// certificates (the number of intermediates, the time) are the only ones repeated here.
+    pub fn cached_chain(
+        &self,
+        leaf: &Certificate,
+        intermediates: &[&Certificate],
+        unix_seconds: i64,
+    ) -> Option<VerifiedChain> {
+        if intermediates.len() > MAX_INTERMEDIATES || unix_seconds < 0 {
+            return None;
+        }
+        self.cache
+            .peek(&cache::key(leaf, intermediates), unix_seconds)
+            .map(|chain| VerifiedChain::clone(&chain))
+    }
+
     /// Like [`TrustStore::verify`], and returns what the verification established: the keys
     /// of the CAs on the verified path, for a policy's `issuer_key:` conditions.
+    ///
+    /// A chain that verified before is answered from the cache (see the `cache` module for
+    /// when an entry holds): the same result, without the signature checks.
     pub fn verify_chain(
         &self,
         leaf: &Certificate,
@@ -285,6 +344,50 @@ impl TrustStore {
             ));
         }
         let anchors = self.anchors_for(leaf)?;
+        let key = cache::key(leaf, intermediates);
+        if let Some(chain) = self.cache.get(&key, unix_seconds) {
+            return Ok(VerifiedChain::clone(&chain));
+        }
+        let chain = self.verify_uncached(anchors, leaf, intermediates, unix_seconds, secs)?;
+        let window = self.window(anchors, leaf, intermediates, unix_seconds);
+        if window.contains(unix_seconds) {
+            self.cache.insert(key, Arc::new(chain.clone()), window);
+        }
+        Ok(chain)
+    }
+
+    /// Around `at`, the times at which every certificate that verification read (the leaf,
+    /// every intermediate given, every anchor it could reach) is as valid as at `at`, before
+    /// the earliest CRL nextUpdate: the verification would give the same result at any of them.
+    fn window(
+        &self,
+        anchors: &anchor::Anchors,
+        leaf: &Certificate,
+        intermediates: &[&Certificate],
+        at: i64,
+    ) -> cache::Window {
+        let mut window = cache::Window::ALL;
+        for c in std::iter::once(leaf).chain(intermediates.iter().copied()) {
+            window.narrow_to_validity(at, c.not_before(), c.not_after());
+        }
+        for info in &anchors.info {
+            window.narrow_to_validity(at, info.not_before, info.not_after);
+        }
+        if let Some(next_update) = self.crls.1 {
+            window.end_before(next_update);
+        }
+        window
+    }
+
+    /// The verification itself, with no cache.
+    fn verify_uncached(
+        &self,
+        anchors: &Anchors,
+        leaf: &Certificate,
+        intermediates: &[&Certificate],
+        unix_seconds: i64,
+        secs: u64,
+    ) -> Result<VerifiedChain> {
         let time = UnixTime::since_unix_epoch(Duration::from_secs(secs));
         let leaf_der = CertificateDer::from(leaf.der());
         let ee = EndEntityCert::try_from(&leaf_der).map_err(|e| map_error(&e))?;

@@ -37,6 +37,8 @@ pub struct TrustFiles {
 pub struct TrustStoreFiles {
     current: RwLock<(Arc<TrustStore>, [u8; 32])>,
     files: Option<TrustFiles>,
+    /// The verified-chain cache capacity of every store built on reload.
+    cache_capacity: usize,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -96,7 +98,7 @@ impl TrustFiles {
         Ok((contents, sum))
     }
 
-    fn build(&self, contents: &[Vec<u8>]) -> Result<TrustStore> {
+    fn build(&self, contents: &[Vec<u8>], cache_capacity: usize) -> Result<TrustStore> {
         let mut it = contents.iter();
         let ca = self.ca.as_ref().and_then(|_| it.next()).map(Vec::as_slice);
         let crls: Vec<&[u8]> = it
@@ -110,26 +112,37 @@ impl TrustFiles {
             .zip(it)
             .map(|((td, _), b)| (td.as_str(), b.as_slice()))
             .collect();
-        TrustStore::with_bundles(ca, &bundles, &crls).map(|s| s.with_client_auth(self.client_auth))
+        TrustStore::with_bundles(ca, &bundles, &crls)?
+            .with_client_auth(self.client_auth)
+            .with_cache_capacity(cache_capacity)
     }
 }
 
 impl TrustStoreFiles {
-    /// Builds a store from files.
+    /// Builds a store from files, with the default verified-chain cache.
     pub fn load(files: TrustFiles) -> Result<Self> {
+        Self::load_with_cache_capacity(files, super::DEFAULT_CACHE_CAPACITY)
+    }
+
+    /// Builds a store from files, caching at most `cache_capacity` verified chains (see
+    /// [`TrustStore::with_cache_capacity`]), now and after every reload.
+    pub fn load_with_cache_capacity(files: TrustFiles, cache_capacity: usize) -> Result<Self> {
         let (contents, sum) = files.read_all()?;
-        let store = files.build(&contents)?;
+        let store = files.build(&contents, cache_capacity)?;
         Ok(TrustStoreFiles {
             current: RwLock::new((Arc::new(store), sum)),
             files: Some(files),
+            cache_capacity,
         })
     }
 
     /// Wraps a store built from bytes: it can never be reloaded.
     pub fn fixed(store: TrustStore) -> Self {
+        let cache_capacity = store.cache_capacity();
         TrustStoreFiles {
             current: RwLock::new((Arc::new(store), [0; 32])),
             files: None,
+            cache_capacity,
         }
     }
 
@@ -155,7 +168,9 @@ impl TrustStoreFiles {
     }
 
     /// Re-reads the files: `Ok(false)` when unchanged, `Ok(true)` when a new store is in force.
-    /// On any error the last good store stays in force and the error is returned.
+    /// On any error the last good store stays in force and the error is returned. After a
+    /// successful reload the verified-chain cache is empty: a new store has its own, and an
+    /// unchanged one's is emptied, so every chain is verified in full once more.
     pub fn reload(&self) -> Result<bool> {
         let files = self.files.as_ref().ok_or_else(|| {
             Error::Configuration(
@@ -166,9 +181,10 @@ impl TrustStoreFiles {
         })?;
         let (contents, sum) = files.read_all()?;
         if sum == self.digest() {
+            self.current().clear_cache();
             return Ok(false);
         }
-        let fresh = (Arc::new(files.build(&contents)?), sum);
+        let fresh = (Arc::new(files.build(&contents, self.cache_capacity)?), sum);
         match self.current.write() {
             Ok(mut guard) => *guard = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
