@@ -41,7 +41,9 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Err(hanami_guard_core::Error::CommandNotAllowed(_)) => {
-            assert!(values.iter().any(|v| matches!(v.first(), Some(b'-' | b'@'))));
+            assert!(values
+                .iter()
+                .any(|v| matches!(v.first(), Some(b'-' | b'@'))));
         }
         Err(e) => panic!("unexpected error: {e}"),
     }
