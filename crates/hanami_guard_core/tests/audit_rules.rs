@@ -154,3 +154,57 @@ fn evasions_through_helpers_blocks_formatting_and_shells() {
         "missed {missed:?}, unexpected {extra:?}"
     );
 }
+
+/// Input handed down a chain of helpers, each defined after its caller: the first pass uses
+/// what it learns as it goes, so the chain is followed however deep it is (three passes that
+/// each learnt one step stopped at the third helper).
+#[test]
+fn helper_chain_deeper_than_the_pass_limit() {
+    let source = b"class Show < Hanami::Action
+  def handle(request, response)
+    authorize! request, :read, :file
+    response.body = step1(request.params[:name])
+  end
+
+  def step1(a) = step2(a)
+  def step2(b) = step3(b)
+  def step3(c) = step4(c)
+  def step4(d) = step5(d)
+
+  def step5(e)
+    File.read(e)
+  end
+end
+";
+    let result = analyze_source("app/actions/show.rb", source);
+    let got: Vec<_> = result
+        .findings
+        .iter()
+        .map(|f| (f.line, f.rule.id()))
+        .collect();
+    assert_eq!(got, vec![(13, "file-access")]);
+}
+
+/// The same file scanned with its helpers before the entry point (read before they are
+/// learnt) finds the same: the later passes still run when the first pass read too early.
+#[test]
+fn helper_defined_before_its_caller() {
+    let source = b"class Show < Hanami::Action
+  def fetch(name)
+    File.read(name)
+  end
+
+  def handle(request, response)
+    authorize! request, :read, :file
+    response.body = fetch(request.params[:name])
+  end
+end
+";
+    let result = analyze_source("app/actions/show.rb", source);
+    let got: Vec<_> = result
+        .findings
+        .iter()
+        .map(|f| (f.line, f.rule.id()))
+        .collect();
+    assert_eq!(got, vec![(3, "file-access")]);
+}

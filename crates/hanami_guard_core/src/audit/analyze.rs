@@ -1,7 +1,8 @@
 //! One file's analysis: parse with Prism, walk the tree once in source order, and report each
 //! place where request or certificate data reaches a sink, or where a defence is flawed.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 use ruby_prism::{CallNode, CaseNode, ClassNode, DefNode, IfNode, Node, UnlessNode, Visit};
 
@@ -45,6 +46,21 @@ pub(super) struct Summary {
     sinks: std::collections::BTreeSet<Vec<u8>>,
 }
 
+/// The summary entries a first pass read, by table.
+#[derive(Default)]
+struct Reads {
+    params: HashSet<Vec<u8>>,
+    returns: HashSet<Vec<u8>>,
+    ivars: HashSet<Vec<u8>>,
+    sinks: HashSet<Vec<u8>>,
+}
+
+fn note_read(set: &mut HashSet<Vec<u8>>, name: &[u8]) {
+    if !set.contains(name) {
+        set.insert(name.to_vec());
+    }
+}
+
 /// Walks one parsed file.
 pub(super) struct Analyzer<'a> {
     pub(super) source: &'a [u8],
@@ -55,6 +71,11 @@ pub(super) struct Analyzer<'a> {
     pub(super) known: Summary,
     /// Collected in this pass.
     pub learnt: Summary,
+    /// The first pass reads what it has learnt so far instead of `known` (which is empty), and
+    /// records what it read: see [`Analyzer::first`].
+    reads: RefCell<Option<Reads>>,
+    /// An entry the first pass read changed after the read: another pass is needed.
+    pub stale: bool,
 }
 
 impl<'a> Analyzer<'a> {
@@ -66,17 +87,77 @@ impl<'a> Analyzer<'a> {
             findings: Vec::new(),
             known,
             learnt: Summary::default(),
+            reads: RefCell::new(None),
+            stale: false,
+        }
+    }
+
+    /// The first pass of a file. It reads the summary learnt so far in this same pass, so a
+    /// helper defined after its caller already sees what the caller passed it. If no entry it
+    /// read changed after the read (`stale` stays false), a second pass given this pass's
+    /// summary would read the same values at every step, take the same path and find the same:
+    /// this pass is the fixed point and the file needs no other.
+    pub(super) fn first(source: &'a [u8]) -> Self {
+        Analyzer {
+            reads: RefCell::new(Some(Reads::default())),
+            ..Analyzer::new(source, Summary::default())
         }
     }
 
     /// What a method of this file returns, as far as the previous pass saw.
     pub(super) fn known_return(&self, name: &[u8]) -> u8 {
-        self.known.returns.get(name).copied().unwrap_or(0)
+        match self.reads.borrow_mut().as_mut() {
+            Some(r) => {
+                note_read(&mut r.returns, name);
+                self.learnt.returns.get(name).copied().unwrap_or(0)
+            }
+            None => self.known.returns.get(name).copied().unwrap_or(0),
+        }
     }
 
     /// What an instance variable was set from, anywhere in this file.
     pub(super) fn known_ivar(&self, name: &[u8]) -> u8 {
-        self.known.ivars.get(name).copied().unwrap_or(0)
+        match self.reads.borrow_mut().as_mut() {
+            Some(r) => {
+                note_read(&mut r.ivars, name);
+                self.learnt.ivars.get(name).copied().unwrap_or(0)
+            }
+            None => self.known.ivars.get(name).copied().unwrap_or(0),
+        }
+    }
+
+    fn known_sink(&self, name: &[u8]) -> bool {
+        match self.reads.borrow_mut().as_mut() {
+            Some(r) => {
+                note_read(&mut r.sinks, name);
+                self.learnt.sinks.contains(name)
+            }
+            None => self.known.sinks.contains(name),
+        }
+    }
+
+    /// The taint the callers of method `name` pass in its argument `i`.
+    fn known_param(&self, name: &[u8], i: usize) -> u8 {
+        let table = match self.reads.borrow_mut().as_mut() {
+            Some(r) => {
+                note_read(&mut r.params, name);
+                &self.learnt.params
+            }
+            None => &self.known.params,
+        };
+        table.get(name).and_then(|s| s.get(i)).copied().unwrap_or(0)
+    }
+
+    /// A learnt entry gained something: stale if the first pass read it before.
+    fn changed(&mut self, table: fn(&Reads) -> &HashSet<Vec<u8>>, name: &[u8]) {
+        if self
+            .reads
+            .borrow()
+            .as_ref()
+            .is_some_and(|r| table(r).contains(name))
+        {
+            self.stale = true;
+        }
     }
 
     /// Records the taint of each argument of a call to a method of this file.
@@ -90,21 +171,23 @@ impl<'a> Analyzer<'a> {
         if taints.iter().all(|t| *t == 0) {
             return;
         }
-        if self.known.sinks.contains(call.name().as_slice()) {
+        let name = call.name().as_slice();
+        if self.known_sink(name) {
             if let Some(s) = self.scopes.last_mut() {
                 s.input_sink = true;
             }
         }
-        let entry = self
-            .learnt
-            .params
-            .entry(call.name().as_slice().to_vec())
-            .or_default();
+        let entry = self.learnt.params.entry(name.to_vec()).or_default();
         if entry.len() < taints.len() {
             entry.resize(taints.len(), 0);
         }
+        let mut gained = false;
         for (e, t) in entry.iter_mut().zip(taints) {
+            gained |= *e | t != *e;
             *e |= t;
+        }
+        if gained {
+            self.changed(|r| &r.params, name);
         }
     }
 
@@ -148,7 +231,11 @@ impl<'a> Analyzer<'a> {
     fn assign(&mut self, name: &[u8], value: &Node<'_>, or: bool) {
         let t = self.taint(value);
         if name.starts_with(b"@") && t != 0 {
-            *self.learnt.ivars.entry(name.to_vec()).or_default() |= t;
+            let entry = self.learnt.ivars.entry(name.to_vec()).or_default();
+            if *entry | t != *entry {
+                *entry |= t;
+                self.changed(|r| &r.ivars, name);
+            }
         }
         let old = if or { self.var(name).unwrap_or(0) } else { 0 };
         self.set_var(name, t | old);
@@ -243,7 +330,6 @@ impl<'pr> Visit<'pr> for Analyzer<'_> {
             ..Scope::default()
         };
         if let Some(params) = node.parameters() {
-            let seeds = self.known.params.get(node.name().as_slice());
             let names = params.requireds().iter().chain(params.optionals().iter());
             for (i, p) in names.enumerate() {
                 let name = p
@@ -254,23 +340,24 @@ impl<'pr> Visit<'pr> for Analyzer<'_> {
                 // Hanami's handle(request, response) and Rack's call(env): the first
                 // argument is the request, whatever it is called.
                 let mut t = if i == 0 && entry.is_some() { INPUT } else { 0 };
-                t |= seeds.and_then(|s| s.get(i)).copied().unwrap_or(0);
+                t |= self.known_param(node.name().as_slice(), i);
                 scope.vars.insert(name.to_vec(), t);
             }
         }
         self.scopes.push(scope);
         ruby_prism::visit_def_node(self, node);
         let returned = node.body().map_or(0, |b| self.taint(&b));
+        let name = node.name().as_slice();
         if returned != 0 {
-            *self
-                .learnt
-                .returns
-                .entry(node.name().as_slice().to_vec())
-                .or_default() |= returned;
+            let entry = self.learnt.returns.entry(name.to_vec()).or_default();
+            if *entry | returned != *entry {
+                *entry |= returned;
+                self.changed(|r| &r.returns, name);
+            }
         }
         if let Some(scope) = self.scopes.pop() {
-            if scope.input_sink {
-                self.learnt.sinks.insert(node.name().as_slice().to_vec());
+            if scope.input_sink && self.learnt.sinks.insert(name.to_vec()) {
+                self.changed(|r| &r.sinks, name);
             }
             if let (Some(offset), true, false) = (scope.entry, scope.input_sink, scope.authorizes) {
                 match self.classes.last_mut() {

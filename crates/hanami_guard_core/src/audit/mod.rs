@@ -230,18 +230,26 @@ fn scan_file(source: &walk::Source, options: &Options) -> FileResult {
         problem: Some(p),
         ..FileResult::default()
     };
-    match std::fs::metadata(&source.real) {
-        Ok(m) if m.len() > options.max_file_bytes => {
-            return problem(format!(
-                "larger than {} bytes: not scanned (generated or vendored code?)",
-                options.max_file_bytes
-            ))
+    // One open: the size check and the read are of the same file, with one path lookup.
+    let read = std::fs::File::open(&source.real).and_then(|file| {
+        let len = file.metadata()?.len();
+        if len > options.max_file_bytes {
+            return Ok(None);
         }
-        Ok(_) => {}
-        Err(e) => return problem(format!("cannot read: {e}")),
-    }
-    match std::fs::read(&source.real) {
-        Ok(bytes) => analyze_source(&source.display, &bytes),
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
+        // A file that grows after the size check is still read only up to the limit.
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(file, options.max_file_bytes + 1),
+            &mut bytes,
+        )?;
+        Ok((bytes.len() as u64 <= options.max_file_bytes).then_some(bytes))
+    });
+    match read {
+        Ok(Some(bytes)) => analyze_source(&source.display, &bytes),
+        Ok(None) => problem(format!(
+            "larger than {} bytes: not scanned (generated or vendored code?)",
+            options.max_file_bytes
+        )),
         Err(e) => problem(format!("cannot read: {e}")),
     }
 }
@@ -295,17 +303,22 @@ pub fn analyze_source(path: &str, source: &[u8]) -> FileResult {
     }
 
     // Each pass learns what the file's methods do with input (arguments, return values,
-    // instance variables) for the next; a helper of a helper needs a third.
-    let mut known = analyze::Summary::default();
-    let mut raw = Vec::new();
-    for _ in 0..MAX_PASSES {
-        let mut analyzer = analyze::Analyzer::new(source, known.clone());
-        ruby_prism::Visit::visit(&mut analyzer, &parsed.node());
-        raw = std::mem::take(&mut analyzer.findings);
-        if analyzer.learnt == known {
-            break;
+    // instance variables) for the next; a helper of a helper can need a third. The first pass
+    // uses what it learns as it goes, and is the only one when nothing it read changed later.
+    let mut first = analyze::Analyzer::first(source);
+    ruby_prism::Visit::visit(&mut first, &parsed.node());
+    let mut raw = std::mem::take(&mut first.findings);
+    if first.stale {
+        let mut known = first.learnt;
+        for _ in 1..MAX_PASSES {
+            let mut analyzer = analyze::Analyzer::new(source, known.clone());
+            ruby_prism::Visit::visit(&mut analyzer, &parsed.node());
+            raw = std::mem::take(&mut analyzer.findings);
+            if analyzer.learnt == known {
+                break;
+            }
+            known = analyzer.learnt;
         }
-        known = analyzer.learnt;
     }
     raw.sort_by_key(|f| (f.offset, f.rule));
 
