@@ -218,6 +218,7 @@ module HanamiGuard
     # the same file, never interleave or overwrite lines; a log shipper can collect it.
     #
     # @example
+    #   Dir.mkdir("log") unless Dir.exist?("log")
     #   HanamiGuard.log_decisions_to("log/decisions.jsonl")
     # @param target [String, Pathname, IO] a path (opened for appending, created 0640 if missing)
     #   or an IO (one #write per line)

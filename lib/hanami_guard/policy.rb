@@ -55,6 +55,18 @@ module HanamiGuard
       # Loads and compiles a policy file (YAML, `version: 1`).
       #
       # @example Roll out a candidate policy: it decides nothing, and reports what it would decide
+      #   Dir.mkdir("config") unless Dir.exist?("config")
+      #   File.write("config/hanami_guard.yml", <<~YAML)
+      #     version: 1
+      #     rules:
+      #       - id: operators
+      #         effect: allow
+      #         actions: [deploy]
+      #         resources: ["*"]
+      #         principals: [{ subject: { CN: operator } }]
+      #   YAML
+      #   candidate_yaml = File.read("config/hanami_guard.yml").sub("deploy", "deploy, restart")
+      #   File.write("config/hanami_guard.next.yml", candidate_yaml)
       #   candidate = HanamiGuard::Policy.load("config/hanami_guard.next.yml", mode: :shadow)
       #   POLICY = HanamiGuard::Policy.load("config/hanami_guard.yml", shadow: candidate)
       #
