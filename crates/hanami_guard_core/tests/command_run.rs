@@ -103,11 +103,57 @@ fn a_payload_is_one_argument_byte_for_byte() {
     }
 }
 
+/// A child's own `/proc/PID` files are closed to it in the default Landlock domain (so that it
+/// cannot open the app's), so what a child started with is read from this side while it runs:
+/// `sleep` with a unique argument, found by its command line, read, then killed.
+fn observe_sleeper(config: Config) -> (String, String, hanami_guard_core::command::Output) {
+    let marker = format!("600.{:06}", std::process::id() % 1_000_000);
+    let marker = format!(
+        "{marker}{}",
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let cmd = Command::new(&format!("sleep {marker}"), config).expect("define");
+    std::thread::scope(|scope| {
+        let runner = scope.spawn(|| {
+            cmd.run(&none(), None, &Cancel::new().expect("cancel"))
+                .expect("run")
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let pid = loop {
+            let found = std::fs::read_dir("/proc").expect("/proc").find_map(|e| {
+                let e = e.ok()?;
+                let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+                let last = cmdline
+                    .split(|&b| b == 0)
+                    .filter(|w| !w.is_empty())
+                    .last()?;
+                (last == marker.as_bytes()).then_some(pid)
+            });
+            if let Some(pid) = found {
+                break pid;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no child ran sleep {marker}"
+            );
+            std::thread::yield_now();
+        };
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+        // SAFETY: kill(2) with a pid this test found and a valid signal number.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        (status, stat, runner.join().expect("runner"))
+    })
+}
+
+static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 #[test]
 fn the_child_sees_only_the_given_environment_and_no_new_privs() {
     std::env::set_var("HANAMI_GUARD_TEST_SECRET", "s3cr3t");
     let cmd = Command::new(
-        "cat /proc/self/environ /proc/self/status",
+        "env",
         Config {
             env: vec![("GIVEN".into(), "yes".into())],
             ..Config::default()
@@ -119,10 +165,11 @@ fn the_child_sees_only_the_given_environment_and_no_new_privs() {
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("s3cr3t"));
-    assert!(text.contains("GIVEN=yes\0"));
-    assert!(text.contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\0"));
-    assert!(text.contains("LANG=C.UTF-8\0"));
-    assert!(text.contains("NoNewPrivs:\t1"), "{text}");
+    assert!(text.contains("GIVEN=yes\n"));
+    assert!(text.contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"));
+    assert!(text.contains("LANG=C.UTF-8\n"));
+    let (status, _, _) = observe_sleeper(Config::default());
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
     // This test thread is untouched.
     let own = std::fs::read_to_string("/proc/thread-self/status").expect("status");
     assert!(own.contains("NoNewPrivs:\t0"));
@@ -554,12 +601,8 @@ fn status_mask(status: &str, field: &str) -> u64 {
 #[test]
 fn every_child_starts_with_no_signal_blocked_or_ignored() {
     for (method, config) in both_paths() {
-        let cmd = Command::new("cat /proc/self/status", config).expect("define");
-        assert_eq!(cmd.spawn_method(), method);
-        let out = cmd
-            .run(&none(), None, &Cancel::new().expect("cancel"))
-            .expect("run");
-        let status = String::from_utf8_lossy(&out.stdout);
+        let (status, _, out) = observe_sleeper(config);
+        assert_eq!(out.sandbox.spawn, method);
         assert_eq!(status_mask(&status, "SigBlk:"), 0, "{method:?}");
         assert_eq!(status_mask(&status, "SigIgn:"), 0, "{method:?}");
     }
@@ -568,11 +611,7 @@ fn every_child_starts_with_no_signal_blocked_or_ignored() {
 #[test]
 fn every_child_leads_a_new_session_and_its_process_group() {
     for (method, config) in both_paths() {
-        let cmd = Command::new("cat /proc/self/stat", config).expect("define");
-        let out = cmd
-            .run(&none(), None, &Cancel::new().expect("cancel"))
-            .expect("run");
-        let stat = String::from_utf8_lossy(&out.stdout);
+        let (_, stat, out) = observe_sleeper(config);
         let rest = stat.rsplit_once(") ").map(|(_, r)| r).expect("stat");
         let fields: Vec<&str> = rest.split(' ').collect();
         // state ppid pgrp session
