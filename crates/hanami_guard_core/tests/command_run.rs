@@ -127,7 +127,7 @@ fn observe_sleeper(config: Config) -> (String, String, hanami_guard_core::comman
                 let last = cmdline
                     .split(|&b| b == 0)
                     .filter(|w| !w.is_empty())
-                    .last()?;
+                    .next_back()?;
                 (last == marker.as_bytes()).then_some(pid)
             });
             if let Some(pid) = found {
