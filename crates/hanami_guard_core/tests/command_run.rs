@@ -124,10 +124,7 @@ fn observe_sleeper(config: Config) -> (String, String, hanami_guard_core::comman
                 let e = e.ok()?;
                 let pid: i32 = e.file_name().to_str()?.parse().ok()?;
                 let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-                let last = cmdline
-                    .split(|&b| b == 0)
-                    .filter(|w| !w.is_empty())
-                    .next_back()?;
+                let last = cmdline.split(|&b| b == 0).rfind(|w| !w.is_empty())?;
                 (last == marker.as_bytes()).then_some(pid)
             });
             if let Some(pid) = found {
