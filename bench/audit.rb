@@ -8,7 +8,8 @@
 #   bundle exec ruby -Ilib bench/audit.rb           (or: bundle exec rake bench:audit)
 #   LINES=200000 ...                                size of the generated app
 #
-# Not a test: nothing is asserted. Compare the ratios.
+# Not a test: nothing is asserted. Compare the ratios. The last row compares whole processes:
+# the CLI against Ripper run as a scanner written in Ruby would run, start-up included.
 
 $LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
 require "hanami_guard"
@@ -87,6 +88,15 @@ def cli(path)
   out
 end
 
+# Ripper as a scanner written in Ruby would run it: its own process (Ruby's start-up included,
+# as the CLI's is), reading and parsing every file, one thread.
+def ripper_process(path)
+  script = 'require "ripper"; Dir[File.join(ARGV[0], "**", "*.{rb,ru,rake}")].each { |f| Ripper.sexp(File.read(f)) }'
+  run = -> { Open3.capture3(RbConfig.ruby, "-e", script, path) }
+  _out, err, status = defined?(Bundler) ? Bundler.with_unbundled_env(&run) : run.call
+  raise "ripper failed: #{err}" unless status.success?
+end
+
 def measure(title, path)
   files = Dir[File.join(path, "**", "*.{rb,ru,rake}")]
   sources = files.map { |f| File.read(f) }
@@ -94,6 +104,7 @@ def measure(title, path)
   ripper = best_of { sources.each { |s| Ripper.sexp(s) } }
   in_process = best_of { HanamiGuard::Audit.scan(path) }
   whole_cli = best_of { cli(path) }
+  ripper_proc = best_of { ripper_process(path) }
   result = HanamiGuard::Audit.scan(path)
   puts "\n== #{title}: #{files.size} files, #{lines} lines, #{result.findings.size} findings"
   puts format("  %-44<label>s %8.3<s>f s", label: "Ripper.sexp (parse only, one thread)", s: ripper)
@@ -101,6 +112,10 @@ def measure(title, path)
                                                              s: in_process, x: ripper / in_process)
   puts format("  %-44<label>s %8.3<s>f s  %6.1<x>fx Ripper", label: "hanami_guard audit (whole CLI process)",
                                                              s: whole_cli, x: ripper / whole_cli)
+  puts format("  %-44<label>s %8.3<s>f s", label: "Ripper.sexp as a Ruby process (start-up too)", s: ripper_proc)
+  puts format("  %-44<label>s %8.3<s>f s  %6.1<x>fx the Ripper process",
+              label: "hanami_guard audit (whole CLI process)",
+              s: whole_cli, x: ripper_proc / whole_cli)
 end
 
 puts "hanami_guard #{HanamiGuard::VERSION}, Ruby #{RUBY_VERSION}, #{Etc.nprocessors} CPUs"
