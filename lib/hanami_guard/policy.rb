@@ -191,6 +191,7 @@ module HanamiGuard
       _lint.map(&:freeze).freeze
     end
 
+    # @return [String] the policy's source and its number of rules, for logs and consoles
     # @api public
     # @since 0.1.0
     def inspect
@@ -314,6 +315,7 @@ module HanamiGuard
         end
       end
 
+      # @return [String] the identity's names, for logs and consoles
       # @api public
       # @since 0.1.0
       def inspect
