@@ -4,11 +4,13 @@
 #   bundle exec ruby -Ilib bench/policy.rb      (or: bundle exec rake bench:policy)
 # A benchmark, not a test: nothing is asserted. Figures go to BENCHMARKS.md ("Policy").
 #
-# BENCH_TIME / BENCH_WARMUP (seconds, default 2 / 1); BENCH_SCALING=0 skips the scaling table.
+# BENCH_TIME / BENCH_WARMUP (seconds, default 2 / 1); BENCH_SCALING=0 skips the scaling table;
+# BENCH_ONLY=events stops after the subscriber figures.
 
 require "benchmark/ips"
 require "hanami_guard"
 require "yaml"
+require "tmpdir"
 
 TIME = Float(ENV.fetch("BENCH_TIME", "2"))
 WARMUP = Float(ENV.fetch("BENCH_WARMUP", "1"))
@@ -165,11 +167,30 @@ run("denied (no rule matches: default deny)") do |x|
   x.report("plain Ruby, rule hashes indexed by action") { indexed_ruby.allowed?(who, :a5, "dir6/zzz") }
 end
 
-HanamiGuard.on_decision { |_event| nil }
-run("audit subscriber registered (HanamiGuard.on_decision with a no-op block)") do |x|
-  x.report("hanami_guard, converted, with a subscriber") { policy.allowed?(converted, :a5, "res5") }
+# Subscribers: one that ignores policy.decision (subscribed to another event), one that takes
+# every decision and drops it, and the decision log (a JSON line per decision, to a file).
+big = policy_for(rules(10_000))
+run("subscribers attached (1,000 and 10,000 rules, a request rule r5 allows)") do |x|
+  subscription = HanamiGuard.subscribe("certificate.rejected") { |_event| nil }
+  x.report("no subscriber, 1,000 rules") { policy.allowed?(converted, :a5, "res5") }
+  x.report("a subscriber to another event, 1,000 rules") { policy.allowed?(converted, :a5, "res5") }
+  x.report("a subscriber to another event, 10,000 rules") { big.allowed?(converted, :a5, "res5") }
+  HanamiGuard.unsubscribe(subscription)
 end
-HanamiGuard.off_decision
+subscription = HanamiGuard.subscribe("policy.decision") { |_event| nil }
+run("a policy.decision subscriber that ignores each event") do |x|
+  x.report("1,000 rules") { policy.allowed?(converted, :a5, "res5") }
+  x.report("10,000 rules") { big.allowed?(converted, :a5, "res5") }
+end
+HanamiGuard.unsubscribe(subscription)
+log = File.join(Dir.tmpdir, "hanami_guard-bench-#{Process.pid}.jsonl")
+subscription = HanamiGuard.log_decisions_to(log)
+run("HanamiGuard.log_decisions_to(file): one JSON line per decision") do |x|
+  x.report("1,000 rules, logged") { policy.allowed?(converted, :a5, "res5") }
+end
+HanamiGuard.unsubscribe(subscription)
+File.delete(log)
+exit if ENV["BENCH_ONLY"] == "events"
 
 # Rules for other actions cost nothing: 20 rules for the action asked, plus N for others.
 base = rules(1_000).select { |r| r["actions"] == ["a5"] }

@@ -4,6 +4,9 @@ require "rbconfig"
 
 desc "Build the Rust extension into lib/hanami_guard/RUBY_ABI/ (HANAMI_GUARD_PROFILE=dev for a fast debug build)"
 task :compile do
+  # The specs' build: with the test hooks (HanamiGuard::Native.__test_*) unless told
+  # HANAMI_GUARD_TEST_HOOKS=0, as rakelib/native.rake does for the gem it ships.
+  ENV["HANAMI_GUARD_TEST_HOOKS"] ||= "1"
   # One build directory per Ruby: a checkout shared by two Rubies (the host's and the Debian 13
   # root's, see bin/debian-root) keeps each one's Makefile and library apart.
   abi = RbConfig::CONFIG["ruby_version"][/\A\d+\.\d+/]

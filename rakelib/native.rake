@@ -50,6 +50,7 @@ module NativeGem
     cert.sign(key, OpenSSL::Digest.new("SHA256"))
     identity = HanamiGuard::Certificate.parse(cert.to_pem)
     abort "parsed CN #{identity.subject["CN"].inspect}" unless identity.subject["CN"] == "operator"
+    abort "the shipped extension carries the specs' test hooks" if HanamiGuard::Native.respond_to?(:__test_panic)
     result = HanamiGuard::Command.new("echo {word}").run(word: "sealed")
     abort "echo: #{result.inspect}" unless result.success? && result.stdout == "sealed\n"
     puts "hanami_guard #{HanamiGuard::VERSION} on Ruby #{RUBY_VERSION}: loaded #{loaded.first}, parsed " \
@@ -60,16 +61,18 @@ end
 desc "Build pkg/hanami_guard-VERSION-x86_64-linux.gem, carrying the extension for each tested Ruby"
 task :native do
   root = NativeGem::ROOT
-  # `rake compile` for each Ruby, release profile. After bin/test's legs (which built exactly this)
-  # cargo finds everything up to date and only the copy runs: nothing is built twice.
-  release = { "HANAMI_GUARD_PROFILE" => "release" }
+  # `rake compile` for each Ruby, release profile.
+  # Without the specs' test hooks (cargo feature test-hooks): cargo rebuilds once after bin/test's
+  # legs, which built with them.
+  release = { "HANAMI_GUARD_PROFILE" => "release", "HANAMI_GUARD_TEST_HOOKS" => "0" }
   # Only the libraries compiled (or found up to date and copied) below go in: a lib/hanami_guard/
   # ABI/ left by an earlier build for a Ruby not built now would be stale.
   started = Time.now - 1
   Dir.chdir(root) do
     sh release, RbConfig.ruby, "-S", "rake", "compile"
     if NativeGem.stacks.include?(:trixie)
-      sh "bin/debian-root", "run", "trixie", "--", "env", "HANAMI_GUARD_PROFILE=release", "bin/test", "--compile-only"
+      sh "bin/debian-root", "run", "trixie", "--", "env", "HANAMI_GUARD_PROFILE=release", "HANAMI_GUARD_TEST_HOOKS=0",
+         "bin/test", "--compile-only"
     end
   end
   libraries = NativeGem.libraries.select { |file| File.mtime(file) >= started }

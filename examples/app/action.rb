@@ -2,10 +2,10 @@
 
 module ExampleApp
   # The app's base action: every action inherits hanami_guard's error => status mappings and the
-  # policy.
+  # policy the provider registered.
   class Action < Hanami::Action
     include HanamiGuard::Action
-    guard_policy POLICY
+    guard_policy Hanami.app["hanami_guard.policy"]
 
     # Optional: answer a policy refusal with the deciding rule as a reason code, as the middleware
     # does for 401s, and keep the module's mappings for everything else.

@@ -1,13 +1,6 @@
 # frozen_string_literal: true
 
-# The example app is written against Hanami::Action. When hanami-controller is installed, that is
-# the real class; otherwise (as where this project is built, with no Hanami gems) a small
-# Hanami-shaped stand-in from spec/support that reproduces the hooks hanami_guard uses.
-begin
-  require "hanami/controller"
-rescue LoadError
-  require_relative "../../spec/support/hanami_action"
-  module Hanami
-    Action = HanamiShaped::Action unless const_defined?(:Action, false)
-  end
-end
+# The example app is written against Hanami 2 (Hanami::App, providers, Deps, Hanami::Action).
+# Hanami's gems are not installed where this project is built, so it runs on the Hanami-shaped
+# app of examples/hanami_shaped/, which reproduces the parts of Hanami an app's own files touch.
+require_relative "../hanami_shaped/hanami"

@@ -8,6 +8,8 @@
 #   CARGO                  the cargo to run (default: cargo on PATH, then ~/.cargo/bin/cargo)
 #   CARGO_TARGET_DIR       where cargo builds (default: target/ beside the workspace Cargo.toml)
 #   HANAMI_GUARD_PROFILE   cargo profile: release (default; lto, codegen-units = 1) or dev
+#   HANAMI_GUARD_TEST_HOOKS 1 builds the specs' hooks (cargo feature test-hooks; `rake compile`
+#                          sets it); unset or 0 (gem install, the precompiled gem) leaves them out
 
 require "rbconfig"
 
@@ -56,6 +58,11 @@ profile = ENV.fetch("HANAMI_GUARD_PROFILE", "release")
 unless %w[release dev].include?(profile)
   hanami_guard_abort("HANAMI_GUARD_PROFILE must be release or dev, not #{profile.inspect}.")
 end
+test_hooks = ENV.fetch("HANAMI_GUARD_TEST_HOOKS", "0")
+unless %w[0 1].include?(test_hooks)
+  hanami_guard_abort("HANAMI_GUARD_TEST_HOOKS must be 0 or 1, not #{test_hooks.inspect}.")
+end
+features = test_hooks == "1" ? " --features test-hooks" : ""
 target_dir = ENV.fetch("CARGO_TARGET_DIR", File.join(workspace, "target"))
 built = File.join(target_dir, profile == "dev" ? "debug" : "release", "libhanami_guard.#{RbConfig::CONFIG["SOEXT"]}")
 
@@ -75,7 +82,7 @@ rule = <<~MAKE
   .PHONY: $(TARGET_SO)
   $(TARGET_SO):
   \tcd $(HANAMI_GUARD_WORKSPACE) && CARGO_TARGET_DIR=#{target_dir.shellescape} RUBY=#{RbConfig.ruby.shellescape} \\
-  \t  $(CARGO) build --locked --profile #{profile} --package hanami_guard --manifest-path Cargo.toml
+  \t  $(CARGO) build --locked --profile #{profile} --package hanami_guard --manifest-path Cargo.toml#{features}
   \tcp #{built.shellescape} $@
 MAKE
 pattern = /^\$\(TARGET_SO\): .*?(?=^\S|\z)/m

@@ -15,13 +15,13 @@ module HanamiGuard
   # Actions are frozen after `initialize` in Hanami 2, so nothing here keeps per-request state on
   # the action.
   #
-  # @example app/action.rb
+  # @example app/action.rb [parse-only: a Hanami app file]
   #   class Action < Hanami::Action
   #     include HanamiGuard::Action
   #     guard_policy POLICY
   #   end
   #
-  # @example app/actions/containers/deploy.rb
+  # @example app/actions/containers/deploy.rb [parse-only: a Hanami app file]
   #   class Deploy < MyApp::Action
   #     require_identity
   #

@@ -9,7 +9,10 @@ module HanamiGuard
   # Rust; nothing is evaluated, and files are spread over threads.
   #
   # @example
-  #   result = HanamiGuard::Audit.scan("app", "slices", "lib", "config")
+  #   Dir.mkdir("app")   # given: the app's code
+  #   File.write("app/show.rb", "def handle(request, response) = system(\"cat \#{request.params[:file]}\")\n")
+  #
+  #   result = HanamiGuard::Audit.scan("app")   # no argument: those of app/ slices/ lib/ config/ that exist
   #   result.findings.each { |f| puts "#{f.path}:#{f.line} #{f.rule}: #{f.fix}" }
   #
   # @api public

@@ -11,6 +11,11 @@ module HanamiGuard
   # threads freely.
   #
   # @example
+  #   require "hanami_guard/testing"   # given: the env Puma builds for a client of a test CA
+  #   leaf = HanamiGuard::Testing::CA.new.issue(subject: "CN=operator,O=MyOrg",
+  #                                            spiffe_id: "spiffe://prod.example.org/ns/ops/sa/deployer")
+  #   env  = HanamiGuard::Testing.puma_env("/", certificate: leaf)
+  #
   #   cert = HanamiGuard::Certificate.parse(env["puma.peercert"])
   #   cert.subject["CN"]   # => "operator"
   #   cert.spiffe_id&.to_s # => "spiffe://prod.example.org/ns/ops/sa/deployer"

@@ -22,9 +22,13 @@ module HanamiGuard
       usage: hanami_guard COMMAND [--json] [options]
 
         inspect [CERT|-]                                        a certificate's identity (every certificate of a bundle)
-        verify --ca CA.pem [--intermediate F] [--crl F] [--at T] [CERT|-]
+        verify --ca CA.pem [--intermediate F] [--crl F] [--at T] [--client-auth MODE] [CERT|-]
                                                                 verify against pinned CAs: 0 trusted, 1 not (with the reason)
-        check --policy FILE --cert CERT ACTION RESOURCE         ask a policy: 0 allow, 1 deny, with the rule id
+        check --policy FILE --cert CERT [--explain] ACTION RESOURCE
+                                                                ask a policy: 0 allow, 1 deny, with the rule id (and, with
+                                                                --explain, the closest rule and the condition that failed)
+        replay --policy NEW DECISIONS.jsonl                     replay a decision log against a new policy: 0 nothing
+                                                                changes, 1 some decisions change (listed)
         lint FILE                                               a policy's warnings: 0 none, 1 some
         test POLICY CASES.yml                                   policy test cases: 0 all hold, 1 one fails; lists rules no case reaches
         resolve BASE PATH                                       where PATH lands under BASE: 0, or why it is refused: 1
@@ -39,7 +43,7 @@ module HanamiGuard
       Exit status: 0 yes, 1 no, 2 bad usage, 3 an input that cannot be read or is invalid.
     TEXT
 
-    COMMANDS = %w[inspect verify check lint test resolve install audit doctor version].freeze
+    COMMANDS = %w[inspect verify check lint test replay resolve install audit doctor version].freeze
 
     # Bad usage: the message and the usage, exit 2.
     class UsageError < StandardError; end
@@ -132,17 +136,27 @@ module HanamiGuard
       intermediates = []
       crls = []
       at = Time.now
+      client_auth = :required
       parse_options do |o|
         o.on("--ca FILE", "PEM file of the CA(s) to pin") { |v| ca = v }
         o.on("--intermediate FILE", "PEM file of intermediates (repeatable)") { |v| intermediates << v }
         o.on("--crl FILE", "CRL, PEM or DER (repeatable)") { |v| crls << v }
         o.on("--at TIME", "verify at this time or date (ISO 8601) instead of now") { |v| at = parse_time(v) }
+        o.on("--client-auth MODE", "required (default) or when_present (OpenSSL's rule: a leaf without " \
+                                   "extendedKeyUsage passes)") { |v| client_auth = v.tr("-", "_").to_sym }
       end
       raise UsageError, "verify needs --ca CA.pem" unless ca
 
       verify_one(read_certificate(at_most_one_operand("CERT")),
-                 HanamiGuard::TrustStore.new(read_file(ca), crls: crls.map { |f| read_file(f, binary: true) }),
+                 trust_store(read_file(ca), crls.map { |f| read_file(f, binary: true) }, client_auth),
                  intermediates.flat_map { |file| HanamiGuard::Certificate.parse_chain(read_file(file)) }, at)
+    end
+
+    # The TrustStore refuses an unknown --client-auth itself (ArgumentError, naming the modes).
+    def trust_store(ca_pem, crls, client_auth)
+      HanamiGuard::TrustStore.new(ca_pem, crls:, client_auth:)
+    rescue ArgumentError => e
+      raise UsageError, "--client-auth: #{e.message}"
     end
 
     def verify_one(cert, trust, chain, at)
@@ -158,9 +172,11 @@ module HanamiGuard
 
     def run_check
       policy_file = cert_file = nil
+      explain = false
       parse_options do |o|
         o.on("--policy FILE", "policy YAML") { |v| policy_file = v }
         o.on("--cert FILE", "the client's certificate") { |v| cert_file = v }
+        o.on("--explain", "the closest rule of a denial and the condition that failed") { explain = true }
       end
       raise UsageError, "check needs --policy FILE and --cert CERT" unless policy_file && cert_file
       raise UsageError, "check needs ACTION and RESOURCE" unless @argv.size == 2
@@ -170,7 +186,22 @@ module HanamiGuard
       decision = policy.decide(read_certificate(cert_file), action, resource)
       rule = decision.rule_id ? "rule #{decision.rule_id}" : "default deny"
       text = "#{decision.allowed? ? "allow" : "deny"} (#{rule})#{reason_suffix(decision)}"
-      emit({ decision: decision.allowed? ? "allow" : "deny", **decision.to_h }, text, decision.allowed? ? OK : NO)
+      data = { decision: decision.allowed? ? "allow" : "deny", **decision.to_h }
+      if explain
+        data[:explanation] = decision.explain
+        text += "\nexplanation: #{decision.explain}"
+      end
+      emit(data, text, decision.allowed? ? OK : NO)
+    end
+
+    def run_replay
+      policy_file = nil
+      parse_options { |o| o.on("--policy FILE", "the new policy YAML") { |v| policy_file = v } }
+      raise UsageError, "replay needs --policy NEW" unless policy_file
+
+      log = exactly_one_operand("DECISIONS.jsonl")
+      report = Replay.new(load_policy(policy_file), read_file(log), log).run
+      emit(report, Replay.text(report), report[:changed].zero? ? OK : NO)
     end
 
     def run_lint
@@ -283,5 +314,6 @@ module HanamiGuard
 end
 
 require_relative "cli/policy_cases"
+require_relative "cli/replay"
 require_relative "cli/install"
 require_relative "cli/scans"

@@ -8,6 +8,12 @@ module HanamiGuard
   # (default deny) or the request could not be evaluated (no identity, unusable resource).
   #
   # @example
+  #   POLICY = HanamiGuard::Policy.define do
+  #     allow :deploy, resources: %w[worker], principals: ["*"], id: "anyone-deploys"
+  #     deny :*, resources: %w[worker], principals: [{ subject: { OU: "Contractors" } }], id: "no-contractors"
+  #   end
+  #   identity = HanamiGuard::Policy::Identity.new(subject: { CN: "bob", OU: "Contractors" })
+  #
   #   decision = POLICY.decide(identity, :deploy, "worker")
   #   decision.allowed?  # => false
   #   decision.rule_id   # => "no-contractors"
@@ -25,13 +31,32 @@ module HanamiGuard
     # @param allowed [Boolean]
     # @param rule_id [String, nil]
     # @param reason [String]
+    # @param explainer [Array(Policy, Object, Object, Object), nil] the policy and the request
+    #   (identity, action, resource) that {#explain} explains when asked
     # @api public
     # @since 0.1.0
-    def initialize(allowed:, rule_id:, reason:)
+    def initialize(allowed:, rule_id:, reason:, explainer: nil)
       @allowed = allowed ? true : false
       @rule_id = rule_id&.to_s&.dup&.freeze
       @reason = reason.to_s.dup.freeze
+      @explainer = explainer
       freeze
+    end
+
+    # Why, in more detail than {#reason}: for a default deny, the closest rule and the condition
+    # that failed, e.g. `operators-deploy: issuer is CN=MyOrg Root CA,O=MyOrg, the rule wants
+    # CN=MyOrg Internal CA`. Computed when called (never while deciding), by the policy in force
+    # then. Meant for logs and operators; never put it in an HTTP response unless the app means
+    # to tell clients why they were refused.
+    #
+    # @return [String] log-safe (identity and request values escaped)
+    # @api public
+    # @since 0.2.0
+    def explain
+      return @reason unless @explainer
+
+      policy, *request = @explainer
+      policy.explain(*request).freeze
     end
 
     # @return [Boolean] whether the request is allowed

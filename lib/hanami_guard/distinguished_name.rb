@@ -8,11 +8,11 @@ module HanamiGuard
   # Immutable and frozen; safe to share between threads.
   #
   # @example
-  #   dn = cert.subject
+  #   dn = HanamiGuard::DistinguishedName.parse("CN=operator,OU=Deploy,OU=Ops,O=MyOrg")   # or cert.subject
   #   dn["CN"]                              # => "operator" (first value)
   #   dn.values("OU")                       # => ["Ops", "Deploy"]
   #   dn.match?(CN: "operator", O: "MyOrg") # => true
-  #   dn.to_s                               # => "CN=operator,O=MyOrg" (RFC 4514, escaped)
+  #   dn.to_s                               # => "CN=operator,OU=Deploy,OU=Ops,O=MyOrg" (RFC 4514, escaped)
   #
   # @api public
   # @since 0.1.0

@@ -11,7 +11,7 @@ module HanamiGuard
   # (`openat2` for {Root}, Landlock for {Command}) work here. It only reads: it never writes,
   # connects to a socket, signals or opens the network. The checks live in the Rust core.
   #
-  # @example at boot, in a Hanami provider
+  # @example at boot, in a Hanami provider [parse-only: a Hanami provider file]
   #   Hanami.app.register_provider(:hanami_guard_doctor) do
   #     start { HanamiGuard::Doctor.check!(fail_on: :critical) }
   #   end
@@ -62,11 +62,11 @@ module HanamiGuard
       def initialize(native, root)
         @native = native
         @root = root.dup.freeze
-        data = native._findings
+        data = native.send(:_findings)
         @findings = data.map { |h| Finding.new(**h.slice(*Finding.members)) }.freeze
         @scores = data.map { |h| h[:security_severity] }.freeze
-        @not_checked = native._not_checked.to_h.freeze
-        @probes = native._probes.to_h.freeze
+        @not_checked = native.send(:_not_checked).to_h.freeze
+        @probes = native.send(:_probes).to_h.freeze
         freeze
       end
 
@@ -74,7 +74,7 @@ module HanamiGuard
       # @return [Array<Finding>] the findings at or above it
       # @raise [HanamiGuard::ConfigurationError] for an unknown severity
       def at_or_above(severity)
-        @native._at_or_above(Doctor.severity_name(severity)).map { |i| @findings[i] }
+        @native.send(:_at_or_above, Doctor.severity_name(severity)).map { |i| @findings[i] }
       end
 
       # @param fail_on [Symbol, String] one of {SEVERITIES}

@@ -7,14 +7,31 @@ module HanamiGuard
   #
   # @api public
   # @since 0.1.0
-  class Error < StandardError; end
+  class Error < StandardError
+    # The {Error#kind} of this class.
+    KIND = :error
+
+    # What went wrong, as a stable Symbol to match on (the message is for people and may
+    # change): the class's `KIND`, one per class (`:certificate`, `:untrusted`, `:path`,
+    # `:path_escape`, `:configuration`, ...). {UntrustedCertificate#reason} says more.
+    #
+    # @return [Symbol]
+    # @api public
+    # @since 0.2.0
+    def kind
+      self.class::KIND
+    end
+  end
 
   # The input is not a certificate: bad PEM or DER, truncated, trailing bytes, too large,
   # a key or a CSR instead of a certificate. HTTP 400.
   #
   # @api public
   # @since 0.1.0
-  class CertificateError < Error; end
+  class CertificateError < Error
+    # The {Error#kind} of this class.
+    KIND = :certificate
+  end
 
   # Chain verification failed. {#reason} says why, as a Symbol.
   # HTTP 401.
@@ -22,6 +39,9 @@ module HanamiGuard
   # @api public
   # @since 0.1.0
   class UntrustedCertificate < Error
+    # The {Error#kind} of this class.
+    KIND = :untrusted
+
     # The reasons {TrustStore#verify} can give.
     REASONS = %i[expired not_yet_valid unknown_issuer bad_signature missing_client_auth revoked invalid].freeze
 
@@ -40,40 +60,58 @@ module HanamiGuard
   #
   # @api public
   # @since 0.1.0
-  class MissingIdentity < Error; end
+  class MissingIdentity < Error
+    # The {Error#kind} of this class.
+    KIND = :missing_identity
+  end
 
   # Bad path input: empty, NUL byte, too long, absolute, backslash or drive letter, invalid
   # UTF-8. HTTP 400.
   #
   # @api public
   # @since 0.1.0
-  class PathError < Error; end
+  class PathError < Error
+    # The {Error#kind} of this class.
+    KIND = :path
+  end
 
   # The path would leave its {Root}: a `..` above the base, a symlink pointing outside, a magic
   # link. HTTP 403.
   #
   # @api public
   # @since 0.1.0
-  class PathEscapeError < PathError; end
+  class PathEscapeError < PathError
+    # The {Error#kind} of this class.
+    KIND = :path_escape
+  end
 
   # Base class of the errors {Command} raises.
   #
   # @api public
   # @since 0.1.0
-  class CommandError < Error; end
+  class CommandError < Error
+    # The {Error#kind} of this class.
+    KIND = :command
+  end
 
   # A value is outside its allowlist, would inject an option (starts with `-`), or holds a NUL.
   # HTTP 400.
   #
   # @api public
   # @since 0.1.0
-  class CommandNotAllowed < CommandError; end
+  class CommandNotAllowed < CommandError
+    # The {Error#kind} of this class.
+    KIND = :command_not_allowed
+  end
 
   # The command ran past its timeout and its process group was killed. HTTP 504.
   #
   # @api public
   # @since 0.1.0
   class CommandTimeout < CommandError
+    # The {Error#kind} of this class.
+    KIND = :command_timeout
+
     # @return [HanamiGuard::Command::Result, nil]
     attr_reader :result
 
@@ -88,6 +126,9 @@ module HanamiGuard
   # @api public
   # @since 0.1.0
   class CommandFailed < CommandError
+    # The {Error#kind} of this class.
+    KIND = :command_failed
+
     # @return [HanamiGuard::Command::Result, nil]
     attr_reader :result
 
@@ -102,6 +143,9 @@ module HanamiGuard
   # @api public
   # @since 0.1.0
   class Forbidden < Error
+    # The {Error#kind} of this class.
+    KIND = :forbidden
+
     # @return [HanamiGuard::Decision, nil]
     attr_reader :decision
 
@@ -116,20 +160,29 @@ module HanamiGuard
   #
   # @api public
   # @since 0.1.0
-  class PolicyError < Error; end
+  class PolicyError < Error
+    # The {Error#kind} of this class.
+    KIND = :policy
+  end
 
   # An action that includes {HanamiGuard::Action} finished without calling `authorize!` and
   # without `skip_authorization` (raised in development and test; 403 in production).
   #
   # @api public
   # @since 0.2.0
-  class AuthorizationNotPerformed < Error; end
+  class AuthorizationNotPerformed < Error
+    # The {Error#kind} of this class.
+    KIND = :authorization_not_performed
+  end
 
   # {Doctor.check!} found something at or above its `fail_on` severity. Raised at boot.
   #
   # @api public
   # @since 0.2.0
   class DoctorError < Error
+    # The {Error#kind} of this class.
+    KIND = :doctor
+
     # @return [HanamiGuard::Doctor::Report, nil]
     attr_reader :report
 
@@ -144,5 +197,8 @@ module HanamiGuard
   #
   # @api public
   # @since 0.1.0
-  class ConfigurationError < Error; end
+  class ConfigurationError < Error
+    # The {Error#kind} of this class.
+    KIND = :configuration
+  end
 end

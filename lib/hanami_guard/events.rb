@@ -53,7 +53,7 @@ module HanamiGuard
     end
 
     # What {HanamiGuard.subscribe} returns, to pass to {HanamiGuard.unsubscribe}.
-    Subscription = Struct.new(:pattern, :block)
+    Subscription = Struct.new(:pattern, :block, :explain)
 
     @subscriptions = [].freeze
     @lock = Mutex.new
@@ -64,7 +64,7 @@ module HanamiGuard
       attr_reader :subscriptions, :backends
 
       # @api private
-      def add(pattern, block)
+      def add(pattern, block, explain: false)
         unless pattern == "*" || NAMES.include?(pattern)
           raise ArgumentError, "unknown event #{pattern.to_s[0, 60].inspect}: subscribe to \"*\" or one of " \
                                "#{NAMES.join(", ")}"
@@ -74,7 +74,7 @@ module HanamiGuard
                 "subscribe needs a block: HanamiGuard.subscribe(\"#{pattern}\") { |event| ... }"
         end
 
-        subscription = Subscription.new(pattern, block).freeze
+        subscription = Subscription.new(pattern, block, explain ? true : false).freeze
         @lock.synchronize do
           @subscriptions = (@subscriptions + [subscription]).freeze
           refresh
@@ -150,10 +150,12 @@ module HanamiGuard
         end
       end
 
-      # Policy decisions cost one atomic load when nobody listens: tell the extension.
+      # Policy decisions cost one atomic load when nobody listens: tell the extension who does,
+      # and whether a decision subscriber asked for explanations.
       def refresh
-        Policy._audit = !@backends.empty? ||
-                        @subscriptions.any? { |s| %w[* policy.decision policy.shadow].include?(s.pattern) }
+        wants = ->(name) { !@backends.empty? || @subscriptions.any? { |s| ["*", name].include?(s.pattern) } }
+        explain = @subscriptions.any? { |s| s.explain && ["*", "policy.decision"].include?(s.pattern) }
+        Policy.send(:_listen, wants.call("policy.decision"), wants.call("policy.shadow"), explain)
       end
     end
   end
@@ -161,14 +163,20 @@ module HanamiGuard
   class << self
     # Subscribes to one event, or to every event with `"*"`.
     #
+    # `explain: true` on a `policy.decision` (or `"*"`) subscription adds `explanation:` to every
+    # `policy.decision` payload (for every subscriber, while it is subscribed): for a default
+    # deny, the closest rule and the condition that failed. It costs a second look at the rules
+    # per denial, so it is off unless asked for.
+    #
     # @param name [String] one of {Events::NAMES}, or "*"
+    # @param explain [Boolean] add the explanation to `policy.decision` payloads
     # @yieldparam event [Events::Event]
     # @return [Events::Subscription] for {.unsubscribe}
     # @raise [ArgumentError] an unknown name (a typo would otherwise never fire) or no block
     # @api public
     # @since 0.2.0
-    def subscribe(name, &block)
-      Events.add(name.to_s, block)
+    def subscribe(name, explain: false, &block)
+      Events.add(name.to_s, block, explain:)
     end
 
     # Removes a subscription (or all of them, without an argument).
@@ -202,6 +210,29 @@ module HanamiGuard
       Events.add_backend(->(event) { notifications.instrument("hanami_guard.#{event.name}", event.payload) })
     end
 
+    # Writes a decision log: one JSON line per `policy.decision` event (`{"event":"policy.decision",
+    # "time":..., "pid":..., ...payload}`), with the policy version that decided and what
+    # `hanami_guard replay` needs to rebuild the identity (names, SPIFFE ID, DNS names,
+    # fingerprint; never a certificate). A path is opened with O_APPEND and each line written by
+    # one write(2), so the Puma threads of a worker, and every worker and process appending to
+    # the same file, never interleave or overwrite lines; a log shipper can collect it.
+    #
+    # @example
+    #   HanamiGuard.log_decisions_to("log/decisions.jsonl")
+    # @param target [String, Pathname, IO] a path (opened for appending, created 0640 if missing)
+    #   or an IO (one #write per line)
+    # @param explain [Boolean] add `explanation:` to each denial (see {.subscribe})
+    # @return [Events::Subscription] for {.unsubscribe}
+    # @api public
+    # @since 0.2.0
+    def log_decisions_to(target, explain: false)
+      write = decision_log_writer(target)
+      subscribe("policy.decision", explain:) do |event|
+        line = JSON.generate({ event: event.name, time: Time.now.utc.iso8601(6), pid: Process.pid, **event.payload })
+        write.call("#{line}\n")
+      end
+    end
+
     # Logs one line per refusal (the names in {Events::REFUSALS}) through `logger` at warn:
     # `hanami_guard certificate.rejected {"reason":"expired",...}`. It subscribes to those events
     # only, so policy decisions stay free of event building.
@@ -218,6 +249,26 @@ module HanamiGuard
 
       Events::REFUSALS.map do |name|
         subscribe(name) { |event| logger.warn("hanami_guard #{event.name} #{JSON.generate(event.payload)}") }
+      end
+    end
+
+    private
+
+    def decision_log_writer(target)
+      target = target.to_path if target.respond_to?(:to_path)
+      case target
+      when String
+        require "time"
+        file = File.open(target, File::WRONLY | File::APPEND | File::CREAT, 0o640)
+        file.sync = true
+        ->(line) { file.syswrite(line) }
+      else
+        unless target.respond_to?(:write)
+          raise ArgumentError, "log_decisions_to takes a path or an IO (#write), not #{target.class}"
+        end
+
+        require "time"
+        ->(line) { target.write(line) }
       end
     end
   end

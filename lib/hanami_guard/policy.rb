@@ -33,7 +33,15 @@ module HanamiGuard
   # file changed and the new text is valid.
   #
   # @example
-  #   POLICY = HanamiGuard::Policy.load("config/hanami_guard.yml")
+  #   File.write("hanami_guard.yml", <<~YAML)   # given: a policy file (`hanami_guard install` writes one)
+  #     version: 1
+  #     rules:
+  #       - { id: operators-deploy, effect: allow, actions: [deploy], resources: [worker],
+  #           principals: [{ subject: { CN: operator } }] }
+  #   YAML
+  #   identity = HanamiGuard::Policy::Identity.new(subject: { CN: "operator" })   # or a Certificate
+  #
+  #   POLICY = HanamiGuard::Policy.load("hanami_guard.yml")
   #   POLICY.allowed?(identity, :deploy, "worker")   # => true or false, never raises on request data
   #   POLICY.authorize!(identity, :deploy, "worker") # raises HanamiGuard::Forbidden (#decision)
   #   POLICY.decide(identity, :deploy, "worker")     # => HanamiGuard::Decision
@@ -46,28 +54,39 @@ module HanamiGuard
     class << self
       # Loads and compiles a policy file (YAML, `version: 1`).
       #
+      # @example Roll out a candidate policy: it decides nothing, and reports what it would decide
+      #   candidate = HanamiGuard::Policy.load("config/hanami_guard.next.yml", mode: :shadow)
+      #   POLICY = HanamiGuard::Policy.load("config/hanami_guard.yml", shadow: candidate)
+      #
       # @param path [String, Pathname]
+      # @param mode [Symbol] `:enforce` (the default), or `:shadow`: every rule is in shadow mode,
+      #   so the policy denies every request itself and is meant to run beside the policy in
+      #   force (`shadow:`), reporting through `policy.shadow` what it would have decided
+      # @param shadow [Policy, nil] a candidate policy to run beside this one (see {#with_shadow})
       # @return [Policy] frozen; {#reload!} re-reads this file
       # @raise [PolicyError] the policy is invalid (the message names the file, rule and key)
+      # @raise [ConfigurationError] an unknown mode
       # @raise [Errno::ENOENT, SystemCallError] the file cannot be read
       # @api public
       # @since 0.1.0
-      def load(path)
+      def load(path, mode: :enforce, shadow: nil)
         path = path.to_path if path.respond_to?(:to_path)
         raise TypeError, "Policy.load expects a path String or Pathname, got #{path.class}" unless path.is_a?(String)
 
-        _load(path).freeze
+        attach(_load(path, mode_name(mode)), shadow)
       end
 
       # Parses and compiles a policy from YAML text.
       #
       # @param yaml [String]
       # @param filename [String, nil] named in error messages
+      # @param mode [Symbol] `:enforce` or `:shadow` (see {.load})
+      # @param shadow [Policy, nil] a candidate policy to run beside this one (see {#with_shadow})
       # @return [Policy] frozen
       # @raise [PolicyError]
       # @api public
       # @since 0.1.0
-      def parse(yaml, filename = nil)
+      def parse(yaml, filename = nil, mode: :enforce, shadow: nil)
         raise TypeError, "Policy.parse expects the YAML text as a String, got #{yaml.class}" unless yaml.is_a?(String)
         unless filename.nil? || filename.is_a?(String)
           raise TypeError, "Policy.parse expects the file name as a String or nil, got #{filename.class}"
@@ -76,7 +95,7 @@ module HanamiGuard
         # File.binread and sockets give BINARY strings: read them as the UTF-8 YAML requires (the
         # loader refuses invalid UTF-8 with a PolicyError).
         yaml = yaml.dup.force_encoding(Encoding::UTF_8) if yaml.encoding == Encoding::BINARY
-        _parse(yaml, filename || "(string)").freeze
+        attach(_parse(yaml, filename || "(string)", mode_name(mode)), shadow)
       end
 
       # Builds a policy with the Ruby DSL. The block is evaluated in a {Builder} (or receives it,
@@ -84,23 +103,26 @@ module HanamiGuard
       # loader.
       #
       # @example
-      #   Policy.define do
+      #   HanamiGuard::Policy.define do
       #     allow :deploy, resources: %w[worker api], id: "operators-deploy",
       #                    principals: [{ subject: { CN: "operator", O: "MyOrg" } }]
       #     deny :*, resources: %w[api], principals: [{ subject: { OU: "Contractors" } }], id: "no-contractors"
       #   end
       #
+      # @param mode [Symbol] `:enforce` or `:shadow` (see {.load})
+      # @param shadow [Policy, nil] a candidate policy to run beside this one (see {#with_shadow})
       # @return [Policy] frozen
       # @raise [PolicyError] named "Policy.define (file:line)", with the rule and key
       # @api public
       # @since 0.1.0
-      def define(&block)
+      def define(mode: :enforce, shadow: nil, &block)
         raise ArgumentError, "Policy.define needs a block: Policy.define { allow :action, ... }" unless block
 
         builder = Builder.new
         block.arity == 1 ? yield(builder) : builder.instance_eval(&block)
         location = caller_locations(1, 1).first
-        _from_tree(builder.to_tree, "Policy.define (#{location.path}:#{location.lineno})").freeze
+        attach(_from_tree(builder.to_tree, "Policy.define (#{location.path}:#{location.lineno})", mode_name(mode)),
+               shadow)
       end
 
       # Converts an identity once, so that decisions on it read no Ruby object. Use it where the
@@ -118,15 +140,69 @@ module HanamiGuard
       # Called by the extension for each decision while a subscriber is registered (positionally:
       # it is one call from Rust, so no Hash is built when nobody listens).
       # @api private
-      def __emit_decision(identity, action, resource, allowed, rule_id, reason, duration) # rubocop:disable Metrics/ParameterLists
+      def __emit_decision(identity, action, resource, allowed, rule_id, reason, duration, version, explanation) # rubocop:disable Metrics/ParameterLists
         return nil unless Events.listening?("policy.decision")
 
-        Events.emit("policy.decision", {
-                      principal: Audit.principal(identity), action: action.is_a?(Symbol) ? action.name : action,
-                      resource: resource.is_a?(Symbol) ? resource.name : resource, allowed:,
-                      decision: allowed ? :allow : :deny, rule_id:, reason:, duration:
+        principal, record = Audit.identity(identity)
+        payload = { principal:, identity: record, action: Audit.name(action), resource: Audit.name(resource), allowed:,
+                    decision: allowed ? :allow : :deny, rule_id:, reason:, duration:, policy_version: version }
+        payload[:explanation] = explanation if explanation
+        Events.emit("policy.decision", payload)
+      end
+
+      # Called by the extension, per policy in shadow, while a `policy.shadow` subscriber is
+      # registered: what the enforcing policy decided, and what the one in shadow would have.
+      # @api private
+      def __emit_shadow(identity, action, resource, enforced, shadowed)
+        return nil unless Events.listening?("policy.shadow")
+
+        allowed, rule_id, version = enforced
+        shadow_allowed, shadow_rule_id, shadow_reason, shadow_version = shadowed
+        principal, record = Audit.identity(identity)
+        Events.emit("policy.shadow", {
+                      principal:, identity: record, action: Audit.name(action), resource: Audit.name(resource),
+                      decision: allowed ? :allow : :deny, rule_id:, policy_version: version,
+                      shadow_decision: shadow_allowed ? :allow : :deny, shadow_rule_id:, shadow_reason:,
+                      shadow_version:, changed: allowed != shadow_allowed
                     })
       end
+
+      private
+
+      def mode_name(mode)
+        return mode.to_s if mode.is_a?(Symbol) || mode.is_a?(String)
+
+        raise TypeError, "mode: takes :enforce or :shadow, got #{mode.class}"
+      end
+
+      def attach(policy, shadow)
+        return policy.freeze if shadow.nil?
+        raise TypeError, "shadow: takes a HanamiGuard::Policy, got #{shadow.class}" unless shadow.is_a?(Policy)
+
+        policy.with_shadow(shadow)
+      end
+    end
+
+    # @return [Policy, nil] the candidate policy run in shadow beside this one
+    # @api public
+    # @since 0.2.0
+    attr_reader :shadow
+
+    # This policy with `candidate` run in shadow beside it: decisions are this policy's, and
+    # each one is also decided by `candidate` (its shadow rules in force, if it has any) and
+    # reported as a `policy.shadow` event (only while someone subscribes to it). Both policies
+    # keep their files: a {#reload!} of either is seen.
+    #
+    # @param candidate [Policy] usually loaded with `mode: :shadow`
+    # @return [Policy] a new frozen policy
+    # @api public
+    # @since 0.2.0
+    def with_shadow(candidate)
+      raise TypeError, "with_shadow takes a HanamiGuard::Policy, got #{candidate.class}" unless candidate.is_a?(Policy)
+
+      attached = _with_shadow(candidate)
+      attached.instance_variable_set(:@shadow, candidate)
+      attached.freeze
     end
 
     # Decides and explains.
@@ -139,7 +215,21 @@ module HanamiGuard
     # @since 0.1.0
     def decide(identity, action, resource)
       allowed, rule_id, reason = _decide(identity, action, resource)
-      Decision.new(allowed:, rule_id:, reason:)
+      # The request, not a closure: a lambda would move this method's locals to the heap on
+      # every decision, for an explanation that is rarely asked for.
+      Decision.new(allowed:, rule_id:, reason:, explainer: [self, identity, action, resource].freeze)
+    end
+
+    # Explains the decision on these arguments: for a default deny, the closest rule and the
+    # condition that failed (`operators-deploy: issuer is CN=MyOrg Root CA,O=MyOrg, the rule
+    # wants CN=MyOrg Internal CA`); otherwise the deciding rule. Slower than a decision: call it
+    # to diagnose, not per request. {Decision#explain} calls it.
+    #
+    # @return [String] log-safe (values escaped)
+    # @api public
+    # @since 0.2.0
+    def explain(identity, action, resource)
+      _explain(identity, action, resource)
     end
 
     # @!method allowed?(identity, action, resource)
@@ -331,11 +421,24 @@ module HanamiGuard
       # The core's summary (Identity#to_s): the SPIFFE ID or the RFC 4514-escaped subject, and
       # the fingerprint, so that one attribute `O=MyOrg,CN=operator` never logs as two.
       def principal(identity)
-        return "(none)" if identity.nil?
+        identity(identity).first
+      end
 
-        Identity.from(identity).to_s
+      # `[principal, record]`: the summary, and what `hanami_guard replay` needs to rebuild the
+      # identity (names as whole RFC 4514 strings, SPIFFE ID, DNS names, fingerprint; never the
+      # certificate). nil record for no identity or an unreadable one.
+      def identity(identity)
+        return ["(none)", nil] if identity.nil?
+
+        converted = Identity.from(identity)
+        subject, issuer, spiffe_id, dns_names, fingerprint = converted.send(:_record)
+        [converted.to_s, { subject:, issuer:, spiffe_id:, dns_names:, fingerprint: }]
       rescue StandardError
-        "(unreadable identity)"
+        ["(unreadable identity)", nil]
+      end
+
+      def name(value)
+        value.is_a?(Symbol) ? value.name : value
       end
 
       def text(value)
@@ -345,17 +448,14 @@ module HanamiGuard
         end
       end
 
-      # Controls, and format characters (zero-width, bidi) that make a line read otherwise.
-      UNSAFE = /[[:cntrl:]\p{Cf}\u2028\u2029]/
+      # Longest text kept in an event: room for a whole name (replay rebuilds identities from
+      # them) while a hostile value still cannot flood a log line.
+      MAX_TEXT = 1024
 
+      # The core's escaper (HanamiGuard::Native.escape): controls, zero-width and bidi
+      # characters and invalid UTF-8 escaped, at most MAX_TEXT characters.
       def escape(text)
-        text = text.to_s
-        # The common case, short clean UTF-8, is returned as it is.
-        return text if text.bytesize <= 200 && text.valid_encoding? && !text.match?(UNSAFE)
-
-        text = text.dup.force_encoding(Encoding::BINARY) unless text.valid_encoding?
-        text = text[0, 200]
-        text.gsub(UNSAFE) { |c| c.dump[1..-2] }
+        Native.escape(text.to_s, MAX_TEXT)
       end
     end
   end

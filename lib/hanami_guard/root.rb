@@ -24,8 +24,12 @@ module HanamiGuard
   # processes never inherit it; {#close} releases it, and so does garbage collection.
   #
   # @example
-  #   PUBLIC = HanamiGuard::Root.new("/var/app/public")
-  #   PUBLIC.read(params[:file], max_bytes: 10 << 20)
+  #   Dir.mkdir("public")                 # given: a directory, and a request's parameters
+  #   File.write("public/a.txt", "hello")
+  #   params = { file: "a.txt" }          # request.params in an action
+  #
+  #   PUBLIC = HanamiGuard::Root.new("public")
+  #   PUBLIC.read(params[:file], max_bytes: 10 << 20)   # => "hello"
   #
   # @api public
   # @since 0.1.0
@@ -33,10 +37,6 @@ module HanamiGuard
     # Extensions {Root.safe_name} keeps unless told otherwise: common, inert upload types.
     # (No `svg` or `html`: a browser runs scripts in them.)
     DEFAULT_SAFE_EXTENSIONS = %w[png jpg jpeg gif webp avif pdf txt csv json].freeze
-
-    SYMLINK_MODES = %i[confined deny].freeze
-    RESOLVERS = %i[auto kernel walk].freeze
-    private_constant :SYMLINK_MODES, :RESOLVERS
 
     class << self
       # Opens the base directory.
@@ -51,10 +51,15 @@ module HanamiGuard
       # @param xdev [Boolean] `false` refuses paths that cross into another mounted file system
       # @return [Root]
       # @raise [ConfigurationError] the base is missing, not a directory or not accessible
+      # @raise [ArgumentError] an unknown `symlinks:` or `resolver:` (the core lists the known ones)
       def new(path, symlinks: :confined, resolver: :auto, xdev: true)
         path = path.to_path if path.respond_to?(:to_path)
-        check_options(path, symlinks, resolver, xdev)
-        _new(path, symlinks.to_s, resolver.to_s, xdev).freeze
+        unless path.is_a?(String)
+          raise TypeError, "Root.new expects the base directory as a String or Pathname, got #{path.class}"
+        end
+        raise ArgumentError, "xdev: must be true or false, got #{xdev.inspect}" unless [true, false].include?(xdev)
+
+        _new(path, name_of(symlinks), name_of(resolver), xdev).freeze
       end
 
       # A safe, collision-resistant file name for an upload: the SHA-256 (hex) of `name`, plus
@@ -85,16 +90,9 @@ module HanamiGuard
         extensions.map(&:to_s)
       end
 
-      def check_options(path, symlinks, resolver, xdev)
-        raise TypeError, "Root.new expects the base directory as a String or Pathname, got #{path.class}" \
-          unless path.is_a?(String)
-        raise ConfigurationError, "the root path contains a NUL byte: give the base directory's real path" \
-          if path.include?("\0")
-        raise ArgumentError, "symlinks: must be :confined or :deny, got #{symlinks.inspect}" \
-          unless SYMLINK_MODES.include?(symlinks)
-        raise ArgumentError, "resolver: must be :auto, :kernel or :walk, got #{resolver.inspect}" \
-          unless RESOLVERS.include?(resolver)
-        raise ArgumentError, "xdev: must be true or false, got #{xdev.inspect}" unless [true, false].include?(xdev)
+      # A mode's name for the core, which knows the modes and refuses the rest.
+      def name_of(mode)
+        mode.is_a?(Symbol) ? mode.to_s : mode.inspect
       end
 
       public
@@ -116,12 +114,12 @@ module HanamiGuard
 
     # @return [Symbol] `:confined` or `:deny`
     def symlinks
-      _options[0].to_sym
+      _options[0]
     end
 
     # @return [Symbol] `:auto`, `:kernel` or `:walk`
     def resolver
-      _options[1].to_sym
+      _options[1]
     end
 
     # @return [Boolean] whether paths may cross mount points
@@ -211,8 +209,15 @@ module HanamiGuard
     # PathEscapeError, another user's file PathError, different content Errno::EEXIST.
     #
     # @example
+    #   require "tempfile"   # given: an upload, as Rack and Hanami hand it over (a Hash)
+    #   tempfile = Tempfile.new.tap { |t| t.write("png") && t.rewind }
+    #   upload = { filename: "cat.png", type: "image/png", tempfile: tempfile }
+    #   Dir.mkdir("public")
+    #   Dir.mkdir("public/uploads")
+    #   PUBLIC = HanamiGuard::Root.new("public")
+    #
     #   UPLOADS = PUBLIC.subroot("uploads")
-    #   name = UPLOADS.store(upload.tempfile, extension: File.extname(upload.filename))
+    #   name = UPLOADS.store(upload[:tempfile], extension: File.extname(upload[:filename]))
     #   # => "9f86d0...0f00a08.png"
     # @param data [String, #read] the content (an IO is read whole, from where it stands)
     # @param extension [String, Symbol, nil] such as ".png", "png" or the original file's
@@ -250,19 +255,19 @@ module HanamiGuard
     # @param path [String, Pathname]
     # @return [Boolean]
     def exist?(path)
-      _kind(rel(path)) != 0
+      _kind(rel(path)) != :missing
     end
 
     # @param path [String, Pathname]
     # @return [Boolean] whether `path` is a regular file (symlinks inside followed)
     def file?(path)
-      _kind(rel(path)) == 1
+      _kind(rel(path)) == :file
     end
 
     # @param path [String, Pathname]
     # @return [Boolean] whether `path` is a directory (symlinks inside followed)
     def directory?(path)
-      _kind(rel(path)) == 2
+      _kind(rel(path)) == :directory
     end
 
     # @param path [String, Pathname]

@@ -79,7 +79,8 @@ module HanamiGuard
         @root.to_pem
       end
 
-      # The intermediate's PEM (Puma's `ca=` must hold it when clients send only their leaf).
+      # The intermediate's PEM (Puma's `ca=` must hold it, with the root, when clients send only
+      # their leaf).
       # @return [String]
       def intermediate_pem
         @ica.to_pem
@@ -253,7 +254,7 @@ module HanamiGuard
 
     # RSpec matchers. `require "hanami_guard/testing"` includes them when RSpec is loaded.
     #
-    # @example
+    # @example [parse-only: lines of an RSpec example]
     #   expect(POLICY).to permit(cert, :deploy, "worker").by_rule("operators-deploy")
     #   expect(POLICY).not_to permit(contractor, :deploy, "api").by_rule("no-contractors")
     module Matchers

@@ -4,24 +4,32 @@ require_relative "certificate"
 
 module HanamiGuard
   # Pinned CA certificates, against which client certificates are verified for client
-  # authentication (EKU clientAuth required; a keyUsage, when present, must allow
-  # digitalSignature or keyAgreement) with rustls-webpki.
+  # authentication (EKU clientAuth required, or with `client_auth: :when_present` only when the
+  # leaf has an EKU, as OpenSSL does; a keyUsage, when present, must allow digitalSignature or
+  # keyAgreement) with rustls-webpki.
   #
   # Build it once at boot; it is immutable and frozen, so Puma threads share it without locks.
   #
   # Puma gives the app only the leaf certificate, never the chain the client sent: pin the CA
   # that issues the leaves, or pass the intermediates to {#verify}.
   #
-  # @example
-  #   TRUST = HanamiGuard::TrustStore.new(File.read("config/ca.pem"))
-  #   TRUST.verify(cert)                     # => cert, or raises UntrustedCertificate
-  #   TRUST.verified?(cert, intermediates: [ica])
+  # @example A two-tier PKI: Puma hands the app only the leaf
+  #   require "hanami_guard/testing"            # given: a test root and intermediate; yours has the same shape
+  #   ca   = HanamiGuard::Testing::CA.new
+  #   cert = ca.issue(subject: "CN=operator")   # the leaf, all Puma passes on
+  #
+  #   TRUST = HanamiGuard::TrustStore.new(ca.intermediate_pem)   # pin the CA that issues the leaves
+  #   TRUST.verify(cert)                        # => cert, or raises UntrustedCertificate (#reason)
+  #   ROOTS = HanamiGuard::TrustStore.new(ca.to_pem)             # or pin the root...
+  #   ROOTS.verified?(cert, intermediates: [ca.intermediate])   # => true (...and pass the intermediate)
+  #   ROOTS.verified?(cert)                     # => false: :unknown_issuer
   #
   # @api public
   # @since 0.1.0
   class TrustStore
-    # The most intermediates {#verify} accepts.
-    MAX_INTERMEDIATES = 8
+    # @!parse
+    #   # The most intermediates {#verify} accepts (the core's limit, set by the extension).
+    #   MAX_INTERMEDIATES = 8
 
     class << self
       # @param ca_pem [String, nil] a PEM bundle; its CA certificates (basicConstraints CA:TRUE) are
@@ -32,13 +40,17 @@ module HanamiGuard
       #   Set with `x509-svid` keys) or a PEM bundle of that domain's CAs. With bundles, a
       #   certificate with a `spiffe:` URI verifies only against its own trust domain's bundle,
       #   and the CAs of `ca_pem` only certificates without one.
+      # @param client_auth [Symbol] `:required` (the default: a leaf's extendedKeyUsage must list
+      #   clientAuth) or `:when_present` (OpenSSL's rule, for older PKIs: a leaf without
+      #   extendedKeyUsage passes, one whose extendedKeyUsage lacks clientAuth does not)
       # @return [TrustStore]
       # @raise [TypeError] for non-String arguments
+      # @raise [ArgumentError] for a `client_auth:` other than `:required` or `:when_present`
       # @raise [HanamiGuard::ConfigurationError] for an empty or malformed bundle, a bundle without
       #   a CA, a malformed CRL, or a malformed trust domain or SPIFFE bundle
       # @api public
       # @since 0.1.0
-      def new(ca_pem = nil, crls: [], bundles: {})
+      def new(ca_pem = nil, crls: [], bundles: {}, client_auth: :required)
         unless ca_pem.is_a?(String) || (ca_pem.nil? && bundles.is_a?(Hash) && !bundles.empty?)
           raise TypeError,
                 "TrustStore.new takes the CA bundle as a PEM String (nil only with bundles:), not #{ca_pem.class}"
@@ -48,29 +60,31 @@ module HanamiGuard
         crls.each do |crl|
           raise TypeError, "crls: takes PEM or DER Strings, not #{crl.class}" unless crl.is_a?(String)
         end
-        _new(ca_pem, crls, bundle_pairs(bundles))
+        _new(ca_pem, crls, bundle_pairs(bundles), mode_name(client_auth))
       end
 
       # A TrustStore read from files, which {#reload!} re-reads: for CAs that rotate (SPIRE),
       # since Puma cannot reload its own CA.
       #
       # @example
-      #   TRUST = HanamiGuard::TrustStore.load(
-      #     ca_file: "config/ca.pem", crl_files: ["config/ca.crl"],
-      #     bundle_files: { "prod.example.org" => "config/prod.bundle.json" }
-      #   )
+      #   require "hanami_guard/testing"   # given: the CA file (SPIRE or your PKI writes it)
+      #   File.write("ca.pem", HanamiGuard::Testing::CA.new.intermediate_pem)
+      #
+      #   TRUST = HanamiGuard::TrustStore.load(ca_file: "ca.pem")   # also crl_files: [...],
+      #   # bundle_files: { "prod.example.org" => "prod.bundle.json" }
       #   Signal.trap("HUP") { Thread.new { TRUST.reload! } }
       #
       # @param ca_file [String, Pathname, nil] the PEM bundle of pinned CAs (nil only with bundle_files:)
       # @param crl_files [Array<String, Pathname>] CRL files, PEM or DER
       # @param bundle_files [Hash{String => String, Pathname}] trust domain => SPIFFE or PEM bundle file
+      # @param client_auth [Symbol] as {.new}; kept across {#reload!}
       # @return [TrustStore]
       # @raise [TypeError] for arguments of the wrong type
       # @raise [HanamiGuard::ConfigurationError] as {.new}
       # @raise [SystemCallError] a file cannot be read (Errno::ENOENT, ...)
       # @api public
       # @since 0.1.0
-      def load(ca_file: nil, crl_files: [], bundle_files: {})
+      def load(ca_file: nil, crl_files: [], bundle_files: {}, client_auth: :required)
         ca_file = file_path(ca_file, "ca_file:") unless ca_file.nil?
         if ca_file.nil? && (!bundle_files.is_a?(Hash) || bundle_files.empty?)
           raise TypeError, "TrustStore.load needs ca_file: \"config/ca.pem\", " \
@@ -79,10 +93,15 @@ module HanamiGuard
 
         crl_files = Array(crl_files).map { |c| file_path(c, "crl_files:") }
         pairs = bundle_pairs(bundle_files) { |file| file_path(file, "bundle_files:") }
-        _load(ca_file, crl_files, pairs)
+        _load(ca_file, crl_files, pairs, mode_name(client_auth))
       end
 
       private
+
+      # The core knows the modes and refuses any other name (ArgumentError listing them).
+      def mode_name(client_auth)
+        client_auth.is_a?(Symbol) ? client_auth.to_s : client_auth.inspect
+      end
 
       def file_path(value, name)
         value = value.to_path if value.respond_to?(:to_path)
@@ -148,6 +167,11 @@ module HanamiGuard
     #   @api public
     #   @since 0.1.0
 
+    # @!method client_auth
+    #   @return [Symbol] `:required` or `:when_present`, as given to {.new} or {.load}
+    #   @api public
+    #   @since 0.2.0
+
     # @!method reloadable?
     #   @return [Boolean] whether the store was built by {.load}
     #   @api public
@@ -169,14 +193,10 @@ module HanamiGuard
       cert.is_a?(Certificate) ? cert : Certificate.parse(cert)
     end
 
+    # The core's length limit is applied before any intermediate is parsed.
     def coerce_chain(intermediates)
       list = Array(intermediates)
-      if list.size > MAX_INTERMEDIATES
-        raise UntrustedCertificate.new(
-          "#{list.size} intermediates given; at most #{MAX_INTERMEDIATES} are accepted: send only the " \
-          "chain from the leaf to the pinned CA", reason: :invalid
-        )
-      end
+      self.class.send(:_check_chain_length, list.size)
       list.map { |c| coerce(c) }
     end
   end

@@ -9,8 +9,14 @@ module HanamiGuard
   # anyone can send the header.
   #
   # @example
-  #   elements = HanamiGuard::Xfcc.parse(env["HTTP_X_FORWARDED_CLIENT_CERT"])
-  #   cert = HanamiGuard::Xfcc.certificate(elements.last)
+  #   require "hanami_guard/testing"   # given: the header Envoy sends for a client of a test CA
+  #   require "erb"
+  #   leaf = HanamiGuard::Testing::CA.new.issue(subject: "CN=operator")
+  #   header = %(Hash=#{leaf.fingerprint};Cert="#{ERB::Util.url_encode(leaf.to_pem)}")
+  #   env  = { "HTTP_X_FORWARDED_CLIENT_CERT" => header }
+  #
+  #   elements = HanamiGuard::Xfcc.parse(env["HTTP_X_FORWARDED_CLIENT_CERT"])   # only from a trusted proxy
+  #   cert = HanamiGuard::Xfcc.certificate(elements.last)   # => the Certificate, its Hash checked
   #
   # @api public
   # @since 0.1.0

@@ -51,6 +51,14 @@ RSpec.describe "a HanamiGuard::Command child reaching into the app", :slow do
     RUBY
   end
 
+  # Whether this process may open `path` for writing (the control: as root outside a container
+  # it may, so a refusal in the child is the domain's doing).
+  def writable?(path)
+    File.open(path, "w") { true }
+  rescue SystemCallError
+    false
+  end
+
   def landlock_abi
     HanamiGuard::Command.new("true").run.sandbox[:landlock_abi]
   end
@@ -71,18 +79,72 @@ RSpec.describe "a HanamiGuard::Command child reaching into the app", :slow do
         expect(result.stderr).to match(/PTRACE_SEIZE.*Operation not permitted/)
       end
 
-      # Landlock's ptrace rule covers attaching; a read-mode access such as opening
-      # /proc/$PPID/environ is not refused by it on every kernel (6.18 allows it), so the reads are
-      # kept out by fs: rules, which never need to list /proc.
-      it "cannot read the app's environment from /proc/$PPID/environ when fs: rules are given" do
+      # Landlock's ptrace rule covers attaching and /proc/$PPID/mem and fd/N, but some kernels (6.18)
+      # still let a process in a domain open /proc/$PPID/environ: the default domain grants no file
+      # under a numbered /proc directory, and fs: rules never need to list /proc.
+      [{}, { fs: { read: [:dir] } }].each do |fs|
+        it "cannot read the app's environment from /proc/$PPID/environ (#{fs.empty? ? "no fs:" : "fs: rules"})" do
+          skip "no Landlock on this kernel" if landlock_abi.zero?
+
+          extra = fs.empty? ? {} : { fs: { read: [@dir] } }
+          result = HanamiGuard::Command.new("cat {file}", **extra, **opts)
+                                       .run(file: "/proc/#{Process.pid}/environ")
+          expect(result.sandbox[:proc_scoped]).to be(true)
+          expect(result).not_to be_success
+          expect(result.stdout).to be_empty
+          expect(result.stderr).to match(/Permission denied/)
+        end
+      end
+
+      it "cannot open a descriptor the app holds through /proc/$PPID/fd/N" do
         skip "no Landlock on this kernel" if landlock_abi.zero?
 
-        result = HanamiGuard::Command.new("cat {file}", fs: { read: [@dir] }, **opts)
-                                     .run(file: "/proc/#{Process.pid}/environ")
-        expect(result.sandbox[:filesystem_restricted]).to be(true)
+        File.write(File.join(@dir, "secret"), "s3cret")
+        File.open(File.join(@dir, "secret")) do |held|
+          result = HanamiGuard::Command.new("cat {file}", **opts).run(file: "/proc/#{Process.pid}/fd/#{held.fileno}")
+          expect(result).not_to be_success
+          expect(result.stdout).not_to include("s3cret")
+        end
+      end
+
+      it "still reaches its own standard streams and the rest of the filesystem" do
+        skip "no Landlock on this kernel" if landlock_abi.zero?
+
+        File.write(File.join(@dir, "plain.txt"), "plain")
+        result = HanamiGuard::Command.new("cat /dev/stdin {file} /proc/cpuinfo", **opts)
+                                     .run(stdin: "in-", file: File.join(@dir, "plain.txt"))
+        expect(result).to be_success
+        expect(result.stdout).to start_with("in-plain")
+        expect(result.stdout).to include("processor")
+      end
+
+      # The writes behind the classic container escapes (kernel.core_pattern, a cgroup's
+      # release_agent): a child writing a kernel tunable. It writes back the value already there, so
+      # the probe changes nothing even where it would succeed.
+      {
+        "/proc/sys/kernel/core_pattern" => ->(text) { text },
+        "/sys/kernel/mm/transparent_hugepage/enabled" => ->(text) { text[/\[(\w+)\]/, 1] }
+      }.each do |tunable, current|
+        it "cannot write #{tunable}" do
+          skip "no Landlock on this kernel" if landlock_abi.zero?
+          skip "#{tunable} is missing or not writable here" unless File.exist?(tunable) && writable?(tunable)
+
+          value = current.call(File.read(tunable))
+          result = HanamiGuard::Command.new("tee {file}", **opts).run(file: tunable, stdin: value)
+          expect(result).not_to be_success
+          expect(result.stderr).to match(/Permission denied/)
+        end
+      end
+
+      it "cannot make a device node" do
+        skip "no Landlock on this kernel" if landlock_abi.zero?
+        mknod = %w[/usr/bin/mknod /bin/mknod].find { |p| File.executable?(p) }
+        skip "mknod is not installed" unless mknod
+
+        node = File.join(@dir, "kmsg")
+        result = HanamiGuard::Command.new("mknod {node} c 1 11", **opts).run(node:)
         expect(result).not_to be_success
-        expect(result.stdout).to be_empty
-        expect(result.stderr).to match(/Permission denied/)
+        expect(File.exist?(node)).to be(false)
       end
 
       it "cannot signal the app" do
@@ -141,7 +203,8 @@ RSpec.describe "a HanamiGuard::Command child reaching into the app", :slow do
         cmd = HanamiGuard::Command.new("cat {file}", fs: { read: [@dir] }, **opts)
         ENV.delete("HANAMI_GUARD_LANDLOCK")
         result = cmd.run(file: "/proc/#{Process.pid}/environ")
-        expect(result.sandbox).to include(landlock: :disabled, ptrace_scoped: false, signals_scoped: false,
+        expect(result.sandbox).to include(landlock: :disabled, ptrace_scoped: false, proc_scoped: false,
+                                          signals_scoped: false,
                                           abstract_unix_sockets_scoped: false, tcp: :unrestricted,
                                           filesystem_restricted: false)
         # The probe works: without a domain the child does read the app's environment.

@@ -119,6 +119,22 @@ RSpec.describe "exe/hanami_guard" do
         .to match([/\Auntrusted: expired/, 1])
     end
 
+    it "takes --client-auth when_present for a leaf without extendedKeyUsage, and refuses other modes" do
+      ca = CertFactory.ca(subject: "/O=Old PKI/CN=Old Root")
+      old = CertFactory.leaf(issuer: ca, eku: nil, subject: "/O=Old PKI/CN=legacy")
+      ca_file = File.join(@dir, "old-ca.pem")
+      leaf_file = File.join(@dir, "old-leaf.pem")
+      File.write(ca_file, ca.to_pem)
+      File.write(leaf_file, old.to_pem)
+      out, _, code = cli("verify", "--ca", ca_file, leaf_file)
+      expect([out, code]).to match([/\Auntrusted: missing_client_auth .*when_present/, 1])
+      expect(cli("verify", "--ca", ca_file, "--client-auth", "when_present", leaf_file).values_at(0, 2))
+        .to eq(["trusted: CN=legacy,O=Old PKI\n", 0])
+      expect(cli("verify", "--ca", ca_file, "--client-auth", "when-present", leaf_file)[2]).to eq(0)
+      _, err, code = cli("verify", "--ca", ca_file, "--client-auth", "sometimes", leaf_file)
+      expect([err, code]).to match([/client_auth: `sometimes` is not known: use one of required, when_present/, 2])
+    end
+
     it "reports a certificate revoked in a --crl file as untrusted" do
       crl = OpenSSL::X509::CRL.new
       crl.version = 1

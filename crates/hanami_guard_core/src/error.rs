@@ -1,5 +1,5 @@
-//! The one error type of the core. Each variant maps onto exactly one Ruby class (see
-//! `lib/hanami_guard/errors.rb`); the binding crate does that mapping and nothing else.
+//! The one error type of the core. Each variant has a stable [`Error::kind`], a name a caller
+//! matches on instead of the message; [`Error::Untrusted`] also carries an [`UntrustedReason`].
 //!
 //! Messages say what was wrong and what to do. They never echo secrets or whole inputs: at
 //! most a short, escaped excerpt (see [`excerpt`]).
@@ -9,7 +9,7 @@ use std::fmt;
 /// `Result` with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Why a certificate chain was not trusted. Mirrors `UntrustedCertificate#reason` in Ruby.
+/// Why a certificate chain was not trusted: a stable code, named by [`UntrustedReason::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UntrustedReason {
     /// The certificate (or one in its chain) expired before the verification time.
@@ -29,7 +29,18 @@ pub enum UntrustedReason {
 }
 
 impl UntrustedReason {
-    /// The Ruby Symbol name of the reason (`:expired`, ...).
+    /// Every reason, in a fixed order.
+    pub const ALL: [UntrustedReason; 7] = [
+        UntrustedReason::Expired,
+        UntrustedReason::NotYetValid,
+        UntrustedReason::UnknownIssuer,
+        UntrustedReason::BadSignature,
+        UntrustedReason::MissingClientAuth,
+        UntrustedReason::Revoked,
+        UntrustedReason::Invalid,
+    ];
+
+    /// The reason's stable name (`expired`, `not_yet_valid`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             UntrustedReason::Expired => "expired",
@@ -49,14 +60,14 @@ impl fmt::Display for UntrustedReason {
     }
 }
 
-/// Every error the core reports. The Ruby class each becomes is named on the variant.
+/// Every error the core reports, each with its [`Error::kind`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// `HanamiGuard::CertificateError`: the input is not a certificate.
+    /// The input is not a certificate (kind `certificate`).
     #[error("{0}")]
     Certificate(String),
-    /// `HanamiGuard::UntrustedCertificate`: chain verification failed.
+    /// Chain verification failed (kind `untrusted`).
     #[error("{message}")]
     Untrusted {
         /// Why, as a stable code.
@@ -64,14 +75,14 @@ pub enum Error {
         /// What failed and what to check.
         message: String,
     },
-    /// `HanamiGuard::PathError`: malformed path input (NUL, empty, too long, absolute, ...).
+    /// Malformed path input: NUL, empty, too long, absolute, ... (kind `path`).
     #[error("{0}")]
     Path(String),
-    /// `HanamiGuard::PathEscapeError`: the path would leave its root.
+    /// The path would leave its root (kind `path_escape`).
     #[error("{0}")]
     PathEscape(String),
-    /// An operating-system error, raised in Ruby as the matching `Errno::*` class, as Ruby's own
-    /// `File` would raise it (`Errno::ENOENT` for a missing file, ...).
+    /// An operating-system error, with its `errno` (kind `io`): a binding reports it as its
+    /// language's own file API would (a missing file as `ENOENT`, ...).
     #[error("{context}: {source}")]
     Io {
         /// The `errno` value.
@@ -79,25 +90,56 @@ pub enum Error {
         /// What was being done, with the (relative, never secret) path involved.
         context: String,
     },
-    /// `HanamiGuard::CommandNotAllowed`: a value outside the allowlist, option injection, NUL.
+    /// A value outside the allowlist, option injection, NUL (kind `command_not_allowed`).
     #[error("{0}")]
     CommandNotAllowed(String),
-    /// `HanamiGuard::CommandError`: the command could not be run at all (spawn failed, ...).
+    /// The command could not be run at all: spawn failed, ... (kind `command`).
     #[error("{0}")]
     Command(String),
-    /// `HanamiGuard::PolicyError`: a policy definition is invalid.
+    /// A policy definition is invalid (kind `policy`).
     #[error("{0}")]
     Policy(String),
-    /// `HanamiGuard::ConfigurationError`: a guard was set up wrongly.
+    /// A guard was set up wrongly (kind `configuration`).
     #[error("{0}")]
     Configuration(String),
-    /// `ArgumentError` in Ruby: the caller passed something of the right type but unusable
-    /// (an unknown placeholder, a missing value).
+    /// The caller passed something of the right type but unusable: an unknown placeholder, a
+    /// missing value, an unknown mode (kind `argument`).
     #[error("{0}")]
     Argument(String),
 }
 
 impl Error {
+    /// Every kind [`Error::kind`] returns.
+    pub const KINDS: &'static [&'static str] = &[
+        "certificate",
+        "untrusted",
+        "path",
+        "path_escape",
+        "io",
+        "command_not_allowed",
+        "command",
+        "policy",
+        "configuration",
+        "argument",
+    ];
+
+    /// What went wrong, as a stable name to match on (one of [`Error::KINDS`]); the message
+    /// is for people and may change.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Certificate(_) => "certificate",
+            Error::Untrusted { .. } => "untrusted",
+            Error::Path(_) => "path",
+            Error::PathEscape(_) => "path_escape",
+            Error::Io { .. } => "io",
+            Error::CommandNotAllowed(_) => "command_not_allowed",
+            Error::Command(_) => "command",
+            Error::Policy(_) => "policy",
+            Error::Configuration(_) => "configuration",
+            Error::Argument(_) => "argument",
+        }
+    }
+
     /// An [`Error::Io`] from an `errno`-style error, with what was being done.
     pub fn io(source: impl Into<std::io::Error>, context: impl Into<String>) -> Self {
         Error::Io {
@@ -132,6 +174,35 @@ pub fn excerpt(input: &str, max: usize) -> String {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
+        }
+    }
+    out
+}
+
+/// [`excerpt`] of bytes that may not be UTF-8: each byte of an invalid sequence is written
+/// `\xNN`, so nothing undecodable reaches a log line or a terminal as itself.
+pub fn excerpt_bytes(input: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    let mut left = max;
+    for chunk in input.utf8_chunks() {
+        let valid = chunk.valid();
+        let count = valid.chars().count();
+        if count >= left && !(count == left && chunk.invalid().is_empty()) {
+            out.push_str(&excerpt(valid, left));
+            if !out.ends_with('…') {
+                out.push('…');
+            }
+            return out;
+        }
+        out.push_str(&excerpt(valid, count));
+        left -= count;
+        for byte in chunk.invalid() {
+            if left == 0 {
+                out.push('…');
+                return out;
+            }
+            out.push_str(&format!("\\x{byte:02x}"));
+            left -= 1;
         }
     }
     out
@@ -172,6 +243,39 @@ mod tests {
         );
         assert_eq!(excerpt("\u{feff}x\u{ad}", 20), "\\u{feff}x\\u{ad}");
         assert_eq!(excerpt("Zoë 名前 ﬁ", 20), "Zoë 名前 ﬁ");
+    }
+
+    #[test]
+    fn every_kind_is_listed_once_and_every_reason_once() {
+        let errors = [
+            Error::Certificate(String::new()),
+            Error::Untrusted {
+                reason: UntrustedReason::Invalid,
+                message: String::new(),
+            },
+            Error::Path(String::new()),
+            Error::PathEscape(String::new()),
+            Error::io(std::io::Error::from_raw_os_error(2), ""),
+            Error::CommandNotAllowed(String::new()),
+            Error::Command(String::new()),
+            Error::Policy(String::new()),
+            Error::Configuration(String::new()),
+            Error::Argument(String::new()),
+        ];
+        let kinds: Vec<&str> = errors.iter().map(Error::kind).collect();
+        assert_eq!(kinds, Error::KINDS);
+        let names: std::collections::HashSet<&str> =
+            UntrustedReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names.len(), UntrustedReason::ALL.len());
+    }
+
+    #[test]
+    fn excerpt_bytes_escapes_invalid_utf8_and_truncates() {
+        assert_eq!(excerpt_bytes(b"ab\xffc\n", 10), "ab\\xffc\\n");
+        assert_eq!(excerpt_bytes(b"abcdef", 3), "abc…");
+        assert_eq!(excerpt_bytes(b"abc", 3), "abc");
+        assert_eq!(excerpt_bytes(b"ab\xff\xfe", 3), "ab\\xff…");
+        assert_eq!(excerpt_bytes("op\u{200b}".as_bytes(), 10), "op\\u{200b}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 mod pki;
 
 use hanami_guard_core::error::UntrustedReason;
-use hanami_guard_core::identity::{Certificate, TrustStore};
+use hanami_guard_core::identity::{Certificate, ClientAuth, TrustStore};
 use hanami_guard_core::Error;
 use pki::{intermediate, now, reason, signed, R};
 use rcgen::{
@@ -95,6 +95,49 @@ fn verifies_a_three_certificate_chain_and_reports_each_reason() -> R<()> {
         reason(store.verify(&good, &[&ica_cert], -5)),
         Some(UntrustedReason::Invalid)
     );
+    Ok(())
+}
+
+/// OpenSSL's rule (purpose sslclient) with `ClientAuth::WhenPresent`: only a leaf without any
+/// extendedKeyUsage gains; one whose EKU names other purposes is refused in both modes.
+#[test]
+fn when_present_accepts_a_leaf_without_eku_and_nothing_else() -> R<()> {
+    let root = pki::root("Root")?;
+    let required = TrustStore::new(root.pem().as_bytes(), &[])?;
+    assert_eq!(required.client_auth(), ClientAuth::Required);
+    let lenient =
+        TrustStore::new(root.pem().as_bytes(), &[])?.with_client_auth(ClientAuth::WhenPresent);
+    let no_eku = signed(&leaf_params(vec![])?, &root)?;
+    let server = signed(
+        &leaf_params(vec![ExtendedKeyUsagePurpose::ServerAuth])?,
+        &root,
+    )?;
+    let client = signed(
+        &leaf_params(vec![ExtendedKeyUsagePurpose::ClientAuth])?,
+        &root,
+    )?;
+
+    assert_eq!(reason(lenient.verify(&no_eku, &[], now())), None);
+    assert_eq!(reason(lenient.verify(&client, &[], now())), None);
+    assert_eq!(
+        reason(lenient.verify(&server, &[], now())),
+        Some(UntrustedReason::MissingClientAuth)
+    );
+    match required.verify(&no_eku, &[], now()) {
+        Err(Error::Untrusted { reason, message }) => {
+            assert_eq!(reason, UntrustedReason::MissingClientAuth);
+            assert!(message.contains("when_present"), "{message}");
+        }
+        other => panic!("a leaf without EKU passed client_auth required: {other:?}"),
+    }
+    // A leaf whose EKU lacks clientAuth is never pointed at when_present: it would not help.
+    match lenient.verify(&server, &[], now()) {
+        Err(Error::Untrusted { message, .. }) => assert!(!message.contains("when_present")),
+        other => panic!("a serverAuth leaf passed: {other:?}"),
+    }
+    for (name, mode) in ClientAuth::NAMES {
+        assert_eq!(mode.as_str(), *name);
+    }
     Ok(())
 }
 

@@ -291,12 +291,15 @@ fn ref_spiffe_one(pattern: &str, id: &str) -> bool {
     }
 }
 
-/// An allow reads only a valid SPIFFE ID; a deny also reads an invalid one as written and with
-/// its `..` segments resolved (the generated IDs need no other normalisation).
+/// An allow reads only a valid SPIFFE ID with a path (an ID without one names a trust domain,
+/// not a workload); a deny also reads an invalid one as written and with its `..` segments
+/// resolved (the generated IDs need no other normalisation).
 fn ref_spiffe(pattern: &str, id: Option<&str>, deny: bool) -> bool {
     let Some(id) = id else { return false };
     if !deny {
-        return is_valid_spiffe_id(id) && ref_spiffe_one(pattern, id);
+        return is_valid_spiffe_id(id)
+            && id["spiffe://".len()..].contains('/')
+            && ref_spiffe_one(pattern, id);
     }
     let mut resolved: Vec<&str> = Vec::new();
     for seg in id["spiffe://".len()..].split('/') {

@@ -11,16 +11,24 @@ use hanami_guard_core::Error as CoreError;
 use magnus::value::{Opaque, ReprValue};
 use magnus::{kwargs, prelude::*, Error, ExceptionClass, RClass, RModule, Ruby};
 
+/// The class of each kind of core error (`hanami_guard_core::Error::KINDS`), except `io`
+/// (the matching `Errno::*`, as Ruby's File raises) and `argument` (`ArgumentError`). Each
+/// class's `KIND` constant names its kind; a spec holds the two to each other.
+pub const CLASS_OF_KIND: &[(&str, &str)] = &[
+    ("certificate", "CertificateError"),
+    ("untrusted", "UntrustedCertificate"),
+    ("path", "PathError"),
+    ("path_escape", "PathEscapeError"),
+    ("command_not_allowed", "CommandNotAllowed"),
+    ("command", "CommandError"),
+    ("policy", "PolicyError"),
+    ("configuration", "ConfigurationError"),
+];
+
 struct Classes {
     base: Opaque<ExceptionClass>,
-    certificate: Opaque<ExceptionClass>,
-    untrusted: Opaque<ExceptionClass>,
-    path: Opaque<ExceptionClass>,
-    path_escape: Opaque<ExceptionClass>,
-    command: Opaque<ExceptionClass>,
-    command_not_allowed: Opaque<ExceptionClass>,
-    policy: Opaque<ExceptionClass>,
-    configuration: Opaque<ExceptionClass>,
+    /// In [`CLASS_OF_KIND`] order.
+    of_kind: Vec<Opaque<ExceptionClass>>,
     system_call_error: Opaque<RClass>,
 }
 
@@ -50,16 +58,21 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
         )
     })?;
     let system_call_error: RClass = ruby.class_object().const_get("SystemCallError")?;
+    for kind in CoreError::KINDS {
+        if !matches!(*kind, "io" | "argument") && !CLASS_OF_KIND.iter().any(|(k, _)| k == kind) {
+            return Err(Error::new(
+                ruby.exception_load_error(),
+                format!("hanami_guard's binding has no class for the core's error kind {kind}"),
+            ));
+        }
+    }
+    let mut of_kind = Vec::with_capacity(CLASS_OF_KIND.len());
+    for (_, name) in CLASS_OF_KIND {
+        of_kind.push(lookup(ruby, module, name)?);
+    }
     let classes = Classes {
         base: lookup(ruby, module, "Error")?,
-        certificate: lookup(ruby, module, "CertificateError")?,
-        untrusted: lookup(ruby, module, "UntrustedCertificate")?,
-        path: lookup(ruby, module, "PathError")?,
-        path_escape: lookup(ruby, module, "PathEscapeError")?,
-        command: lookup(ruby, module, "CommandError")?,
-        command_not_allowed: lookup(ruby, module, "CommandNotAllowed")?,
-        policy: lookup(ruby, module, "PolicyError")?,
-        configuration: lookup(ruby, module, "ConfigurationError")?,
+        of_kind,
         system_call_error: system_call_error.into(),
     };
     let _ = CLASSES.set(classes);
@@ -87,9 +100,8 @@ pub fn to_ruby(ruby: &Ruby, error: CoreError) -> Error {
     };
     let message = error.to_string();
     match error {
-        CoreError::Certificate(_) => raise(ruby, c.certificate, message),
         CoreError::Untrusted { reason, .. } => {
-            let class = ruby.get_inner(c.untrusted);
+            let class = ruby.get_inner(c.of("untrusted"));
             let reason = ruby.to_symbol(reason.as_str());
             match class
                 .funcall::<_, _, magnus::Exception>("new", (message, kwargs!("reason" => reason)))
@@ -98,8 +110,6 @@ pub fn to_ruby(ruby: &Ruby, error: CoreError) -> Error {
                 Err(e) => e,
             }
         }
-        CoreError::Path(_) => raise(ruby, c.path, message),
-        CoreError::PathEscape(_) => raise(ruby, c.path_escape, message),
         CoreError::Io {
             ref source,
             ref context,
@@ -115,15 +125,19 @@ pub fn to_ruby(ruby: &Ruby, error: CoreError) -> Error {
             }
             None => Error::new(ruby.exception_io_error(), message),
         },
-        CoreError::CommandNotAllowed(_) => raise(ruby, c.command_not_allowed, message),
-        CoreError::Command(_) => raise(ruby, c.command, message),
-        CoreError::Policy(_) => raise(ruby, c.policy, message),
-        CoreError::Configuration(_) => raise(ruby, c.configuration, message),
         CoreError::Argument(_) => Error::new(ruby.exception_arg_error(), message),
-        // The enum is non_exhaustive for other crates; a new variant maps to the base class
-        // until it gets its own.
-        #[allow(unreachable_patterns)]
-        _ => raise(ruby, c.base, message),
+        other => raise(ruby, c.of(other.kind()), message),
+    }
+}
+
+impl Classes {
+    /// The class of a core error kind; the base class for one without (checked at load).
+    fn of(&self, kind: &str) -> Opaque<ExceptionClass> {
+        CLASS_OF_KIND
+            .iter()
+            .position(|(k, _)| *k == kind)
+            .and_then(|i| self.of_kind.get(i).copied())
+            .unwrap_or(self.base)
     }
 }
 

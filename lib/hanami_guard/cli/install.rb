@@ -69,7 +69,10 @@ module HanamiGuard
       FILES = { "config/hanami_guard.yml" => POLICY, "config/providers/hanami_guard.rb" => PROVIDER }.freeze
 
       NEXT_STEPS = <<~TEXT
-        Add the middleware in config/app.rb (inside the App class):
+        Put the CA that issues your clients' certificates (the intermediate) in config/ca.pem.
+        Add to config/app.rb, after require "hanami" (Hanami 2 does not require the Gemfile's gems):
+          require "hanami_guard"
+        and the middleware, inside the App class:
           config.middleware.use HanamiGuard::Middleware::ClientIdentity,
             trust: HanamiGuard::TrustStore.new(File.read("config/ca.pem")), source: :puma
         And in app/action.rb (your base action):

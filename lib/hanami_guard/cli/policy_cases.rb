@@ -34,7 +34,7 @@ module HanamiGuard
           next if got == c[:expect] && (c[:rule].nil? || c[:rule] == decision.rule_id)
 
           failures << { name: c[:name], expected: c[:expect], expected_rule: c[:rule], got:,
-                        rule_id: decision.rule_id, reason: decision.reason }
+                        rule_id: decision.rule_id, reason: decision.reason, explanation: decision.explain }
         end
         { cases: @cases.size, passed: @cases.size - failures.size, failed: failures.size, failures:,
           unreached_rules: @policy.rule_ids.reject { |id| reached[id] } }
@@ -45,7 +45,8 @@ module HanamiGuard
         lines = report[:failures].map do |f|
           want = f[:expected_rule] ? "#{f[:expected]} by rule #{f[:expected_rule]}" : f[:expected]
           by = f[:rule_id] ? "rule #{f[:rule_id]}" : "no rule"
-          "FAIL #{f[:name]}: expected #{want}, got #{f[:got]} by #{by} (#{f[:reason]})"
+          "FAIL #{f[:name]}: expected #{want}, got #{f[:got]} by #{by} (#{f[:reason]})" +
+            (f[:explanation] == f[:reason] ? "" : "\n  closest: #{f[:explanation]}")
         end
         lines << "#{report[:passed]} passed, #{report[:failed]} failed"
         lines << "rules no case reaches: #{report[:unreached_rules].join(", ")}" unless report[:unreached_rules].empty?

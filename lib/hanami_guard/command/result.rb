@@ -24,7 +24,9 @@ module HanamiGuard
       # @return [Hash{Symbol => Object}] what sealing was applied: :no_new_privs; :landlock
       #   (:fully_enforced, :partially_enforced, :not_enforced on a kernel without Landlock,
       #   :disabled by HANAMI_GUARD_LANDLOCK=off) and :landlock_abi (the kernel's, 0 for none);
-      #   what the domain denies: :ptrace_scoped (ptrace and /proc/$PPID of the app),
+      #   what the domain denies: :ptrace_scoped (ptrace, and the app's /proc/$PPID/mem and fd/N),
+      #   :proc_scoped (every file under /proc/PID/, the app's environ included: no fs: rules,
+      #   or fs: rules that grant nothing in /proc),
       #   :signals_scoped and :abstract_unix_sockets_scoped (ABI 6), :tcp (:denied, :ports as
       #   net: allows, or :unrestricted), :filesystem_restricted (fs: rules); :spawn (:posix_spawn
       #   or :fork), :new_session, :process_group, :fds_closed, :rlimits

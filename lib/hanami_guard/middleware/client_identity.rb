@@ -26,7 +26,7 @@ module HanamiGuard
     #   ignored and an `:untrusted_proxy` event is reported. An address range alone also holds
     #   every other host that can reach the app directly, and Puma reads a header spelled
     #   `X_Forwarded_Client_Cert` as `X-Forwarded-Client-Cert`, so prefer `proxy_identity:` and
-    #   make the proxy drop header names with underscores (README, "Behind a proxy").
+    #   make the proxy drop header names with underscores (docs/middleware.md says how, per proxy).
     #   `header:` needs `trust:` (a TrustStore), or `trust: :proxy_verified` to say the proxy
     #   verifies client certificates against your CA itself. Formats: `:xfcc` (Envoy's
     #   x-forwarded-client-cert, intermediates from its `Chain`), `:pem_escaped` (nginx
@@ -59,14 +59,23 @@ module HanamiGuard
     #
     # Thread safety: built once at boot, frozen, shared by every Puma thread.
     #
-    # @example config/app.rb
+    # @example config/app.rb [parse-only: a line of a Hanami app file]
     #   config.middleware.use HanamiGuard::Middleware::ClientIdentity,
     #     source: :puma, trust: HanamiGuard::TrustStore.new(File.read("config/ca.pem"))
     #
-    # @example behind Envoy
-    #   use HanamiGuard::Middleware::ClientIdentity,
-    #     header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["10.0.0.0/8"],
-    #     trust: TRUST, on_report: ->(event) { LOGGER.warn(event) }
+    # @example behind Envoy, in a config.ru
+    #   require "hanami_guard/testing"   # given: the CA that issues the clients' certificates
+    #   File.write("ca.pem", HanamiGuard::Testing::CA.new.intermediate_pem)
+    #
+    #   require "logger"
+    #   require "rack"
+    #   LOGGER = Logger.new($stderr)
+    #   app = Rack::Builder.app do
+    #     use HanamiGuard::Middleware::ClientIdentity,
+    #       header: "X-Forwarded-Client-Cert", format: :xfcc, trusted_proxies: ["10.0.0.0/8"],
+    #       trust: HanamiGuard::TrustStore.new(File.read("ca.pem")), on_report: ->(event) { LOGGER.warn(event) }
+    #     run ->(env) { [200, {}, [env["hanami_guard.identity"].subject.to_s]] }
+    #   end
     #
     # @api public
     # @since 0.1.0

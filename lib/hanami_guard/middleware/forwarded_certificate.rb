@@ -7,7 +7,7 @@ module HanamiGuard
     #
     # @api private
     class ForwardedCertificate
-      PEM_BLOCK = %r{-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----}
+      PEM_BLOCK = %r{-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*-----END CERTIFICATE-----}
 
       # @param format [Symbol] :pem_escaped, :pem or :der_base64
       def initialize(format)
@@ -56,19 +56,16 @@ module HanamiGuard
         value.b.gsub(/%(\h\h)/) { Regexp.last_match(1).hex.chr }
       end
 
-      # A PEM whose line breaks a proxy replaced with spaces or tabs, rebuilt with real ones.
+      # The PEM blocks of a header, which must hold nothing else. A proxy may have replaced the
+      # line breaks with spaces or tabs: the core's PEM decoder skips both, so each block goes to
+      # it as it came.
       def pem_blocks(value, expected)
-        blocks = value.scan(PEM_BLOCK).map(&:first)
+        blocks = value.scan(PEM_BLOCK)
         leftover = value.gsub(PEM_BLOCK, "").strip
-        if blocks.empty? || !leftover.empty? || (expected && blocks.size != expected)
-          raise CertificateError, "the forwarded header is not #{expected == 1 ? "one PEM certificate" : "PEM"}; " \
-                                  "check the proxy's format (pem, pem_escaped, der_base64, xfcc)"
-        end
+        return blocks unless blocks.empty? || !leftover.empty? || (expected && blocks.size != expected)
 
-        blocks.map do |body|
-          lines = body.delete(" \t\r\n").scan(/.{1,64}/)
-          "-----BEGIN CERTIFICATE-----\n#{lines.join("\n")}\n-----END CERTIFICATE-----\n"
-        end
+        raise CertificateError, "the forwarded header is not #{expected == 1 ? "one PEM certificate" : "PEM"}; " \
+                                "check the proxy's format (pem, pem_escaped, der_base64, xfcc)"
       end
 
       # Base64 DER, optionally wrapped in colons (an RFC 8941 byte sequence, as RFC 9440 sends it).

@@ -62,7 +62,7 @@ RSpec.describe HanamiGuard::CLI do
     cert = ca.issue(subject: "CN=operator", dns: "evil.example\u202Egro.com", emails: "a@b.example")
     out, _, code = run("inspect", "-", stdin: cert.to_pem)
     expect(code).to eq(0)
-    expect(out).to include("evil.example\\u202Egro.com")
+    expect(out).to include("evil.example\\u{202e}gro.com")
     expect(out).not_to include("\u202E")
   end
 end

@@ -50,8 +50,8 @@ RSpec.describe HanamiGuard::Events do
     seen = []
     HanamiGuard.subscribe("*") { |event| seen << event }
     described_class.emit("path.refused", { path: "a\nINFO x\u202Eevil\u200B", list: ["\e[31m"], other: Object.new })
-    expect(seen.first[:path]).to eq("a\\nINFO x\\u202Eevil\\u200B")
-    expect(seen.first[:list]).to eq(["\\e[31m"])
+    expect(seen.first[:path]).to eq("a\\nINFO x\\u{202e}evil\\u{200b}")
+    expect(seen.first[:list]).to eq(["\\u{1b}[31m"])
     expect(seen.first[:other]).to eq("(Object)")
   end
 
@@ -110,7 +110,7 @@ RSpec.describe HanamiGuard::Events do
       expect { root.write("a\0b", "x") }.to raise_error(HanamiGuard::PathError)
       expect(seen.map { |e| [e[:operation], e[:path], e[:error]] })
         .to eq([[:read, "../etc/passwd", "HanamiGuard::PathEscapeError"],
-                [:write, "a\\x00b", "HanamiGuard::PathError"]])
+                [:write, "a\\u{0}b", "HanamiGuard::PathError"]])
       expect(seen.first[:root]).to eq(root.path)
       expect { root.read("missing") }.to raise_error(Errno::ENOENT)
       expect(seen.size).to eq(2)

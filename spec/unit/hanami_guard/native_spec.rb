@@ -3,6 +3,17 @@
 require "timeout"
 
 RSpec.describe "HanamiGuard::Native" do
+  before do
+    next if HanamiGuard::Native::TEST_HOOKS
+
+    raise "this extension was built without the specs' test hooks (cargo feature test-hooks): " \
+          "build it with `bundle exec rake compile`, which sets HANAMI_GUARD_TEST_HOOKS=1"
+  end
+
+  it "defines the test hooks exactly when the build says it has them" do
+    expect(HanamiGuard::Native.respond_to?(:__test_panic)).to be(HanamiGuard::Native::TEST_HOOKS)
+  end
+
   it "turns a Rust panic into a HanamiGuard::Error that says it is a bug, and the process survives" do
     expect { HanamiGuard::Native.__test_panic }
       .to raise_error(HanamiGuard::Error, /internal error in hanami_guard \(this is a bug.*deliberate panic/)

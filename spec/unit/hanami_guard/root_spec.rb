@@ -74,8 +74,11 @@ RSpec.describe HanamiGuard::Root do
 
     it "checks its arguments" do
       expect { described_class.new(42) }.to raise_error(TypeError, /String or Pathname/)
-      expect { described_class.new(base, symlinks: :follow) }.to raise_error(ArgumentError, /:confined or :deny/)
-      expect { described_class.new(base, resolver: :magic) }.to raise_error(ArgumentError, /:auto, :kernel or :walk/)
+      expect { described_class.new(base, symlinks: :follow) }
+        .to raise_error(ArgumentError, /symlinks: `follow` is not known: use one of confined, deny/)
+      expect { described_class.new(base, resolver: :magic) }
+        .to raise_error(ArgumentError, /resolver: `magic` is not known: use one of auto, kernel, walk/)
+      expect { described_class.new(base, symlinks: "deny") }.to raise_error(ArgumentError, /symlinks:/)
       expect { described_class.new(base, xdev: "no") }.to raise_error(ArgumentError, /xdev/)
     end
 

@@ -144,6 +144,14 @@ RSpec.describe HanamiGuard::TrustStore do
         .to raise_error(HanamiGuard::UntrustedCertificate, /at most 8/) { |e| expect(e.reason).to eq(:invalid) }
       expect(store.verified?(leaf.cert, intermediates: nine)).to be(false)
       expect(store.verified?(leaf.cert, intermediates: Array.new(8) { ica.cert })).to be(true)
+      expect(described_class::MAX_INTERMEDIATES).to eq(8)
+    end
+
+    it "applies the core's limit before parsing any intermediate" do
+      expect { store.verify(leaf.cert, intermediates: Array.new(9) { "not a certificate" }) }
+        .to raise_error(HanamiGuard::UntrustedCertificate, /9 intermediates given; at most 8/)
+      expect { store.verify(leaf.cert, intermediates: ["not a certificate"]) }
+        .to raise_error(HanamiGuard::CertificateError)
     end
 
     it "follows go-spiffe's chain cases" do

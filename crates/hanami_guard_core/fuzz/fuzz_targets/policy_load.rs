@@ -48,7 +48,8 @@ fuzz_target!(|data: &[u8]| {
                 if let Some(i) = d.rule {
                     assert!(i < policy.rules().len());
                 }
-                let _ = policy.explain(&d, action, resource);
+                let _ = policy.reason(&d, action, resource);
+                let _ = policy.explain(Some(who), &d, action, resource);
             }
         }
     }

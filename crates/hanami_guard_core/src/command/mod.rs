@@ -113,7 +113,7 @@ pub enum SpawnMethod {
 }
 
 impl SpawnMethod {
-    /// The Ruby Symbol name.
+    /// Its stable name, for bindings and reports.
     pub fn as_str(self) -> &'static str {
         match self {
             SpawnMethod::PosixSpawn => "posix_spawn",

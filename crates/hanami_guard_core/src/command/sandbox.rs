@@ -2,14 +2,17 @@
 //!
 //! Where the kernel supports Landlock, every child runs in a domain of its own, even without
 //! `fs:` rules, because a domain is what keeps a child running as the app's user out of the app:
-//! - ptrace: a process in a domain cannot `PTRACE_ATTACH` to, or read `/proc/$PPID/environ`,
-//!   `/proc/$PPID/fd/N` or `/proc/$PPID/mem` of, a process outside it (every ABI);
+//! - ptrace: a process in a domain cannot `PTRACE_ATTACH` to, or open `/proc/$PPID/fd/N` or
+//!   `/proc/$PPID/mem` of, a process outside it (every ABI);
+//! - `/proc`: no file under `/proc/PID/` can be opened (`environ`, which the ptrace rule does not
+//!   cover on every kernel, included), by the rules below (every ABI);
 //! - TCP: `bind` and `connect` are denied unless `net:` allows the port (ABI 4, Linux 6.7);
 //! - scoping: no signal to, and no connection to an abstract UNIX socket of, a process outside
 //!   the domain (ABI 6, Linux 6.12).
 //!
-//! Without `fs:`, the filesystem stays open (every right is handled and granted beneath `/`, which
-//! also lets a domain exist on kernels older than ABI 4). With `fs:`, the paths are opened
+//! Without `fs:`, the filesystem stays open but for `/proc/PID/` and device nodes (every right is
+//! handled, which also lets a domain exist on kernels older than ABI 4, and granted as
+//! [`open_filesystem`] says). With `fs:`, the paths are opened
 //! (`O_PATH`) once, when the command is defined, so a missing path is a configuration error at
 //! boot and a later rename cannot widen the rules; what is not listed is denied. `read:` allows
 //! reading files and listing directories beneath each path; `write:` allows that plus creating,
@@ -83,8 +86,12 @@ pub struct LandlockReport {
     pub status: LandlockStatus,
     /// The kernel's Landlock ABI version (0: none).
     pub abi: u32,
-    /// The child cannot ptrace, or read the /proc files of, processes outside its domain.
+    /// The child cannot ptrace processes outside its domain, nor open their `/proc/PID/mem` or
+    /// `/proc/PID/fd/N`.
     pub ptrace: bool,
+    /// The child can open no file under `/proc/PID/` (the app's `environ` and `cmdline`
+    /// included): true for a domain without `fs:`, and for `fs:` rules that grant nothing in procfs.
+    pub proc: bool,
     /// `fs:` rules are enforced.
     pub filesystem: bool,
     /// TCP is restricted: `Some(true)` every port denied, `Some(false)` only the ports of
@@ -103,6 +110,7 @@ impl LandlockReport {
             status,
             abi: crate::sys::landlock_abi(),
             ptrace: false,
+            proc: false,
             filesystem: false,
             tcp: None,
             signals: false,
@@ -125,7 +133,7 @@ pub enum LandlockStatus {
 }
 
 impl LandlockStatus {
-    /// The Ruby Symbol name.
+    /// Its stable name, for bindings and reports.
     pub fn as_str(self) -> &'static str {
         match self {
             LandlockStatus::Disabled => "disabled",
@@ -163,15 +171,140 @@ fn write_rights() -> BitFlags<AccessFs> {
         & !make_bitflags!(AccessFs::{ MakeChar | MakeBlock })
 }
 
-/// `/`, opened once per process, for the domain of a command without `fs:`.
-fn filesystem_root() -> Result<&'static OwnedFd> {
-    static ROOT: std::sync::OnceLock<OwnedFd> = std::sync::OnceLock::new();
-    if let Some(fd) = ROOT.get() {
-        return Ok(fd);
+/// The rules of a domain without `fs:`, opened once per process: the filesystem stays open except
+/// for the files of processes under `/proc`.
+///
+/// Landlock's ptrace rule keeps a child from attaching to the app and from opening
+/// `/proc/$PPID/mem` or `/proc/$PPID/fd/N`, but some kernels (6.18 among them) still let a process
+/// in a domain open `/proc/$PPID/environ`, which holds `SECRET_KEY_BASE` and `DATABASE_URL`. So
+/// the domain grants every right (but making device nodes) beneath each entry of `/` except
+/// procfs and sysfs; reading beneath sysfs and beneath each entry of procfs except the numbered
+/// process directories and the links into them (`self`, `thread-self`, `mounts`, `net`); and
+/// listing beneath `/`. Kernel tunables stay read-only to a child whatever its user may do
+/// (`/proc/sys/kernel/core_pattern`, a cgroup's `release_agent`: the writes behind the classic
+/// container escapes). What that costs: a
+/// child can list `/proc/PID/` but open no file there, its own `/proc/self/status` or `maps`
+/// included (as a child with `fs:` rules already cannot), so `ps`, `df` (through `/proc/mounts`)
+/// and `ss` do not work in a child. A file opened through a magic link (`/proc/self/fd/N`,
+/// `/dev/stdin`, `/proc/self/exe`) is checked at its own path, so those keep working. An entry
+/// added to `/` after the first command ran is not granted.
+fn open_filesystem() -> Result<&'static [Rule]> {
+    static RULES: std::sync::OnceLock<Vec<Rule>> = std::sync::OnceLock::new();
+    if let Some(rules) = RULES.get() {
+        return Ok(rules);
     }
-    let fd = rustix::fs::open("/", OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| Error::io(e, "opening / for the Landlock domain"))?;
-    Ok(ROOT.get_or_init(|| fd))
+    let rules = filesystem_rules()?;
+    Ok(RULES.get_or_init(|| rules))
+}
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+const SYSFS_MAGIC: i64 = 0x6265_6572;
+
+fn filesystem_rules() -> Result<Vec<Rule>> {
+    let failed =
+        |e: std::io::Error, what: &str| Error::io(e, format!("{what} for the Landlock domain"));
+    let open_dir = |p: &Path| {
+        rustix::fs::open(p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).map_err(|e| {
+            Error::io(
+                e,
+                format!("opening {} for the Landlock domain", p.display()),
+            )
+        })
+    };
+    let everything =
+        AccessFs::from_all(TARGET_ABI) & !make_bitflags!(AccessFs::{ MakeChar | MakeBlock });
+    let mut rules = vec![Rule {
+        fd: open_dir(Path::new("/"))?,
+        is_dir: true,
+        access: make_bitflags!(AccessFs::{ ReadDir }),
+    }];
+    for entry in std::fs::read_dir("/").map_err(|e| failed(e, "listing /"))? {
+        let entry = entry.map_err(|e| failed(e, "listing /"))?;
+        let path = entry.path();
+        let Some((fd, kind)) = open_entry(&path) else {
+            continue;
+        };
+        if kind == EntryKind::Dir && is_sysfs(&fd) {
+            rules.push(Rule {
+                fd,
+                is_dir: true,
+                access: read_rights(),
+            });
+            continue;
+        }
+        if kind == EntryKind::Dir && is_procfs(&fd) {
+            for sub in std::fs::read_dir(&path).map_err(|e| failed(e, "listing /proc"))? {
+                let sub = sub.map_err(|e| failed(e, "listing /proc"))?;
+                let name = sub.file_name();
+                let name = name.as_encoded_bytes();
+                if !name.is_empty() && name.iter().all(u8::is_ascii_digit) {
+                    continue;
+                }
+                if let Some((fd, kind)) = open_entry(&sub.path()) {
+                    rules.push(Rule {
+                        fd,
+                        is_dir: kind == EntryKind::Dir,
+                        access: read_rights(),
+                    });
+                }
+            }
+            continue;
+        }
+        rules.push(Rule {
+            fd,
+            is_dir: kind == EntryKind::Dir,
+            access: everything,
+        });
+    }
+    Ok(rules)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    Dir,
+    Other,
+}
+
+/// Opens `path` itself (`O_PATH | O_NOFOLLOW`). A symlink is left out: what it points to is granted
+/// (or not) where it lies, and a link such as `/proc/self` must not grant the app's own directory.
+fn open_entry(path: &Path) -> Option<(OwnedFd, EntryKind)> {
+    let fd = rustix::fs::open(
+        path,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let kind = rustix::fs::FileType::from_raw_mode(rustix::fs::fstat(&fd).ok()?.st_mode);
+    match kind {
+        rustix::fs::FileType::Symlink => None,
+        rustix::fs::FileType::Directory => Some((fd, EntryKind::Dir)),
+        _ => Some((fd, EntryKind::Other)),
+    }
+}
+
+/// Whether `fs:` rules reach into procfs: a rule on `/` itself or on anything in procfs.
+fn grants_proc(rules: &[Rule]) -> bool {
+    let root = rustix::fs::stat("/").ok();
+    rules.iter().any(|rule| {
+        is_procfs(&rule.fd)
+            || rustix::fs::fstat(&rule.fd).is_ok_and(|st| {
+                root.is_some_and(|r| r.st_dev == st.st_dev && r.st_ino == st.st_ino)
+            })
+    })
+}
+
+fn is_procfs(fd: &OwnedFd) -> bool {
+    fs_type(fd) == Some(PROC_SUPER_MAGIC)
+}
+
+fn is_sysfs(fd: &OwnedFd) -> bool {
+    fs_type(fd) == Some(SYSFS_MAGIC)
+}
+
+// `f_type` is an i64 on x86_64 and narrower elsewhere.
+#[allow(clippy::unnecessary_cast)]
+fn fs_type(fd: &OwnedFd) -> Option<i64> {
+    rustix::fs::fstatfs(fd).ok().map(|st| st.f_type as i64)
 }
 
 /// Whether `HANAMI_GUARD_LANDLOCK=off` is set.
@@ -342,25 +475,20 @@ impl Landlock {
             .map_err(failed)?
             .create()
             .map_err(failed)?;
-        match &self.rules {
-            Some(rules) => {
-                let file_rights = AccessFs::from_file(TARGET_ABI);
-                for rule in rules {
-                    let access = if rule.is_dir {
-                        rule.access
-                    } else {
-                        rule.access & file_rights
-                    };
-                    created = created
-                        .add_rule(PathBeneath::new(rule.fd.as_fd(), access))
-                        .map_err(failed)?;
-                }
-            }
-            None => {
-                created = created
-                    .add_rule(PathBeneath::new(filesystem_root()?.as_fd(), all_fs))
-                    .map_err(failed)?;
-            }
+        let rules: &[Rule] = match &self.rules {
+            Some(rules) => rules,
+            None => open_filesystem()?,
+        };
+        let file_rights = AccessFs::from_file(TARGET_ABI);
+        for rule in rules {
+            let access = if rule.is_dir {
+                rule.access
+            } else {
+                rule.access & file_rights
+            };
+            created = created
+                .add_rule(PathBeneath::new(rule.fd.as_fd(), access))
+                .map_err(failed)?;
         }
         if let NetRules::Ports { connect, bind } = &self.net {
             for port in connect {
@@ -386,6 +514,7 @@ impl Landlock {
             status,
             abi,
             ptrace: enforced,
+            proc: enforced && !self.rules.as_deref().is_some_and(grants_proc),
             filesystem: enforced && self.rules.is_some(),
             tcp: match &self.net {
                 NetRules::Ports { connect, bind } if enforced && abi >= 4 => {

@@ -57,7 +57,7 @@ impl Severity {
         Severity::Info,
     ];
 
-    /// The Ruby Symbol name.
+    /// Its stable name, for bindings and reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Critical => "critical",

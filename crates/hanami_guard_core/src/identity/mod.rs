@@ -18,5 +18,5 @@ pub mod xfcc;
 pub use cert::Certificate;
 pub use dn::{Attribute, DistinguishedName};
 pub use spiffe::SpiffeId;
-pub use trust::{TrustFiles, TrustStore, TrustStoreFiles, VerifiedChain};
+pub use trust::{ClientAuth, TrustFiles, TrustStore, TrustStoreFiles, VerifiedChain};
 pub use xfcc::XfccElement;

@@ -50,6 +50,21 @@ fn char_error(input: &str, b: u8, in_td: bool) -> Error {
 impl SpiffeId {
     /// Parses and validates a SPIFFE ID.
     pub fn parse(input: &str) -> Result<Self> {
+        let td_len = Self::validate(input)?;
+        Ok(SpiffeId {
+            text: std::sync::Arc::from(input),
+            td_end: SCHEME.len() + td_len,
+        })
+    }
+
+    /// Whether `input` is a valid SPIFFE ID, by the rules of [`SpiffeId::parse`], without
+    /// building one: the check a policy applies to every identity it matches.
+    pub fn is_valid(input: &str) -> bool {
+        Self::validate(input).is_ok()
+    }
+
+    /// Validates a SPIFFE ID; the length of its trust domain.
+    fn validate(input: &str) -> Result<usize> {
         if input.is_empty() {
             return Err(invalid(input, "it is empty"));
         }
@@ -95,10 +110,7 @@ impl SpiffeId {
                 }
             }
         }
-        Ok(SpiffeId {
-            text: std::sync::Arc::from(input),
-            td_end: SCHEME.len() + td_len,
-        })
+        Ok(td_len)
     }
 
     /// The trust domain (`prod.example.org`).

@@ -184,26 +184,58 @@ pub fn summary<I: Identity + ?Sized>(identity: &I) -> String {
     if let Some(id) = identity.spiffe_id() {
         out.push_str(&excerpt(id, 128));
     } else {
-        let attributes: Vec<(&str, &str)> = identity.subject_attributes().take(16).collect();
-        for (i, (oid, value)) in attributes.iter().rev().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let name = oid
-                .strip_prefix('?')
-                .map(str::to_owned)
-                .unwrap_or_else(|| attr::short_name_for_oid(oid));
-            crate::identity::dn::escape_value(&truncated(&name, 32), &mut out);
-            out.push('=');
-            crate::identity::dn::escape_value(&truncated(value, 64), &mut out);
-        }
-        if out.is_empty() {
-            out.push_str("(no subject)");
-        }
+        out = name_text(identity.subject_attributes(), "(no subject)");
     }
     if let Some(fp) = identity.fingerprint_hex() {
         out.push_str(" sha256:");
         out.push_str(&excerpt(fp, 64));
+    }
+    out
+}
+
+/// A name's `(oid, value)` attributes as RFC 4514 prints them (last first, every value escaped,
+/// so one attribute never reads as two, control and invisible characters as `\XX`), at most 16
+/// attributes of at most 64 characters each; `empty` when there are none.
+pub(crate) fn name_text<'a>(
+    attributes: impl Iterator<Item = (&'a str, &'a str)>,
+    empty: &str,
+) -> String {
+    let mut out = String::new();
+    let attributes: Vec<(&str, &str)> = attributes.take(16).collect();
+    for (i, (oid, value)) in attributes.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let name = oid
+            .strip_prefix('?')
+            .map(str::to_owned)
+            .unwrap_or_else(|| attr::short_name_for_oid(oid));
+        crate::identity::dn::escape_value(&truncated(&name, 32), &mut out);
+        out.push('=');
+        crate::identity::dn::escape_value(&truncated(value, 64), &mut out);
+    }
+    if out.is_empty() {
+        out.push_str(empty);
+    }
+    out
+}
+
+/// A name's `(oid, value)` attributes as one RFC 4514 string, whole (every attribute, every
+/// value escaped as [`crate::identity::DistinguishedName`] prints it), so a record of it (a
+/// decision log) parses back to the same attributes; one attribute per RDN.
+pub fn rfc4514_text<'a>(attributes: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let attributes: Vec<(&str, &str)> = attributes.collect();
+    let mut out = String::new();
+    for (i, (oid, value)) in attributes.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match oid.strip_prefix('?') {
+            Some(unknown) => crate::identity::dn::escape_value(unknown, &mut out),
+            None => out.push_str(&attr::short_name_for_oid(oid)),
+        }
+        out.push('=');
+        crate::identity::dn::escape_value(value, &mut out);
     }
     out
 }

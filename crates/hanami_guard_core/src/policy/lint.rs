@@ -11,14 +11,15 @@
 //!   the deny holds only for the spelling its glob sees, and any other spelling of the same
 //!   thing (another case on a case-insensitive file system, a name the app decodes later)
 //!   falls through to the allow. Allowing what is meant is safer than denying what is not;
-//! - a policy with no allow rule (it denies everything).
+//! - a policy with no allow rule in force (it denies everything);
+//! - a rule in shadow mode (it never changes a decision), so one is not left in by mistake.
 //!
 //! Shadowing is checked conservatively: a warning means the allow rule is certainly dead; no
 //! warning does not prove it is alive.
 
 use std::collections::HashMap;
 
-use super::{Effect, Policy, ResourcePattern, Rule};
+use super::{Effect, Mode, Policy, ResourcePattern, Rule};
 use crate::error::excerpt;
 
 /// Upper bound on rule pairs compared for shadowing, so lint stays fast on huge policies.
@@ -30,7 +31,8 @@ pub struct Warning {
     /// The rule concerned (index), if any.
     pub rule: Option<usize>,
     /// A stable code: `shadowed`, `allows_anyone`, `glob_never_matches`, `dot_dot_resource`,
-    /// `resource_not_normal`, `allow_all_beside_deny_glob`, `no_allow_rules`, `lint_truncated`.
+    /// `resource_not_normal`, `allow_all_beside_deny_glob`, `no_allow_rules`, `shadow_mode`,
+    /// `lint_truncated`.
     pub kind: &'static str,
     /// A sentence naming the rule and what to do.
     pub message: String,
@@ -72,12 +74,23 @@ pub(super) fn lint(policy: &Policy) -> Vec<Warning> {
     let rules = policy.rules();
     let mut out = Vec::new();
 
-    if !rules.iter().any(|r| r.effect == Effect::Allow) {
+    let enforcing = |r: &Rule| r.mode == Mode::Enforce;
+    if !rules
+        .iter()
+        .any(|r| r.effect == Effect::Allow && enforcing(r))
+    {
+        let message = if rules.iter().any(|r| r.effect == Effect::Allow) {
+            "the policy has no allow rule in force (every one is in shadow mode), so it denies \
+             every request; that is right for a candidate loaded to run beside the enforcing \
+             policy, not for the policy in force"
+        } else {
+            "the policy has no allow rule, so it denies every request"
+        };
         out.push(Warning {
             rule: None,
             kind: "no_allow_rules",
             // Whoever prints warnings names the file; the others name their rule.
-            message: "the policy has no allow rule, so it denies every request".to_owned(),
+            message: message.to_owned(),
         });
     }
 
@@ -85,7 +98,8 @@ pub(super) fn lint(policy: &Policy) -> Vec<Warning> {
     let mut deny_by_action: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut deny_any: Vec<usize> = Vec::new();
     for (i, r) in rules.iter().enumerate() {
-        if r.effect != Effect::Deny {
+        // A deny in shadow mode never denies, so it shadows nothing.
+        if r.effect != Effect::Deny || !enforcing(r) {
             continue;
         }
         if r.any_action {
@@ -101,6 +115,16 @@ pub(super) fn lint(policy: &Policy) -> Vec<Warning> {
     let mut truncated = false;
     for (i, rule) in rules.iter().enumerate() {
         let name = label(i, rule);
+        if rule.mode == Mode::Shadow {
+            out.push(Warning {
+                rule: Some(i),
+                kind: "shadow_mode",
+                message: format!(
+                    "{name}: is in shadow mode: it is evaluated and reported (the policy.shadow \
+                     event) but never changes a decision; remove `mode: shadow` to enforce it"
+                ),
+            });
+        }
         for r in &rule.resources {
             if let ResourcePattern::Glob(g) = r {
                 if !g.can_match() {

@@ -15,7 +15,7 @@ use super::pattern::{
     MAX_PATTERN_BYTES,
 };
 use super::principal::{parse_issuer_key, AttrCondition, Conditions, Principal};
-use super::{Effect, Rule};
+use super::{Effect, Mode, Rule};
 use crate::error::{excerpt, Error, Result};
 use crate::identity::attr;
 
@@ -30,7 +30,7 @@ pub const MAX_POLICY_BYTES: usize = 16 << 20;
 pub const MAX_RULES: usize = 100_000;
 
 const TOP_KEYS: &[&str] = &["version", "rules"];
-const RULE_KEYS: &[&str] = &["id", "effect", "actions", "resources", "principals"];
+const RULE_KEYS: &[&str] = &["id", "effect", "actions", "resources", "principals", "mode"];
 const PRINCIPAL_KEYS: &[&str] = &[
     "subject",
     "issuer",
@@ -318,6 +318,24 @@ fn rule_from_value(source: &str, index: usize, value: &Value) -> Result<Rule> {
         principals.push(principal_from_value(&ctx, &format!("principals[{i}]"), p)?);
     }
 
+    let mode = match map.get("mode") {
+        None => Mode::Enforce,
+        Some(v) => {
+            let name = string(&ctx, "mode", v)?;
+            Mode::from_name(name).ok_or_else(|| {
+                ctx.err(
+                    "mode",
+                    format!(
+                        "must be enforce or shadow, got {:?}; `mode: shadow` reports what the \
+                         rule would decide without changing any decision, and leaving mode out \
+                         enforces it",
+                        excerpt(name, 32)
+                    ),
+                )
+            })?
+        }
+    };
+
     Ok(Rule {
         id: id.into(),
         effect,
@@ -325,6 +343,7 @@ fn rule_from_value(source: &str, index: usize, value: &Value) -> Result<Rule> {
         actions,
         resources,
         principals,
+        mode,
     })
 }
 

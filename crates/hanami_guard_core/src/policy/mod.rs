@@ -9,10 +9,18 @@
 //!   file order; an allow names the first matching allow rule);
 //! - rules for other actions, and exact-resource rules for other resources, cost nothing.
 //!
+//! A rule in [`Mode::Shadow`] is compiled into a second index only: [`Policy::decide`] never
+//! reads it, and [`Policy::decide_shadow`] answers what the policy would decide were those rules
+//! in force, so a new rule (or a whole candidate policy) can be rolled out by watching what it
+//! would change. [`Policy::explain`] says why a decision came out as it did and, for a default
+//! deny, names the closest rule and the condition that failed (see [`NearMiss`]); it is computed
+//! only when asked for, never on the decision path.
+//!
 //! A compiled [`Policy`] is immutable, `Send + Sync`. [`PolicyFile`] adds `reload`: it swaps in
 //! a new compiled policy only when the file changed *and* the new text is valid, so a broken
 //! edit never fails open.
 
+mod explain;
 mod identity;
 mod lint;
 mod load;
@@ -24,11 +32,12 @@ pub mod tree;
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use identity::{summary, Identity, OwnedIdentity, Verified};
+pub use explain::{Failure, NearMiss};
+pub use identity::{rfc4514_text, summary, Identity, OwnedIdentity, Verified};
 pub use lint::Warning;
 pub use load::{DSL_TAG, MAX_POLICY_BYTES, MAX_RULES};
 pub use pattern::{ResourcePattern, SpiffePattern, MAX_RESOURCE_BYTES};
-pub use principal::{parse_issuer_key, AttrCondition, Conditions, Principal, Uses};
+pub use principal::{parse_issuer_key, AttrCondition, Condition, Conditions, Principal, Uses};
 pub use reload::PolicyFile;
 
 use crate::error::{excerpt, Error, Result};
@@ -41,6 +50,39 @@ pub enum Effect {
     Allow,
     /// Denies, whatever allows.
     Deny,
+}
+
+/// Whether a rule decides, or is only watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// The rule decides (the default).
+    Enforce,
+    /// The rule is evaluated and reported ([`Policy::decide_shadow`]) but never changes a
+    /// decision.
+    Shadow,
+}
+
+impl Mode {
+    /// Every mode by the name a policy (`mode:`) or a caller (`Policy.load(path, mode:)`) gives.
+    pub const NAMES: &'static [(&'static str, Mode)] =
+        &[("enforce", Mode::Enforce), ("shadow", Mode::Shadow)];
+
+    /// The mode named `name`, or `None` for a name that is not a mode (refuse it: a typo must
+    /// never turn a rule off or on).
+    pub fn from_name(name: &str) -> Option<Mode> {
+        Mode::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| *m)
+    }
+
+    /// The name, as written in a policy.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Shadow => "shadow",
+        }
+    }
 }
 
 /// One validated rule.
@@ -58,6 +100,8 @@ pub struct Rule {
     pub resources: Vec<ResourcePattern>,
     /// Any one of these must match.
     pub principals: Vec<Principal>,
+    /// Whether it decides or is only watched.
+    pub mode: Mode,
 }
 
 impl Rule {
@@ -93,6 +137,51 @@ struct Candidates {
 struct Bucket {
     deny: Candidates,
     allow: Candidates,
+}
+
+/// Rules indexed by action.
+#[derive(Debug, Default)]
+struct Index {
+    by_action: HashMap<Box<str>, Bucket>,
+    any_action: Bucket,
+}
+
+impl Index {
+    /// Indexes the rules `include` selects.
+    fn build(rules: &[Rule], include: impl Fn(&Rule) -> bool) -> Index {
+        let mut index = Index::default();
+        for (i, rule) in rules.iter().enumerate().filter(|(_, r)| include(r)) {
+            let i = i as u32;
+            let place = |bucket: &mut Bucket| {
+                let c = match rule.effect {
+                    Effect::Deny => &mut bucket.deny,
+                    Effect::Allow => &mut bucket.allow,
+                };
+                for r in &rule.resources {
+                    let list = match r {
+                        ResourcePattern::Exact(e) => c.exact.entry(e.clone()).or_default(),
+                        ResourcePattern::Glob(g) if !g.can_match() => continue,
+                        ResourcePattern::Glob(g) => match g.literal_head() {
+                            Some(head) => c.glob_by_head.entry(head.into()).or_default(),
+                            None => &mut c.glob_other,
+                        },
+                    };
+                    // Rules are placed in file order, so a duplicate can only be the last entry.
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+            };
+            if rule.any_action {
+                place(&mut index.any_action);
+            } else {
+                for a in &rule.actions {
+                    place(index.by_action.entry(a.clone()).or_default());
+                }
+            }
+        }
+        index
+    }
 }
 
 /// Why a decision came out as it did.
@@ -141,17 +230,28 @@ impl Decision {
 pub struct Policy {
     source: Box<str>,
     rules: Vec<Rule>,
-    by_action: HashMap<Box<str>, Bucket>,
-    any_action: Bucket,
+    /// The rules in force.
+    enforcing: Index,
+    /// Every rule, shadow ones as if in force; `None` when no rule is in shadow mode.
+    watched: Option<Index>,
     uses: Uses,
     digest: [u8; 32],
+    version: [u8; 32],
+    /// `version` as hex, computed once: every event carries it.
+    version_hex: Box<str>,
 }
 
 impl Policy {
     /// Parses and compiles YAML text. `source` names it in error messages (a file name).
     pub fn parse(text: &str, source: &str) -> Result<Policy> {
+        Policy::parse_as(text, source, Mode::Enforce)
+    }
+
+    /// Parses and compiles YAML text; with [`Mode::Shadow`] every rule is in shadow mode, so
+    /// the whole policy is a candidate that never decides (see [`Policy::decide_shadow`]).
+    pub fn parse_as(text: &str, source: &str, mode: Mode) -> Result<Policy> {
         let value = load::parse_yaml(text, source)?;
-        let mut policy = Policy::from_value(&value, source)?;
+        let mut policy = Policy::from_value_as(&value, source, mode)?;
         policy.digest = sha256(text.as_bytes());
         Ok(policy)
     }
@@ -159,8 +259,19 @@ impl Policy {
     /// Validates and compiles a policy tree, as the Ruby DSL builds it: the same structure
     /// and the same checks as YAML.
     pub fn from_value(value: &tree::Value, source: &str) -> Result<Policy> {
-        let rules = load::rules_from_value(value, source)?;
-        Ok(Policy::compile(rules, source))
+        Policy::from_value_as(value, source, Mode::Enforce)
+    }
+
+    /// [`Policy::from_value`], with every rule in shadow mode when `mode` is [`Mode::Shadow`].
+    pub fn from_value_as(value: &tree::Value, source: &str, mode: Mode) -> Result<Policy> {
+        let mut rules = load::rules_from_value(value, source)?;
+        if mode == Mode::Shadow {
+            rules.iter_mut().for_each(|r| r.mode = Mode::Shadow);
+        }
+        let mut policy = Policy::compile(rules, source);
+        policy.version = version_of(value, mode);
+        policy.version_hex = policy.version.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(policy)
     }
 
     /// Reads and compiles a policy file (at most [`MAX_POLICY_BYTES`]). A missing or
@@ -170,50 +281,45 @@ impl Policy {
         Policy::parse(&text, &path.display().to_string())
     }
 
-    /// Builds a policy from rules already validated.
+    /// Builds a policy from rules already validated. Its [`Policy::version`] is zero.
     pub fn compile(rules: Vec<Rule>, source: &str) -> Policy {
-        let mut by_action: HashMap<Box<str>, Bucket> = HashMap::new();
-        let mut any_action = Bucket::default();
         let mut uses = Uses::default();
-        for (i, rule) in rules.iter().enumerate() {
-            let i = i as u32;
+        for rule in &rules {
             rule.principals.iter().for_each(|p| uses.add(p));
-            let place = |bucket: &mut Bucket| {
-                let c = match rule.effect {
-                    Effect::Deny => &mut bucket.deny,
-                    Effect::Allow => &mut bucket.allow,
-                };
-                for r in &rule.resources {
-                    let list = match r {
-                        ResourcePattern::Exact(e) => c.exact.entry(e.clone()).or_default(),
-                        ResourcePattern::Glob(g) if !g.can_match() => continue,
-                        ResourcePattern::Glob(g) => match g.literal_head() {
-                            Some(head) => c.glob_by_head.entry(head.into()).or_default(),
-                            None => &mut c.glob_other,
-                        },
-                    };
-                    // Rules are placed in file order, so a duplicate can only be the last entry.
-                    if list.last() != Some(&i) {
-                        list.push(i);
-                    }
-                }
-            };
-            if rule.any_action {
-                place(&mut any_action);
-            } else {
-                for a in &rule.actions {
-                    place(by_action.entry(a.clone()).or_default());
-                }
-            }
         }
+        let enforcing = Index::build(&rules, |r| r.mode == Mode::Enforce);
+        let watched = rules
+            .iter()
+            .any(|r| r.mode == Mode::Shadow)
+            .then(|| Index::build(&rules, |_| true));
         Policy {
             source: source.into(),
             rules,
-            by_action,
-            any_action,
+            enforcing,
+            watched,
             uses,
             digest: [0; 32],
+            version: [0; 32],
+            version_hex: "0".repeat(64).into(),
         }
+    }
+
+    /// The SHA-256 of the policy's canonical source: the tree it was built from (YAML or the
+    /// DSL alike; comments, layout and quoting do not count, the order rules and keys are
+    /// written in does), with the load mode when it is shadow. Two processes that loaded the
+    /// same rules report the same version, so a decision log says which policy decided.
+    pub fn version(&self) -> &[u8; 32] {
+        &self.version
+    }
+
+    /// [`Policy::version`] as 64 lowercase hex digits.
+    pub fn version_hex(&self) -> &str {
+        &self.version_hex
+    }
+
+    /// Whether some rule is in shadow mode, so [`Policy::decide_shadow`] has something to say.
+    pub fn has_shadow_rules(&self) -> bool {
+        self.watched.is_some()
     }
 
     /// The source name given when loading (the file name, or a label).
@@ -266,15 +372,45 @@ impl Policy {
         if resource.len() > MAX_RESOURCE_BYTES {
             return Decision::denied(Reason::ResourceTooLong);
         }
+        self.decide_in(&self.enforcing, identity, action, resource)
+    }
+
+    /// What the policy would decide with its shadow rules in force (for a policy loaded in
+    /// shadow mode: what the candidate would decide), or `None` when no rule is in shadow mode.
+    /// Never the decision to act on: that is [`Policy::decide`].
+    pub fn decide_shadow<I: Identity + ?Sized>(
+        &self,
+        identity: Option<&I>,
+        action: &str,
+        resource: &str,
+    ) -> Option<Decision> {
+        let watched = self.watched.as_ref()?;
+        let identity = match identity {
+            Some(i) => i,
+            None => return Some(Decision::denied(Reason::NoIdentity)),
+        };
+        if resource.len() > MAX_RESOURCE_BYTES {
+            return Some(Decision::denied(Reason::ResourceTooLong));
+        }
+        Some(self.decide_in(watched, identity, action, resource))
+    }
+
+    fn decide_in<I: Identity + ?Sized>(
+        &self,
+        index: &Index,
+        identity: &I,
+        action: &str,
+        resource: &str,
+    ) -> Decision {
         let who = Subject::new(identity, self.uses.spiffe_id);
         // An action longer than any rule may name can only match `*` rules.
         let bucket = if action.len() <= pattern::MAX_PATTERN_BYTES {
-            self.by_action.get(action)
+            index.by_action.get(action)
         } else {
             None
         };
         let mut segments: Option<Option<Vec<&str>>> = None;
-        let buckets = [bucket, Some(&self.any_action)];
+        let buckets = [bucket, Some(&index.any_action)];
 
         if let Some(i) = self.first_match(&buckets, |b| &b.deny, &who, resource, &mut segments) {
             return Decision {
@@ -334,9 +470,10 @@ impl Policy {
         (best != u32::MAX).then_some(best as usize)
     }
 
-    /// A sentence explaining a decision, for logs and `Decision#reason`. Request values are
-    /// excerpted and escaped.
-    pub fn explain(&self, decision: &Decision, action: &str, resource: &str) -> String {
+    /// A sentence giving the reason for a decision, for logs and `Decision#reason`. Request
+    /// values are excerpted and escaped. Cheap: it reads no identity (see [`Policy::explain`]
+    /// for the closest rule of a denial).
+    pub fn reason(&self, decision: &Decision, action: &str, resource: &str) -> String {
         let id = decision
             .rule
             .and_then(|i| self.rule_id(i))
@@ -369,6 +506,16 @@ impl Policy {
     pub fn lint(&self) -> Vec<Warning> {
         lint::lint(self)
     }
+}
+
+/// The SHA-256 of a tree's canonical form (see [`Policy::version`]).
+fn version_of(value: &tree::Value, mode: Mode) -> [u8; 32] {
+    let mut canonical = String::new();
+    value.write_canonical(&mut canonical);
+    if mode == Mode::Shadow {
+        canonical.push_str("\nmode: shadow");
+    }
+    sha256(canonical.as_bytes())
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {

@@ -18,6 +18,8 @@
 
 use std::fmt;
 
+use crate::identity::SpiffeId;
+
 /// Longest pattern (resource, action, SPIFFE ID, ...) a policy may contain, in bytes.
 pub const MAX_PATTERN_BYTES: usize = 1024;
 
@@ -25,8 +27,9 @@ pub const MAX_PATTERN_BYTES: usize = 1024;
 /// looking at any rule (no rule could name it exactly), which bounds the cost of glob matching.
 pub const MAX_RESOURCE_BYTES: usize = 4096;
 
-/// Longest SPIFFE ID an identity may present and still match (the SPIFFE spec's limit is 2048).
-pub const MAX_SPIFFE_ID_BYTES: usize = 2048;
+/// Longest SPIFFE ID an identity may present and still match: the SPIFFE spec's limit, as
+/// [`SpiffeId`] applies it.
+pub const MAX_SPIFFE_ID_BYTES: usize = crate::identity::spiffe::MAX_SPIFFE_ID;
 
 /// Why a pattern was refused. The loader adds the file, rule and key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,40 +344,17 @@ pub enum SpiffePattern {
     TrustDomain(Box<str>),
 }
 
+/// Whether `td` is a valid trust domain: `spiffe://td` is a valid SPIFFE ID.
 fn valid_trust_domain(td: &str) -> bool {
-    !td.is_empty()
-        && td.len() <= 255
-        && td
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+    !td.contains('/') && is_valid_spiffe_id(&format!("spiffe://{td}"))
 }
 
-fn valid_path_segment(seg: &str) -> bool {
-    !seg.is_empty()
-        && seg != "."
-        && seg != ".."
-        && seg
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
-}
-
-/// Whether `s` is a syntactically valid SPIFFE ID (SPIFFE spec, section 2): `spiffe://`, a
-/// lowercase trust domain, then `/segment`s of letters, digits, `-`, `.`, `_`, none empty, `.`
-/// or `..`. An identity presenting anything else matches no `spiffe_id` condition, so
-/// look-alikes (`spiffe://td/ns/ops/../admin`, `SPIFFE://TD/...`, percent-encoding) are inert.
+/// Whether `s` is a syntactically valid SPIFFE ID: [`SpiffeId::is_valid`], the rule a
+/// certificate's SPIFFE ID is held to. An identity presenting anything else matches no
+/// `spiffe_id` condition, so look-alikes (`spiffe://td/ns/ops/../admin`, `SPIFFE://TD/...`,
+/// percent-encoding) are inert.
 pub fn is_valid_spiffe_id(s: &str) -> bool {
-    if s.len() > MAX_SPIFFE_ID_BYTES {
-        return false;
-    }
-    let rest = match s.strip_prefix("spiffe://") {
-        Some(r) => r,
-        None => return false,
-    };
-    let (td, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    valid_trust_domain(td) && (path.is_empty() || path[1..].split('/').all(valid_path_segment))
+    SpiffeId::is_valid(s)
 }
 
 impl SpiffePattern {

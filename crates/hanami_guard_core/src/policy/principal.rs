@@ -298,14 +298,64 @@ impl<'a, I: Identity + ?Sized> Subject<'a, I> {
     }
 }
 
-impl Principal {
-    pub(crate) fn matches<I: Identity + ?Sized>(&self, who: &Subject<'_, I>, side: Side) -> bool {
-        let c = match self {
-            Principal::Anyone => return true,
-            Principal::Conditions(c) => c,
-        };
-        if !c.spiffe.is_empty() {
-            let hit = match side {
+/// One condition of a principal, as [`Principal::matches`] checks it and a near-miss
+/// explanation names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// `spiffe_id:` / `trust_domain:` (all of a principal's SPIFFE patterns together).
+    SpiffeId,
+    /// `fingerprint:`.
+    Fingerprint,
+    /// `issuer_key:`.
+    IssuerKey,
+    /// `dns_name:`.
+    DnsName,
+    /// `subject:` (all of its attributes together).
+    Subject,
+    /// `issuer:` (all of its attributes together).
+    Issuer,
+}
+
+impl Condition {
+    /// The key as a policy writes it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Condition::SpiffeId => "spiffe_id",
+            Condition::Fingerprint => "fingerprint",
+            Condition::IssuerKey => "issuer_key",
+            Condition::DnsName => "dns_name",
+            Condition::Subject => "subject",
+            Condition::Issuer => "issuer",
+        }
+    }
+}
+
+impl Conditions {
+    /// The conditions present, in the order [`Principal::matches`] checks them (cheapest and
+    /// most selective first).
+    fn present(&self) -> impl Iterator<Item = Condition> + '_ {
+        [
+            (!self.spiffe.is_empty()).then_some(Condition::SpiffeId),
+            self.fingerprint.is_some().then_some(Condition::Fingerprint),
+            self.issuer_key.is_some().then_some(Condition::IssuerKey),
+            self.dns_name.is_some().then_some(Condition::DnsName),
+            (!self.subject.is_empty()).then_some(Condition::Subject),
+            (!self.issuer.is_empty()).then_some(Condition::Issuer),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// Whether one condition (present in `self`) holds for `who`, read as `side` reads.
+    fn holds<I: Identity + ?Sized>(
+        &self,
+        cond: Condition,
+        who: &Subject<'_, I>,
+        side: Side,
+    ) -> bool {
+        let c = self;
+        match cond {
+            Condition::SpiffeId => match side {
                 // X509-SVID 5.2: an ID without a path names a trust domain, never a workload.
                 // Read as "any ID of the domain" a deny still matches it; no allow does.
                 Side::Allow => who.spiffe_id.is_some_and(|id| {
@@ -316,43 +366,30 @@ impl Principal {
                     .spiffe_readings()
                     .iter()
                     .any(|id| c.spiffe.iter().all(|p| p.matches_valid(id))),
-            };
-            if !hit {
-                return false;
-            }
-        }
-        if let Some(pin) = &c.fingerprint {
-            match who.identity.fingerprint_hex() {
-                Some(fp) if fingerprint_matches(pin, fp) => {}
-                _ => return false,
-            }
-        }
-        if let Some(key) = &c.issuer_key {
-            match who.identity.verified_ca_keys() {
-                Some(keys) if keys.contains(key) => {}
+            },
+            Condition::Fingerprint => match (&c.fingerprint, who.identity.fingerprint_hex()) {
+                (Some(pin), Some(fp)) => fingerprint_matches(pin, fp),
+                _ => false,
+            },
+            Condition::IssuerKey => match (&c.issuer_key, who.identity.verified_ca_keys()) {
+                (Some(key), Some(keys)) => keys.contains(key),
                 // No verified chain: which CA issued the identity is unknown. An allow cannot
                 // hold on an unknown; a deny must.
-                None if matches!(side, Side::Deny) => {}
-                _ => return false,
-            }
-        }
-        if let Some(name) = &c.dns_name {
-            let hit = match side {
-                Side::Allow => who
+                (Some(_), None) => matches!(side, Side::Deny),
+                (None, _) => false,
+            },
+            Condition::DnsName => match (&c.dns_name, side) {
+                (Some(name), Side::Allow) => who
                     .identity
                     .dns_names()
                     .any(|n| n.eq_ignore_ascii_case(name)),
-                Side::Deny => who
+                (Some(name), Side::Deny) => who
                     .dns_readings()
                     .iter()
                     .any(|r| dns_reading_covers(r, name)),
-            };
-            if !hit {
-                return false;
-            }
-        }
-        if !c.subject.is_empty() {
-            let hit = match side {
+                (None, _) => false,
+            },
+            Condition::Subject => match side {
                 Side::Allow => {
                     name_matches_strictly(&c.subject, || who.identity.subject_attributes())
                 }
@@ -361,13 +398,8 @@ impl Principal {
                     || who.identity.subject_attributes(),
                     || who.folded_subject(),
                 ),
-            };
-            if !hit {
-                return false;
-            }
-        }
-        if !c.issuer.is_empty() {
-            let hit = match side {
+            },
+            Condition::Issuer => match side {
                 Side::Allow => {
                     name_matches_strictly(&c.issuer, || who.identity.issuer_attributes())
                 }
@@ -376,12 +408,40 @@ impl Principal {
                     || who.identity.issuer_attributes(),
                     || who.folded_issuer(),
                 ),
-            };
-            if !hit {
-                return false;
+            },
+        }
+    }
+}
+
+impl Principal {
+    pub(crate) fn matches<I: Identity + ?Sized>(&self, who: &Subject<'_, I>, side: Side) -> bool {
+        match self {
+            Principal::Anyone => true,
+            // Spelled out rather than `present().all(..)`: this is the decision's inner loop.
+            Principal::Conditions(c) => {
+                (c.spiffe.is_empty() || c.holds(Condition::SpiffeId, who, side))
+                    && (c.fingerprint.is_none() || c.holds(Condition::Fingerprint, who, side))
+                    && (c.issuer_key.is_none() || c.holds(Condition::IssuerKey, who, side))
+                    && (c.dns_name.is_none() || c.holds(Condition::DnsName, who, side))
+                    && (c.subject.is_empty() || c.holds(Condition::Subject, who, side))
+                    && (c.issuer.is_empty() || c.holds(Condition::Issuer, who, side))
             }
         }
-        true
+    }
+
+    /// The conditions that do not hold for `who` read as an allow rule reads it (empty when
+    /// the principal matches). For explanations only: never on the decision path.
+    pub(crate) fn failed_conditions<I: Identity + ?Sized>(
+        &self,
+        who: &Subject<'_, I>,
+    ) -> SmallVec<[Condition; 6]> {
+        match self {
+            Principal::Anyone => SmallVec::new(),
+            Principal::Conditions(c) => c
+                .present()
+                .filter(|&cond| !c.holds(cond, who, Side::Allow))
+                .collect(),
+        }
     }
 
     /// Whether every identity `other` matches is matched by `self` (for lint). Conservative.

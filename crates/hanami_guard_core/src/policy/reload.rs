@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use super::{read_policy_from, sha256, Policy};
+use super::{read_policy_from, sha256, Mode, Policy};
 use crate::error::{Error, Result};
 
 /// How long a policy file changed in place must have been left alone before `reload` takes it.
@@ -90,6 +90,8 @@ fn read_snapshot(path: &Path) -> Result<Snapshot> {
 pub struct PolicyFile {
     current: RwLock<Arc<Policy>>,
     path: Option<PathBuf>,
+    /// The mode it was loaded in, kept by every reload.
+    mode: Mode,
     /// The file the last load or reload read, kept open.
     seen: Mutex<Option<(FileId, File)>>,
 }
@@ -97,11 +99,17 @@ pub struct PolicyFile {
 impl PolicyFile {
     /// Loads a policy file.
     pub fn load(path: &Path) -> Result<PolicyFile> {
+        PolicyFile::load_as(path, Mode::Enforce)
+    }
+
+    /// Loads a policy file in `mode` (see [`Policy::parse_as`]); reloads keep the mode.
+    pub fn load_as(path: &Path, mode: Mode) -> Result<PolicyFile> {
         let snapshot = read_snapshot(path)?;
-        let policy = Policy::parse(&snapshot.text, &path.display().to_string())?;
+        let policy = Policy::parse_as(&snapshot.text, &path.display().to_string(), mode)?;
         Ok(PolicyFile {
             current: RwLock::new(Arc::new(policy)),
             path: Some(path.to_path_buf()),
+            mode,
             seen: Mutex::new(Some((snapshot.id, snapshot.file))),
         })
     }
@@ -112,6 +120,7 @@ impl PolicyFile {
         PolicyFile {
             current: RwLock::new(Arc::new(policy)),
             path: None,
+            mode: Mode::Enforce,
             seen: Mutex::new(None),
         }
     }
@@ -161,7 +170,7 @@ impl PolicyFile {
         if previous == Some(snapshot.id) {
             check_settled(path, snapshot.modified)?;
         }
-        let fresh = Policy::parse(&snapshot.text, &path.display().to_string())?;
+        let fresh = Policy::parse_as(&snapshot.text, &path.display().to_string(), self.mode)?;
         let fresh = Arc::new(fresh);
         match self.current.write() {
             Ok(mut guard) => *guard = fresh,

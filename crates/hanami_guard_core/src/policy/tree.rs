@@ -195,6 +195,48 @@ impl Value {
         }
     }
 
+    /// Appends a canonical text of the tree to `out`: one form per tree whatever its YAML
+    /// layout, comments or quoting (strings are JSON-quoted; mappings keep the order written).
+    pub fn write_canonical(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Value::String(s) => {
+                let _ = write!(out, "{s:?}");
+            }
+            Value::Sequence(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write_canonical(out);
+                }
+                out.push(']');
+            }
+            Value::Mapping(m) => {
+                out.push('{');
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    k.write_canonical(out);
+                    out.push(':');
+                    v.write_canonical(out);
+                }
+                out.push('}');
+            }
+            Value::Tagged(t) => {
+                let _ = write!(out, "{:?} ", t.tag.to_string());
+                t.value.write_canonical(out);
+            }
+        }
+    }
+
     /// How many nodes this value holds, itself included.
     fn nodes(&self) -> usize {
         match self {

@@ -132,7 +132,7 @@ fn check_regular(fd: &OwnedFd, rel: &RelPath<'_>) -> Result<u64> {
 
 impl Root {
     /// Opens `rel` for [`ReadHandle::read_all`], refusing it before reading a byte when it is
-    /// larger than `max_bytes` (`Errno::EFBIG` in Ruby).
+    /// larger than `max_bytes` (an [`Error::Io`] with `EFBIG`).
     pub fn open_for_read(&self, rel: &[u8], max_bytes: Option<u64>) -> Result<ReadHandle> {
         let rel = RelPath::parse(rel)?;
         // O_NONBLOCK: opening a FIFO planted in the tree must not hang the thread.

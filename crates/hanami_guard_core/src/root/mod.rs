@@ -45,6 +45,20 @@ pub enum Symlinks {
     Deny,
 }
 
+impl Symlinks {
+    /// Every mode with its name, for bindings and configuration.
+    pub const NAMES: &'static [(&'static str, Symlinks)] =
+        &[("confined", Symlinks::Confined), ("deny", Symlinks::Deny)];
+
+    /// The mode's name (`confined`, `deny`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Symlinks::Confined => "confined",
+            Symlinks::Deny => "deny",
+        }
+    }
+}
+
 /// Which resolver a [`Root`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Resolver {
@@ -57,6 +71,24 @@ pub enum Resolver {
     /// The component walk only: the fallback, forced (to test it, or where `openat2` is
     /// filtered).
     Walk,
+}
+
+impl Resolver {
+    /// Every resolver with its name, for bindings and configuration.
+    pub const NAMES: &'static [(&'static str, Resolver)] = &[
+        ("auto", Resolver::Auto),
+        ("kernel", Resolver::Kernel),
+        ("walk", Resolver::Walk),
+    ];
+
+    /// The resolver's name (`auto`, `kernel`, `walk`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolver::Auto => "auto",
+            Resolver::Kernel => "kernel",
+            Resolver::Walk => "walk",
+        }
+    }
 }
 
 /// How a [`Root`] is set up.
@@ -121,6 +153,12 @@ impl Root {
         if path.as_os_str().is_empty() {
             return Err(Error::Configuration(
                 "the root path is empty: give the base directory, such as \"public\"".to_owned(),
+            ));
+        }
+        // No file name holds a NUL; one here would cut the name short at the system call.
+        if path.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(Error::Configuration(
+                "the root path contains a NUL byte: give the base directory's real path".to_owned(),
             ));
         }
         let dir = rfs::open(

@@ -22,6 +22,18 @@ pub enum Kind {
     Other,
 }
 
+impl Kind {
+    /// The kind's name (`missing`, `file`, `directory`, `other`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Missing => "missing",
+            Kind::File => "file",
+            Kind::Directory => "directory",
+            Kind::Other => "other",
+        }
+    }
+}
+
 impl Root {
     /// What `rel` names, following symlinks that stay inside. Escapes and malformed paths are
     /// still errors: a probe is no way around the root.

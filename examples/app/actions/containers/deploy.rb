@@ -6,13 +6,14 @@ module ExampleApp
       # POST /deploy?container=worker: operators only; the image comes from the allowlist, never
       # from the request.
       class Deploy < ExampleApp::Action
+        include Deps["hanami_guard.commands.deploy"]
         require_identity
 
         def handle(request, response)
           halt 405 unless request.post?
           container = request.params[:container].to_s
           decision = authorize! request, :deploy, container
-          response.body = "#{DEPLOY.run!(image: container).stdout.chomp} (rule #{decision.rule_id})\n"
+          response.body = "#{deploy.run!(image: container).stdout.chomp} (rule #{decision.rule_id})\n"
         end
       end
     end

@@ -10,7 +10,7 @@ use std::time::Duration;
 use hanami_guard_core::audit::{self as core, Rule, Severity};
 use magnus::{function, prelude::*, Error, RArray, RHash, RModule, Ruby};
 
-use super::certificate::frozen_str;
+use super::convert::frozen_str;
 use crate::{errors, gvl};
 
 fn scan(
@@ -94,9 +94,12 @@ fn severities(ruby: &Ruby) -> Result<RArray, Error> {
 
 pub fn init(_ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let m = module.define_module("Audit")?;
-    m.define_singleton_method("_scan", function!(scan, 4))?;
-    m.define_singleton_method("_rules", function!(rules, 0))?;
-    m.define_singleton_method("_severities", function!(severities, 0))?;
+    m.singleton_class()?
+        .define_private_method("_scan", function!(scan, 4))?;
+    m.singleton_class()?
+        .define_private_method("_rules", function!(rules, 0))?;
+    m.singleton_class()?
+        .define_private_method("_severities", function!(severities, 0))?;
     m.const_set("DEFAULT_MAX_FILE_BYTES", core::DEFAULT_MAX_FILE_BYTES)?;
     Ok(())
 }

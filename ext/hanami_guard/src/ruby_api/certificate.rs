@@ -4,13 +4,13 @@
 use std::sync::{Arc, OnceLock};
 
 use hanami_guard_core::identity::{Certificate, VerifiedChain};
-use magnus::rb_sys::AsRawValue;
 use magnus::value::{LazyId, Opaque};
 use magnus::{
     function, method, prelude::*, typed_data::Obj, Error, RArray, RClass, RModule, RString, Ruby,
     Value,
 };
 
+use super::convert::{frozen_str, frozen_strs, with_bytes};
 use super::distinguished_name::{RbDistinguishedName, Source};
 use super::spiffe_id::RbSpiffeId;
 use crate::errors;
@@ -26,35 +26,6 @@ use crate::errors;
     wb_protected
 )]
 pub struct RbCertificate(pub Arc<Certificate>, pub Option<Arc<VerifiedChain>>);
-
-/// The bytes of a Ruby String, borrowed for the duration of a call that runs no Ruby code.
-pub fn with_bytes<T>(s: RString, f: impl FnOnce(&[u8]) -> T) -> T {
-    // SAFETY: the slice is used only inside `f`, which runs no Ruby code and cannot trigger GC
-    // or mutate `s`; `s` is an argument of the current call, so it stays alive.
-    let bytes = unsafe { s.as_slice() };
-    f(bytes)
-}
-
-/// A new frozen UTF-8 Ruby String.
-pub fn frozen_str(ruby: &Ruby, s: &str) -> RString {
-    let r = ruby.str_new(s);
-    r.freeze();
-    r
-}
-
-/// A new frozen Array of frozen Strings.
-pub fn frozen_strs<S: AsRef<str>>(ruby: &Ruby, items: &[S]) -> RArray {
-    let a = ruby.ary_new_capa(items.len());
-    for s in items {
-        let s = frozen_str(ruby, s.as_ref());
-        // SAFETY: `a` is a fresh, unfrozen Array held on this stack frame, and `s` a String just
-        // made; rb_ary_push on it cannot raise (short of NoMemoryError, like any allocation),
-        // so it needs no rb_protect of its own.
-        unsafe { rb_sys::rb_ary_push(a.as_raw(), s.as_raw()) };
-    }
-    a.freeze();
-    a
-}
 
 /// Wraps a core certificate into a frozen Ruby object.
 pub fn wrap(ruby: &Ruby, cert: Arc<Certificate>) -> Obj<RbCertificate> {
@@ -246,15 +217,19 @@ impl RbCertificate {
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Certificate", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_parse", function!(parse, 1))?;
+    class
+        .singleton_class()?
+        .define_private_method("_parse", function!(parse, 1))?;
     class.define_singleton_method("parse", function!(parse_any, 1))?;
-    class.define_singleton_method("_parse_chain", function!(parse_chain, 1))?;
+    class
+        .singleton_class()?
+        .define_private_method("_parse_chain", function!(parse_chain, 1))?;
     class.define_method("subject", method!(RbCertificate::subject, 0))?;
     class.define_method("issuer", method!(RbCertificate::issuer, 0))?;
     class.define_method("serial", method!(RbCertificate::serial, 0))?;
-    class.define_method("_not_before", method!(RbCertificate::not_before, 0))?;
-    class.define_method("_not_after", method!(RbCertificate::not_after, 0))?;
-    class.define_method("_valid_at", method!(RbCertificate::valid_at, 1))?;
+    class.define_private_method("_not_before", method!(RbCertificate::not_before, 0))?;
+    class.define_private_method("_not_after", method!(RbCertificate::not_after, 0))?;
+    class.define_private_method("_valid_at", method!(RbCertificate::valid_at, 1))?;
     class.define_method("fingerprint", method!(RbCertificate::fingerprint, 0))?;
     class.define_method("dns_names", method!(RbCertificate::dns_names, 0))?;
     class.define_method("uris", method!(RbCertificate::uris, 0))?;
@@ -271,6 +246,6 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("key_usage", method!(RbCertificate::key_usage, 0))?;
     class.define_method("to_der", method!(RbCertificate::to_der, 0))?;
     class.define_method("to_pem", method!(RbCertificate::to_pem, 0))?;
-    class.define_method("_same?", method!(RbCertificate::same, 1))?;
+    class.define_private_method("_same?", method!(RbCertificate::same, 1))?;
     Ok(())
 }

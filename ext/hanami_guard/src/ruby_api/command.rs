@@ -294,6 +294,7 @@ impl Command {
             )?;
             sandbox.aset(ruby.to_symbol("landlock_abi"), landlock.abi)?;
             sandbox.aset(ruby.to_symbol("ptrace_scoped"), landlock.ptrace)?;
+            sandbox.aset(ruby.to_symbol("proc_scoped"), landlock.proc)?;
             sandbox.aset(ruby.to_symbol("filesystem_restricted"), landlock.filesystem)?;
             let tcp = match landlock.tcp {
                 Some(true) => "denied",
@@ -332,12 +333,16 @@ impl Command {
 
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Command", ruby.class_object())?;
-    class.define_singleton_method("_define", function!(Command::define, 2))?;
-    class.define_singleton_method("_define_argv", function!(Command::define_argv, 2))?;
-    class.define_method("_placeholders", method!(Command::placeholders, 0))?;
+    class
+        .singleton_class()?
+        .define_private_method("_define", function!(Command::define, 2))?;
+    class
+        .singleton_class()?
+        .define_private_method("_define_argv", function!(Command::define_argv, 2))?;
+    class.define_private_method("_placeholders", method!(Command::placeholders, 0))?;
     class.define_method("executable", method!(Command::executable, 0))?;
     class.define_method("spawn_method", method!(Command::spawn_method, 0))?;
-    class.define_method("_argv", method!(Command::argv, 1))?;
-    class.define_method("_run", method!(Command::run, 2))?;
+    class.define_private_method("_argv", method!(Command::argv, 1))?;
+    class.define_private_method("_run", method!(Command::run, 2))?;
     Ok(())
 }

@@ -1,10 +1,11 @@
-//! Conversions shared by the bindings.
+//! Conversions shared by the bindings: Ruby Strings in and out, and closed sets.
 //!
 //! A closed set (an allow kind, a mode, a resolver) crosses the boundary as a name. The binding
 //! maps it with [`closed_set`], which knows every member and refuses anything else: a typo
 //! between the facade and the binding must fail loudly, never fall back to a permissive default.
 
-use magnus::{Error, Ruby};
+use magnus::rb_sys::AsRawValue;
+use magnus::{prelude::*, Error, RArray, RString, Ruby};
 
 use crate::errors;
 
@@ -16,16 +17,70 @@ pub fn closed_set<T: Copy>(
     given: &str,
     known: &[(&str, T)],
 ) -> Result<T, Error> {
+    closed_set_or(
+        ruby,
+        what,
+        given,
+        known,
+        hanami_guard_core::Error::Configuration,
+    )
+}
+
+/// [`closed_set`] for a keyword argument of a method: the refusal is the core error `error`
+/// builds from the message (`Error::Argument` for an `ArgumentError`).
+pub fn closed_set_or<T: Copy>(
+    ruby: &Ruby,
+    what: &str,
+    given: &str,
+    known: &[(&str, T)],
+    error: fn(String) -> hanami_guard_core::Error,
+) -> Result<T, Error> {
     if let Some((_, value)) = known.iter().find(|(name, _)| *name == given) {
         return Ok(*value);
     }
     let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
     Err(errors::to_ruby(
         ruby,
-        hanami_guard_core::Error::Configuration(format!(
+        error(format!(
             "{what} `{}` is not known: use one of {}",
             hanami_guard_core::error::excerpt(given, 40),
             names.join(", ")
         )),
     ))
+}
+
+/// The bytes of a Ruby String, borrowed for the duration of a call that runs no Ruby code.
+pub fn with_bytes<T>(s: RString, f: impl FnOnce(&[u8]) -> T) -> T {
+    // SAFETY: the slice is used only inside `f`, which runs no Ruby code and cannot trigger GC
+    // or mutate `s`; `s` is an argument of the current call, so it stays alive.
+    let bytes = unsafe { s.as_slice() };
+    f(bytes)
+}
+
+/// A new frozen UTF-8 Ruby String.
+pub fn frozen_str(ruby: &Ruby, s: &str) -> RString {
+    let r = ruby.str_new(s);
+    r.freeze();
+    r
+}
+
+/// A new frozen Array of frozen Strings.
+pub fn frozen_strs<S: AsRef<str>>(ruby: &Ruby, items: &[S]) -> RArray {
+    let a = ruby.ary_new_capa(items.len());
+    for s in items {
+        let s = frozen_str(ruby, s.as_ref());
+        // SAFETY: `a` is a fresh, unfrozen Array held on this stack frame, and `s` a String just
+        // made; rb_ary_push on it cannot raise (short of NoMemoryError, like any allocation),
+        // so it needs no rb_protect of its own.
+        unsafe { rb_sys::rb_ary_push(a.as_raw(), s.as_raw()) };
+    }
+    a.freeze();
+    a
+}
+
+/// The class name of a Ruby value, for messages.
+pub fn class_name(v: magnus::Value) -> String {
+    use magnus::value::ReprValue;
+    // SAFETY: the borrowed name is copied into an owned String before any other Ruby call.
+    unsafe { v.classname() }.into_owned()
 }

@@ -11,7 +11,7 @@ use magnus::{
     Value,
 };
 
-use super::certificate::{frozen_str, frozen_strs, with_bytes};
+use super::convert::{frozen_str, frozen_strs, with_bytes};
 use crate::errors;
 
 /// Where a name lives: parsed from a string (owned), or inside a certificate (shared with it,
@@ -168,14 +168,16 @@ impl RbDistinguishedName {
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("DistinguishedName", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_parse", function!(parse, 1))?;
+    class
+        .singleton_class()?
+        .define_private_method("_parse", function!(parse, 1))?;
     class.define_method("to_s", method!(RbDistinguishedName::to_s, 0))?;
     class.define_method("to_a", method!(RbDistinguishedName::to_a, 0))?;
     class.define_method("[]", method!(RbDistinguishedName::first, 1))?;
     class.define_method("values", method!(RbDistinguishedName::values, 1))?;
-    class.define_method("_match", method!(RbDistinguishedName::matches, 1))?;
-    class.define_method("_same?", method!(RbDistinguishedName::same, 1))?;
-    class.define_method("_canonical", method!(RbDistinguishedName::canonical, 0))?;
+    class.define_private_method("_match", method!(RbDistinguishedName::matches, 1))?;
+    class.define_private_method("_same?", method!(RbDistinguishedName::same, 1))?;
+    class.define_private_method("_canonical", method!(RbDistinguishedName::canonical, 0))?;
     class.define_method("size", method!(RbDistinguishedName::size, 0))?;
     Ok(())
 }

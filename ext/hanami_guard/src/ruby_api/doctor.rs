@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use hanami_guard_core::doctor::{self, Options, Report, Severity};
 use magnus::{function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby};
 
-use super::certificate::{frozen_str, frozen_strs, with_bytes};
+use super::convert::{frozen_str, frozen_strs, with_bytes};
 use crate::{errors, gvl};
 
 /// The Ruby object: one immutable report.
@@ -134,15 +134,19 @@ fn check_severity(ruby: &Ruby, name: RString) -> Result<magnus::Symbol, Error> {
 
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let m = module.define_module("Doctor")?;
-    m.define_singleton_method("_run", function!(run, 3))?;
-    m.define_singleton_method("_severities", function!(severities, 0))?;
-    m.define_singleton_method("_ids", function!(ids, 0))?;
-    m.define_singleton_method("_severity", function!(check_severity, 1))?;
+    m.singleton_class()?
+        .define_private_method("_run", function!(run, 3))?;
+    m.singleton_class()?
+        .define_private_method("_severities", function!(severities, 0))?;
+    m.singleton_class()?
+        .define_private_method("_ids", function!(ids, 0))?;
+    m.singleton_class()?
+        .define_private_method("_severity", function!(check_severity, 1))?;
     let class = m.define_class("NativeReport", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_method("_findings", method!(NativeReport::findings, 0))?;
-    class.define_method("_not_checked", method!(NativeReport::not_checked, 0))?;
-    class.define_method("_probes", method!(NativeReport::probes, 0))?;
-    class.define_method("_at_or_above", method!(NativeReport::at_or_above, 1))?;
+    class.define_private_method("_findings", method!(NativeReport::findings, 0))?;
+    class.define_private_method("_not_checked", method!(NativeReport::not_checked, 0))?;
+    class.define_private_method("_probes", method!(NativeReport::probes, 0))?;
+    class.define_private_method("_at_or_above", method!(NativeReport::at_or_above, 1))?;
     Ok(())
 }

@@ -14,8 +14,14 @@ mod distinguished_name;
 mod doctor;
 mod native;
 mod policy;
+mod policy_events;
+mod policy_identity;
+mod policy_request;
+mod policy_tree;
 mod root;
 mod spiffe_id;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod trust_store;
 mod xfcc;
 

@@ -1,94 +1,47 @@
-//! `HanamiGuard::Native`: facts about the extension itself, and the test-only panic entry point.
+//! `HanamiGuard::Native`: facts about the extension itself.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use hanami_guard_core::error::UntrustedReason;
+use magnus::{function, prelude::*, Error, RModule, RString, Ruby};
 
-use magnus::{function, prelude::*, Error, RModule, Ruby};
+use super::convert;
+use crate::errors::CLASS_OF_KIND;
 
-use crate::{errors, gvl};
-
-/// Panics on purpose, inside the guard: the spec checks the process survives and gets a
-/// `HanamiGuard::Error` that says it is a bug. Takes no input.
-fn test_panic(ruby: &Ruby) -> Result<(), Error> {
-    errors::guard(ruby, || {
-        panic!("deliberate panic from HanamiGuard::Native.__test_panic")
+/// `Native.escape(text, max)`: the core's excerpt of untrusted text for a log line or an event
+/// (controls, zero-width and bidirectional characters and invalid UTF-8 escaped, at most `max`
+/// characters), the one escaper every facade module uses.
+fn escape(text: RString, max: usize) -> String {
+    convert::with_bytes(text, |bytes| {
+        hanami_guard_core::error::excerpt_bytes(bytes, max)
     })
 }
 
-/// Panics on purpose inside the GVL-free region: the panic must be caught there too.
-fn test_panic_without_gvl(ruby: &Ruby) -> Result<(), Error> {
-    errors::guard(ruby, || {
-        gvl::nogvl(ruby, || -> () {
-            panic!("deliberate panic without the GVL")
-        })
-    })
-}
-
-/// How many `__test_wait_cancellable` calls have Rust frames alive: a frame that Ruby's
-/// non-local exit skipped never drops its [`LiveWait`], so the count stays up.
-static LIVE_WAITS: AtomicUsize = AtomicUsize::new(0);
-
-struct LiveWait;
-
-impl LiveWait {
-    fn new() -> Self {
-        LIVE_WAITS.fetch_add(1, Ordering::SeqCst);
-        LiveWait
-    }
-}
-
-impl Drop for LiveWait {
-    fn drop(&mut self) {
-        LIVE_WAITS.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-fn test_live_waits() -> usize {
-    LIVE_WAITS.load(Ordering::SeqCst)
-}
-
-/// Sleeps without the GVL for `seconds`, unless an interrupt raises; returns how many times it
-/// was woken by one that did not (Thread#wakeup), each time resuming. Lets the specs prove
-/// `Thread#raise`/`Thread#kill` reach work running in `gvl.rs`, that a wake-up alone does not
-/// end it, and (through [`LIVE_WAITS`]) that the interrupt is delivered only after this frame
-/// has been dropped.
-fn test_wait_cancellable(ruby: &Ruby, seconds: f64) -> Result<usize, Error> {
-    let _live = LiveWait::new();
-    errors::guard(ruby, || {
-        let wake = hanami_guard_core::cancel::Cancel::new()
-            .map_err(|e| errors::to_ruby(ruby, hanami_guard_core::Error::io(e, "eventfd")))?;
-        let timeout = std::time::Duration::from_secs_f64(seconds.clamp(0.0, 60.0));
-        let mut state = (std::time::Instant::now() + timeout, 0usize);
-        gvl::nogvl_until(
-            ruby,
-            &wake,
-            &mut state,
-            |(deadline, wakes), wake| {
-                while std::time::Instant::now() < *deadline {
-                    if wake.is_cancelled() {
-                        *wakes += 1;
-                        return None; // woken: Ruby decides whether this was an interrupt
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-                Some(*wakes)
-            },
-            |_| {},
-        )
-    })
-}
-
-pub fn init(_ruby: &Ruby, module: RModule) -> Result<(), Error> {
+pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let native = module.define_module("Native")?;
-    native.define_singleton_method("__test_panic", function!(test_panic, 0))?;
-    native.define_singleton_method(
-        "__test_panic_without_gvl",
-        function!(test_panic_without_gvl, 0),
-    )?;
-    native.define_singleton_method(
-        "__test_wait_cancellable",
-        function!(test_wait_cancellable, 1),
-    )?;
-    native.define_singleton_method("__test_live_waits", function!(test_live_waits, 0))?;
+    // The core's closed lists, which the specs hold the facade's copies to (errors.rb's KIND
+    // constants and UntrustedCertificate::REASONS).
+    let reasons = ruby.ary_new();
+    for reason in UntrustedReason::ALL {
+        reasons.push(ruby.to_symbol(reason.as_str()))?;
+    }
+    reasons.freeze();
+    native.const_set("UNTRUSTED_REASONS", reasons)?;
+    let kinds = ruby.ary_new();
+    for kind in hanami_guard_core::Error::KINDS {
+        kinds.push(ruby.to_symbol(kind))?;
+    }
+    kinds.freeze();
+    native.const_set("ERROR_KINDS", kinds)?;
+    let classes = ruby.hash_new();
+    for (kind, class) in CLASS_OF_KIND {
+        classes.aset(ruby.to_symbol(kind), *class)?;
+    }
+    classes.freeze();
+    native.const_set("ERROR_CLASSES", classes)?;
+    #[cfg(feature = "test-hooks")]
+    super::test_hooks::init(native)?;
+    // Whether this build has the specs' hooks: the specs say how to get them when it has not.
+    native.define_module_function("escape", function!(escape, 2))?;
+    native.const_set("TEST_HOOKS", cfg!(feature = "test-hooks"))?;
     native.const_set("CORE_VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -11,9 +11,11 @@
 use std::os::fd::IntoRawFd;
 use std::sync::{Arc, Mutex};
 
-use hanami_guard_core::root::{self as core, Kind, Options, Resolver, Symlinks};
-use magnus::{function, method, prelude::*, Error, RArray, RModule, RString, Ruby};
+use hanami_guard_core::root::{self as core, Options, Resolver, Symlinks};
+use hanami_guard_core::Error::Argument;
+use magnus::{function, method, prelude::*, Error, RArray, RModule, RString, Ruby, Symbol};
 
+use super::convert;
 use crate::{errors, gvl};
 
 /// The Ruby object. Frozen and shareable: its only state is the descriptor, closed once.
@@ -52,33 +54,22 @@ fn map<T>(ruby: &Ruby, r: hanami_guard_core::Result<T>) -> Result<T, Error> {
 
 fn new(
     ruby: &Ruby,
-    path: std::path::PathBuf,
+    path: RString,
     symlinks: String,
     resolver: String,
     xdev: bool,
 ) -> Result<Root, Error> {
     errors::guard(ruby, || {
-        let symlinks = match symlinks.as_str() {
-            "confined" => Symlinks::Confined,
-            "deny" => Symlinks::Deny,
-            _ => {
-                return Err(Error::new(
-                    ruby.exception_arg_error(),
-                    "symlinks: must be :confined or :deny",
-                ))
-            }
-        };
-        let resolver = match resolver.as_str() {
-            "auto" => Resolver::Auto,
-            "kernel" => Resolver::Kernel,
-            "walk" => Resolver::Walk,
-            _ => {
-                return Err(Error::new(
-                    ruby.exception_arg_error(),
-                    "resolver: must be :auto, :kernel or :walk",
-                ))
-            }
-        };
+        let symlinks =
+            convert::closed_set_or(ruby, "symlinks:", &symlinks, Symlinks::NAMES, Argument)?;
+        let resolver =
+            convert::closed_set_or(ruby, "resolver:", &resolver, Resolver::NAMES, Argument)?;
+        // Any bytes, as Ruby's File takes them: the core refuses a NUL with its own message.
+        let path = convert::with_bytes(path, |b| {
+            std::path::PathBuf::from(
+                <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b),
+            )
+        });
         let options = Options {
             symlinks,
             resolver,
@@ -92,19 +83,14 @@ fn path(ruby: &Ruby, rb_self: &Root) -> Result<String, Error> {
     errors::guard(ruby, || Ok(rb_self.get(ruby)?.path().to_owned()))
 }
 
-fn options(ruby: &Ruby, rb_self: &Root) -> Result<(String, String, bool), Error> {
+fn options(ruby: &Ruby, rb_self: &Root) -> Result<(Symbol, Symbol, bool), Error> {
     errors::guard(ruby, || {
         let o = rb_self.get(ruby)?.options();
-        let symlinks = match o.symlinks {
-            Symlinks::Confined => "confined",
-            Symlinks::Deny => "deny",
-        };
-        let resolver = match o.resolver {
-            Resolver::Auto => "auto",
-            Resolver::Kernel => "kernel",
-            Resolver::Walk => "walk",
-        };
-        Ok((symlinks.to_owned(), resolver.to_owned(), o.xdev))
+        Ok((
+            ruby.to_symbol(o.symlinks.as_str()),
+            ruby.to_symbol(o.resolver.as_str()),
+            o.xdev,
+        ))
     })
 }
 
@@ -206,16 +192,11 @@ fn mkdir_p(ruby: &Ruby, rb_self: &Root, rel: RString, perm: u32) -> Result<(), E
     })
 }
 
-/// 0 missing, 1 file, 2 directory, 3 other.
-fn kind(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<u8, Error> {
+/// `:missing`, `:file`, `:directory` or `:other`.
+fn kind(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<Symbol, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
-        Ok(match map(ruby, root.kind(&rel.to_bytes()))? {
-            Kind::Missing => 0,
-            Kind::File => 1,
-            Kind::Directory => 2,
-            Kind::Other => 3,
-        })
+        Ok(ruby.to_symbol(map(ruby, root.kind(&rel.to_bytes()))?.as_str()))
     })
 }
 
@@ -273,22 +254,23 @@ fn openat2_available() -> Option<bool> {
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Root", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_new", function!(new, 4))?;
-    class.define_singleton_method("_safe_name", function!(safe_name, 2))?;
-    class.define_singleton_method("_openat2_available", function!(openat2_available, 0))?;
+    let singleton = class.singleton_class()?;
+    singleton.define_private_method("_new", function!(new, 4))?;
+    singleton.define_private_method("_safe_name", function!(safe_name, 2))?;
+    singleton.define_private_method("_openat2_available", function!(openat2_available, 0))?;
     class.define_method("path", method!(path, 0))?;
-    class.define_method("_options", method!(options, 0))?;
     class.define_method("close", method!(close, 0))?;
     class.define_method("closed?", method!(is_closed, 0))?;
-    class.define_method("_read", method!(read, 2))?;
-    class.define_method("_open", method!(open, 3))?;
-    class.define_method("_write", method!(write, 4))?;
-    class.define_method("_store", method!(store, 4))?;
-    class.define_method("_mkdir_p", method!(mkdir_p, 2))?;
-    class.define_method("_kind", method!(kind, 1))?;
-    class.define_method("_stat_fd", method!(stat_fd, 1))?;
-    class.define_method("_entries", method!(entries, 1))?;
-    class.define_method("_resolve", method!(resolve, 1))?;
-    class.define_method("_subroot", method!(subroot, 1))?;
+    class.define_private_method("_options", method!(options, 0))?;
+    class.define_private_method("_read", method!(read, 2))?;
+    class.define_private_method("_open", method!(open, 3))?;
+    class.define_private_method("_write", method!(write, 4))?;
+    class.define_private_method("_store", method!(store, 4))?;
+    class.define_private_method("_mkdir_p", method!(mkdir_p, 2))?;
+    class.define_private_method("_kind", method!(kind, 1))?;
+    class.define_private_method("_stat_fd", method!(stat_fd, 1))?;
+    class.define_private_method("_entries", method!(entries, 1))?;
+    class.define_private_method("_resolve", method!(resolve, 1))?;
+    class.define_private_method("_subroot", method!(subroot, 1))?;
     Ok(())
 }

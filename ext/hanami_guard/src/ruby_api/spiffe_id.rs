@@ -3,7 +3,7 @@
 use hanami_guard_core::identity::SpiffeId;
 use magnus::{function, method, prelude::*, typed_data::Obj, Error, RModule, RString, Ruby};
 
-use super::certificate::frozen_str;
+use super::convert::frozen_str;
 use crate::errors;
 
 /// The Ruby object: an immutable, validated SPIFFE ID.
@@ -63,11 +63,13 @@ impl RbSpiffeId {
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("SpiffeId", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_parse", function!(parse, 1))?;
+    class
+        .singleton_class()?
+        .define_private_method("_parse", function!(parse, 1))?;
     class.define_method("trust_domain", method!(RbSpiffeId::trust_domain, 0))?;
     class.define_method("path", method!(RbSpiffeId::path, 0))?;
     class.define_method("to_s", method!(RbSpiffeId::to_s, 0))?;
-    class.define_method("_member_of?", method!(RbSpiffeId::member_of, 1))?;
-    class.define_method("_same?", method!(RbSpiffeId::same, 1))?;
+    class.define_private_method("_member_of?", method!(RbSpiffeId::member_of, 1))?;
+    class.define_private_method("_same?", method!(RbSpiffeId::same, 1))?;
     Ok(())
 }

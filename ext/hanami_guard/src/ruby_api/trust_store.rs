@@ -7,14 +7,17 @@ use std::path::PathBuf;
 
 use hanami_guard_core::Error as CoreError;
 
+use hanami_guard_core::identity::trust::{check_chain_length, MAX_INTERMEDIATES};
 use hanami_guard_core::identity::{
-    Certificate, TrustFiles, TrustStore, TrustStoreFiles, VerifiedChain,
+    Certificate, ClientAuth, TrustFiles, TrustStore, TrustStoreFiles, VerifiedChain,
 };
 use magnus::{
     function, method, prelude::*, typed_data::Obj, Error, RArray, RModule, RString, Ruby, Symbol,
 };
 
-use super::certificate::{frozen_str, with_bytes, wrap_verified, RbCertificate};
+use super::certificate::{wrap_verified, RbCertificate};
+use super::convert;
+use super::convert::{frozen_str, with_bytes};
 use crate::{errors, gvl};
 
 /// The Ruby object: the trust anchors and CRLs in force, and the files they reload from.
@@ -27,13 +30,26 @@ use crate::{errors, gvl};
 )]
 pub struct RbTrustStore(TrustStoreFiles);
 
+/// `client_auth:` as the facade names it (`required`, `when_present`).
+fn client_auth(ruby: &Ruby, name: String) -> Result<ClientAuth, Error> {
+    convert::closed_set_or(
+        ruby,
+        "client_auth:",
+        &name,
+        ClientAuth::NAMES,
+        CoreError::Argument,
+    )
+}
+
 fn new(
     ruby: &Ruby,
     bundle: Option<RString>,
     crls: RArray,
     bundles: RArray,
+    mode: String,
 ) -> Result<Obj<RbTrustStore>, Error> {
     errors::guard(ruby, || {
+        let mode = client_auth(ruby, mode)?;
         let mut crl_bytes: Vec<Vec<u8>> = Vec::with_capacity(crls.len());
         for i in 0..crls.len() {
             let c: RString = crls.entry(i as isize)?;
@@ -56,7 +72,8 @@ fn new(
         let store = errors::map(
             ruby,
             TrustStore::with_bundles(ca.as_deref(), &domain_refs, &crl_refs),
-        )?;
+        )?
+        .with_client_auth(mode);
         let obj = ruby.obj_wrap(RbTrustStore(TrustStoreFiles::fixed(store)));
         obj.freeze();
         Ok(obj)
@@ -88,16 +105,18 @@ fn trust_domain(ruby: &Ruby, s: RString) -> Result<String, Error> {
     })
 }
 
-/// `_load(ca_path_or_nil, [crl_path, ...], [[trust_domain, bundle_path], ...])`.
+/// `_load(ca_path_or_nil, [crl_path, ...], [[trust_domain, bundle_path], ...], client_auth)`.
 fn load(
     ruby: &Ruby,
     ca: Option<RString>,
     crls: RArray,
     bundles: RArray,
+    mode: String,
 ) -> Result<Obj<RbTrustStore>, Error> {
     errors::guard(ruby, || {
         let mut files = TrustFiles {
             ca: ca.map(|c| path(ruby, c)).transpose()?,
+            client_auth: client_auth(ruby, mode)?,
             ..TrustFiles::default()
         };
         for i in 0..crls.len() {
@@ -177,6 +196,10 @@ impl RbTrustStore {
         })
     }
 
+    fn client_auth(ruby: &Ruby, rb_self: &Self) -> Symbol {
+        ruby.to_symbol(rb_self.0.current().client_auth().as_str())
+    }
+
     fn anchor_count(&self) -> usize {
         self.0.current().anchor_count()
     }
@@ -203,15 +226,24 @@ impl RbTrustStore {
     }
 }
 
+/// Refuses a list of more intermediates than the core verifies, before the facade parses them.
+fn check_length(ruby: &Ruby, count: usize) -> Result<(), Error> {
+    errors::map(ruby, check_chain_length(count))
+}
+
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("TrustStore", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_new", function!(new, 3))?;
-    class.define_singleton_method("_load", function!(load, 3))?;
+    class.const_set("MAX_INTERMEDIATES", MAX_INTERMEDIATES)?;
+    let singleton = class.singleton_class()?;
+    singleton.define_private_method("_new", function!(new, 4))?;
+    singleton.define_private_method("_load", function!(load, 4))?;
+    singleton.define_private_method("_check_chain_length", function!(check_length, 1))?;
     class.define_method("reload!", method!(RbTrustStore::reload, 0))?;
     class.define_method("reloadable?", method!(RbTrustStore::reloadable, 0))?;
-    class.define_method("_verify", method!(RbTrustStore::verify, 3))?;
-    class.define_method("_reason", method!(RbTrustStore::reason, 3))?;
+    class.define_method("client_auth", method!(RbTrustStore::client_auth, 0))?;
+    class.define_private_method("_verify", method!(RbTrustStore::verify, 3))?;
+    class.define_private_method("_reason", method!(RbTrustStore::reason, 3))?;
     class.define_method("size", method!(RbTrustStore::anchor_count, 0))?;
     class.define_method("trust_domains", method!(RbTrustStore::trust_domains, 0))?;
     Ok(())

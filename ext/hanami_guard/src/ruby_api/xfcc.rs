@@ -4,7 +4,7 @@
 use hanami_guard_core::identity::xfcc;
 use magnus::{function, prelude::*, Error, RArray, RModule, RString, Ruby};
 
-use super::certificate::{frozen_str, frozen_strs, with_bytes};
+use super::convert::{frozen_str, frozen_strs, with_bytes};
 use crate::errors;
 
 fn parse(ruby: &Ruby, header: RString) -> Result<RArray, Error> {
@@ -37,6 +37,7 @@ fn parse(ruby: &Ruby, header: RString) -> Result<RArray, Error> {
 
 pub fn init(_ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let m = module.define_module("Xfcc")?;
-    m.define_singleton_method("_parse", function!(parse, 1))?;
+    m.singleton_class()?
+        .define_private_method("_parse", function!(parse, 1))?;
     Ok(())
 }

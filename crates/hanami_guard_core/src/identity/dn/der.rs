@@ -16,6 +16,11 @@ pub(crate) fn oid_text(der: &[u8]) -> Option<Cow<'static, str>> {
     if let Some(known) = KNOWN_DER.iter().find(|(d, _)| *d == der) {
         return Some(Cow::Borrowed(known.1));
     }
+    decode_oid(der).map(Cow::Owned)
+}
+
+/// The dotted text of a DER-encoded OID, arc by arc.
+fn decode_oid(der: &[u8]) -> Option<String> {
     let mut out = String::with_capacity(der.len() * 3);
     let mut value: u64 = 0;
     let mut first = true;
@@ -45,10 +50,11 @@ pub(crate) fn oid_text(der: &[u8]) -> Option<Cow<'static, str>> {
             fresh = true;
         }
     }
-    (!first && fresh).then_some(Cow::Owned(out))
+    (!first && fresh).then_some(out)
 }
 
-/// DER contents of the OIDs in [`attr::KNOWN`], for allocation-free lookup.
+/// DER contents of the OIDs in [`attr::KNOWN`], for allocation-free lookup. The test below
+/// holds the two tables to each other.
 const KNOWN_DER: &[(&[u8], &str)] = &[
     (&[0x55, 0x04, 0x03], "2.5.4.3"),
     (&[0x55, 0x04, 0x0a], "2.5.4.10"),
@@ -190,6 +196,19 @@ pub(crate) fn decode_string(tag: u32, data: &[u8]) -> Option<CompactString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_der_is_exactly_attr_known_encoded() {
+        for (der, text) in KNOWN_DER {
+            assert_eq!(decode_oid(der).as_deref(), Some(*text), "{der:02x?}");
+        }
+        let mut ours: Vec<&str> = KNOWN_DER.iter().map(|(_, t)| *t).collect();
+        let mut theirs: Vec<&str> = attr::KNOWN.iter().map(|t| t.oid).collect();
+        ours.sort_unstable();
+        theirs.sort_unstable();
+        theirs.dedup();
+        assert_eq!(ours, theirs);
+    }
 
     #[test]
     fn is_string_agrees_with_decode_string() {

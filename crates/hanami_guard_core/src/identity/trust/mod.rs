@@ -2,7 +2,7 @@
 //!
 //! webpki does the cryptography and the RFC 5280 path rules; this module pins the anchors,
 //! applies the constraints of the anchor certificates that webpki ignores ([`anchor`]),
-//! requires clientAuth on the leaf (webpki alone accepts a leaf without any EKU), keeps each
+//! requires clientAuth on the leaf unless told to follow OpenSSL ([`ClientAuth`]), keeps each
 //! SPIFFE trust domain to its own bundle ([`bundle`]), counts a revocation in any loaded CRL
 //! ([`crl`]), applies name constraints to the subject ([`names`]), bounds the input, and turns webpki's errors into the stable reasons of
 //! `UntrustedCertificate#reason`.
@@ -35,6 +35,51 @@ pub const MAX_INTERMEDIATES: usize = 8;
 /// The most SPIFFE trust bundles one store holds.
 pub const MAX_TRUST_DOMAINS: usize = 1024;
 
+/// Refuses a chain of more than [`MAX_INTERMEDIATES`] intermediates. [`TrustStore::verify`]
+/// applies it; a caller that must parse each intermediate first (a binding) applies it before
+/// parsing, so a request cannot make it parse thousands.
+pub fn check_chain_length(intermediates: usize) -> Result<()> {
+    if intermediates > MAX_INTERMEDIATES {
+        return Err(untrusted(
+            UntrustedReason::Invalid,
+            format!(
+                "{intermediates} intermediates given; at most {MAX_INTERMEDIATES} are accepted: \
+                 send only the chain from the leaf to the pinned CA"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Which leaves count as client certificates, as far as extendedKeyUsage goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum ClientAuth {
+    /// The leaf must carry an extendedKeyUsage that lists clientAuth. A certificate issued for
+    /// something else (a server, code signing) and lacking any EKU cannot pose as a client.
+    #[default]
+    Required,
+    /// OpenSSL's rule (purpose `sslclient`, RFC 5280 section 4.2.1.12): a leaf without
+    /// extendedKeyUsage passes, one whose extendedKeyUsage lacks clientAuth does not. For older
+    /// PKIs that never set the extension.
+    WhenPresent,
+}
+
+impl ClientAuth {
+    /// Every mode with its name, for bindings and configuration files.
+    pub const NAMES: &'static [(&'static str, ClientAuth)] = &[
+        ("required", ClientAuth::Required),
+        ("when_present", ClientAuth::WhenPresent),
+    ];
+
+    /// The mode's name (`required`, `when_present`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuth::Required => "required",
+            ClientAuth::WhenPresent => "when_present",
+        }
+    }
+}
+
 /// Pinned CA certificates, SPIFFE trust bundles and CRLs. Immutable, `Send + Sync`.
 ///
 /// Without bundles every certificate verifies against the pinned CAs. With bundles, a
@@ -48,6 +93,7 @@ pub struct TrustStore {
     /// Sorted by trust domain.
     domains: Vec<(String, Anchors)>,
     crls: crl::Layers,
+    client_auth: ClientAuth,
 }
 
 fn config(message: impl Into<String>) -> Error {
@@ -137,7 +183,20 @@ impl TrustStore {
             pool,
             domains,
             crls: crl::Layers::parse(crls)?,
+            client_auth: ClientAuth::default(),
         })
+    }
+
+    /// The same store, with `client_auth` deciding which leaves count as client certificates.
+    #[must_use]
+    pub fn with_client_auth(mut self, client_auth: ClientAuth) -> Self {
+        self.client_auth = client_auth;
+        self
+    }
+
+    /// Which leaves count as client certificates.
+    pub fn client_auth(&self) -> ClientAuth {
+        self.client_auth
     }
 
     /// How many CAs are pinned, in the CA bundle and in every trust bundle.
@@ -209,16 +268,7 @@ impl TrustStore {
         intermediates: &[&Certificate],
         unix_seconds: i64,
     ) -> Result<VerifiedChain> {
-        if intermediates.len() > MAX_INTERMEDIATES {
-            return Err(untrusted(
-                UntrustedReason::Invalid,
-                format!(
-                    "{} intermediates given; at most {MAX_INTERMEDIATES} are accepted: send only \
-                     the chain from the leaf to the pinned CA",
-                    intermediates.len()
-                ),
-            ));
-        }
+        check_chain_length(intermediates.len())?;
         let Ok(secs) = u64::try_from(unix_seconds) else {
             return Err(untrusted(
                 UntrustedReason::Invalid,
@@ -285,12 +335,26 @@ impl TrustStore {
                     .map_err(|e| report(&e, None, intermediates))?;
             }
         }
-        // webpki's client_auth() accepts a leaf with no EKU extension at all; we require it.
+        // webpki's client_auth() accepts a leaf with no EKU extension at all (OpenSSL's rule,
+        // ClientAuth::WhenPresent). Required also refuses that leaf: a certificate issued for
+        // anything, without saying what for, must not pose as a client.
         if !leaf.client_auth() {
-            return Err(untrusted(
-                UntrustedReason::MissingClientAuth,
-                missing_client_auth(),
-            ));
+            if leaf.has_extended_key_usage() {
+                return Err(untrusted(
+                    UntrustedReason::MissingClientAuth,
+                    missing_client_auth(),
+                ));
+            }
+            if self.client_auth == ClientAuth::Required {
+                return Err(untrusted(
+                    UntrustedReason::MissingClientAuth,
+                    "the certificate has no extended key usage, and this TrustStore requires \
+                     clientAuth in one (client_auth: required): issue client certificates with \
+                     extendedKeyUsage = clientAuth, or accept leaves without the extension as \
+                     OpenSSL does (client_auth: when_present)"
+                        .into(),
+                ));
+            }
         }
         // webpki does not read the leaf's keyUsage. A TLS client signs with its key, so a
         // keyUsage that allows neither digitalSignature nor keyAgreement cannot authenticate

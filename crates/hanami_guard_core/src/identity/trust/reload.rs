@@ -13,7 +13,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use super::TrustStore;
+use super::{ClientAuth, TrustStore};
 use crate::error::{Error, Result};
 
 /// The largest file read.
@@ -28,6 +28,8 @@ pub struct TrustFiles {
     pub crls: Vec<PathBuf>,
     /// `(trust domain, bundle file)`.
     pub bundles: Vec<(String, PathBuf)>,
+    /// Which leaves count as client certificates, kept across reloads.
+    pub client_auth: ClientAuth,
 }
 
 /// The store in force, and the files it is reloaded from (if any).
@@ -108,7 +110,7 @@ impl TrustFiles {
             .zip(it)
             .map(|((td, _), b)| (td.as_str(), b.as_slice()))
             .collect();
-        TrustStore::with_bundles(ca, &bundles, &crls)
+        TrustStore::with_bundles(ca, &bundles, &crls).map(|s| s.with_client_auth(self.client_auth))
     }
 }
 
