@@ -151,6 +151,7 @@ module HanamiGuard
     end
     alias eql? ==
 
+    # @return [Integer] a hash code consistent with {#==} (from the fingerprint)
     # @api public
     # @since 0.1.0
     def hash

@@ -171,6 +171,7 @@ module HanamiGuard
       _argv(refusing { ordered_values(values) }).each(&:freeze).freeze
     end
 
+    # @return [String] the command's template, for logs and consoles
     def inspect
       "#<#{self.class} #{@source}>"
     end

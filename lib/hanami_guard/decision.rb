@@ -87,12 +87,15 @@ module HanamiGuard
       @reason
     end
 
+    # @return [String] whether allowed, the rule id and the reason, for logs and consoles
     # @api public
     # @since 0.1.0
     def inspect
       "#<#{self.class.name} #{@allowed ? "allowed" : "denied"} rule_id=#{@rule_id.inspect} reason=#{@reason.inspect}>"
     end
 
+    # @param other [Object]
+    # @return [Boolean] whether `other` is a Decision with the same outcome, rule and reason
     # @api public
     # @since 0.1.0
     def ==(other)
@@ -100,6 +103,7 @@ module HanamiGuard
     end
     alias eql? ==
 
+    # @return [Integer] a hash code consistent with {#==}
     # @api public
     # @since 0.1.0
     def hash

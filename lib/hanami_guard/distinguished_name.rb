@@ -90,6 +90,7 @@ module HanamiGuard
     end
     alias eql? ==
 
+    # @return [Integer] a hash code consistent with {#==}
     # @api public
     # @since 0.1.0
     def hash
@@ -103,6 +104,7 @@ module HanamiGuard
       size.zero?
     end
 
+    # @return [String] the name in RFC 4514 form, for logs and consoles
     # @api public
     # @since 0.1.0
     def inspect

@@ -23,6 +23,9 @@ module HanamiGuard
     SEVERITIES = _severities
 
     # Every finding id (stable: SARIF rule ids).
+    # @!parse
+    #   # The extension's report (a Rust value) that {Doctor.run} turns into a {Report}.
+    #   class NativeReport; end
     IDS = _ids
 
     private_class_method :_run, :_severities, :_ids, :_severity

@@ -293,6 +293,7 @@ module HanamiGuard
       _lint.map(&:freeze).freeze
     end
 
+    # @return [String] the policy's source and its number of rules, for logs and consoles
     # @api public
     # @since 0.1.0
     def inspect
@@ -416,6 +417,7 @@ module HanamiGuard
         end
       end
 
+      # @return [String] the identity's names, for logs and consoles
       # @api public
       # @since 0.1.0
       def inspect

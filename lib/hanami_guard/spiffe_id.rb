@@ -58,6 +58,8 @@ module HanamiGuard
       end
     end
 
+    # @param other [Object]
+    # @return [Boolean] whether `other` is a SpiffeId naming the same ID
     # @api public
     # @since 0.1.0
     def ==(other)
@@ -65,12 +67,14 @@ module HanamiGuard
     end
     alias eql? ==
 
+    # @return [Integer] a hash code consistent with {#==}
     # @api public
     # @since 0.1.0
     def hash
       to_s.hash
     end
 
+    # @return [String] the ID, for logs and consoles
     # @api public
     # @since 0.1.0
     def inspect

@@ -128,6 +128,7 @@ module HanamiGuard
         certificate.to_pem + intermediate_pem
       end
 
+      # @return [String] the root's and the intermediate's subjects (never a key)
       def inspect
         "#<#{self.class.name} root=#{@certificate.subject} intermediate=#{@intermediate.subject}>"
       end
@@ -287,14 +288,17 @@ module HanamiGuard
           @decision.denied? && (@rule.nil? || @decision.rule_id == @rule)
         end
 
+        # @return [String] why the example failed: the decision and its rule
         def failure_message
           "expected #{what} to be allowed#{by}, but it was #{Testing.describe(@decision)}"
         end
 
+        # @return [String] why the negated example failed: the decision and its rule
         def failure_message_when_negated
           "expected #{what} to be denied#{by}, but it was #{Testing.describe(@decision)}"
         end
 
+        # @return [String] what the matcher checks, for RSpec's output
         def description
           "permit #{what}#{by}"
         end
@@ -352,4 +356,6 @@ if defined?(RSpec) && RSpec.respond_to?(:configure)
     config.include(HanamiGuard::Testing::Matchers)
   end
 end
-Minitest::Test.include(HanamiGuard::Testing::Assertions) if defined?(Minitest::Test)
+# In a block: YARD documents a mixin written at the top level and cannot resolve Minitest::Test,
+# which this gem does not load.
+Minitest::Test.class_eval { include HanamiGuard::Testing::Assertions } if defined?(Minitest::Test)

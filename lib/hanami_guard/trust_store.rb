@@ -200,6 +200,7 @@ module HanamiGuard
     #   @api public
     #   @since 0.1.0
 
+    # @return [String] the anchors' subjects and trust domains, for logs and consoles
     # @api public
     # @since 0.1.0
     def inspect

@@ -9,18 +9,8 @@ require "openssl"
 # principal is now the core's summary: RFC 4514 escaping, the whole fingerprint, and every
 # control, zero-width and bidi character escaped; DistinguishedName#to_s escapes them too.
 RSpec.describe "audit principal forgery" do
-  def mint(subject)
-    key = OpenSSL::PKey::EC.generate("prime256v1")
-    OpenSSL::X509::Certificate.new.tap do |cert|
-      cert.version = 2
-      cert.serial = rand(1 << 62)
-      cert.subject = cert.issuer = OpenSSL::X509::Name.new(subject)
-      cert.public_key = key
-      cert.not_before = Time.now - 60
-      cert.not_after = Time.now + 3600
-      cert.sign(key, OpenSSL::Digest.new("SHA256"))
-    end
-  end
+  # A self-signed certificate: only its names matter here.
+  def mint(subject) = CertFactory.leaf(issuer: nil, subject:).cert
 
   before(:all) do
     @real = HanamiGuard::Certificate.parse(mint([%w[O MyOrg], %w[CN operator]]))

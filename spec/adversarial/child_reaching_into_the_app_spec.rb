@@ -151,14 +151,21 @@ RSpec.describe "a HanamiGuard::Command child reaching into the app", :slow do
         skip "no Landlock ABI 6 on this kernel" if landlock_abi < 6
 
         received = false
+        flushed = false
         old = trap("USR2") { received = true }
+        old_winch = trap("WINCH") { flushed = true }
         result = HanamiGuard::Command.new("kill -USR2 {pid}", **opts).run(pid: Process.pid.to_s)
-        sleep 0.2 # a delivered signal runs the trap at the next interrupt check
+        # A child's USR2 would be pending by the time #run returns. Linux delivers the lower-numbered
+        # of two pending signals first and Ruby runs traps in signal order, so once the trap of a
+        # WINCH sent now has run, a USR2 from the child would have run its trap before it.
+        Process.kill("WINCH", Process.pid)
+        wait_for("the WINCH trap ran") { flushed }
         expect(result.sandbox[:signals_scoped]).to be(true)
         expect(result).not_to be_success
         expect(received).to be(false)
       ensure
         trap("USR2", old || "DEFAULT")
+        trap("WINCH", old_winch || "DEFAULT")
       end
 
       it "cannot connect to a TCP listener of the app on 127.0.0.1, unless net: allows the port" do

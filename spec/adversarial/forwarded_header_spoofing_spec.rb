@@ -16,10 +16,7 @@ RSpec.describe "forwarded client certificate header spoofing" do
     @dir = Dir.mktmpdir("hanami_guard-spoof")
     @pki = DemoPki.new(@dir)
     trust = HanamiGuard::TrustStore.new(@pki.cert(:ca).to_pem)
-    echo = lambda do |env|
-      identity = env["hanami_guard.identity"]
-      [200, { "content-type" => "text/plain" }, [identity ? identity.subject["CN"].to_s : "anonymous"]]
-    end
+    echo = RawHttp::ECHO_CN
     @servers = {}
     @ports = {}
     { only: :only, last: :last }.each do |name, element|
@@ -45,12 +42,7 @@ RSpec.describe "forwarded client certificate header spoofing" do
 
   # Sends raw header lines; returns [status, body].
   def raw(header_lines, server: :only)
-    socket = TCPSocket.new("127.0.0.1", @ports.fetch(server))
-    socket.write("GET / HTTP/1.1\r\nHost: app\r\n#{header_lines.map { |l| "#{l}\r\n" }.join}Connection: close\r\n\r\n")
-    response = socket.read
-    socket.close
-    head, body = response.split("\r\n\r\n", 2)
-    [Integer(head[%r{\AHTTP/1\.1 (\d+)}, 1]), body]
+    RawHttp.exchange(TCPSocket.new("127.0.0.1", @ports.fetch(server)), header_lines)
   end
 
   it "accepts one element from the trusted hop (the baseline)" do

@@ -23,10 +23,7 @@ RSpec.describe "joined certificate header values" do
     @dir = Dir.mktmpdir("hanami_guard-joined")
     @pki = DemoPki.new(@dir)
     trust = HanamiGuard::TrustStore.new(@pki.cert(:ca).to_pem)
-    echo = lambda do |env|
-      identity = env["hanami_guard.identity"]
-      [200, { "content-type" => "text/plain" }, [identity ? identity.subject["CN"].to_s : "anonymous"]]
-    end
+    echo = RawHttp::ECHO_CN
     @servers = encodings.keys.to_h do |name|
       format = name == :der_base64_wrapped ? :der_base64 : name
       app = HanamiGuard::Middleware::ClientIdentity.new(
@@ -44,11 +41,7 @@ RSpec.describe "joined certificate header values" do
   end
 
   def raw(format, header_lines)
-    socket = TCPSocket.new("127.0.0.1", @servers.fetch(format)[1])
-    socket.write("GET / HTTP/1.1\r\nHost: app\r\n#{header_lines.map { |l| "#{l}\r\n" }.join}Connection: close\r\n\r\n")
-    head, body = socket.read.split("\r\n\r\n", 2)
-    socket.close
-    [Integer(head[%r{\AHTTP/1\.1 (\d+)}, 1]), body]
+    RawHttp.exchange(TCPSocket.new("127.0.0.1", @servers.fetch(format)[1]), header_lines)
   end
 
   encodings.each do |format, encode|

@@ -23,10 +23,7 @@ RSpec.describe "underscore header spoofing (X_Forwarded_Client_Cert)" do
     trust = HanamiGuard::TrustStore.new(@pki.cert(:ca).to_pem)
     @events = Queue.new
     report = ->(event) { @events << event }
-    echo = lambda do |env|
-      identity = env["hanami_guard.identity"]
-      [200, { "content-type" => "text/plain" }, [identity ? identity.subject["CN"].to_s : "anonymous"]]
-    end
+    echo = RawHttp::ECHO_CN
     # Every configuration trusts the loopback range the attacker connects from.
     base = { source: :puma, header: "X-Forwarded-Client-Cert", format: :xfcc, trust:, on_report: report }
     configs = {
@@ -98,11 +95,7 @@ RSpec.describe "underscore header spoofing (X_Forwarded_Client_Cert)" do
     tls = OpenSSL::SSL::SSLSocket.new(tcp, context)
     tls.sync_close = true
     tls.connect
-    tls.write("GET / HTTP/1.1\r\nHost: app\r\n#{header_lines.map { |l| "#{l}\r\n" }.join}Connection: close\r\n\r\n")
-    response = tls.read
-    tls.close
-    head, body = response.split("\r\n\r\n", 2)
-    [Integer(head[%r{\AHTTP/1\.1 (\d+)}, 1]), body]
+    RawHttp.exchange(tls, header_lines)
   end
 
   # Puma::Request#req_env_post_parse (5.0.3 on; 6.x alike): an underscore name is kept under the

@@ -15,16 +15,7 @@ RSpec.describe "unverified forwarded certificate (header: without trust:)" do
   before(:all) do
     @dir = Dir.mktmpdir("hanami_guard-unverified")
     @pki = DemoPki.new(@dir)
-    key = OpenSSL::PKey::EC.generate("prime256v1")
-    @minted = OpenSSL::X509::Certificate.new.tap do |cert|
-      cert.version = 2
-      cert.serial = 7
-      cert.subject = cert.issuer = OpenSSL::X509::Name.new([%w[O MyOrg], %w[CN operator]])
-      cert.public_key = key
-      cert.not_before = Time.now - 60
-      cert.not_after = Time.now + 3600
-      cert.sign(key, OpenSSL::Digest.new("SHA256"))
-    end
+    @minted = CertFactory.leaf(issuer: nil, subject: [%w[O MyOrg], %w[CN operator]]).cert
   end
 
   after(:all) { FileUtils.rm_rf(@dir) }

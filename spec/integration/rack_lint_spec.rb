@@ -31,12 +31,7 @@ RSpec.describe "hanami_guard under Rack::Lint (Rack #{Rack.release})" do
 
   after(:all) { FileUtils.rm_rf(@dir) }
 
-  let(:app) do
-    lambda do |env|
-      identity = env[HanamiGuard::Middleware::ClientIdentity::ENV_KEY]
-      [200, { "content-type" => "text/plain" }, [identity ? identity.subject["CN"].to_s : "anonymous"]]
-    end
-  end
+  let(:app) { RawHttp::ECHO_CN }
 
   def linted(inner, **options)
     Rack::Lint.new(HanamiGuard::Middleware::ClientIdentity.new(Rack::Lint.new(inner), trust: @trust, **options))

@@ -33,7 +33,9 @@ module RunningChild
       end
       return Integer(pid.split("/")[2]) if pid
       raise "the child never started: #{runner.value.inspect}" unless runner.alive?
-      raise "no child running `sleep #{marker}` after 30 s" if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+      if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+        raise "no child running `sleep #{marker}` after 30 s"
+      end
 
       Thread.pass
     end

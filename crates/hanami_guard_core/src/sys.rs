@@ -234,10 +234,8 @@ pub fn posix_spawn_sealed(req: &SpawnRequest<'_>, stdio: [BorrowedFd<'_>; 3]) ->
 
     let mut attr = std::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
     // SAFETY: posix_spawnattr_init initialises the object it is given.
-    check(
-        unsafe { libc::posix_spawnattr_init(attr.as_mut_ptr()) },
-        "posix_spawnattr_init",
-    )?;
+    let rc = unsafe { libc::posix_spawnattr_init(attr.as_mut_ptr()) };
+    check(rc, "posix_spawnattr_init")?;
     // SAFETY: initialised just above (rc == 0).
     let mut attr = Attr(unsafe { attr.assume_init() });
 
@@ -272,10 +270,8 @@ pub fn posix_spawn_sealed(req: &SpawnRequest<'_>, stdio: [BorrowedFd<'_>; 3]) ->
 
     let mut actions = std::mem::MaybeUninit::<libc::posix_spawn_file_actions_t>::uninit();
     // SAFETY: posix_spawn_file_actions_init initialises the object it is given.
-    check(
-        unsafe { libc::posix_spawn_file_actions_init(actions.as_mut_ptr()) },
-        "posix_spawn_file_actions_init",
-    )?;
+    let rc = unsafe { libc::posix_spawn_file_actions_init(actions.as_mut_ptr()) };
+    check(rc, "posix_spawn_file_actions_init")?;
     // SAFETY: initialised just above (rc == 0).
     let mut actions = Actions(unsafe { actions.assume_init() });
     // SAFETY: `actions.0` is initialised; the descriptors are open for the whole call (they are

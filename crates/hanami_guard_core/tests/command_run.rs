@@ -174,18 +174,14 @@ fn the_child_sees_only_the_given_environment_and_no_new_privs() {
 
 #[test]
 fn leaked_descriptors_do_not_reach_the_child() {
-    use std::os::fd::IntoRawFd;
-    // Descriptors without close-on-exec, as a careless library might leave them.
-    let mut raw = Vec::new();
+    use std::os::fd::AsRawFd;
+    // Descriptors without close-on-exec, as a careless library might leave them; open until the
+    // end of the test.
+    let mut leaked = Vec::new();
     for _ in 0..4 {
         let f = std::fs::File::open("/etc/hostname").expect("open");
-        let fd = f.into_raw_fd();
-        rustix::io::fcntl_setfd(
-            unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
-            rustix::io::FdFlags::empty(),
-        )
-        .expect("clear cloexec");
-        raw.push(fd);
+        rustix::io::fcntl_setfd(&f, rustix::io::FdFlags::empty()).expect("clear cloexec");
+        leaked.push(f);
     }
     let cmd = Command::new("ls /proc/self/fd", Config::default()).expect("define");
     let out = cmd
@@ -197,13 +193,10 @@ fn leaked_descriptors_do_not_reach_the_child() {
         .collect();
     // 0, 1, 2 and the descriptor ls uses to read the directory.
     assert!(fds.len() <= 4, "{fds:?}");
-    for fd in &raw {
-        if *fd > 3 {
+    for fd in leaked.iter().map(AsRawFd::as_raw_fd) {
+        if fd > 3 {
             assert!(!fds.contains(&fd.to_string()), "fd {fd} leaked: {fds:?}");
         }
-    }
-    for fd in raw {
-        drop(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) });
     }
 }
 
@@ -293,13 +286,39 @@ fn timeout_kills_a_term_ignoring_child_and_its_grandchild() {
     assert_eq!(running_in_group(out.pid), Vec::<i32>::new());
 }
 
+/// Polls `what` until it holds; panics after 10 s (a safety net, not a timing claim).
+fn wait_for(what: &str, mut holds: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !holds() {
+        assert!(Instant::now() < deadline, "{what}: not within 10 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A FIFO in `dir`: a child that reads it runs until the test writes a line.
+fn fifo(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("fifo");
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: `c_path` is a NUL-terminated path that lives across the call.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    path
+}
+
 #[test]
 fn cancel_from_another_thread_kills_and_reaps() {
-    let cmd = Arc::new(shell("sleep 30", Config::default()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pidfile = dir.path().join("pid");
+    let cmd = Arc::new(shell(
+        &format!("echo $$ > {}; exec sleep 30", pidfile.display()),
+        Config::default(),
+    ));
     let cancel = Arc::new(Cancel::new().expect("cancel"));
     let c2 = cancel.clone();
+    // Cancelled once the child runs, so the cancellation reaches a run that is waiting.
     let t = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200));
+        wait_for("the child wrote its pid", || {
+            std::fs::metadata(&pidfile).is_ok_and(|m| m.len() > 0)
+        });
         c2.cancel();
     });
     let started = Instant::now();
@@ -508,29 +527,27 @@ fn landlock_limits_where_the_child_writes() {
 fn a_woken_wait_resumes_and_the_child_keeps_running() {
     // A wake-up is not a cancellation: Ruby calls its unblocking function for interrupts that
     // turn out to raise nothing (Thread#wakeup, a handled signal), and the caller then waits again.
-    let cmd = shell("sleep 0.3; echo done", Config::default());
+    // The child runs until the test writes to its FIFO, so the wake-up always comes first.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = fifo(dir.path());
+    let cmd = shell(
+        &format!("read line < {}; echo done", fifo.display()),
+        Config::default(),
+    );
     let argv = cmd.argv(&none()).expect("argv");
     let mut running = cmd.start(argv, None).expect("start");
-    let wake = Cancel::new().expect("eventfd");
-    let started = Instant::now();
-    let waker = {
-        let wake = Arc::new(wake);
-        let w = Arc::clone(&wake);
-        let t = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(50));
-            w.cancel();
-        });
-        (wake, t)
-    };
-    let (wake, t) = waker;
+    let wake = Arc::new(Cancel::new().expect("eventfd"));
+    let w = Arc::clone(&wake);
+    let t = std::thread::spawn(move || w.cancel());
     assert!(
         running.wait(Some(&wake)).expect("wait").is_none(),
         "woken, not finished"
     );
     t.join().expect("join");
-    assert!(started.elapsed() < Duration::from_millis(290));
+    assert!(alive(running.pid()), "the wake-up left the child running");
     wake.reset();
     assert!(!wake.is_cancelled());
+    std::fs::write(&fifo, "go\n").expect("write the FIFO");
     let out = running
         .wait(Some(&wake))
         .expect("wait again")
@@ -557,8 +574,10 @@ fn a_cancelled_or_dropped_run_leaves_nothing_behind() {
 
     let running = cmd.start(argv, None).expect("start");
     let pid = running.pid();
-    std::thread::sleep(Duration::from_millis(50));
-    assert!(!running_in_group(pid).is_empty(), "the group runs");
+    // The background sleep and the shell (or the sleep it became): a group to kill.
+    wait_for("the group runs two processes", || {
+        running_in_group(pid).len() >= 2
+    });
     let started = Instant::now();
     drop(running);
     assert!(started.elapsed() < Duration::from_secs(5));

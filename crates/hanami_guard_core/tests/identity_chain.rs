@@ -1,49 +1,16 @@
 //! Chain verification with certificates made by rcgen: every `UntrustedReason` a client can
 //! provoke, and the bounds on the input.
 
+mod pki;
+
 use hanami_guard_core::error::UntrustedReason;
 use hanami_guard_core::identity::{Certificate, ClientAuth, TrustStore};
 use hanami_guard_core::Error;
+use pki::{intermediate, now, reason, signed, R};
 use rcgen::{
-    date_time_ymd, BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    RevokedCertParams, SerialNumber,
+    date_time_ymd, CertificateParams, CertificateRevocationListParams, DnType,
+    ExtendedKeyUsagePurpose, KeyIdMethod, KeyUsagePurpose, RevokedCertParams, SerialNumber,
 };
-
-type R<T> = Result<T, Box<dyn std::error::Error>>;
-
-struct Ca {
-    pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-fn ca_params(cn: &str) -> R<CertificateParams> {
-    let mut p = CertificateParams::new(Vec::<String>::new())?;
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    Ok(p)
-}
-
-fn new_root(cn: &str) -> R<Ca> {
-    let key = KeyPair::generate()?;
-    let p = ca_params(cn)?;
-    let cert = p.self_signed(&key)?;
-    Ok(Ca {
-        pem: cert.pem(),
-        issuer: Issuer::new(p, key),
-    })
-}
-
-fn intermediate(cn: &str, parent: &Ca) -> R<Ca> {
-    let key = KeyPair::generate()?;
-    let p = ca_params(cn)?;
-    let cert = p.signed_by(&key, &parent.issuer)?;
-    Ok(Ca {
-        pem: cert.pem(),
-        issuer: Issuer::new(p, key),
-    })
-}
 
 fn leaf_params(eku: Vec<ExtendedKeyUsagePurpose>) -> R<CertificateParams> {
     let mut p = CertificateParams::new(vec!["client.example.org".to_owned()])?;
@@ -54,38 +21,13 @@ fn leaf_params(eku: Vec<ExtendedKeyUsagePurpose>) -> R<CertificateParams> {
     Ok(p)
 }
 
-fn leaf(p: &CertificateParams, issuer: &Ca) -> R<Certificate> {
-    let key = KeyPair::generate()?;
-    Ok(Certificate::parse(
-        p.signed_by(&key, &issuer.issuer)?.pem().as_bytes(),
-    )?)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn reason(result: hanami_guard_core::Result<()>) -> Option<UntrustedReason> {
-    match result {
-        Ok(()) => None,
-        Err(Error::Untrusted { reason, message }) => {
-            assert!(!message.is_empty());
-            Some(reason)
-        }
-        Err(other) => panic!("not an Untrusted error: {other}"),
-    }
-}
-
 #[test]
 fn verifies_a_three_certificate_chain_and_reports_each_reason() -> R<()> {
-    let root = new_root("Root")?;
+    let root = pki::root("Root")?;
     let ica = intermediate("Intermediate", &root)?;
-    let ica_cert = Certificate::parse(ica.pem.as_bytes())?;
-    let store = TrustStore::new(root.pem.as_bytes(), &[])?;
-    let good = leaf(
+    let ica_cert = Certificate::parse(ica.pem().as_bytes())?;
+    let store = TrustStore::new(root.pem().as_bytes(), &[])?;
+    let good = signed(
         &leaf_params(vec![ExtendedKeyUsagePurpose::ClientAuth])?,
         &ica,
     )?;
@@ -95,7 +37,7 @@ fn verifies_a_three_certificate_chain_and_reports_each_reason() -> R<()> {
         Some(UntrustedReason::UnknownIssuer)
     );
 
-    let server = leaf(
+    let server = signed(
         &leaf_params(vec![ExtendedKeyUsagePurpose::ServerAuth])?,
         &ica,
     )?;
@@ -103,7 +45,7 @@ fn verifies_a_three_certificate_chain_and_reports_each_reason() -> R<()> {
         reason(store.verify(&server, &[&ica_cert], now())),
         Some(UntrustedReason::MissingClientAuth)
     );
-    let no_eku = leaf(&leaf_params(vec![])?, &ica)?;
+    let no_eku = signed(&leaf_params(vec![])?, &ica)?;
     assert_eq!(
         reason(store.verify(&no_eku, &[&ica_cert], now())),
         Some(UntrustedReason::MissingClientAuth)
@@ -112,7 +54,7 @@ fn verifies_a_three_certificate_chain_and_reports_each_reason() -> R<()> {
     let mut expired = leaf_params(vec![ExtendedKeyUsagePurpose::ClientAuth])?;
     expired.not_before = date_time_ymd(2000, 1, 1);
     expired.not_after = date_time_ymd(2001, 1, 1);
-    let expired = leaf(&expired, &ica)?;
+    let expired = signed(&expired, &ica)?;
     assert_eq!(
         reason(store.verify(&expired, &[&ica_cert], now())),
         Some(UntrustedReason::Expired)
@@ -120,16 +62,16 @@ fn verifies_a_three_certificate_chain_and_reports_each_reason() -> R<()> {
     let mut future = leaf_params(vec![ExtendedKeyUsagePurpose::ClientAuth])?;
     future.not_before = date_time_ymd(2090, 1, 1);
     future.not_after = date_time_ymd(2091, 1, 1);
-    let future = leaf(&future, &ica)?;
+    let future = signed(&future, &ica)?;
     assert_eq!(
         reason(store.verify(&future, &[&ica_cert], now())),
         Some(UntrustedReason::NotYetValid)
     );
 
     // Same names, other keys: the signature cannot verify.
-    let impostor_root = new_root("Root")?;
+    let impostor_root = pki::root("Root")?;
     let impostor_ica = intermediate("Intermediate", &impostor_root)?;
-    let forged = leaf(
+    let forged = signed(
         &leaf_params(vec![ExtendedKeyUsagePurpose::ClientAuth])?,
         &impostor_ica,
     )?;
@@ -160,17 +102,17 @@ fn verifies_a_three_certificate_chain_and_reports_each_reason() -> R<()> {
 /// extendedKeyUsage gains; one whose EKU names other purposes is refused in both modes.
 #[test]
 fn when_present_accepts_a_leaf_without_eku_and_nothing_else() -> R<()> {
-    let root = new_root("Root")?;
-    let required = TrustStore::new(root.pem.as_bytes(), &[])?;
+    let root = pki::root("Root")?;
+    let required = TrustStore::new(root.pem().as_bytes(), &[])?;
     assert_eq!(required.client_auth(), ClientAuth::Required);
     let lenient =
-        TrustStore::new(root.pem.as_bytes(), &[])?.with_client_auth(ClientAuth::WhenPresent);
-    let no_eku = leaf(&leaf_params(vec![])?, &root)?;
-    let server = leaf(
+        TrustStore::new(root.pem().as_bytes(), &[])?.with_client_auth(ClientAuth::WhenPresent);
+    let no_eku = signed(&leaf_params(vec![])?, &root)?;
+    let server = signed(
         &leaf_params(vec![ExtendedKeyUsagePurpose::ServerAuth])?,
         &root,
     )?;
-    let client = leaf(
+    let client = signed(
         &leaf_params(vec![ExtendedKeyUsagePurpose::ClientAuth])?,
         &root,
     )?;
@@ -201,10 +143,10 @@ fn when_present_accepts_a_leaf_without_eku_and_nothing_else() -> R<()> {
 
 #[test]
 fn a_crl_revokes_by_serial() -> R<()> {
-    let root = new_root("Root")?;
+    let root = pki::root("Root")?;
     let ica = intermediate("Intermediate", &root)?;
-    let ica_cert = Certificate::parse(ica.pem.as_bytes())?;
-    let good = leaf(
+    let ica_cert = Certificate::parse(ica.pem().as_bytes())?;
+    let good = signed(
         &leaf_params(vec![ExtendedKeyUsagePurpose::ClientAuth])?,
         &ica,
     )?;
@@ -223,12 +165,12 @@ fn a_crl_revokes_by_serial() -> R<()> {
     }
     .signed_by(&ica.issuer)?;
     let crl_pem = crl.pem()?;
-    let store = TrustStore::new(root.pem.as_bytes(), &[crl_pem.as_bytes()])?;
+    let store = TrustStore::new(root.pem().as_bytes(), &[crl_pem.as_bytes()])?;
     assert_eq!(
         reason(store.verify(&good, &[&ica_cert], now())),
         Some(UntrustedReason::Revoked)
     );
-    let der_store = TrustStore::new(root.pem.as_bytes(), &[crl.der().as_ref()])?;
+    let der_store = TrustStore::new(root.pem().as_bytes(), &[crl.der().as_ref()])?;
     assert_eq!(
         reason(der_store.verify(&good, &[&ica_cert], now())),
         Some(UntrustedReason::Revoked)
@@ -238,8 +180,8 @@ fn a_crl_revokes_by_serial() -> R<()> {
 
 #[test]
 fn the_store_needs_a_ca() -> R<()> {
-    let root = new_root("Root")?;
-    let l = leaf(
+    let root = pki::root("Root")?;
+    let l = signed(
         &leaf_params(vec![ExtendedKeyUsagePurpose::ClientAuth])?,
         &root,
     )?;
@@ -250,10 +192,10 @@ fn the_store_needs_a_ca() -> R<()> {
         ));
     }
     assert!(matches!(
-        TrustStore::new(root.pem.as_bytes(), &[b"not a crl"]),
+        TrustStore::new(root.pem().as_bytes(), &[b"not a crl"]),
         Err(Error::Configuration(_))
     ));
-    let two = format!("{}{}", root.pem, l.to_pem());
+    let two = format!("{}{}", root.pem(), l.to_pem());
     assert_eq!(TrustStore::new(two.as_bytes(), &[])?.anchor_count(), 1);
     Ok(())
 }

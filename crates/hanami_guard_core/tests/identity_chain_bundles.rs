@@ -1,44 +1,21 @@
 //! SPIFFE trust bundles (each trust domain verifies only against its own CAs) and reloading a
 //! store from its files (never failing open).
 
+mod pki;
+
 use base64::Engine as _;
 use hanami_guard_core::error::UntrustedReason;
 use hanami_guard_core::identity::{Certificate, TrustFiles, TrustStore, TrustStoreFiles};
 use hanami_guard_core::Error;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
-};
-
-type R<T> = Result<T, Box<dyn std::error::Error>>;
-
-struct Ca {
-    cert: Certificate,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-fn ca(cn: &str) -> R<Ca> {
-    let mut p = CertificateParams::new(Vec::<String>::new())?;
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let key = KeyPair::generate()?;
-    let cert = p.self_signed(&key)?;
-    Ok(Ca {
-        cert: Certificate::parse(cert.pem().as_bytes())?,
-        issuer: Issuer::new(p, key),
-    })
-}
+use pki::{now, reason, root, signed, Ca, R};
+use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, KeyUsagePurpose, SanType};
 
 fn svid(issuer: &Ca, id: &str) -> R<Certificate> {
     let mut p = CertificateParams::new(Vec::<String>::new())?;
     p.subject_alt_names = vec![SanType::URI(id.try_into()?)];
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let key = KeyPair::generate()?;
-    Ok(Certificate::parse(
-        p.signed_by(&key, &issuer.issuer)?.pem().as_bytes(),
-    )?)
+    signed(&p, issuer)
 }
 
 fn jwks(ca: &Ca) -> String {
@@ -48,25 +25,10 @@ fn jwks(ca: &Ca) -> String {
     )
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn reason(result: hanami_guard_core::Result<()>) -> Option<UntrustedReason> {
-    match result {
-        Ok(()) => None,
-        Err(Error::Untrusted { reason, .. }) => Some(reason),
-        Err(other) => panic!("not an Untrusted error: {other}"),
-    }
-}
-
 #[test]
 fn an_svid_verifies_only_against_its_own_trust_domain() -> R<()> {
-    let prod = ca("Prod CA")?;
-    let partner = ca("Partner CA")?;
+    let prod = root("Prod CA")?;
+    let partner = root("Partner CA")?;
     let prod_bundle = jwks(&prod);
     let partner_pem = partner.cert.to_pem();
     let store = TrustStore::with_bundles(
@@ -112,7 +74,7 @@ fn an_svid_verifies_only_against_its_own_trust_domain() -> R<()> {
 
 #[test]
 fn malformed_bundles_are_configuration_errors() -> R<()> {
-    let prod = ca("Prod CA")?;
+    let prod = root("Prod CA")?;
     let pem = prod.cert.to_pem();
     for (td, body) in [
         ("Prod.example.org", pem.as_str()),
@@ -141,7 +103,7 @@ fn malformed_bundles_are_configuration_errors() -> R<()> {
 fn a_reload_keeps_the_last_good_store() -> R<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("ca.pem");
-    let (old, new) = (ca("Rotating CA")?, ca("Rotating CA")?);
+    let (old, new) = (root("Rotating CA")?, root("Rotating CA")?);
     let old_leaf = svid(&old, "spiffe://x.example/a")?;
     let new_leaf = svid(&new, "spiffe://x.example/a")?;
     std::fs::write(&path, old.cert.to_pem())?;

@@ -2,41 +2,15 @@
 //! pathLenConstraint, extendedKeyUsage and validity, keyCertSign (RFC 5280 6.1.4 (n)), and a
 //! revocation in any of an issuer's CRLs.
 
+mod pki;
+
 use hanami_guard_core::error::UntrustedReason;
 use hanami_guard_core::identity::{Certificate, TrustStore};
-use hanami_guard_core::Error;
+use pki::{ca_params, make_ca, now, reason, signed, Ca, R};
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    RevokedCertParams, SerialNumber,
+    ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyUsagePurpose, RevokedCertParams, SerialNumber,
 };
-
-type R<T> = Result<T, Box<dyn std::error::Error>>;
-
-struct Ca {
-    cert: Certificate,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-fn ca_params(cn: &str) -> R<CertificateParams> {
-    let mut p = CertificateParams::new(Vec::<String>::new())?;
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    Ok(p)
-}
-
-fn make_ca(p: CertificateParams, parent: Option<&Ca>) -> R<Ca> {
-    let key = KeyPair::generate()?;
-    let cert = match parent {
-        Some(parent) => p.signed_by(&key, &parent.issuer)?,
-        None => p.self_signed(&key)?,
-    };
-    Ok(Ca {
-        cert: Certificate::parse(cert.pem().as_bytes())?,
-        issuer: Issuer::new(p, key),
-    })
-}
 
 fn leaf(issuer: &Ca, serial: u8) -> R<Certificate> {
     let mut p = CertificateParams::new(vec!["client.example.org".to_owned()])?;
@@ -44,32 +18,7 @@ fn leaf(issuer: &Ca, serial: u8) -> R<Certificate> {
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     p.serial_number = Some(SerialNumber::from(vec![0x42, serial]));
-    let key = KeyPair::generate()?;
-    Ok(Certificate::parse(
-        p.signed_by(&key, &issuer.issuer)?.pem().as_bytes(),
-    )?)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn reason(result: hanami_guard_core::Result<()>) -> Option<UntrustedReason> {
-    match result {
-        Ok(()) => None,
-        Err(Error::Untrusted { reason, message }) => {
-            assert!(!message.is_empty());
-            Some(reason)
-        }
-        Err(other) => panic!("not an Untrusted error: {other}"),
-    }
-}
-
-fn store(ca: &Ca) -> R<TrustStore> {
-    Ok(TrustStore::new(ca.cert.to_pem().as_bytes(), &[])?)
+    signed(&p, issuer)
 }
 
 #[test]
@@ -78,7 +27,7 @@ fn a_pinned_ca_with_pathlen_zero_may_not_have_a_sub_ca() -> R<()> {
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     let root = make_ca(p, None)?;
     let sub = make_ca(ca_params("Sub")?, Some(&root))?;
-    let s = store(&root)?;
+    let s = root.store()?;
     assert_eq!(reason(s.verify(&leaf(&root, 1)?, &[], now())), None);
     assert_eq!(
         reason(s.verify(&leaf(&sub, 2)?, &[&sub.cert], now())),
@@ -90,7 +39,7 @@ fn a_pinned_ca_with_pathlen_zero_may_not_have_a_sub_ca() -> R<()> {
     let root1 = make_ca(p, None)?;
     let sub1 = make_ca(ca_params("Sub1")?, Some(&root1))?;
     let subsub = make_ca(ca_params("SubSub")?, Some(&sub1))?;
-    let s1 = store(&root1)?;
+    let s1 = root1.store()?;
     assert_eq!(
         reason(s1.verify(&leaf(&sub1, 3)?, &[&sub1.cert], now())),
         None
@@ -108,14 +57,14 @@ fn a_pinned_ca_restricted_to_server_auth_vouches_for_no_client() -> R<()> {
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let root = make_ca(p, None)?;
     assert_eq!(
-        reason(store(&root)?.verify(&leaf(&root, 1)?, &[], now())),
+        reason(root.store()?.verify(&leaf(&root, 1)?, &[], now())),
         Some(UntrustedReason::MissingClientAuth)
     );
     let mut p = ca_params("Client Root")?;
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let root = make_ca(p, None)?;
     assert_eq!(
-        reason(store(&root)?.verify(&leaf(&root, 1)?, &[], now())),
+        reason(root.store()?.verify(&leaf(&root, 1)?, &[], now())),
         None
     );
     Ok(())
@@ -129,7 +78,7 @@ fn an_expired_or_future_pinned_ca_verifies_nothing() -> R<()> {
     let old = make_ca(p, None)?;
     let l = leaf(&old, 1)?;
     assert_eq!(
-        reason(store(&old)?.verify(&l, &[], now())),
+        reason(old.store()?.verify(&l, &[], now())),
         Some(UntrustedReason::Expired)
     );
     let mut p = ca_params("Future Root")?;
@@ -137,7 +86,7 @@ fn an_expired_or_future_pinned_ca_verifies_nothing() -> R<()> {
     p.not_after = date_time_ymd(2091, 1, 1);
     let future = make_ca(p, None)?;
     assert_eq!(
-        reason(store(&future)?.verify(&leaf(&future, 1)?, &[], now())),
+        reason(future.store()?.verify(&leaf(&future, 1)?, &[], now())),
         Some(UntrustedReason::NotYetValid)
     );
     Ok(())
@@ -149,7 +98,7 @@ fn a_ca_without_key_cert_sign_signs_nothing() -> R<()> {
     let mut p = ca_params("No certSign")?;
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign];
     let ica = make_ca(p, Some(&root))?;
-    let s = store(&root)?;
+    let s = root.store()?;
     assert_eq!(
         reason(s.verify(&leaf(&ica, 1)?, &[&ica.cert], now())),
         Some(UntrustedReason::Invalid)
@@ -158,7 +107,7 @@ fn a_ca_without_key_cert_sign_signs_nothing() -> R<()> {
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     let bad_root = make_ca(p, None)?;
     assert_eq!(
-        reason(store(&bad_root)?.verify(&leaf(&bad_root, 1)?, &[], now())),
+        reason(bad_root.store()?.verify(&leaf(&bad_root, 1)?, &[], now())),
         Some(UntrustedReason::Invalid)
     );
     Ok(())

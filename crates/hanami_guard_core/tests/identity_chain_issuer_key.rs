@@ -1,39 +1,15 @@
 //! `issuer_key:` binds a policy rule to a CA by key, and only a chain a TrustStore verified
 //! supplies keys: a certificate's own claims never do.
 
+mod pki;
+
 use hanami_guard_core::identity::{Certificate, TrustStore};
 use hanami_guard_core::policy::{parse_issuer_key, Policy, Verified};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PublicKeyData,
-};
-
-type R<T> = Result<T, Box<dyn std::error::Error>>;
-
-struct Ca {
-    cert: Certificate,
-    issuer: Issuer<'static, KeyPair>,
-    spki_sha256: String,
-}
+use pki::{ca_params, make_ca, now, signed, Ca, R};
+use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyUsagePurpose};
 
 fn ca(cn: &str, parent: Option<&Ca>) -> R<Ca> {
-    let mut p = CertificateParams::new(Vec::<String>::new())?;
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let key = KeyPair::generate()?;
-    let spki = key.subject_public_key_info();
-    let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
-    let spki_sha256 = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    let cert = match parent {
-        Some(parent) => p.signed_by(&key, &parent.issuer)?,
-        None => p.self_signed(&key)?,
-    };
-    Ok(Ca {
-        cert: Certificate::parse(cert.pem().as_bytes())?,
-        issuer: Issuer::new(p, key),
-        spki_sha256,
-    })
+    make_ca(ca_params(cn)?, parent)
 }
 
 fn leaf(issuer: &Ca) -> R<Certificate> {
@@ -41,17 +17,7 @@ fn leaf(issuer: &Ca) -> R<Certificate> {
     p.distinguished_name.push(DnType::CommonName, "operator");
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let key = KeyPair::generate()?;
-    Ok(Certificate::parse(
-        p.signed_by(&key, &issuer.issuer)?.pem().as_bytes(),
-    )?)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    signed(&p, issuer)
 }
 
 fn policy(effect_key: &[(&str, &str)]) -> R<Policy> {

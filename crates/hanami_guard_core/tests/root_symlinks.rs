@@ -1,10 +1,13 @@
 //! Symlinks beneath a `Root`: followed while they stay inside, refused when they would leave,
 //! with both resolvers (openat2 and the forced walker).
 
+mod roots;
+
 use std::os::unix::fs::symlink;
 
-use hanami_guard_core::root::{Options, Resolver, Root, Symlinks};
+use hanami_guard_core::root::{Root, Symlinks};
 use hanami_guard_core::Error;
+use roots::each_resolver;
 
 struct Tree {
     _tmp: tempfile::TempDir,
@@ -45,19 +48,9 @@ fn tree() -> Tree {
 }
 
 fn roots(t: &Tree, symlinks: Symlinks) -> Vec<Root> {
-    [Resolver::Auto, Resolver::Walk]
+    each_resolver(&t.base, symlinks)
         .into_iter()
-        .map(|resolver| {
-            Root::new(
-                &t.base,
-                Options {
-                    symlinks,
-                    resolver,
-                    xdev: true,
-                },
-            )
-            .expect("root")
-        })
+        .map(|(_, root)| root)
         .collect()
 }
 
@@ -159,15 +152,7 @@ fn trailing_slashes_in_targets_decide_as_the_kernel_does() {
     symlink("a.txt/", t.base.join("slash")).expect("symlink");
     symlink("a.txt/.", t.base.join("slashdot")).expect("symlink");
     symlink("nowhere/", t.base.join("dangling_slash")).expect("symlink");
-    for resolver in [Resolver::Auto, Resolver::Walk] {
-        let root = Root::new(
-            &t.base,
-            Options {
-                resolver,
-                ..Options::default()
-            },
-        )
-        .expect("root");
+    for (resolver, root) in each_resolver(&t.base, Symlinks::Confined) {
         let errno = |r: hanami_guard_core::Result<()>| r.err().and_then(|e| e.errno());
         for path in ["slash", "slashdot", "a.txt/", "a.txt/."] {
             assert_eq!(

@@ -1,9 +1,11 @@
 //! Writing beneath a `Root`: atomic, never through a final symlink, never outside.
 
+mod roots;
+
 use std::os::unix::fs::symlink;
 
-use hanami_guard_core::root::{Options, Resolver, Root};
 use hanami_guard_core::Error;
+use roots::roots;
 
 #[test]
 fn write_replaces_atomically_and_refuses_a_final_symlink() {
@@ -13,15 +15,7 @@ fn write_replaces_atomically_and_refuses_a_final_symlink() {
     std::fs::write(tmp.path().join("secret"), "CANARY").expect("write");
     symlink("../secret", base.join("link_out")).expect("symlink");
     symlink("up", base.join("up_link")).expect("symlink");
-    for resolver in [Resolver::Auto, Resolver::Walk] {
-        let root = Root::new(
-            &base,
-            Options {
-                resolver,
-                ..Options::default()
-            },
-        )
-        .expect("root");
+    for root in roots(&base) {
         root.write(b"up/x.bin", b"one", 0o644, false)
             .expect("write");
         root.write(b"up_link/x.bin", b"two", 0o644, false)
@@ -54,15 +48,7 @@ fn mkdir_p_creates_inside_only() {
     let base = tmp.path().join("base");
     std::fs::create_dir_all(&base).expect("mkdir");
     symlink("..", base.join("parent")).expect("symlink");
-    for resolver in [Resolver::Auto, Resolver::Walk] {
-        let root = Root::new(
-            &base,
-            Options {
-                resolver,
-                ..Options::default()
-            },
-        )
-        .expect("root");
+    for root in roots(&base) {
         root.mkdir_p(b"a/b/c", 0o755).expect("mkdir_p");
         assert!(base.join("a/b/c").is_dir());
         assert!(matches!(
@@ -71,22 +57,6 @@ fn mkdir_p_creates_inside_only() {
         ));
         assert!(!tmp.path().join("escaped").exists());
     }
-}
-
-fn roots(base: &std::path::Path) -> Vec<Root> {
-    [Resolver::Auto, Resolver::Walk]
-        .into_iter()
-        .map(|resolver| {
-            Root::new(
-                base,
-                Options {
-                    resolver,
-                    ..Options::default()
-                },
-            )
-            .expect("root")
-        })
-        .collect()
 }
 
 fn mode(path: &std::path::Path) -> u32 {

@@ -69,6 +69,7 @@ module HanamiGuard
           timed_out: timed_out?, truncated: truncated?, duration:, pid:, sandbox: }
       end
 
+      # @return [String] the program, exit status and signal, for logs and consoles
       def inspect
         "#<#{self.class} #{argv.first} exit_status=#{exit_status.inspect} signal=#{signal.inspect} " \
           "timed_out=#{timed_out?} stdout=#{stdout.bytesize}B stderr=#{stderr.bytesize}B>"

@@ -235,7 +235,10 @@ RSpec.describe HanamiGuard::Command do
     it "runs the child with NoNewPrivs, in its own process group, stdin closed to /dev/null", :slow do
       status = nil
       stat = nil
-      sleeper = while_sleeping { |status_text, stat_text| status, stat = status_text, stat_text }
+      sleeper = while_sleeping do |status_text, stat_text|
+        status = status_text
+        stat = stat_text
+      end
       expect(status).to match(/^NoNewPrivs:\s+1$/)
       expect(File.read("/proc/thread-self/status")).to match(/^NoNewPrivs:\s+0$/) # this thread untouched
       result = described_class.new("cat").run
@@ -326,6 +329,7 @@ RSpec.describe HanamiGuard::Command do
         pidfile = File.join(dir, "grandchild")
         waiter = Thread.new { stubborn(pidfile, kill_grace: 0.2).run }
         expect(wait_until { File.size?(pidfile) }).to be_truthy
+        wait_until_blocked_in(waiter, "_run")
         grandchild = Integer(File.read(pidfile))
         pgid = Process.getpgid(grandchild)
         waiter.kill
@@ -338,12 +342,19 @@ RSpec.describe HanamiGuard::Command do
     end
 
     it "kills and reaps the child on Timeout.timeout" do
-      cmd = shell("echo $$; exec sleep 30", kill_grace: 0.2)
-      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-      expect { Timeout.timeout(0.3) { cmd.run } }.to raise_error(Timeout::Error)
-      expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 5 * GcStress::SLOWDOWN
-      # The only child this process had is gone and reaped.
-      expect { Process.wait(-1, Process::WNOHANG) }.to raise_error(Errno::ECHILD)
+      Dir.mktmpdir do |dir|
+        pidfile = File.join(dir, "pid")
+        cmd = shell("echo $$ > #{pidfile}; exec sleep 30", kill_grace: 0.2)
+        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        # The timeout must interrupt a running child, not the call on its way to starting one.
+        expect { Timeout.timeout(1) { cmd.run } }
+          .to raise_error(Timeout::Error) { |e| expect(raised_inside?(e, "_run")).to be(true) }
+        expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 5 * GcStress::SLOWDOWN
+        expect(File.size?(pidfile)).to be_truthy
+        # The only child this process had is gone and reaped.
+        expect(running?(Integer(File.read(pidfile)))).to be(false)
+        expect { Process.wait(-1, Process::WNOHANG) }.to raise_error(Errno::ECHILD)
+      end
     end
 
     it "times out a child that writes without pause, keeping max_output bytes" do
@@ -353,44 +364,67 @@ RSpec.describe HanamiGuard::Command do
       expect(result.stdout).to eq("y\n" * 50)
     end
 
+    # The child waits on a FIFO until another Ruby thread writes a line to it. With the GVL held
+    # for the length of #run, that thread could never run, and the child would hang until its
+    # timeout. No tick counts, so no machine speed.
     it "lets other Ruby threads run while a command waits" do
-      ticks = 0
-      ticker = Thread.new { 20.times { (ticks += 1) && sleep(0.005) } }
-      shell("sleep 0.6").run
-      ticks_during_the_wait = ticks # the GVL was released: the ticker ran meanwhile
-      ticker.join
-      expect(ticks_during_the_wait).to eq(20)
+      Dir.mktmpdir do |dir|
+        fifo = File.join(dir, "fifo")
+        File.mkfifo(fifo)
+        writer = Thread.new { File.write(fifo, "from another thread\n") }
+        result = shell("read line < #{fifo}; echo \"$line\"", timeout: 10 * GcStress::SLOWDOWN).run
+        writer.join
+        expect(result).not_to be_timed_out
+        expect(result.stdout).to eq("from another thread\n")
+      end
     end
 
     # Ruby also calls the waiting thread's unblocking function when nothing is to be raised
     # (Thread#wakeup; a signal whose trap handler returns). The command must then keep running:
     # an earlier version took every wake-up for a cancellation and sent SIGTERM.
+    # The child runs until the spec writes to its FIFO, so every wake-up lands while it runs.
     it "keeps the child running when Ruby wakes the waiting thread without an exception" do
-      waiter = Thread.new { shell("sleep 0.4; echo finished").run }
-      sleep 0.01 until waiter.stop?
-      5.times do
-        waiter.wakeup
-        sleep 0.02
+      Dir.mktmpdir do |dir|
+        fifo = File.join(dir, "fifo")
+        File.mkfifo(fifo)
+        waiter = Thread.new { shell("read line < #{fifo}; echo finished").run }
+        5.times do
+          wait_until_blocked_in(waiter, "_run")
+          waiter.wakeup
+        end
+        wait_until_blocked_in(waiter, "_run")
+        File.write(fifo, "go\n")
+        result = waiter.value
+        expect(result.signal).to be_nil
+        expect(result).to be_success
+        expect(result.stdout).to eq("finished\n")
       end
-      result = waiter.value
-      expect(result.signal).to be_nil
-      expect(result).to be_success
-      expect(result.stdout).to eq("finished\n")
     end
 
+    # Each signal is sent once the main thread waits in #run, and the next only after the trap
+    # handler ran (inside that wait); the child then finishes when the FIFO is written.
     it "keeps the child running when a trapped signal reaches the main thread meanwhile" do
-      previous = Signal.trap("USR2") { nil }
-      signaller = Thread.new do
-        sleep 0.1
-        3.times do
-          Process.kill("USR2", Process.pid)
-          sleep 0.05
+      trapped = 0
+      previous = Signal.trap("USR2") { trapped += 1 }
+      Dir.mktmpdir do |dir|
+        fifo = File.join(dir, "fifo")
+        File.mkfifo(fifo)
+        main = Thread.current
+        signaller = Thread.new do
+          3.times do |sent|
+            wait_until_blocked_in(main, "_run")
+            Process.kill("USR2", Process.pid)
+            wait_for("the trap handler ran") { trapped > sent }
+          end
+          wait_until_blocked_in(main, "_run")
+          File.write(fifo, "go\n")
         end
+        result = shell("read line < #{fifo}; echo finished").run
+        signaller.join
+        expect(trapped).to eq(3)
+        expect(result.signal).to be_nil
+        expect(result.stdout).to eq("finished\n")
       end
-      result = shell("sleep 0.4; echo finished").run
-      signaller.join
-      expect(result.signal).to be_nil
-      expect(result.stdout).to eq("finished\n")
     ensure
       Signal.trap("USR2", previous || "DEFAULT")
     end
@@ -400,6 +434,7 @@ RSpec.describe HanamiGuard::Command do
         pidfile = File.join(dir, "pid")
         waiter = Thread.new { shell("echo $$ > #{pidfile}; exec sleep 30", kill_grace: 0.2).run }
         expect(wait_until { File.size?(pidfile) }).to be_truthy
+        wait_until_blocked_in(waiter, "_run")
         pid = Integer(File.read(pidfile))
         waiter.raise(RuntimeError, "stop")
         expect { waiter.join(10) }.to raise_error(RuntimeError, "stop")

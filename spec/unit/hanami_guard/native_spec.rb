@@ -26,33 +26,33 @@ RSpec.describe "HanamiGuard::Native" do
       .to raise_error(HanamiGuard::Error, /bug.*deliberate panic without the GVL/)
   end
 
-  it "lets other Ruby threads run while work waits without the GVL" do
-    ticks = 0
-    ticker = Thread.new { 50.times { ticks += 1; sleep 0.002 } } # rubocop:disable Style/Semicolon
-    expect(HanamiGuard::Native.__test_wait_cancellable(0.3)).to eq(0)
-    ticks_when_the_wait_returned = ticks
-    ticker.join
-    # 50 ticks of 2 ms fit in the 0.3 s wait only if the wait released the GVL.
-    expect(ticks_when_the_wait_returned).to be > 25
+  # This thread runs Ruby code (the polling in wait_until_blocked_in) while the other is inside
+  # a 30-second wait: with the GVL held, it could run only after the wait had returned, and the
+  # helper would find the waiter finished and fail. No tick counts, so no machine speed.
+  it "lets other Ruby threads run while work waits without the GVL", :raises_in_thread do
+    waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
+    wait_until_blocked_in(waiter, "__test_wait_cancellable")
+    expect(HanamiGuard::Native.__test_live_waits).to eq(1)
+    waiter.raise(RuntimeError, "stop waiting")
+    expect { waiter.join }.to raise_error(RuntimeError, "stop waiting")
   end
 
   # Ruby calls the unblocking function for Thread#wakeup too, and for a signal whose trap
   # handler returns: a wake-up that raises nothing must not end the work.
   it "resumes work that Ruby woke without an exception (Thread#wakeup)" do
-    waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(0.5) }
-    sleep 0.01 until waiter.stop?
-    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(1) }
     3.times do
+      wait_until_blocked_in(waiter, "__test_wait_cancellable")
       waiter.wakeup
-      sleep 0.05
     end
-    expect(waiter.value).to be >= 1
-    expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be > 0.3
+    # The value counts the wake-ups the work saw and survived; it comes back only when the
+    # one-second wait ran to its end. Two or more: the work went on after a wake-up.
+    expect(waiter.value).to be >= 2
   end
 
   it "delivers Thread#raise to work waiting without the GVL, promptly", :raises_in_thread do
     waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
-    sleep 0.1 until waiter.status == "sleep" || waiter.stop?
+    wait_until_blocked_in(waiter, "__test_wait_cancellable")
     started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     waiter.raise(RuntimeError, "stop waiting")
     expect { waiter.join }.to raise_error(RuntimeError, "stop waiting")
@@ -61,13 +61,14 @@ RSpec.describe "HanamiGuard::Native" do
 
   it "honours Thread#kill and Timeout.timeout on the waiting thread" do
     waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
-    sleep 0.05
+    wait_until_blocked_in(waiter, "__test_wait_cancellable")
     waiter.kill
-    expect(waiter.join(5)).to eq(waiter)
+    expect(waiter.join(5 * GcStress::SLOWDOWN)).to eq(waiter)
     expect(waiter.alive?).to be(false)
 
-    require "timeout"
-    expect { Timeout.timeout(0.2) { HanamiGuard::Native.__test_wait_cancellable(30) } }.to raise_error(Timeout::Error)
+    # The timeout must reach the wait itself, not the call on its way in.
+    expect { Timeout.timeout(0.2) { HanamiGuard::Native.__test_wait_cancellable(30) } }
+      .to raise_error(Timeout::Error) { |e| expect(raised_inside?(e, "__test_wait_cancellable")).to be(true) }
   end
 
   # Ruby's interrupt must leave the extension by the front door: raised after every Rust frame
@@ -77,11 +78,11 @@ RSpec.describe "HanamiGuard::Native" do
     expect(HanamiGuard::Native.__test_live_waits).to eq(0)
     5.times do
       waiter = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
-      sleep 0.01 until waiter.stop?
+      wait_until_blocked_in(waiter, "__test_wait_cancellable")
       waiter.raise(RuntimeError, "stop waiting")
       expect { waiter.join }.to raise_error(RuntimeError, "stop waiting")
       killed = Thread.new { HanamiGuard::Native.__test_wait_cancellable(30) }
-      sleep 0.01 until killed.stop?
+      wait_until_blocked_in(killed, "__test_wait_cancellable")
       killed.kill.join
       expect { Timeout.timeout(0.05) { HanamiGuard::Native.__test_wait_cancellable(30) } }
         .to raise_error(Timeout::Error)

@@ -517,13 +517,20 @@ RSpec.describe HanamiGuard::Root do
       expect(results.uniq).to contain_exactly([100_000], ["B"])
     end
 
+    # The Root is closed only once every reader has read through it, so each thread is mid-loop
+    # when it closes; the readers go on until a read refuses (or the safety bound runs out).
     it "closes safely while other threads are reading: each read succeeds or raises IOError" do
       root = described_class.new(base)
+      reading = Queue.new
       readers = Array.new(4) do
         Thread.new do
           seen = []
-          100_000.times do
+          deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + BlockedThreads::PATIENCE
+          loop do
+            break if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
             seen << root.read("a.txt")
+            reading << true if seen.size == 1
           rescue IOError
             seen << :closed
             break
@@ -531,7 +538,7 @@ RSpec.describe HanamiGuard::Root do
           seen
         end
       end
-      sleep 0.05
+      4.times { reading.pop }
       root.close
       readers.map(&:value).each do |seen|
         expect(seen.last).to eq(:closed)

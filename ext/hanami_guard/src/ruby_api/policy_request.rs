@@ -33,10 +33,11 @@ impl Text<'_> {
 /// holds it (so the string cannot be mutated or moved).
 unsafe fn text<'a>(v: Value, what: &str) -> Text<'a> {
     if let Some(s) = RString::from_value(v) {
-        // SAFETY: the bytes belong to the Ruby string, not to the local handle `s`, so the
-        // lifetime is widened to 'a; the caller keeps the string unchanged and alive (see the
-        // function's contract: the argument is on the Ruby stack and no Ruby code runs).
+        // SAFETY: the caller keeps the string unchanged and alive while the result is held (see
+        // the function's contract: the argument is on the Ruby stack and no Ruby code runs).
         return match unsafe { s.as_str() } {
+            // SAFETY: the bytes belong to the Ruby string, not to the local handle `s`, so the
+            // lifetime is widened to 'a under the same contract.
             Ok(s) => Text::Borrowed(unsafe { &*(s as *const str) }),
             Err(_) => Text::Invalid(format!("the {what} is not valid UTF-8")),
         };
