@@ -1,25 +1,38 @@
 # frozen_string_literal: true
 
-require "openssl"
 require "fileutils"
+require "openssl"
+require "hanami_guard/testing"
 
-# A throwaway PKI for the demo and the integration specs, generated with Ruby's OpenSSL (P-256
-# keys: fast to make). Nothing here is fit for production: the keys are written unencrypted.
+# A throwaway PKI for the demo and the integration specs, minted with the test kit's
+# HanamiGuard::Testing::CA (P-256 keys: fast to make), which keeps the private keys a real TLS
+# client and server need. Nothing here is fit for production: the keys are written unencrypted.
 #
 #   pki = DemoPki.new("tmp/demo-pki")   # writes every file, returns paths and OpenSSL objects
-#   pki.path(:operator_cert)             # => "tmp/demo-pki/operator.crt"
+#   pki.path(:operator)                  # => "tmp/demo-pki/operator.crt"
+#
+# MyOrg's CA has two tiers (root "MyOrg Internal CA", intermediate "MyOrg Issuing CA 1"). The
+# app pins the root alone and Puma hands it only the client's leaf (`puma.peercert`), so the
+# clients are issued from the root (`issuer: :root`); `chained` comes from the intermediate, the
+# case where verifying needs the intermediate as well. The server certificate comes from the
+# intermediate too: its file carries the intermediate after it, as a TLS server sends its chain.
 class DemoPki
-  # Client certificates: subject, and what differs from a good one.
+  MYORG = "CN=MyOrg Internal CA,O=MyOrg"
+  MYORG_INTERMEDIATE = "CN=MyOrg Issuing CA 1,O=MyOrg"
+  # A second CA Puma's bundle accepts but the app does not pin.
+  PARTNER = "CN=Partner CA,O=MyOrg"
+
+  # Client certificates: Testing::CA#issue's options, and which CA issues them.
   CLIENTS = {
-    operator: { subject: [%w[O MyOrg], %w[CN operator]] },
-    contractor: { subject: [%w[O MyOrg], %w[OU Contractors], %w[CN alice]] },
+    operator: { subject: "CN=operator,O=MyOrg" },
+    contractor: { subject: "CN=alice,OU=Contractors,O=MyOrg" },
     # A CN holding ",O=MyOrg": a program that compares subject strings sees "CN=operator,O=MyOrg".
-    spoofer: { subject: [%w[O Elsewhere], ["CN", "operator,O=MyOrg"]] },
-    expired: { subject: [%w[O MyOrg], %w[CN operator]], not_after: -3600, not_before: -86_400 * 30 },
-    rogue: { subject: [%w[O MyOrg], %w[CN operator]], issuer: :partner_ca },
-    proxy: { subject: [%w[O MyOrg], %w[OU Edge], %w[CN edge-proxy]] },
-    # Issued by an intermediate CA: verifying it needs the intermediate as well as the root.
-    chained: { subject: [%w[O MyOrg], %w[OU Batch], %w[CN nightly]], issuer: :intermediate_ca }
+    spoofer: { subject: "CN=operator\\,O=MyOrg,O=Elsewhere" },
+    expired: { subject: "CN=operator,O=MyOrg", expired: true },
+    rogue: { subject: "CN=operator,O=MyOrg", ca: :partner },
+    proxy: { subject: "CN=edge-proxy,OU=Edge,O=MyOrg" },
+    # Issued by the intermediate CA: verifying it needs the intermediate as well as the root.
+    chained: { subject: "CN=nightly,OU=Batch,O=MyOrg", issuer: :intermediate }
   }.freeze
 
   attr_reader :dir
@@ -27,7 +40,6 @@ class DemoPki
   def initialize(dir)
     @dir = File.expand_path(dir)
     FileUtils.mkdir_p(@dir)
-    @serial = 0
     @keys = {}
     @certs = {}
     generate
@@ -46,60 +58,25 @@ class DemoPki
   private
 
   def generate
-    ca(:ca, "MyOrg Internal CA")
-    ca(:partner_ca, "Partner CA") # a second CA Puma's bundle accepts but the app does not pin
-    ca(:intermediate_ca, "MyOrg Issuing CA 1", issuer: :ca)
-    leaf(:server, [%w[O MyOrg], %w[CN localhost]], issuer: :ca, eku: "serverAuth",
-                                                   san: "DNS:localhost,IP:127.0.0.1")
+    myorg = HanamiGuard::Testing::CA.new(subject: MYORG, intermediate: MYORG_INTERMEDIATE)
+    partner = HanamiGuard::Testing::CA.new(subject: PARTNER)
+    store(myorg, :ca, myorg.certificate)
+    store(myorg, :intermediate_ca, myorg.intermediate)
+    store(partner, :partner_ca, partner.certificate)
+    store(myorg, :server, myorg.issue(subject: "CN=localhost,O=MyOrg", dns: "localhost", ips: "127.0.0.1",
+                                      eku: :server_auth),
+          chain: true)
     CLIENTS.each do |name, spec|
-      leaf(name, spec[:subject], issuer: spec.fetch(:issuer, :ca), eku: "clientAuth",
-                                 not_before: spec.fetch(:not_before, -60), not_after: spec.fetch(:not_after, 86_400))
+      ca = spec[:ca] == :partner ? partner : myorg
+      store(ca, name, ca.issue(issuer: :root, **spec.except(:ca)))
     end
-    File.write(path(:tls_bundle), cert(:ca).to_pem + cert(:partner_ca).to_pem)
+    # Puma's ca=: MyOrg's root and intermediate (the two-tier recipe) and the partner's root.
+    File.write(path(:tls_bundle), myorg.bundle_pem + partner.to_pem)
   end
 
-  def ca(name, common_name, issuer: nil)
-    key = OpenSSL::PKey::EC.generate("prime256v1")
-    cert = base_cert([%w[O MyOrg], ["CN", common_name]], key, -60, 86_400 * 2)
-    cert.issuer = issuer ? cert(issuer).subject : cert.subject
-    ext = OpenSSL::X509::ExtensionFactory.new(issuer ? cert(issuer) : cert, cert)
-    cert.add_extension(ext.create_extension("basicConstraints", "CA:TRUE", true))
-    cert.add_extension(ext.create_extension("keyUsage", "keyCertSign,cRLSign", true))
-    cert.add_extension(ext.create_extension("subjectKeyIdentifier", "hash"))
-    cert.add_extension(ext.create_extension("authorityKeyIdentifier", "keyid")) if issuer
-    store(name, cert.tap { |c| c.sign(issuer ? key(issuer) : key, OpenSSL::Digest.new("SHA256")) }, key)
-  end
-
-  def leaf(name, subject, issuer:, eku:, san: nil, not_before: -60, not_after: 86_400)
-    key = OpenSSL::PKey::EC.generate("prime256v1")
-    cert = base_cert(subject, key, not_before, not_after)
-    cert.issuer = cert(issuer).subject
-    ext = OpenSSL::X509::ExtensionFactory.new(cert(issuer), cert)
-    cert.add_extension(ext.create_extension("basicConstraints", "CA:FALSE", true))
-    cert.add_extension(ext.create_extension("keyUsage", "digitalSignature", true))
-    cert.add_extension(ext.create_extension("extendedKeyUsage", eku))
-    cert.add_extension(ext.create_extension("subjectKeyIdentifier", "hash"))
-    cert.add_extension(ext.create_extension("authorityKeyIdentifier", "keyid"))
-    cert.add_extension(ext.create_extension("subjectAltName", san)) if san
-    store(name, cert.tap { |c| c.sign(key(issuer), OpenSSL::Digest.new("SHA256")) }, key)
-  end
-
-  def base_cert(subject, key, not_before, not_after)
-    OpenSSL::X509::Certificate.new.tap do |cert|
-      cert.version = 2
-      cert.serial = OpenSSL::BN.new(((@serial += 1) << 64) + rand(1 << 62))
-      cert.subject = OpenSSL::X509::Name.new(subject)
-      cert.public_key = key
-      now = Time.now
-      cert.not_before = now + not_before
-      cert.not_after = now + not_after
-    end
-  end
-
-  def store(name, cert, key)
-    @certs[name] = cert
-    @keys[name] = key
-    File.write(path(name), cert.to_pem)
-    File.write(path(name, :key), key.to_pem, perm: 0o600)
+  def store(issuer_ca, name, certificate, chain: false)
+    issuer_ca.write(certificate, @dir, name.to_s, chain:)
+    @certs[name] = OpenSSL::X509::Certificate.new(certificate.to_der)
+    @keys[name] = issuer_ca.key_for(certificate)
   end
 end

@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "fileutils"
+require "ipaddr"
 require "openssl"
 require "securerandom"
 require "hanami_guard"
@@ -28,6 +30,9 @@ module HanamiGuard
     CHAINS_LOCK = Mutex.new
     private_constant :CHAINS, :CHAINS_LOCK
 
+    # Where {CA#issue} signs from: the intermediate (a two-tier PKI, the default) or the root.
+    ISSUERS = %i[intermediate root].freeze
+
     # Extended key usages {CA#issue} understands, by the name it takes.
     EKUS = { client_auth: "clientAuth", server_auth: "serverAuth", code_signing: "codeSigning",
              email_protection: "emailProtection" }.freeze
@@ -44,6 +49,24 @@ module HanamiGuard
 
     # A two-tier certificate authority held in memory: a root and an intermediate that issues
     # the leaves, as most real PKIs are laid out. Keys are EC P-256 (fast to generate).
+    #
+    # The CA keeps the private key of every certificate it made ({#key_for}), so a real TLS
+    # client or server (Puma with `ssl://`, Net::HTTP, curl) can use them: {#write} puts a
+    # certificate and its key into PEM files, {#bundle_pem} is what Puma's `ca=` takes.
+    #
+    # @example A Puma mTLS server and a client, from files
+    #   require "hanami_guard/testing"
+    #   require "tmpdir"
+    #   ca     = HanamiGuard::Testing::CA.new(subject: "CN=Test CA,O=MyOrg")
+    #   server = ca.issue(subject: "CN=localhost", dns: "localhost", ips: "127.0.0.1", eku: :server_auth)
+    #   client = ca.issue(subject: "CN=operator,O=MyOrg")
+    #   dir    = Dir.mktmpdir
+    #   crt, key = ca.write(server, dir, "server", chain: true)  # Puma's cert= and key=
+    #   File.write(File.join(dir, "ca.crt"), ca.bundle_pem)       # Puma's ca=: root and intermediate
+    #   File.read(crt).scan("BEGIN CERTIFICATE").size            # => 2
+    #   File.stat(key).mode & 0o777                              # => 0o600
+    #   ca.key_for(client).private?                              # => true
+    #   OpenSSL::X509::Certificate.new(client.to_der).check_private_key(ca.key_for(client)) # => true
     #
     # @api public
     # @since 0.2.0
@@ -70,6 +93,10 @@ module HanamiGuard
                         not_after: @now + (5 * 365 * 86_400), ca: true)
         @certificate = HanamiGuard::Certificate.parse(@root.to_der)
         @intermediate = HanamiGuard::Certificate.parse(@ica.to_der)
+        # The private key of each certificate made here, by fingerprint; the CA is shared
+        # across threads in a test suite, so the table is guarded.
+        @keys = { @certificate.fingerprint => @root_key, @intermediate.fingerprint => @ica_key }
+        @keys_lock = Mutex.new
         freeze
       end
 
@@ -84,6 +111,13 @@ module HanamiGuard
       # @return [String]
       def intermediate_pem
         @ica.to_pem
+      end
+
+      # The root and the intermediate in one PEM: what Puma's `ca=` (or curl's `--cacert`) takes
+      # when clients send only their leaf (see the README's two-tier recipe).
+      # @return [String]
+      def bundle_pem
+        @root.to_pem + @ica.to_pem
       end
 
       # A TrustStore that pins the root. Verify leaves with `intermediates: cert.chain`.
@@ -103,22 +137,71 @@ module HanamiGuard
       # @param uris [Array<String>] further URI SANs
       # @param expired [Boolean] valid until an hour ago
       # @param not_yet_valid [Boolean] valid from an hour from now
+      # @param ips [Array<String>, String] IP address SANs ("127.0.0.1", "::1")
       # @param eku [Symbol, Array<Symbol>, nil] extended key usages (:client_auth, :server_auth,
       #   :code_signing, :email_protection); nil leaves the extension out
+      # @param issuer [Symbol] :intermediate (the default) or :root, for a one-tier PKI or a leaf
+      #   that verifies against the root alone
       # @return [HanamiGuard::Certificate] with {Certificate#chain} returning the intermediate
-      # @raise [ArgumentError] an unknown EKU name or both expired: and not_yet_valid:
-      def issue(subject:, spiffe_id: nil, dns: [], emails: [], uris: [], expired: false, not_yet_valid: false,
-                eku: :client_auth)
+      #   (empty when issued from the root); its private key is {#key_for}
+      # @raise [ArgumentError] an unknown EKU name or issuer, both expired: and not_yet_valid:, or
+      #   an ips: entry that is not an IP address
+      def issue(subject:, spiffe_id: nil, dns: [], emails: [], uris: [], ips: [], expired: false,
+                not_yet_valid: false, eku: :client_auth, issuer: :intermediate)
         raise ArgumentError, "pass expired: or not_yet_valid:, not both" if expired && not_yet_valid
 
+        signer, signer_key, chain = signer(issuer)
         not_before, not_after = validity(expired, not_yet_valid)
         sans = Array(dns).map { |d| "DNS:#{d}" } + Array(emails).map { |e| "email:#{e}" } +
-               [*Array(spiffe_id), *Array(uris)].map { |u| "URI:#{u}" }
-        leaf = CA.build(subject: CA.openssl_name(subject), key: CA.key, issuer: @ica, issuer_key: @ica_key, not_before:,
+               [*Array(spiffe_id), *Array(uris)].map { |u| "URI:#{u}" } + CA.ip_sans(ips)
+        key = CA.key
+        leaf = CA.build(subject: CA.openssl_name(subject), key:, issuer: signer, issuer_key: signer_key, not_before:,
                         not_after:, ca: false, sans:, eku: CA.eku_names(eku))
         cert = HanamiGuard::Certificate.parse(leaf.to_der)
-        Testing.remember_chain(cert, [@intermediate])
+        Testing.remember_chain(cert, chain)
+        @keys_lock.synchronize { @keys[cert.fingerprint] = key }
         cert
+      end
+
+      # The private key of a certificate this CA made: a leaf from {#issue}, the root
+      # ({#certificate}) or the intermediate.
+      #
+      # @param certificate [HanamiGuard::Certificate]
+      # @return [OpenSSL::PKey::EC]
+      # @raise [ArgumentError] a certificate this CA did not make
+      # @raise [TypeError] certificate is not a HanamiGuard::Certificate
+      def key_for(certificate)
+        unless certificate.is_a?(HanamiGuard::Certificate)
+          raise TypeError, "key_for takes a HanamiGuard::Certificate (ca.issue(subject: ...)), not #{certificate.class}"
+        end
+
+        @keys_lock.synchronize { @keys[certificate.fingerprint] } or
+          raise ArgumentError, "#{certificate.subject} was not made by this CA (#{@certificate.subject}); " \
+                               "pass a certificate from its #issue, #certificate or #intermediate"
+      end
+
+      # Writes `NAME.crt` (the certificate; with its issuing intermediate after it when
+      # `chain: true`, as a TLS server sends it) and `NAME.key` (its private key, unencrypted,
+      # mode 0600) into dir, which is created when missing.
+      #
+      # @param certificate [HanamiGuard::Certificate] one this CA made
+      # @param dir [String]
+      # @param name [String] the files' base name
+      # @param chain [Boolean] append {Certificate#chain} to the certificate file
+      # @return [Array(String, String)] the certificate's path and the key's
+      # @raise [ArgumentError] a certificate this CA did not make
+      def write(certificate, dir, name, chain: false)
+        key = key_for(certificate)
+        FileUtils.mkdir_p(dir)
+        crt_path = File.join(dir, "#{name}.crt")
+        key_path = File.join(dir, "#{name}.key")
+        pem = certificate.to_pem
+        pem += certificate.chain.map(&:to_pem).join if chain
+        File.write(crt_path, pem)
+        # A key file left from an earlier run keeps its mode with File.write; set it anyway.
+        File.write(key_path, key.to_pem, perm: 0o600)
+        File.chmod(0o600, key_path)
+        [crt_path, key_path]
       end
 
       # A PEM bundle of a leaf and the intermediate, as a client sends it.
@@ -134,6 +217,14 @@ module HanamiGuard
       end
 
       private
+
+      def signer(issuer)
+        case issuer
+        when :intermediate then [@ica, @ica_key, [@intermediate]]
+        when :root then [@root, @root_key, []]
+        else raise ArgumentError, "unknown issuer #{issuer.inspect}; use #{ISSUERS.map(&:inspect).join(" or ")}"
+        end
+      end
 
       def validity(expired, not_yet_valid)
         return [@now - (2 * 86_400), @now - 3600] if expired
@@ -156,6 +247,18 @@ module HanamiGuard
           end
           entries << ["CN", "Test Intermediate", OpenSSL::ASN1::UTF8STRING] unless entries.any? { |t, *| t == "CN" }
           OpenSSL::X509::Name.new(entries)
+        end
+
+        # @api private
+        def ip_sans(ips)
+          Array(ips).map do |ip|
+            # A prefix ("10.0.0.0/8") would parse, and name its network address: not a host.
+            raise IPAddr::InvalidAddressError if ip.to_s.include?("/")
+
+            "IP:#{IPAddr.new(ip.to_s)}"
+          rescue IPAddr::Error
+            raise ArgumentError, "ips: takes IP addresses (\"127.0.0.1\", \"::1\"), not #{ip.inspect}"
+          end
         end
 
         # @api private

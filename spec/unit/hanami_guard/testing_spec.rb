@@ -2,6 +2,7 @@
 
 require "hanami_guard/testing"
 require "minitest"
+require "tmpdir"
 
 RSpec.describe HanamiGuard::Testing do
   # One CA for the file: minting keys is the slow part.
@@ -58,6 +59,52 @@ RSpec.describe HanamiGuard::Testing do
       expect { ca.issue(subject: "CN=x", eku: :client) }.to raise_error(ArgumentError, /:client_auth/)
       expect { ca.issue(subject: "CN=x", expired: true, not_yet_valid: true) }.to raise_error(ArgumentError)
       expect { ca.issue(subject: "not a name") }.to raise_error(HanamiGuard::Error)
+    end
+
+    it "hands out the private key of each certificate it made" do
+      [operator, ca.certificate, ca.intermediate].each do |cert|
+        key = ca.key_for(cert)
+        expect(key.private?).to be(true)
+        expect(OpenSSL::X509::Certificate.new(cert.to_der).check_private_key(key)).to be(true)
+      end
+      other = ca.issue(subject: "CN=other")
+      expect(OpenSSL::X509::Certificate.new(other.to_der).check_private_key(ca.key_for(operator))).to be(false)
+    end
+
+    it "refuses a key for a certificate it did not make" do
+      stranger = HanamiGuard::Testing::CA.new(subject: "CN=Stranger CA").issue(subject: "CN=operator,O=MyOrg")
+      expect { ca.key_for(stranger) }.to raise_error(ArgumentError, /not made by this CA.*#issue/)
+      expect { ca.key_for(operator.to_pem) }.to raise_error(TypeError, /HanamiGuard::Certificate/)
+    end
+
+    it "issues a server certificate with IP and DNS SANs, and leaves from the root on request" do
+      server = ca.issue(subject: "CN=localhost", dns: "localhost", ips: ["127.0.0.1", "::1"], eku: :server_auth)
+      ext = OpenSSL::X509::Certificate.new(server.to_der).extensions.to_h { |e| [e.oid, e.value] }
+      expect(ext["subjectAltName"]).to eq("DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1")
+      expect(ext["extendedKeyUsage"]).to eq("TLS Web Server Authentication")
+      direct = ca.issue(subject: "CN=direct", issuer: :root)
+      expect(direct.issuer).to eq(ca.certificate.subject)
+      expect(direct.chain).to eq([])
+      expect(ca.trust_store.verify(direct)).to eq(direct)
+      expect { ca.issue(subject: "CN=x", issuer: :partner) }.to raise_error(ArgumentError, /:intermediate or :root/)
+      expect { ca.issue(subject: "CN=x", ips: "10.0.0.0/8") }.to raise_error(ArgumentError, /IP addresses/)
+      expect { ca.issue(subject: "CN=x", ips: "localhost") }.to raise_error(ArgumentError, /IP addresses/)
+    end
+
+    it "writes PEM files a TLS server and client load, and the bundle Puma's ca= takes" do
+      Dir.mktmpdir do |dir|
+        crt, key = ca.write(operator, File.join(dir, "pki"), "operator", chain: true)
+        certs = File.read(crt).scan(/-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n/m)
+        expect(certs).to eq([operator.to_pem, ca.intermediate_pem])
+        expect(File.stat(key).mode & 0o777).to eq(0o600)
+        expect(OpenSSL::X509::Certificate.new(certs.first).check_private_key(OpenSSL::PKey.read(File.read(key))))
+          .to be(true)
+        crt, = ca.write(operator, dir, "leaf")
+        expect(File.read(crt)).to eq(operator.to_pem)
+      end
+      store = OpenSSL::X509::Store.new
+      OpenSSL::X509::Certificate.load(ca.bundle_pem).each { |c| store.add_cert(c) }
+      expect(store.verify(OpenSSL::X509::Certificate.new(operator.to_der))).to be(true)
     end
 
     it "is not loaded by require \"hanami_guard\"" do
