@@ -156,7 +156,7 @@ module HanamiGuard
         return nil unless Events.listening?("policy.decision")
 
         principal, record = Audit.identity(identity)
-        payload = { principal:, identity: record, action: Audit.name(action), resource: Audit.name(resource), allowed:,
+        payload = { principal:, identity: record, action: Audit.plain(action), resource: Audit.plain(resource), allowed:,
                     decision: allowed ? :allow : :deny, rule_id:, reason:, duration:, policy_version: version }
         payload[:explanation] = explanation if explanation
         Events.emit("policy.decision", payload)
@@ -172,7 +172,7 @@ module HanamiGuard
         shadow_allowed, shadow_rule_id, shadow_reason, shadow_version = shadowed
         principal, record = Audit.identity(identity)
         Events.emit("policy.shadow", {
-                      principal:, identity: record, action: Audit.name(action), resource: Audit.name(resource),
+                      principal:, identity: record, action: Audit.plain(action), resource: Audit.plain(resource),
                       decision: allowed ? :allow : :deny, rule_id:, policy_version: version,
                       shadow_decision: shadow_allowed ? :allow : :deny, shadow_rule_id:, shadow_reason:,
                       shadow_version:, changed: allowed != shadow_allowed
@@ -449,7 +449,8 @@ module HanamiGuard
         ["(unreadable identity)", nil]
       end
 
-      def name(value)
+      # A Symbol's name, anything else as it is. (Not `name`: that would hide Module#name.)
+      def plain(value)
         value.is_a?(Symbol) ? value.name : value
       end
 
