@@ -230,7 +230,10 @@ module HanamiGuard
         rescue ArgumentError, EncodingError
           false # a value not valid in its encoding matches nothing
         end
-      raise CommandNotAllowed, "the value for {#{name}} is not allowed by its allow: rule" unless allowed
+      unless allowed
+        raise CommandNotAllowed.new("the value for {#{name}} is not allowed by its allow: rule",
+                                    details: { check: :not_in_allowlist, placeholder: name.to_s })
+      end
 
       value
     end

@@ -21,6 +21,31 @@ module HanamiGuard
     def kind
       self.class::KIND
     end
+
+    # The refusal's structured fields, set by the core where it refused (never parsed from the
+    # message): `:check` (which rule, a Symbol), and per class `:placeholder`, `:path`, ...
+    # Empty when the error has none.
+    #
+    # @return [Hash{Symbol => Symbol, String, Integer}] frozen
+    # @api public
+    # @since 0.2.0
+    attr_reader :details
+
+    # @param message [String, nil]
+    # @param details [Hash{Symbol => Symbol, String, Integer}]
+    def initialize(message = nil, details: {})
+      super(message)
+      @details = details.frozen? ? details : details.dup.freeze
+    end
+
+    # Which rule refused (`details[:check]`), as a Symbol, or nil.
+    #
+    # @return [Symbol, nil]
+    # @api public
+    # @since 0.2.0
+    def check
+      details[:check]
+    end
   end
 
   # The input is not a certificate: bad PEM or DER, truncated, trailing bytes, too large,
@@ -73,6 +98,14 @@ module HanamiGuard
   class PathError < Error
     # The {Error#kind} of this class.
     KIND = :path
+
+    # The refused path as given, escaped and cut short (`details[:path]`), or nil.
+    #
+    # @return [String, nil]
+    # @since 0.2.0
+    def path
+      details[:path]
+    end
   end
 
   # The path would leave its {Root}: a `..` above the base, a symlink pointing outside, a magic
@@ -102,6 +135,15 @@ module HanamiGuard
   class CommandNotAllowed < CommandError
     # The {Error#kind} of this class.
     KIND = :command_not_allowed
+
+    # The placeholder whose value was refused, without braces (`details[:placeholder]`), or
+    # nil. For `Command.run(exe, *args)` it is `arg1`, `arg2`, ...
+    #
+    # @return [String, nil]
+    # @since 0.2.0
+    def placeholder
+      details[:placeholder]
+    end
   end
 
   # The command ran past its timeout and its process group was killed. HTTP 504.
@@ -163,6 +205,27 @@ module HanamiGuard
   class PolicyError < Error
     # The {Error#kind} of this class.
     KIND = :policy
+
+    # The policy file (`details[:file]`), or nil when not known.
+    # @return [String, nil]
+    # @since 0.2.0
+    def file
+      details[:file]
+    end
+
+    # The 1-based line in the policy file (`details[:line]`), or nil when not known.
+    # @return [Integer, nil]
+    # @since 0.2.0
+    def line
+      details[:line]
+    end
+
+    # The id of the rule at fault (`details[:rule_id]`), or nil when not known.
+    # @return [String, nil]
+    # @since 0.2.0
+    def rule_id
+      details[:rule_id]
+    end
   end
 
   # An action that includes {HanamiGuard::Action} finished without calling `authorize!` and
@@ -200,5 +263,12 @@ module HanamiGuard
   class ConfigurationError < Error
     # The {Error#kind} of this class.
     KIND = :configuration
+
+    # The option set wrongly (`details[:option]`), as a Symbol, or nil when not known.
+    # @return [Symbol, nil]
+    # @since 0.2.0
+    def option
+      details[:option]
+    end
   end
 end

@@ -336,10 +336,9 @@ module HanamiGuard
 
       # A PathError (400 in an action), not a TypeError (500): the usual cause is a request
       # parameter that is missing (nil) or was sent as a list or a hash (`name[]=x`).
-      raise PathError, "expected a relative path as a String or Pathname, got #{path.class}" \
-                       "#{if path.nil? || path.is_a?(Array) || path.is_a?(Hash)
-                            " (a missing or non-scalar request parameter?)"
-                          end}"
+      hint = " (a missing or non-scalar request parameter?)" if path.nil? || path.is_a?(Array) || path.is_a?(Hash)
+      raise PathError.new("expected a relative path as a String or Pathname, got #{path.class}#{hint}",
+                          details: { check: :not_string })
     end
 
     # The descriptor is ours until File owns it: close it if File.new fails, and keep an

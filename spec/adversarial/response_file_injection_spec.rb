@@ -11,14 +11,19 @@ RSpec.describe "response file injection through HanamiGuard::Command", :slow do
   ["@uploads/x", "@/tmp/opts", "@", "@@x"].each do |payload|
     it "refuses #{payload.inspect} as the start of a word" do
       cmd = HanamiGuard::Command.new("printf %s {file}")
-      expect { cmd.argv(file: payload) }.to raise_error(HanamiGuard::CommandNotAllowed, /response file/)
-      expect { cmd.run(file: payload) }.to raise_error(HanamiGuard::CommandNotAllowed, /response file/)
+      [-> { cmd.argv(file: payload) }, -> { cmd.run(file: payload) }].each do |call|
+        expect(&call).to raise_error(HanamiGuard::CommandNotAllowed) { |e|
+          expect([e.check, e.placeholder]).to eq([:response_file, "file"])
+        }
+      end
     end
   end
 
   it "refuses an @ supplied after an empty value at the start of the word" do
     cmd = HanamiGuard::Command.new("printf %s {a}{b}")
-    expect { cmd.argv(a: "", b: "@x") }.to raise_error(HanamiGuard::CommandNotAllowed)
+    expect { cmd.argv(a: "", b: "@x") }.to raise_error(HanamiGuard::CommandNotAllowed) { |e|
+      expect([e.check, e.placeholder]).to eq([:response_file, "b"])
+    }
   end
 
   it "allows an @ inside a word, after a literal prefix, or from a placeholder in options:" do

@@ -1,10 +1,14 @@
 //! The one error type of the core. Each variant has a stable [`Error::kind`], a name a caller
-//! matches on instead of the message; [`Error::Untrusted`] also carries an [`UntrustedReason`].
+//! matches on instead of the message; [`Error::Untrusted`] also carries an [`UntrustedReason`],
+//! and the refusals a caller acts on carry [`Error::details`] (which check refused, which
+//! placeholder, path, file, line, rule or option), set where the refusal is made so a binding
+//! copies them instead of reading them back out of the message.
 //!
 //! Messages say what was wrong and what to do. They never echo secrets or whole inputs: at
 //! most a short, escaped excerpt (see [`excerpt`]).
 
 use std::fmt;
+use std::ops::Deref;
 
 /// `Result` with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -60,6 +64,82 @@ impl fmt::Display for UntrustedReason {
     }
 }
 
+/// The value of one of an error's [`Error::details`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// A name from a closed set (a binding shows it as a symbol): which check refused, ...
+    Name(&'static str),
+    /// Text from the input, already made printable and short with [`excerpt`].
+    Text(String),
+    /// A number: a line, a length, ...
+    Int(u64),
+}
+
+/// A refusal's message (for people) and its fields (for code): the payload of the variants a
+/// caller acts on. Dereferences to the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refusal {
+    message: String,
+    fields: Vec<(&'static str, Field)>,
+}
+
+impl Refusal {
+    /// A refusal with its message and no fields yet.
+    pub fn new(message: impl Into<String>) -> Self {
+        Refusal {
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The fields, in the order they were set, each key once.
+    pub fn fields(&self) -> &[(&'static str, Field)] {
+        &self.fields
+    }
+
+    /// The field named `key`.
+    pub fn get(&self, key: &str) -> Option<&Field> {
+        self.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    fn set(&mut self, key: &'static str, value: Field) {
+        match self.fields.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.fields.push((key, value)),
+        }
+    }
+}
+
+impl Deref for Refusal {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Self {
+        Refusal::new(message)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(message: &str) -> Self {
+        Refusal::new(message)
+    }
+}
+
 /// Every error the core reports, each with its [`Error::kind`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -77,10 +157,10 @@ pub enum Error {
     },
     /// Malformed path input: NUL, empty, too long, absolute, ... (kind `path`).
     #[error("{0}")]
-    Path(String),
+    Path(Refusal),
     /// The path would leave its root (kind `path_escape`).
     #[error("{0}")]
-    PathEscape(String),
+    PathEscape(Refusal),
     /// An operating-system error, with its `errno` (kind `io`): a binding reports it as its
     /// language's own file API would (a missing file as `ENOENT`, ...).
     #[error("{context}: {source}")]
@@ -92,16 +172,16 @@ pub enum Error {
     },
     /// A value outside the allowlist, option injection, NUL (kind `command_not_allowed`).
     #[error("{0}")]
-    CommandNotAllowed(String),
+    CommandNotAllowed(Refusal),
     /// The command could not be run at all: spawn failed, ... (kind `command`).
     #[error("{0}")]
     Command(String),
     /// A policy definition is invalid (kind `policy`).
     #[error("{0}")]
-    Policy(String),
+    Policy(Refusal),
     /// A guard was set up wrongly (kind `configuration`).
     #[error("{0}")]
-    Configuration(String),
+    Configuration(Refusal),
     /// The caller passed something of the right type but unusable: an unknown placeholder, a
     /// missing value, an unknown mode (kind `argument`).
     #[error("{0}")]
@@ -140,6 +220,81 @@ impl Error {
         }
     }
 
+    /// An [`Error::Path`] with `message`; add fields with [`Error::check`] and [`Error::with`].
+    pub fn path(message: impl Into<String>) -> Self {
+        Error::Path(Refusal::new(message))
+    }
+
+    /// An [`Error::PathEscape`] with `message`.
+    pub fn path_escape(message: impl Into<String>) -> Self {
+        Error::PathEscape(Refusal::new(message))
+    }
+
+    /// An [`Error::CommandNotAllowed`] with `message`.
+    pub fn command_not_allowed(message: impl Into<String>) -> Self {
+        Error::CommandNotAllowed(Refusal::new(message))
+    }
+
+    /// An [`Error::Policy`] with `message`.
+    pub fn policy(message: impl Into<String>) -> Self {
+        Error::Policy(Refusal::new(message))
+    }
+
+    /// An [`Error::Configuration`] with `message`.
+    pub fn configuration(message: impl Into<String>) -> Self {
+        Error::Configuration(Refusal::new(message))
+    }
+
+    /// The refusal's fields, empty for the variants without a [`Refusal`].
+    pub fn details(&self) -> &[(&'static str, Field)] {
+        match self.refusal() {
+            Some(r) => r.fields(),
+            None => &[],
+        }
+    }
+
+    /// The field `key` of [`Error::details`].
+    pub fn detail(&self, key: &str) -> Option<&Field> {
+        self.refusal().and_then(|r| r.get(key))
+    }
+
+    /// Sets the `check` field: which of the rules refused, a name from a closed set.
+    #[must_use]
+    pub fn check(self, check: &'static str) -> Self {
+        self.with(key::CHECK, Field::Name(check))
+    }
+
+    /// Sets the field `key` (one of [`key`]); a variant without a [`Refusal`] is unchanged.
+    #[must_use]
+    pub fn with(mut self, key: &'static str, value: Field) -> Self {
+        if let Some(r) = self.refusal_mut() {
+            r.set(key, value);
+        }
+        self
+    }
+
+    fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Error::Path(r)
+            | Error::PathEscape(r)
+            | Error::CommandNotAllowed(r)
+            | Error::Policy(r)
+            | Error::Configuration(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn refusal_mut(&mut self) -> Option<&mut Refusal> {
+        match self {
+            Error::Path(r)
+            | Error::PathEscape(r)
+            | Error::CommandNotAllowed(r)
+            | Error::Policy(r)
+            | Error::Configuration(r) => Some(r),
+            _ => None,
+        }
+    }
+
     /// An [`Error::Io`] from an `errno`-style error, with what was being done.
     pub fn io(source: impl Into<std::io::Error>, context: impl Into<String>) -> Self {
         Error::Io {
@@ -155,6 +310,28 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// The keys of [`Error::details`], so a binding and a test name them the same way.
+pub mod key {
+    /// Which rule refused: a [`super::Field::Name`].
+    pub const CHECK: &str = "check";
+    /// The command placeholder whose value was refused (without braces).
+    pub const PLACEHOLDER: &str = "placeholder";
+    /// An escaped excerpt of the refused path.
+    pub const PATH: &str = "path";
+    /// The policy file (as given).
+    pub const FILE: &str = "file";
+    /// The 1-based line in the policy file.
+    pub const LINE: &str = "line";
+    /// The id of the policy rule.
+    pub const RULE_ID: &str = "rule_id";
+    /// The 0-based index of the policy rule in `rules:`.
+    pub const RULE_INDEX: &str = "rule_index";
+    /// The policy key at fault.
+    pub const KEY: &str = "key";
+    /// The option (keyword) that was set wrongly.
+    pub const OPTION: &str = "option";
 }
 
 /// A short, printable excerpt of untrusted input for an error message: at most `max` chars,
@@ -253,13 +430,13 @@ mod tests {
                 reason: UntrustedReason::Invalid,
                 message: String::new(),
             },
-            Error::Path(String::new()),
-            Error::PathEscape(String::new()),
+            Error::path(String::new()),
+            Error::path_escape(String::new()),
             Error::io(std::io::Error::from_raw_os_error(2), ""),
-            Error::CommandNotAllowed(String::new()),
+            Error::command_not_allowed(String::new()),
             Error::Command(String::new()),
-            Error::Policy(String::new()),
-            Error::Configuration(String::new()),
+            Error::policy(String::new()),
+            Error::configuration(String::new()),
             Error::Argument(String::new()),
         ];
         let kinds: Vec<&str> = errors.iter().map(Error::kind).collect();
@@ -276,6 +453,26 @@ mod tests {
         assert_eq!(excerpt_bytes(b"abc", 3), "abc");
         assert_eq!(excerpt_bytes(b"ab\xff\xfe", 3), "ab\\xff…");
         assert_eq!(excerpt_bytes("op\u{200b}".as_bytes(), 10), "op\\u{200b}");
+    }
+
+    #[test]
+    fn details_are_set_where_the_refusal_is_made() {
+        let e = Error::command_not_allowed("no")
+            .check("leading_dash")
+            .with(key::PLACEHOLDER, Field::Text("v".into()))
+            .check("nul");
+        assert_eq!(e.kind(), "command_not_allowed");
+        assert_eq!(e.to_string(), "no");
+        assert_eq!(
+            e.details(),
+            &[
+                (key::CHECK, Field::Name("nul")),
+                (key::PLACEHOLDER, Field::Text("v".into()))
+            ]
+        );
+        assert_eq!(e.detail(key::PLACEHOLDER), Some(&Field::Text("v".into())));
+        let certificate = Error::Certificate("x".into()).check("nul");
+        assert!(certificate.details().is_empty());
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub mod root;
 #[allow(unsafe_code)]
 pub mod sys;
 
-pub use error::{Error, Result};
+pub use error::{Error, Field, Refusal, Result};
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use hanami_guard_core::Error;
 
 fn refused(yaml: &str) -> String {
     match Policy::parse(yaml, "config/guard.yml") {
-        Err(Error::Policy(msg)) => msg,
+        Err(Error::Policy(msg)) => msg.message().to_owned(),
         Err(other) => panic!("expected a policy error, got {other:?}"),
         Ok(_) => panic!("expected {yaml:?} to be refused"),
     }

@@ -7,9 +7,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
-use hanami_guard_core::Error as CoreError;
+use hanami_guard_core::{Error as CoreError, Field};
 use magnus::value::{Opaque, ReprValue};
-use magnus::{kwargs, prelude::*, Error, ExceptionClass, RClass, RModule, Ruby};
+use magnus::{kwargs, prelude::*, Error, ExceptionClass, RClass, RHash, RModule, Ruby};
 
 /// The class of each kind of core error (`hanami_guard_core::Error::KINDS`), except `io`
 /// (the matching `Errno::*`, as Ruby's File raises) and `argument` (`ArgumentError`). Each
@@ -126,8 +126,34 @@ pub fn to_ruby(ruby: &Ruby, error: CoreError) -> Error {
             None => Error::new(ruby.exception_io_error(), message),
         },
         CoreError::Argument(_) => Error::new(ruby.exception_arg_error(), message),
+        other if !other.details().is_empty() => {
+            let class = ruby.get_inner(c.of(other.kind()));
+            let details = details_hash(ruby, other.details());
+            match class
+                .funcall::<_, _, magnus::Exception>("new", (message, kwargs!("details" => details)))
+            {
+                Ok(exception) => Error::from(exception),
+                Err(e) => e,
+            }
+        }
         other => raise(ruby, c.of(other.kind()), message),
     }
+}
+
+/// The core's details as a Hash of Symbol keys; names become Symbols, text Strings, numbers
+/// Integers. The Ruby side freezes it.
+fn details_hash(ruby: &Ruby, details: &[(&'static str, Field)]) -> RHash {
+    let hash = ruby.hash_new();
+    for (key, value) in details {
+        let key = ruby.to_symbol(key);
+        // aset on a fresh Hash of Symbols, Strings and Integers cannot raise.
+        let _ = match value {
+            Field::Name(name) => hash.aset(key, ruby.to_symbol(name)),
+            Field::Text(text) => hash.aset(key, ruby.str_new(text)),
+            Field::Int(n) => hash.aset(key, *n),
+        };
+    }
+    hash
 }
 
 impl Classes {

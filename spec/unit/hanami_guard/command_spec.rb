@@ -197,19 +197,26 @@ RSpec.describe HanamiGuard::Command do
                                 allow: { image: { "worker" => "worker:latest" }, tag: %w[v1 v2],
                                          name: /[a-z]+/, n: ->(v) { v.to_i.between?(1, 9) } })
       expect(cmd.argv(image: "worker", tag: "v1", name: "abc", n: 3).drop(1)).to eq(%w[worker:latest v1 abc 3])
-      expect { cmd.argv(image: "worker:latest", tag: "v1", name: "abc", n: 3) }
-        .to raise_error(HanamiGuard::CommandNotAllowed)
-      expect { cmd.argv(image: "worker", tag: "v3", name: "abc", n: 3) }.to raise_error(HanamiGuard::CommandNotAllowed)
-      expect { cmd.argv(image: "worker", tag: "v1", name: "abc;id", n: 3) }
-        .to raise_error(HanamiGuard::CommandNotAllowed)
-      expect { cmd.argv(image: "worker", tag: "v1", name: "abc\nid", n: 3) }
-        .to raise_error(HanamiGuard::CommandNotAllowed)
-      expect { cmd.argv(image: "worker", tag: "v1", name: "abc", n: 10) }.to raise_error(HanamiGuard::CommandNotAllowed)
+      {
+        { image: "worker:latest", tag: "v1", name: "abc", n: 3 } => "image",
+        { image: "worker", tag: "v3", name: "abc", n: 3 } => "tag",
+        { image: "worker", tag: "v1", name: "abc;id", n: 3 } => "name",
+        { image: "worker", tag: "v1", name: "abc\nid", n: 3 } => "name",
+        { image: "worker", tag: "v1", name: "abc", n: 10 } => "n"
+      }.each do |values, placeholder|
+        expect { cmd.argv(**values) }.to raise_error(HanamiGuard::CommandNotAllowed) { |e|
+          expect([e.check, e.placeholder]).to eq([:not_in_allowlist, placeholder]), values.inspect
+        }
+      end
     end
 
     it "refuses NUL bytes" do
-      expect { printf.run(value: "a\0b") }.to raise_error(HanamiGuard::CommandNotAllowed, /NUL/)
-      expect { described_class.run("echo", "a\0b") }.to raise_error(HanamiGuard::CommandNotAllowed, /NUL/)
+      expect { printf.run(value: "a\0b") }.to raise_error(HanamiGuard::CommandNotAllowed) { |e|
+        expect([e.check, e.placeholder]).to eq([:nul, "value"])
+      }
+      expect { described_class.run("echo", "a\0b") }.to raise_error(HanamiGuard::CommandNotAllowed, /NUL/) { |e|
+        expect(e.check).to eq(:nul)
+      }
     end
 
     it "gives the child only the environment given, plus PATH and LANG", :slow do

@@ -291,9 +291,15 @@ RSpec.describe HanamiGuard::Policy do
       end.to raise_error(HanamiGuard::PolicyError,
                          /rule "r" \(rules\[0\]\), key principals\[0\]\.subject\.XX: unknown attribute type/)
       expect { described_class.define { allow :deploy, resources: ["w"], principals: ["*"] } }
-        .to raise_error(HanamiGuard::PolicyError, /rules\[0\] \(no valid id\), key id: missing/)
+        .to raise_error(HanamiGuard::PolicyError) { |e|
+          expect(e.details.slice(:rule_index, :key)).to eq(rule_index: 0, key: "id")
+          expect(e.rule_id).to be_nil
+        }
       expect { described_class.define { allow :deploy, resource: ["w"], principals: ["*"], id: "t" } }
-        .to raise_error(HanamiGuard::PolicyError, /rule "t" \(rules\[0\]\), key resource: unknown key/)
+        .to raise_error(HanamiGuard::PolicyError) { |e|
+          expect([e.rule_id, e.details[:key]]).to eq(%w[t resource])
+          expect(e.file).to start_with("Policy.define (#{__FILE__}:")
+        }
       expect { described_class.define { allow resources: ["w"], principals: ["*"], id: "t" } }
         .to raise_error(HanamiGuard::PolicyError, /key actions: must not be empty/)
       expect { described_class.define { allow :x, resources: [/w/], principals: ["*"], id: "t" } }
@@ -400,7 +406,9 @@ RSpec.describe HanamiGuard::Policy do
         replace(path, yaml.sub("effect: deny", "effect: dney"))
         expect do
           loaded.reload!
-        end.to raise_error(HanamiGuard::PolicyError, /#{Regexp.escape(path)}.*no-contractors.*effect/)
+        end.to raise_error(HanamiGuard::PolicyError) { |e|
+          expect([e.file, e.rule_id, e.details[:key]]).to eq([path, "no-contractors", "effect"])
+        }
         # The old policy is still in force: the deny still denies.
         expect(loaded.allowed?(contractor, :restart, "api")).to be(false)
         expect(loaded.allowed?(operator, :restart, "worker")).to be(true)

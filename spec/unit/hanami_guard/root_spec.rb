@@ -142,31 +142,42 @@ RSpec.describe HanamiGuard::Root do
         end
       end
 
-      it "refuses every escape with PathEscapeError" do
+      it "refuses every escape with PathEscapeError, naming the rule and the path" do
         {
-          "../secret.txt" => "a .. above the base", "dir/../../secret.txt" => "a .. above the base",
-          "../base_evil/secret.txt" => "a sibling sharing the prefix",
-          "../base/a.txt" => "a .. that comes back (refused, not clamped)",
-          "out_rel" => "a relative symlink outside", "dir/out_rel" => "a deeper relative symlink outside",
-          "out_abs" => "an absolute symlink outside", "abs_inside" => "an absolute symlink (always refused)",
-          "up_and_back" => "a symlink leaving and coming back",
-          "proc_root/etc/hostname" => "a symlink to /proc/self/root",
-          "evil_link/secret.txt" => "a symlink to the prefix sibling", ".." => "the parent itself"
-        }.each do |input, what|
-          expect { root.read(input) }.to raise_error(HanamiGuard::PathEscapeError, /would leave the root/), what
+          "../secret.txt" => :dotdot, "dir/../../secret.txt" => :dotdot,
+          "../base_evil/secret.txt" => :dotdot, # a sibling sharing the prefix
+          "../base/a.txt" => :dotdot, # a .. that comes back (refused, not clamped)
+          "out_rel" => :symlink_escape, "dir/out_rel" => :symlink_escape,
+          "out_abs" => :symlink_absolute, "abs_inside" => :symlink_absolute, # always refused
+          "up_and_back" => :symlink_escape, # leaving and coming back
+          "proc_root/etc/hostname" => :symlink_absolute, # a symlink to /proc/self/root
+          "evil_link/secret.txt" => :symlink_escape, # to the prefix sibling
+          ".." => :dotdot
+        }.each do |input, check|
+          expect { root.read(input) }.to raise_error(HanamiGuard::PathEscapeError) { |e|
+            expect([e.kind, e.check, e.path]).to eq([:path_escape, check, input]), input
+            expect(e.details).to be_frozen
+          }
         end
       end
 
-      it "refuses malformed input with PathError (not an escape)" do
+      it "says what to do when it refuses an escape" do
+        expect { root.read("../secret.txt") }
+          .to raise_error(HanamiGuard::PathEscapeError, /would leave the root: .*refuse the request/)
+      end
+
+      it "refuses malformed input with PathError (not an escape), naming the rule" do
         {
-          "/etc/passwd" => /absolute/, "a\0b" => /NUL/, "" => /empty/, "..\\secret.txt" => /backslash/,
-          "C:/x" => /drive letter/, "c:secret.txt" => /drive letter/, "\xff.txt".b => /UTF-8/,
-          "a/" * 2100 => /PATH_MAX/
-        }.each do |input, message|
-          expect { root.read(input) }.to raise_error(HanamiGuard::PathError, message) { |e|
+          "/etc/passwd" => :absolute, "a\0b" => :nul, "" => :empty, "..\\secret.txt" => :backslash,
+          "C:/x" => :drive_letter, "c:secret.txt" => :drive_letter, "\xff.txt".b => :not_utf8,
+          "a/" * 2100 => :too_long
+        }.each do |input, check|
+          expect { root.read(input) }.to raise_error(HanamiGuard::PathError) { |e|
             expect(e).not_to be_a(HanamiGuard::PathEscapeError)
+            expect([e.kind, e.check]).to eq([:path, check]), input[0, 40].inspect
           }
         end
+        expect { root.read("a\0b") }.to raise_error(HanamiGuard::PathError) { |e| expect(e.path).to eq("a\\u{0}b") }
       end
 
       it "raises the Errno Ruby's File raises" do
@@ -182,7 +193,9 @@ RSpec.describe HanamiGuard::Root do
       it "refuses a magic link even when /proc is the base" do
         proc_root = described_class.new("/proc/self", resolver:)
         %w[root/etc/hostname cwd fd/0 exe].each do |magic|
-          expect { proc_root.read(magic) }.to raise_error(HanamiGuard::PathEscapeError, /magic link|leave/)
+          expect { proc_root.read(magic) }.to raise_error(HanamiGuard::PathEscapeError) { |e|
+            expect(e.check).to eq(:magic_link)
+          }
         end
       end
 
@@ -190,13 +203,17 @@ RSpec.describe HanamiGuard::Root do
         strict = described_class.new(base, symlinks: :deny, resolver:)
         expect(strict.read("dir/b.txt")).to eq("B")
         %w[link_in dir_link/b.txt dir/back].each do |input|
-          expect { strict.read(input) }.to raise_error(HanamiGuard::PathEscapeError, /symlinks: :deny/)
+          expect { strict.read(input) }.to raise_error(HanamiGuard::PathEscapeError) { |e|
+            expect(e.check).to eq(:symlink_denied)
+          }
         end
       end
 
       it "refuses a mount crossing with xdev: false" do
         slash = described_class.new("/", resolver:, xdev: false)
-        expect { slash.read("proc/version") }.to raise_error(HanamiGuard::PathEscapeError, /mount|leave/)
+        expect { slash.read("proc/version") }.to raise_error(HanamiGuard::PathEscapeError) { |e|
+          expect(e.check).to eq(:mount_crossing)
+        }
         expect(described_class.new("/", resolver:).read("proc/version")).to start_with("Linux")
       end
     end
@@ -226,11 +243,15 @@ RSpec.describe HanamiGuard::Root do
 
     it "refuses a FIFO at once instead of hanging" do
       File.mkfifo(File.join(base, "fifo"))
-      expect { root.read("fifo") }.to raise_error(HanamiGuard::PathError, /not a regular file/)
+      expect { root.read("fifo") }.to raise_error(HanamiGuard::PathError) { |e|
+        expect([e.check, e.path]).to eq([:not_regular, "fifo"])
+      }
     end
 
     it "raises PathError for a path that is not a String (a missing or non-scalar parameter)" do
-      expect { root.read(:a) }.to raise_error(HanamiGuard::PathError, /String or Pathname, got Symbol\z/)
+      expect { root.read(:a) }.to raise_error(HanamiGuard::PathError, /String or Pathname, got Symbol\z/) { |e|
+        expect(e.check).to eq(:not_string)
+      }
       expect { root.read(nil) }.to raise_error(HanamiGuard::PathError, /got NilClass \(a missing/)
       expect { root.read(["x"]) }.to raise_error(HanamiGuard::PathError, /got Array/)
       expect { root.read({ "a" => "b" }) }.to raise_error(HanamiGuard::PathError, /got Hash/)
@@ -319,7 +340,9 @@ RSpec.describe HanamiGuard::Root do
 
     it "refuses to write through a final symlink and leaves it and its target unchanged" do
       %w[out_rel out_abs link_in dangling].each do |link|
-        expect { root.write(link, "PWNED") }.to raise_error(HanamiGuard::PathEscapeError, /symlink/)
+        expect { root.write(link, "PWNED") }.to raise_error(HanamiGuard::PathEscapeError) { |e|
+          expect(e.check).to eq(:symlink_write)
+        }
         expect(File.symlink?(File.join(base, link))).to be(true)
       end
       expect(File.read(File.join(tmp, "secret.txt"))).to eq("CANARY")

@@ -35,14 +35,14 @@ pub fn resolve(name: &[u8], dirs: &[PathBuf]) -> Result<PathBuf> {
     }
     if name.contains(&b'/') {
         if name[0] != b'/' {
-            return Err(Error::Configuration(format!(
+            return Err(Error::configuration(format!(
                 "the executable `{shown}` is a relative path: give an absolute path or a bare name \
                  looked up in the safe PATH ({SAFE_PATH}); the current directory is never searched"
             )));
         }
         let path = PathBuf::from(std::ffi::OsStr::from_bytes(name));
         if !is_executable_file(&path) {
-            return Err(Error::Configuration(format!(
+            return Err(Error::configuration(format!(
                 "the executable `{shown}` does not exist or is not an executable file"
             )));
         }
@@ -55,7 +55,7 @@ pub fn resolve(name: &[u8], dirs: &[PathBuf]) -> Result<PathBuf> {
         }
     }
     let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    Err(Error::Configuration(format!(
+    Err(Error::configuration(format!(
         "the executable `{shown}` was not found in {}: install it, give its absolute path, or \
          pass path: with the directory that holds it (the current directory is never searched)",
         searched.join(":")
@@ -71,7 +71,7 @@ pub fn check_path_dirs(dirs: &[PathBuf]) -> Result<()> {
     }
     for d in dirs {
         if !d.is_absolute() {
-            return Err(Error::Configuration(format!(
+            return Err(Error::configuration(format!(
                 "path: entry `{}` is relative: only absolute directories are searched",
                 excerpt(&d.to_string_lossy(), 60)
             )));

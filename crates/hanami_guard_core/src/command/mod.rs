@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cancel::Cancel;
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, key, Error, Field, Result};
 pub use crate::sys::Rlimits;
 pub use sandbox::{FsRules, LandlockReport, LandlockStatus, NetRules};
 pub use supervise::Running;
@@ -214,29 +214,29 @@ fn check_env(env: &[(String, String)]) -> Result<Vec<CString>> {
     let mut seen = HashSet::new();
     for (k, v) in env {
         if k.is_empty() || k.contains('=') || k.contains('\0') {
-            return Err(Error::Configuration(format!(
+            return Err(Error::configuration(format!(
                 "env: key `{}` is not a valid variable name (empty, or contains = or NUL)",
                 excerpt(k, 40)
             )));
         }
         if v.contains('\0') {
-            return Err(Error::Configuration(format!(
+            return Err(Error::configuration(format!(
                 "env: the value of {} contains a NUL byte",
                 excerpt(k, 40)
             )));
         }
         if !seen.insert(k.as_str()) {
-            return Err(Error::Configuration(format!(
+            return Err(Error::configuration(format!(
                 "env: {} is given twice",
                 excerpt(k, 40)
             )));
         }
         has_path |= k == "PATH";
         has_lang |= k == "LANG";
-        out.push(
-            CString::new(format!("{k}={v}"))
-                .map_err(|_| Error::Configuration("env: a NUL byte in a variable".into()))?,
-        );
+        out.push(CString::new(format!("{k}={v}")).map_err(|_| {
+            Error::configuration("env: a NUL byte in a variable")
+                .with(key::OPTION, Field::Name("env"))
+        })?);
     }
     if !has_path {
         out.push(CString::new(format!("PATH={}", exe::SAFE_PATH)).unwrap_or_default());
@@ -257,9 +257,10 @@ impl Command {
     /// ordinary characters). Still resolved, checked for shells, and sealed.
     pub fn from_argv(argv: Vec<Vec<u8>>, config: Config) -> Result<Self> {
         if argv.iter().any(|a| a.contains(&0)) {
-            return Err(Error::CommandNotAllowed(
-                "an argument contains a NUL byte, which no argv can hold".into(),
-            ));
+            return Err(Error::command_not_allowed(
+                "an argument contains a NUL byte, which no argv can hold",
+            )
+            .check("nul"));
         }
         Self::build(Template::from_literals(argv)?, config)
     }
@@ -278,7 +279,7 @@ impl Command {
         let names = template.names().to_vec();
         let index_of = |name: &str, what: &str| {
             names.iter().position(|n| n == name).ok_or_else(|| {
-                Error::Configuration(format!(
+                Error::configuration(format!(
                     "{what} names `{}`, which is not a placeholder of the template (placeholders: {})",
                     excerpt(name, 40),
                     if names.is_empty() { "none".to_owned() } else { names.join(", ") }
@@ -290,7 +291,7 @@ impl Command {
             let i = index_of(&name, "allow:")?;
             if let Allow::Map(m) = &a {
                 if m.values().any(|v| v.contains(&0)) {
-                    return Err(Error::Configuration(format!(
+                    return Err(Error::configuration(format!(
                         "allow: a value mapped for {name} contains a NUL byte"
                     )));
                 }
@@ -332,7 +333,7 @@ impl Command {
                 .collect();
             let extra: Vec<&[u8]> = exe_names.iter().map(|n| n.as_slice()).collect();
             if let Some(msg) = exe::check_no_inline_script(&literal, &extra) {
-                return Err(Error::Configuration(msg));
+                return Err(Error::configuration(msg));
             }
         }
 
@@ -355,20 +356,21 @@ impl Command {
             }
             (Some(dir), None) => {
                 if !dir.is_absolute() {
-                    return Err(Error::Configuration(format!(
+                    return Err(Error::configuration(format!(
                         "chdir: `{}` is relative: give a HanamiGuard::Root or an absolute directory",
                         excerpt(&dir.to_string_lossy(), 60)
                     )));
                 }
                 if !dir.is_dir() {
-                    return Err(Error::Configuration(format!(
+                    return Err(Error::configuration(format!(
                         "chdir: `{}` is not an existing directory",
                         excerpt(&dir.to_string_lossy(), 60)
                     )));
                 }
                 Some(WorkDir::Path(Arc::new(
                     CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
-                        Error::Configuration("chdir: the path contains a NUL byte".into())
+                        Error::configuration("chdir: the path contains a NUL byte")
+                            .with(key::OPTION, Field::Name("chdir"))
                     })?,
                 )))
             }
@@ -444,10 +446,12 @@ impl Command {
         for (i, v) in values.iter().enumerate() {
             let v = v.as_ref();
             if v.contains(&0) {
-                return Err(Error::CommandNotAllowed(format!(
+                return Err(Error::command_not_allowed(format!(
                     "the value for {{{}}} contains a NUL byte, which no argv can hold",
                     names[i]
-                )));
+                ))
+                .check("nul")
+                .with(key::PLACEHOLDER, Field::Text(excerpt(&names[i], 64))));
             }
             let v = match &self.allow[i] {
                 Allow::Any => v,
@@ -469,7 +473,7 @@ impl Command {
             let words: Vec<&[u8]> = argv.iter().map(|w| w.as_slice()).collect();
             let extra: Vec<&[u8]> = self.exe_names.iter().map(|n| n.as_slice()).collect();
             if let Some(msg) = exe::check_no_inline_script(&words, &extra) {
-                return Err(Error::CommandNotAllowed(msg));
+                return Err(Error::command_not_allowed(msg).check("inline_script"));
             }
         }
         Ok(argv)
@@ -506,10 +510,12 @@ impl Command {
 }
 
 fn not_allowed(name: &str) -> Error {
-    Error::CommandNotAllowed(format!(
+    Error::command_not_allowed(format!(
         "the value for {{{name}}} is not in its allowlist: check it against allow: before \
          running, or extend the allowlist"
     ))
+    .check("not_in_allowlist")
+    .with(key::PLACEHOLDER, Field::Text(excerpt(name, 64)))
 }
 
 #[cfg(test)]

@@ -318,7 +318,7 @@ fn exec_rights() -> BitFlags<AccessFs> {
 
 fn open_path(path: &Path, what: &str) -> Result<Option<(OwnedFd, bool)>> {
     if !path.is_absolute() {
-        return Err(Error::Configuration(format!(
+        return Err(Error::configuration(format!(
             "fs: {what} path `{}` is relative: give absolute paths",
             excerpt(&path.to_string_lossy(), 60)
         )));
@@ -420,7 +420,7 @@ impl Landlock {
                 match open_path(p, what)? {
                     Some((fd, is_dir)) => out.push(Rule { fd, is_dir, access }),
                     None => {
-                        return Err(Error::Configuration(format!(
+                        return Err(Error::configuration(format!(
                             "fs: {what} path `{}` does not exist: create it before defining the \
                              command (paths are opened once, at definition)",
                             excerpt(&p.to_string_lossy(), 60)

@@ -24,9 +24,10 @@ pub(super) fn to_cstrings(argv: Vec<Vec<u8>>) -> Result<Vec<CString>> {
     argv.into_iter()
         .map(|a| {
             CString::new(a).map_err(|_| {
-                Error::CommandNotAllowed(
-                    "an argument contains a NUL byte, which no argv can hold".into(),
+                Error::command_not_allowed(
+                    "an argument contains a NUL byte, which no argv can hold",
                 )
+                .check("nul")
             })
         })
         .collect()

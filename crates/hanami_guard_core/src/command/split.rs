@@ -34,7 +34,7 @@ fn shell_syntax_error(input: &str, c: char, place: &str, meaning: &str) -> Error
     } else {
         c.to_string()
     };
-    Error::Configuration(format!(
+    Error::configuration(format!(
         "the command template `{}` has {place} `{shown}` ({meaning}), but no shell runs a \
          Command: it would reach the program as a literal argument. Run one program per Command \
          (chain or pipe them in Ruby), read its output from result.stdout and result.stderr \
@@ -128,7 +128,7 @@ pub(super) fn check_no_shell_syntax(input: &str) -> Result<()> {
 /// quotes.
 pub fn split_words(input: &str) -> Result<Vec<String>> {
     let words = shell_words::split(input).map_err(|_| {
-        Error::Configuration(format!(
+        Error::configuration(format!(
             "the command template has an unbalanced quote (in `{}`): close every ' and \" \
              (a literal quote is written \\' or \\\")",
             excerpt(input, 60)
@@ -149,7 +149,7 @@ pub fn split_words(input: &str) -> Result<Vec<String>> {
             .map(|w| w.replace(marker, "#"))
             .collect();
         if literal != words {
-            return Err(Error::Configuration(format!(
+            return Err(Error::configuration(format!(
                 "a `#` at the start of a word in the command template (`{}`) would begin a shell \
                  comment and drop every word after it: quote it ('#...') or escape it (\\#) to pass \
                  it literally, or remove the comment",

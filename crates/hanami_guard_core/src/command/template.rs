@@ -15,7 +15,7 @@
 //!   placeholder is declared an option.
 
 pub use super::split::split_words;
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, key, Error, Field, Result};
 
 /// One piece of a word.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +97,7 @@ impl Template {
             words.push(parse_word(w, &mut names)?);
         }
         if words[0].has_slot() {
-            return Err(Error::Configuration(format!(
+            return Err(Error::configuration(format!(
                 "the executable (`{}`) is a placeholder: the program to run must be a literal in \
                  the template, never a value; use one Command per program",
                 excerpt(&raw[0], 40)
@@ -220,8 +220,11 @@ impl Template {
                         // that byte is `-` (`--upload-pack=...`, `-oProxyCommand=...`, `-`,
                         // `--`). No denylist: any leading dash is refused.
                         if out.is_empty() && v.first() == Some(&b'-') && !is_option[*i] {
-                            return Err(self
-                                .injection(*i, "`-`, so the program would read it as an option"));
+                            return Err(self.injection(
+                                *i,
+                                "leading_dash",
+                                "`-`, so the program would read it as an option",
+                            ));
                         }
                         // Response files: gcc, clang, ld, binutils, javac and 7z read more
                         // arguments from `@path`, so `@uploads/x` smuggles in `-wrapper
@@ -229,6 +232,7 @@ impl Template {
                         if out.is_empty() && v.first() == Some(&b'@') && !is_option[*i] {
                             return Err(self.injection(
                                 *i,
+                                "response_file",
                                 "`@`, which gcc, clang, ld, binutils, javac and 7z read as a \
                                  response file of more options",
                             ));
@@ -244,22 +248,27 @@ impl Template {
 }
 
 impl Template {
-    fn injection(&self, i: usize, what: &str) -> Error {
+    fn injection(&self, i: usize, check: &'static str, what: &str) -> Error {
         let name = &self.names[i];
+        let placeholder = Field::Text(excerpt(name, 64));
         if self.plain {
             let n = name.trim_start_matches("arg");
-            Error::CommandNotAllowed(format!(
+            Error::command_not_allowed(format!(
                 "argument {n} begins with {what} (option injection): every word after the \
                  executable, or after a `--`, is a value and is checked as one. Refuse such \
                  input; a literal option of your own goes before a `--`: \
                  Command.run(\"ls\", \"-l\", \"--\", value)"
             ))
+            .check(check)
+            .with(key::PLACEHOLDER, placeholder)
         } else {
-            Error::CommandNotAllowed(format!(
+            Error::command_not_allowed(format!(
                 "the value for {{{name}}} begins with {what} (option injection): refuse such \
                  input, put a literal prefix (./ or --opt=) before the placeholder in the \
                  template, or list :{name} in options: if it really is an option"
             ))
+            .check(check)
+            .with(key::PLACEHOLDER, placeholder)
         }
     }
 }
@@ -286,7 +295,7 @@ fn parse_word(word: &str, names: &mut Vec<String>) -> Result<Word> {
                     j += 1;
                 }
                 if j == start || !is_name_start(bytes[start]) || bytes.get(j) != Some(&b'}') {
-                    return Err(Error::Configuration(format!(
+                    return Err(Error::configuration(format!(
                         "`{{` in the template word `{}` does not start a placeholder: a placeholder \
                          is {{name}} with name made of letters, digits and _ (not starting with a \
                          digit); write {{{{ for a literal {{",
@@ -308,7 +317,7 @@ fn parse_word(word: &str, names: &mut Vec<String>) -> Result<Word> {
                 i = j + 1;
             }
             b'}' => {
-                return Err(Error::Configuration(format!(
+                return Err(Error::configuration(format!(
                     "a lone `}}` in the template word `{}`: write }}}} for a literal }}",
                     excerpt(word, 40)
                 )));

@@ -86,7 +86,7 @@ impl Severity {
             .into_iter()
             .find(|s| s.as_str() == name)
             .ok_or_else(|| {
-                Error::Configuration(format!(
+                Error::configuration(format!(
                     "unknown severity \"{}\": use one of critical, high, medium, low, info",
                     excerpt(name, 40)
                 ))
@@ -242,14 +242,14 @@ pub(crate) fn shown(value: &str) -> String {
 /// file is reported in [`Report::not_checked`] instead.
 pub fn run(options: &Options) -> Result<Report> {
     let canonical = std::fs::canonicalize(&options.root).map_err(|e| {
-        Error::Configuration(format!(
+        Error::configuration(format!(
             "the doctor's root {} cannot be read ({e}): give a directory laid out like / \
              (ROOT/proc/self/status, ROOT/proc/self/mountinfo), or \"/\"",
             shown(&options.root.to_string_lossy())
         ))
     })?;
     if !canonical.is_dir() {
-        return Err(Error::Configuration(format!(
+        return Err(Error::configuration(format!(
             "the doctor's root {} is not a directory: give a directory laid out like /, or \"/\"",
             shown(&options.root.to_string_lossy())
         )));

@@ -16,7 +16,7 @@ use super::pattern::{
 };
 use super::principal::{parse_issuer_key, AttrCondition, Conditions, Principal};
 use super::{Effect, Mode, Rule};
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, Error, Field, Result};
 use crate::identity::attr;
 
 /// The tag prefix a binding puts on a value of the DSL tree it cannot represent (a Regexp, a
@@ -54,11 +54,28 @@ impl Ctx<'_> {
             Some((i, Some(id))) => format!(" rule \"{}\" (rules[{i}]),", excerpt(id, 64)),
             Some((i, None)) => format!(" rules[{i}] (no valid id),"),
         };
-        Error::Policy(format!(
+        let error = Error::policy(format!(
             "{}:{place} key {}: {msg}",
             self.source,
             excerpt(key, 96)
         ))
+        .with(
+            crate::error::key::FILE,
+            Field::Text(excerpt(self.source, 256)),
+        )
+        .with(crate::error::key::KEY, Field::Text(excerpt(key, 96)));
+        match self.rule {
+            Some((i, id)) => {
+                let error = error.with(crate::error::key::RULE_INDEX, Field::Int(i as u64));
+                match id {
+                    Some(id) => {
+                        error.with(crate::error::key::RULE_ID, Field::Text(excerpt(id, 64)))
+                    }
+                    None => error,
+                }
+            }
+            None => error,
+        }
     }
 }
 
@@ -461,15 +478,17 @@ fn name_conditions(ctx: &Ctx<'_>, key: &str, value: &Value) -> Result<Vec<AttrCo
 /// Parses YAML text; errors name the source.
 pub(super) fn parse_yaml(text: &str, source: &str) -> Result<Value> {
     if text.len() > MAX_POLICY_BYTES {
-        return Err(Error::Policy(format!(
+        return Err(Error::policy(format!(
             "{source}: the policy is {} bytes; at most {MAX_POLICY_BYTES} are allowed",
             text.len()
-        )));
+        ))
+        .with(crate::error::key::FILE, Field::Text(excerpt(source, 256))));
     }
     tree::parse(text).map_err(|e| {
-        Error::Policy(format!(
+        Error::policy(format!(
             "{source}: invalid YAML: {}",
             excerpt(&e.to_string(), 300)
         ))
+        .with(crate::error::key::FILE, Field::Text(excerpt(source, 256)))
     })
 }

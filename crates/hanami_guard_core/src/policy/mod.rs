@@ -541,12 +541,12 @@ pub(crate) fn read_policy_from(file: &std::fs::File, shown: &str) -> Result<Stri
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(e, shown.clone()))?;
     if bytes.len() > MAX_POLICY_BYTES {
-        return Err(Error::Policy(format!(
+        return Err(Error::policy(format!(
             "{shown}: the policy file is larger than {MAX_POLICY_BYTES} bytes"
         )));
     }
     String::from_utf8(bytes)
-        .map_err(|e| Error::Policy(format!("{shown}: the policy file is not UTF-8 ({e})")))
+        .map_err(|e| Error::policy(format!("{shown}: the policy file is not UTF-8 ({e})")))
 }
 
 #[cfg(test)]

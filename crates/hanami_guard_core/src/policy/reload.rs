@@ -71,7 +71,7 @@ fn read_snapshot(path: &Path) -> Result<Snapshot> {
         || before.modified().ok() != modified
         || after.len() != text.len() as u64
     {
-        return Err(Error::Policy(format!(
+        return Err(Error::policy(format!(
             "{shown}: the file changed while it was read, so it was not loaded and the policy \
              in force is unchanged; deploy a policy by writing a new file and renaming it over \
              this one (as a Kubernetes ConfigMap does)"
@@ -156,7 +156,7 @@ impl PolicyFile {
     /// policy stays in force and the error is returned: a broken edit never fails open.
     pub fn reload(&self) -> Result<bool> {
         let path = self.path.as_deref().ok_or_else(|| {
-            Error::Policy(
+            Error::policy(
                 "this policy was not loaded from a file (Policy.parse or Policy.define), so it \
                  cannot be reloaded; build a new one instead"
                     .to_owned(),
@@ -189,7 +189,7 @@ fn check_settled(path: &Path, modified: Option<SystemTime>) -> Result<()> {
     if settled {
         return Ok(());
     }
-    Err(Error::Policy(format!(
+    Err(Error::policy(format!(
         "{}: the file was changed in place less than {} s ago and may still be being written, \
          so it was not loaded and the policy in force is unchanged; reload again once the \
          write is done, or deploy a policy by writing a new file and renaming it over this one \

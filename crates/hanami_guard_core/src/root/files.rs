@@ -11,7 +11,7 @@ use super::atomic;
 use super::path::RelPath;
 use super::resolve::{io_error, Last};
 use super::Root;
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, key, Error, Field, Result};
 
 /// Files at least this large are read without Ruby's GVL (the binding decides; the core only
 /// says where the line is). Below it, releasing and retaking the GVL costs more than the read.
@@ -113,10 +113,12 @@ impl OpenMode {
 }
 
 fn not_regular(rel: &RelPath<'_>) -> Error {
-    Error::Path(format!(
+    Error::path(format!(
         "{} is not a regular file (a FIFO, socket or device): a Root only opens regular files",
         rel.display()
     ))
+    .check("not_regular")
+    .with(key::PATH, Field::Text(rel.excerpt()))
 }
 
 /// After an open: refuse directories (`EISDIR`, as `File.read` does) and anything that is not
@@ -244,11 +246,13 @@ impl Root {
             Ok(st) => match FileType::from_raw_mode(st.st_mode) {
                 FileType::RegularFile => Some(st),
                 FileType::Symlink => {
-                    return Err(Error::PathEscape(format!(
+                    return Err(Error::path_escape(format!(
                         "{} is a symlink: Root#write never writes through one (it could point \
                          anywhere); remove the link or write to its target's path",
                         rel.display()
-                    )))
+                    ))
+                    .check("symlink_write")
+                    .with(key::PATH, Field::Text(rel.excerpt())))
                 }
                 FileType::Directory => return Err(io_error(Errno::ISDIR, &rel)),
                 _ => return Err(not_regular(&rel)),
@@ -302,7 +306,7 @@ fn refuse_privileged_target(fd: &OwnedFd, rel: &RelPath<'_>) -> Result<()> {
     let me = rustix::process::geteuid().as_raw();
     let setid = st.st_mode & 0o6000 != 0;
     if setid && (st.st_uid != me || st.st_nlink > 1) {
-        return Err(Error::Path(format!(
+        return Err(Error::path(format!(
             "{} is a setuid or setgid file {}: Root#open does not write into it (its bits would \
              stay on the new content); use Root#write, which replaces the file and drops them",
             rel.display(),
@@ -311,7 +315,9 @@ fn refuse_privileged_target(fd: &OwnedFd, rel: &RelPath<'_>) -> Result<()> {
             } else {
                 "with another hard link"
             }
-        )));
+        ))
+        .check("setid_target")
+        .with(key::PATH, Field::Text(rel.excerpt())));
     }
     Ok(())
 }
@@ -325,11 +331,13 @@ pub(crate) fn foreign(rel: &RelPath<'_>, owner: u32, me: u32, method: &str) -> E
     } else {
         "remove it"
     };
-    Error::Path(format!(
+    Error::path(format!(
         "{} is owned by uid {owner}, not by this process (uid {me}): {method} does not take over \
          another user's file; {what_to_do}",
         rel.display()
     ))
+    .check("foreign_owner")
+    .with(key::PATH, Field::Text(rel.excerpt()))
 }
 
 #[cfg(test)]

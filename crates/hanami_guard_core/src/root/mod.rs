@@ -138,7 +138,7 @@ impl AsFd for Root {
 }
 
 fn configuration(path: &Path, what: &str) -> Error {
-    Error::Configuration(format!(
+    Error::configuration(format!(
         "the root \"{}\" {what}",
         excerpt(&path.to_string_lossy(), 200)
     ))
@@ -151,13 +151,13 @@ impl Root {
     pub fn new(path: impl AsRef<Path>, options: Options) -> Result<Root> {
         let path = path.as_ref();
         if path.as_os_str().is_empty() {
-            return Err(Error::Configuration(
+            return Err(Error::configuration(
                 "the root path is empty: give the base directory, such as \"public\"".to_owned(),
             ));
         }
         // No file name holds a NUL; one here would cut the name short at the system call.
         if path.as_os_str().as_encoded_bytes().contains(&0) {
-            return Err(Error::Configuration(
+            return Err(Error::configuration(
                 "the root path contains a NUL byte: give the base directory's real path".to_owned(),
             ));
         }
@@ -187,7 +187,7 @@ impl Root {
 
     fn from_parts(dir: OwnedFd, path: String, options: Options) -> Result<Root> {
         let st = rfs::fstat(&dir)
-            .map_err(|e| Error::Configuration(format!("cannot stat the root: {e}")))?;
+            .map_err(|e| Error::configuration(format!("cannot stat the root: {e}")))?;
         let root = Root {
             dir,
             path,
@@ -206,7 +206,7 @@ impl Root {
             ) {
                 Ok(_) => {}
                 Err(e) => {
-                    return Err(Error::Configuration(format!(
+                    return Err(Error::configuration(format!(
                         "resolver: :kernel needs openat2, which failed here ({}): use the \
                          default resolver (:auto)",
                         std::io::Error::from(e)
@@ -307,7 +307,7 @@ impl Root {
 /// The canonical path of the directory behind `dir`, as the kernel names it, checked against
 /// the descriptor (same device and inode) so the two cannot disagree.
 fn canonical_path(dir: &OwnedFd, given: &Path) -> Result<String> {
-    let st = rfs::fstat(dir).map_err(|e| Error::Configuration(format!("cannot stat: {e}")))?;
+    let st = rfs::fstat(dir).map_err(|e| Error::configuration(format!("cannot stat: {e}")))?;
     let same = |candidate: &str| {
         rfs::stat(candidate)
             .map(|s| s.st_dev == st.st_dev && s.st_ino == st.st_ino)

@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, excerpt_bytes, key, Error, Field, Result};
 
 /// Longest path accepted, in bytes: Linux's `PATH_MAX` counts the terminating NUL.
 pub const PATH_MAX: usize = 4096;
@@ -27,51 +27,64 @@ impl<'a> RelPath<'a> {
     /// ([`Error::Path`]).
     pub fn parse(raw: &'a [u8]) -> Result<Self> {
         if raw.is_empty() {
-            return Err(Error::Path(
+            return Err(Error::path(
                 "the path is empty: give a path relative to the root, such as \"css/app.css\", \
                  or \".\" for the root itself"
                     .to_owned(),
-            ));
+            )
+            .check("empty"));
         }
         if raw.len() >= PATH_MAX {
-            return Err(Error::Path(format!(
+            return Err(Error::path(format!(
                 "the path is {} bytes long, over the limit of {} (PATH_MAX): refuse it before \
                  it reaches the root",
                 raw.len(),
                 PATH_MAX - 1
-            )));
+            ))
+            .check("too_long")
+            .with(key::PATH, Field::Text(excerpt_bytes(raw, EXCERPT_CHARS))));
         }
         if raw.contains(&0) {
-            return Err(Error::Path(format!(
+            return Err(Error::path(format!(
                 "the path \"{}\" contains a NUL byte, which would cut it short: refuse the input",
                 excerpt(&String::from_utf8_lossy(raw), EXCERPT_CHARS)
-            )));
+            ))
+            .check("nul")
+            .with(key::PATH, Field::Text(excerpt_bytes(raw, EXCERPT_CHARS))));
         }
         let text = std::str::from_utf8(raw).map_err(|_| {
-            Error::Path(format!(
+            Error::path(format!(
                 "the path \"{}\" is not valid UTF-8: refuse the input (decode it once, as UTF-8)",
                 excerpt(&String::from_utf8_lossy(raw), EXCERPT_CHARS)
             ))
+            .check("not_utf8")
+            .with(key::PATH, Field::Text(excerpt_bytes(raw, EXCERPT_CHARS)))
         })?;
         if text.starts_with('/') {
-            return Err(Error::Path(format!(
+            return Err(Error::path(format!(
                 "the path \"{}\" is absolute: give a path relative to the root",
                 excerpt(text, EXCERPT_CHARS)
-            )));
+            ))
+            .check("absolute")
+            .with(key::PATH, Field::Text(excerpt(text, EXCERPT_CHARS))));
         }
         if text.contains('\\') {
-            return Err(Error::Path(format!(
+            return Err(Error::path(format!(
                 "the path \"{}\" contains a backslash: use \"/\" between names (a Windows-shaped \
                  path is refused so it never means something else)",
                 excerpt(text, EXCERPT_CHARS)
-            )));
+            ))
+            .check("backslash")
+            .with(key::PATH, Field::Text(excerpt(text, EXCERPT_CHARS))));
         }
         let bytes = text.as_bytes();
         if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
-            return Err(Error::Path(format!(
+            return Err(Error::path(format!(
                 "the path \"{}\" starts with a drive letter: give a path relative to the root",
                 excerpt(text, EXCERPT_CHARS)
-            )));
+            ))
+            .check("drive_letter")
+            .with(key::PATH, Field::Text(excerpt(text, EXCERPT_CHARS))));
         }
         Ok(RelPath(text))
     }
@@ -94,6 +107,12 @@ impl<'a> RelPath<'a> {
 
     /// The lexical form used in messages and logs (`path-clean`: `a/./b/../c` is `a/c`),
     /// shortened. It is only a description: resolution never uses it.
+    /// The path as given, escaped and cut short for an error's details.
+    pub fn excerpt(&self) -> String {
+        excerpt(self.0, EXCERPT_CHARS)
+    }
+
+    /// The path as given, cleaned lexically, escaped and cut short, for a message.
     pub fn display(&self) -> String {
         let cleaned = path_clean::clean(self.0);
         let text: Cow<'_, str> = cleaned.to_string_lossy();
@@ -124,7 +143,7 @@ mod tests {
 
     fn refused(raw: &[u8]) -> String {
         match RelPath::parse(raw) {
-            Err(Error::Path(m)) => m,
+            Err(Error::Path(m)) => m.message().to_owned(),
             other => panic!("expected a PathError for {raw:?}, got {other:?}"),
         }
     }

@@ -33,7 +33,7 @@ use rustix::io::Errno;
 
 use super::path::RelPath;
 use super::{Resolver, Root, Symlinks};
-use crate::error::{Error, Result};
+use crate::error::{key, Error, Field, Result};
 
 /// Symlinks followed in one resolution before `ELOOP`; Linux's own `MAXSYMLINKS`.
 pub const MAX_SYMLINKS: u32 = 40;
@@ -78,11 +78,14 @@ pub(crate) fn io_error(errno: Errno, rel: &RelPath<'_>) -> Error {
     Error::io(std::io::Error::from(errno), rel.display())
 }
 
-fn escape(rel: &RelPath<'_>, why: &str) -> Error {
-    Error::PathEscape(format!(
+/// `check` names the rule for [`Error::details`]; `why` says it for people.
+fn escape(rel: &RelPath<'_>, check: &'static str, why: &str) -> Error {
+    Error::path_escape(format!(
         "the path \"{}\" would leave the root: {why}; refuse the request (HTTP 403)",
         rel.display()
     ))
+    .check(check)
+    .with(key::PATH, Field::Text(rel.excerpt()))
 }
 
 pub(crate) enum Kernel {
@@ -185,6 +188,7 @@ impl Root {
             Err(e @ Error::PathEscape(_)) => e,
             _ => escape(
                 rel,
+                "escape",
                 "a \"..\" above the base, a symlink pointing outside or a mount crossing",
             ),
         }
@@ -238,14 +242,15 @@ impl Root {
             let follow_last = last == Last::Follow || trailing;
             if name == b".." {
                 if stack.pop().is_none() {
-                    return Err(escape(
-                        rel,
-                        if links == 0 {
-                            "a \"..\" goes above the base"
-                        } else {
-                            "a symlink on the way points above the base"
-                        },
-                    ));
+                    return Err(if links == 0 {
+                        escape(rel, "dotdot", "a \"..\" goes above the base")
+                    } else {
+                        escape(
+                            rel,
+                            "symlink_escape",
+                            "a symlink on the way points above the base",
+                        )
+                    });
                 }
                 continue;
             }
@@ -365,6 +370,7 @@ impl Root {
     fn denied(&self, rel: &RelPath<'_>) -> Error {
         escape(
             rel,
+            "symlink_denied",
             "it goes through a symlink and this root refuses every symlink (symlinks: :deny)",
         )
     }
@@ -385,7 +391,11 @@ impl Root {
         // kernel jumps to an object, whatever their text says. Never follow one.
         if let Ok(fs) = rfs::fstatfs(dir) {
             if fs.f_type == rfs::PROC_SUPER_MAGIC {
-                return Err(escape(rel, "it goes through a magic link in /proc"));
+                return Err(escape(
+                    rel,
+                    "magic_link",
+                    "it goes through a magic link in /proc",
+                ));
             }
         }
         *links += 1;
@@ -398,6 +408,7 @@ impl Root {
         if target.starts_with(b"/") {
             return Err(escape(
                 rel,
+                "symlink_absolute",
                 "a symlink on the way points to an absolute path",
             ));
         }
@@ -411,6 +422,7 @@ impl Root {
         if !self.xdev && dev != self.dev {
             return Err(escape(
                 rel,
+                "mount_crossing",
                 "it crosses into another mounted file system (xdev: false)",
             ));
         }

@@ -13,9 +13,10 @@ const MAX_EXTENSION: usize = 16;
 /// into `original` (an upload id) when two uploads may share a name.
 pub fn safe_name<S: AsRef<str>>(original: &[u8], extensions: &[S]) -> Result<String> {
     if original.is_empty() {
-        return Err(Error::Path(
+        return Err(Error::path(
             "the file name is empty: give the uploaded file's original name".to_owned(),
-        ));
+        )
+        .check("empty"));
     }
     let digest = ring::digest::digest(&ring::digest::SHA256, original);
     let mut out: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();

@@ -18,7 +18,7 @@ use super::path::RelPath;
 use super::resolve::{io_error, Last};
 use super::safe_name::allowlisted;
 use super::{atomic, Root};
-use crate::error::{Error, Result};
+use crate::error::{key, Error, Field, Result};
 
 impl Root {
     /// Stores `data` in the base directory under `<sha256 hex>[.<ext>]` and returns that name.
@@ -90,10 +90,12 @@ fn holds(dir: &std::os::fd::OwnedFd, rel: &RelPath<'_>, data: &[u8]) -> Result<b
         Ok(fd) => fd,
         Err(Errno::NOENT) => return Ok(false),
         Err(Errno::LOOP) => {
-            return Err(Error::PathEscape(format!(
+            return Err(Error::path_escape(format!(
                 "{} is a symlink: a Root stores only into names it creates; remove the link",
                 rel.display()
-            )))
+            ))
+            .check("symlink_write")
+            .with(key::PATH, Field::Text(rel.excerpt())))
         }
         Err(e) => {
             // A directory or something unreadable at the name: say what is there.
@@ -110,10 +112,12 @@ fn holds(dir: &std::os::fd::OwnedFd, rel: &RelPath<'_>, data: &[u8]) -> Result<b
         FileType::RegularFile => {}
         FileType::Directory => return Err(io_error(Errno::ISDIR, rel)),
         _ => {
-            return Err(Error::Path(format!(
+            return Err(Error::path(format!(
                 "{} is not a regular file (a FIFO, socket or device): remove it",
                 rel.display()
-            )))
+            ))
+            .check("not_regular")
+            .with(key::PATH, Field::Text(rel.excerpt())))
         }
     }
     // Another user's file at our name could be rewritten by them later: content-addressed

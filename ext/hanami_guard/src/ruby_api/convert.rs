@@ -22,7 +22,7 @@ pub fn closed_set<T: Copy>(
         what,
         given,
         known,
-        hanami_guard_core::Error::Configuration,
+        hanami_guard_core::Error::configuration,
     )
 }
 

@@ -65,7 +65,7 @@ fn parse(ruby: &Ruby, text: RString, source: String, mode_name: String) -> Resul
         let text = text.to_string().map_err(|_| {
             errors::to_ruby(
                 ruby,
-                hanami_guard_core::Error::Policy(format!(
+                hanami_guard_core::Error::policy(format!(
                     "{source}: the policy text is not valid UTF-8"
                 )),
             )

@@ -88,7 +88,7 @@ fn capacity(ruby: &Ruby, n: i64) -> Result<usize, Error> {
     usize::try_from(n).map_err(|_| {
         errors::to_ruby(
             ruby,
-            CoreError::Configuration(format!(
+            CoreError::configuration(format!(
                 "cache_size: {n} is negative: give the number of verified chains to keep (0 turns the cache off)"
             )),
         )

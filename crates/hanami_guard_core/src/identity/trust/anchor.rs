@@ -47,7 +47,7 @@ pub(super) struct Anchors {
 pub(super) const MIN_RSA_BITS: usize = 2048;
 
 fn config(message: String) -> Error {
-    Error::Configuration(message)
+    Error::configuration(message)
 }
 
 impl Anchors {

@@ -13,7 +13,7 @@ use crate::error::{excerpt, Error, Result};
 const MAX_BUNDLE: usize = 16 << 20;
 
 fn config(message: String) -> Error {
-    Error::Configuration(message)
+    Error::configuration(message)
 }
 
 /// The trust domain name, given bare (`prod.example.org`) or as `spiffe://prod.example.org`.

@@ -22,7 +22,7 @@ const MAX_CRL_DER: usize = 64 << 20;
 pub(super) struct Layers(pub Vec<Vec<CertRevocationList<'static>>>, pub Option<i64>);
 
 fn config(message: String) -> Error {
-    Error::Configuration(message)
+    Error::configuration(message)
 }
 
 impl Layers {

@@ -102,7 +102,7 @@ pub struct TrustStore {
 }
 
 fn config(message: impl Into<String>) -> Error {
-    Error::Configuration(message.into())
+    Error::configuration(message.into())
 }
 
 /// Whether a URI reads as a SPIFFE ID to anyone: scheme compared without case, as URL parsers

@@ -49,7 +49,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(e, shown.clone()))?;
     if bytes.len() as u64 > MAX_FILE {
-        return Err(Error::Configuration(format!(
+        return Err(Error::configuration(format!(
             "{shown} is larger than {} MiB: refused",
             MAX_FILE >> 20
         )));
@@ -71,7 +71,7 @@ impl TrustFiles {
         let first: Vec<Vec<u8>> = self.paths().map(read).collect::<Result<_>>()?;
         for (path, bytes) in self.paths().zip(&first) {
             if read(path)? != *bytes {
-                return Err(Error::Configuration(format!(
+                return Err(Error::configuration(format!(
                     "{} changed while it was read: nothing was reloaded; replace trust files \
                      atomically (write a new file, then rename it over the old one) and reload again",
                     path.display()
@@ -173,7 +173,7 @@ impl TrustStoreFiles {
     /// unchanged one's is emptied, so every chain is verified in full once more.
     pub fn reload(&self) -> Result<bool> {
         let files = self.files.as_ref().ok_or_else(|| {
-            Error::Configuration(
+            Error::configuration(
                 "this TrustStore was built from Strings (TrustStore.new), so it cannot be \
                  reloaded: build it with TrustStore.load(ca_file:, crl_files:, bundle_files:) to reload it"
                     .to_owned(),
