@@ -156,8 +156,9 @@ module HanamiGuard
         return nil unless Events.listening?("policy.decision")
 
         principal, record = Audit.identity(identity)
-        payload = { principal:, identity: record, action: Audit.plain(action), resource: Audit.plain(resource), allowed:,
-                    decision: allowed ? :allow : :deny, rule_id:, reason:, duration:, policy_version: version }
+        payload = { principal:, identity: record, action: Audit.plain(action), resource: Audit.plain(resource),
+                    allowed:, decision: allowed ? :allow : :deny, rule_id:, reason:, duration:,
+                    policy_version: version }
         payload[:explanation] = explanation if explanation
         Events.emit("policy.decision", payload)
       end
