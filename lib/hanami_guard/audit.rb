@@ -1,7 +1,5 @@
 # frozen_string_literal: true
 
-require "json"
-
 module HanamiGuard
   # A static scan of an app's own Ruby code for the places where request or certificate data
   # still reaches a shell, a file, dynamic code or a string comparison of identities: the
@@ -72,6 +70,7 @@ module HanamiGuard
 
       # @api private
       def initialize(raw)
+        @report = raw.fetch("report")
         @findings = raw.fetch("findings").map { |row| Finding.new(**Finding.members.zip(row).to_h) }.freeze
         @skipped = raw.fetch("skipped").map { |path, reason| Skipped.new(path:, reason:) }.freeze
         @files, @lines, @ignored, @baselined, @seconds = raw.values_at("files", "lines", "ignored", "baselined",
@@ -98,14 +97,16 @@ module HanamiGuard
         }
       end
 
-      # @return [String]
+      # @return [String] the JSON report, {#to_h} as JSON (written by the core, which also reads
+      #   it back as a baseline)
       def to_json(*)
-        JSON.pretty_generate(to_h)
+        @report.__send__(:_json)
       end
 
-      # @return [String] SARIF 2.1.0, one run, fingerprints in `partialFingerprints`
+      # @return [String] SARIF 2.1.0, one run, every rule in the driver, fingerprints in
+      #   `partialFingerprints`
       def to_sarif
-        JSON.pretty_generate(Sarif.document(self))
+        @report.__send__(:_sarif, HanamiGuard::VERSION)
       end
 
       # @return [String] for people: file:line:column, rule and severity, the line, what is
@@ -130,55 +131,6 @@ module HanamiGuard
         line = "#{findings.size} finding#{"s" unless findings.size == 1} in #{files} files " \
                "(#{lines} lines, #{format("%.3f", seconds)} s)"
         extra.empty? ? "#{line}\n" : "#{line}; #{extra.join(", ")}\n"
-      end
-    end
-
-    # SARIF 2.1.0 for code-scanning tools.
-    #
-    # @api private
-    module Sarif
-      LEVELS = { "critical" => "error", "high" => "error", "medium" => "warning", "low" => "note" }.freeze
-      SECURITY_SEVERITY = { "critical" => "9.5", "high" => "8.0", "medium" => "5.5", "low" => "3.0" }.freeze
-      SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-      module_function
-
-      def document(result)
-        rules = Audit.rules
-        index = rules.each_with_index.to_h { |rule, i| [rule[:id], i] }
-        {
-          "$schema" => SCHEMA, "version" => "2.1.0",
-          "runs" => [{
-            "tool" => { "driver" => driver(rules) },
-            "results" => result.findings.map { |f| finding(f, index.fetch(f.rule)) }
-          }]
-        }
-      end
-
-      def driver(rules)
-        {
-          "name" => "hanami_guard", "version" => HanamiGuard::VERSION,
-          "rules" => rules.map do |r|
-            {
-              "id" => r[:id], "name" => r[:id], "shortDescription" => { "text" => r[:summary] },
-              "help" => { "text" => r[:fix] }, "defaultConfiguration" => { "level" => LEVELS.fetch(r[:severity]) },
-              "properties" => { "security-severity" => SECURITY_SEVERITY.fetch(r[:severity]), "tags" => ["security"] }
-            }
-          end
-        }
-      end
-
-      def finding(finding, rule_index)
-        {
-          "ruleId" => finding.rule, "ruleIndex" => rule_index, "level" => LEVELS.fetch(finding.severity),
-          "message" => { "text" => "#{finding.message}. Fix: #{finding.fix}" },
-          "locations" => [{ "physicalLocation" => {
-            "artifactLocation" => { "uri" => finding.path.delete_prefix("./") },
-            "region" => { "startLine" => finding.line, "startColumn" => finding.column,
-                          "snippet" => { "text" => finding.snippet } }
-          } }],
-          "partialFingerprints" => { "hanamiGuard/v1" => finding.fingerprint }
-        }
       end
     end
 
@@ -232,14 +184,7 @@ module HanamiGuard
       end
 
       def fingerprints_from_report(file)
-        report = JSON.parse(File.read(file, encoding: "UTF-8"))
-        findings = report.is_a?(Hash) && report["findings"]
-        raise JSON::ParserError, "no findings list" unless findings.is_a?(Array)
-
-        findings.map { |f| f.is_a?(Hash) ? String(f.fetch("fingerprint")) : raise(JSON::ParserError, "bad finding") }
-      rescue JSON::ParserError, KeyError, TypeError
-        raise ConfigurationError, "baseline #{file} is not a hanami_guard audit JSON report: write one with " \
-                                  "`hanami_guard audit --write-baseline #{file}`"
+        _baseline(file, File.binread(file))
       end
     end
   end

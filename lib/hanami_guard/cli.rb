@@ -1,7 +1,6 @@
 # frozen_string_literal: true
 
 require "optparse"
-require "json"
 # The caller loads the gem (exe/hanami_guard loads all of it, or only the audit's part for
 # `audit`, whose scans of small apps would otherwise be mostly boot time).
 
@@ -97,6 +96,7 @@ module HanamiGuard
     end
 
     def emit(data, text, status)
+      require "json" if @json # here, not at the top: `audit` prints JSON from the core without it
       @stdout.puts(@json ? JSON.pretty_generate(data) : text)
       status
     end
@@ -313,7 +313,9 @@ module HanamiGuard
   end
 end
 
-require_relative "cli/policy_cases"
-require_relative "cli/replay"
-require_relative "cli/install"
+# Each command's helper class loads when its command runs: `audit` of a small app is mostly
+# start-up time.
+HanamiGuard::CLI.autoload(:PolicyCases, File.expand_path("cli/policy_cases", __dir__))
+HanamiGuard::CLI.autoload(:Replay, File.expand_path("cli/replay", __dir__))
+HanamiGuard::CLI.autoload(:Install, File.expand_path("cli/install", __dir__))
 require_relative "cli/scans"

@@ -25,6 +25,7 @@ module HanamiGuard
       # @return [Hash] decisions, changed, changes (each: line, principal, action, resource,
       #   before, before_rule, after, after_rule), policy_version
       def run
+        require "json"
         decisions = 0
         changes = []
         @text.each_line.with_index(1) do |line, number|

@@ -44,6 +44,13 @@ RSpec.describe HanamiGuard::Audit do
       expect(data["files"]).to eq(1)
     end
 
+    it "writes as JSON exactly what #to_h holds (the core writes the one, Ruby builds the other)" do
+      scan = described_class.scan(fixtures)
+      expect(scan.findings.size).to be > 5
+      expect(JSON.parse(scan.to_json)).to eq(scan.to_h.merge("seconds" => scan.seconds.round(4)))
+      expect(JSON.parse(scan.to_json).keys).to eq(%w[findings files lines seconds skipped ignored baselined])
+    end
+
     it "gives SARIF 2.1.0 with a rule table and stable fingerprints" do
       sarif = JSON.parse(result.to_sarif)
       expect(sarif["version"]).to eq("2.1.0")
@@ -86,13 +93,20 @@ RSpec.describe HanamiGuard::Audit do
       end
     end
 
-    it "refuses a baseline that is not a report, saying how to write one" do
-      Dir.mktmpdir do |dir|
-        bad = File.join(dir, "b.json")
-        File.write(bad, "[1, 2]")
-        expect { described_class.scan(fixtures, baseline: bad) }
-          .to raise_error(HanamiGuard::ConfigurationError, /--write-baseline/)
+    ["[1, 2]", "{}", '{"findings": 1}', '{"findings": [1]}', '{"findings": [{"rule": "x"}]}',
+     '{"findings": [{"fingerprint": 7}]}', "not json", "\xFF\xFE{}", ""].each do |text|
+      it "refuses a baseline that is not a report (#{text.inspect}), saying how to write one" do
+        Dir.mktmpdir do |dir|
+          bad = File.join(dir, "b.json")
+          File.binwrite(bad, text)
+          expect { described_class.scan(fixtures, baseline: bad) }
+            .to raise_error(HanamiGuard::ConfigurationError, %r{baseline .*/b.json .*--write-baseline})
+        end
       end
+    end
+
+    it "raises Errno::ENOENT for a baseline that is not there, as File.read would" do
+      expect { described_class.scan(fixtures, baseline: "/nonexistent/baseline.json") }.to raise_error(Errno::ENOENT)
     end
   end
 

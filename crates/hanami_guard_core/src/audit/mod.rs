@@ -4,10 +4,12 @@
 //!
 //! Files are parsed with Prism (Ruby's own parser, through the `ruby-prism` crate), which
 //! evaluates nothing. Each method is analysed on its own (see `taint.rs` for what counts as
-//! input and what cleans it); files are spread over threads. The result is plain data; the Ruby
-//! side prints it as text, JSON or SARIF.
+//! input and what cleans it); files are spread over threads. The result is plain data;
+//! `report.rs` defines its JSON and SARIF forms (and reads a JSON report back as a baseline),
+//! the Ruby side prints the text form for people.
 
 mod analyze;
+mod report;
 mod rules;
 mod sinks;
 mod taint;
@@ -20,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub use report::baseline_fingerprints;
 pub use rules::{Rule, Severity};
 
 /// Files larger than this are reported and not parsed: generated or vendored code, not an app's.

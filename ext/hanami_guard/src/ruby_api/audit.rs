@@ -1,17 +1,37 @@
 //! `HanamiGuard::Audit`: converts arguments and results for `hanami_guard_core::audit`.
 //!
 //! The scan runs without the GVL (it reads and parses files on its own threads); its result
-//! comes back as plain Arrays and a Hash that `lib/hanami_guard/audit.rb` turns into objects.
+//! comes back as plain Arrays and a Hash that `lib/hanami_guard/audit.rb` turns into objects,
+//! with the core's report kept beside them (`Audit::Report`) to print as JSON or SARIF.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use hanami_guard_core::audit::{self as core, Rule, Severity};
-use magnus::{function, prelude::*, Error, RArray, RHash, RModule, Ruby};
+use magnus::{function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby};
 
-use super::convert::frozen_str;
+use super::convert::{frozen_str, with_bytes};
 use crate::{errors, gvl};
+
+/// The core's report of one scan, kept for the formats the core defines (JSON, SARIF).
+#[magnus::wrap(
+    class = "HanamiGuard::Audit::Report",
+    free_immediately,
+    size,
+    frozen_shareable
+)]
+struct Report(core::Report);
+
+impl Report {
+    fn json(&self) -> String {
+        self.0.to_json()
+    }
+
+    fn sarif(&self, tool_version: String) -> String {
+        self.0.to_sarif(&tool_version)
+    }
+}
 
 fn scan(
     ruby: &Ruby,
@@ -29,7 +49,22 @@ fn scan(
             baseline,
         };
         let report = errors::map(ruby, gvl::nogvl(ruby, || core::scan(&paths, &options))?)?;
-        to_hash(ruby, &report)
+        let h = to_hash(ruby, &report)?;
+        let wrapped = ruby.obj_wrap(Report(report));
+        wrapped.freeze();
+        h.aset("report", wrapped)?;
+        Ok(h)
+    })
+}
+
+/// The fingerprints of a saved JSON report (a baseline): `file` names it in the error.
+fn baseline(ruby: &Ruby, file: String, text: RString) -> Result<RArray, Error> {
+    errors::guard(ruby, || {
+        let fingerprints = errors::map(
+            ruby,
+            with_bytes(text, |bytes| core::baseline_fingerprints(&file, bytes)),
+        )?;
+        Ok(ruby.ary_from_iter(fingerprints))
     })
 }
 
@@ -92,10 +127,16 @@ fn severities(ruby: &Ruby) -> Result<RArray, Error> {
     Ok(out)
 }
 
-pub fn init(_ruby: &Ruby, module: RModule) -> Result<(), Error> {
+pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let m = module.define_module("Audit")?;
+    let report = m.define_class("Report", ruby.class_object())?;
+    report.undef_default_alloc_func();
+    report.define_private_method("_json", method!(Report::json, 0))?;
+    report.define_private_method("_sarif", method!(Report::sarif, 1))?;
     m.singleton_class()?
         .define_private_method("_scan", function!(scan, 4))?;
+    m.singleton_class()?
+        .define_private_method("_baseline", function!(baseline, 2))?;
     m.singleton_class()?
         .define_private_method("_rules", function!(rules, 0))?;
     m.singleton_class()?
