@@ -251,7 +251,7 @@ impl Policy {
     /// the whole policy is a candidate that never decides (see [`Policy::decide_shadow`]).
     pub fn parse_as(text: &str, source: &str, mode: Mode) -> Result<Policy> {
         let value = load::parse_yaml(text, source)?;
-        let mut policy = Policy::from_value_as(&value, source, mode)?;
+        let mut policy = Policy::from_tree(&value, source, mode, Some(text))?;
         policy.digest = sha256(text.as_bytes());
         Ok(policy)
     }
@@ -264,7 +264,18 @@ impl Policy {
 
     /// [`Policy::from_value`], with every rule in shadow mode when `mode` is [`Mode::Shadow`].
     pub fn from_value_as(value: &tree::Value, source: &str, mode: Mode) -> Result<Policy> {
-        let mut rules = load::rules_from_value(value, source)?;
+        Policy::from_tree(value, source, mode, None)
+    }
+
+    /// [`Policy::from_value_as`]; `text` is the YAML `value` was parsed from, if it was, so a
+    /// refusal can name its line.
+    fn from_tree(
+        value: &tree::Value,
+        source: &str,
+        mode: Mode,
+        text: Option<&str>,
+    ) -> Result<Policy> {
+        let mut rules = load::rules_from_value(value, source, text)?;
         if mode == Mode::Shadow {
             rules.iter_mut().for_each(|r| r.mode = Mode::Shadow);
         }
