@@ -97,10 +97,12 @@ fn a_tree_without_text_has_no_line() {
 }
 
 #[test]
-fn a_file_too_large_or_not_utf8_has_no_line() {
+fn a_file_that_is_not_utf8_has_no_line_but_names_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("p.yml");
     std::fs::write(&path, b"version: 1\nrules: []\n# \xff\n").expect("write");
     let e = Policy::load(&path).expect_err("not UTF-8");
     assert_eq!(e.detail(key::LINE), None);
+    let shown = path.display().to_string();
+    assert_eq!(text(&e, key::FILE), Some(shown));
 }

@@ -40,7 +40,7 @@ pub use pattern::{ResourcePattern, SpiffePattern, MAX_RESOURCE_BYTES};
 pub use principal::{parse_issuer_key, AttrCondition, Condition, Conditions, Principal, Uses};
 pub use reload::PolicyFile;
 
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, key, Error, Field, Result};
 use principal::Subject;
 
 /// What a rule does when it matches.
@@ -551,13 +551,16 @@ pub(crate) fn read_policy_from(file: &std::fs::File, shown: &str) -> Result<Stri
     file.take(MAX_POLICY_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(e, shown.clone()))?;
+    let file = Field::Text(excerpt(&shown, 256));
     if bytes.len() > MAX_POLICY_BYTES {
         return Err(Error::policy(format!(
             "{shown}: the policy file is larger than {MAX_POLICY_BYTES} bytes"
-        )));
+        ))
+        .with(key::FILE, file));
     }
-    String::from_utf8(bytes)
-        .map_err(|e| Error::policy(format!("{shown}: the policy file is not UTF-8 ({e})")))
+    String::from_utf8(bytes).map_err(|e| {
+        Error::policy(format!("{shown}: the policy file is not UTF-8 ({e})")).with(key::FILE, file)
+    })
 }
 
 #[cfg(test)]
