@@ -238,8 +238,8 @@ module HanamiGuard
 
         findings.map { |f| f.is_a?(Hash) ? String(f.fetch("fingerprint")) : raise(JSON::ParserError, "bad finding") }
       rescue JSON::ParserError, KeyError, TypeError
-        raise ConfigurationError, "baseline #{file} is not a hanami_guard audit JSON report: write one with " \
-                                  "`hanami_guard audit --write-baseline #{file}`"
+        raise ConfigurationError.new("baseline #{file} is not a hanami_guard audit JSON report: write one with " \
+                                     "`hanami_guard audit --write-baseline #{file}`", details: { option: :baseline })
       end
     end
   end

@@ -47,7 +47,7 @@ impl RbPolicy {
 }
 
 fn mode(ruby: &Ruby, name: String) -> Result<Mode, Error> {
-    closed_set(ruby, "policy mode", &name, Mode::NAMES)
+    closed_set(ruby, "mode", "policy mode", &name, Mode::NAMES)
 }
 
 fn load(ruby: &Ruby, path: String, mode_name: String) -> Result<RbPolicy, Error> {
