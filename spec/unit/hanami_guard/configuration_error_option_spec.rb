@@ -111,6 +111,23 @@ RSpec.describe HanamiGuard::ConfigurationError, "#option" do
       expect(option_of { HanamiGuard::Command.new("true", fs: { read: [File.join(dir, "missing")] }) }).to eq(:fs)
     end
 
+    it "is :template for the template's words and its executable" do
+      ["echo 'x", "echo a > b", "echo {x", "#{dir}/no-such-program", "sh -c {script}"].each do |template|
+        expect(option_of { HanamiGuard::Command.new(template) }).to eq(:template), template
+      end
+    end
+
+    it "is :ca, :crls, :bundles and :cache_size for a TrustStore's unusable inputs" do
+      ca = HanamiGuard::Testing::CA.new(subject: "CN=Option CA")
+      leaf = ca.issue(subject: "CN=leaf")
+      expect(option_of { HanamiGuard::TrustStore.new("not PEM") }).to eq(:ca)
+      expect(option_of { HanamiGuard::TrustStore.new(leaf.to_pem) }).to eq(:ca)
+      expect(option_of { HanamiGuard::TrustStore.new(ca.to_pem, crls: ["not a CRL"]) }).to eq(:crls)
+      expect(option_of { HanamiGuard::TrustStore.new(ca.to_pem, bundles: { "not a domain!" => ca.to_pem }) })
+        .to eq(:bundles)
+      expect(option_of { HanamiGuard::TrustStore.new(ca.to_pem, cache_size: 1 << 40) }).to eq(:cache_size)
+    end
+
     it "is :root for a doctor root that is not a directory" do
       expect(option_of { HanamiGuard::Doctor.run(root: File.join(dir, "missing")) }).to eq(:root)
     end

@@ -249,10 +249,22 @@ fn check_env(env: &[(String, String)]) -> Result<Vec<CString>> {
     Ok(out)
 }
 
+/// A configuration refusal that names no option yet is about the template: its words, its
+/// executable, an inline script it runs.
+fn about_template(e: Error) -> Error {
+    match e {
+        Error::Configuration(_) if e.detail(key::OPTION).is_none() => {
+            e.with(key::OPTION, Field::Name("template"))
+        }
+        e => e,
+    }
+}
+
 impl Command {
     /// Defines a command from a template such as `git -C {repo} log --format=%H -- {path}`.
     pub fn new(template: &str, config: Config) -> Result<Self> {
-        Self::build(Template::parse(template)?, config)
+        let template = Template::parse(template).map_err(about_template)?;
+        Self::build(template, config).map_err(about_template)
     }
 
     /// Defines a command from literal argv words (the plain form: no placeholders, braces are
@@ -581,5 +593,13 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(option(relative), Some(Field::Name("path")));
+        for template in ["echo 'x", "/no/such/program {x}", "echo {x", "echo a > b"] {
+            match Command::new(template, Config::default()) {
+                Err(e @ Error::Configuration(_)) => {
+                    assert_eq!(e.detail(key::OPTION), Some(&Field::Name("template")), "{e}")
+                }
+                other => panic!("{template}: {other:?}"),
+            }
+        }
     }
 }
