@@ -11,16 +11,7 @@ RSpec.describe "exe/hanami_guard" do
     @dir = Dir.mktmpdir("hanami_guard-cli")
     @pki = DemoPki.new(File.join(@dir, "pki"))
     @policy = File.join(@dir, "policy.yml")
-    File.write(@policy, <<~YAML)
-      version: 1
-      rules:
-        - id: operators-deploy
-          effect: allow
-          actions: [deploy]
-          resources: [worker]
-          principals:
-            - subject: { CN: operator, O: MyOrg }
-    YAML
+    File.write(@policy, PolicyFixtures::OPERATORS_DEPLOY)
     @base = File.join(@dir, "public")
     FileUtils.mkdir_p(File.join(@base, "docs"))
     File.write(File.join(@base, "docs", "a.txt"), "a")
