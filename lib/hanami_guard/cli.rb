@@ -214,12 +214,15 @@ module HanamiGuard
       emit(report, Replay.text(report), report[:changed].zero? ? OK : NO)
     end
 
+    # A warning about one rule reads `FILE:LINE: warning: ...`, LINE being where the rule starts.
     def run_lint
       parse_options
       file = exactly_one_operand("FILE")
-      warnings = load_policy(file).lint
-      text = warnings.empty? ? "#{file}: no warnings" : warnings.map { |w| "#{file}: warning: #{w}" }.join("\n")
-      emit({ file:, warnings: }, text, warnings.empty? ? OK : NO)
+      yaml = read_file(file)
+      located = HanamiGuard::Policy.parse(yaml, file).send(:_lint_lines, yaml)
+      warnings = located.map(&:first)
+      text = located.map { |message, line| "#{file}#{":#{line}" if line}: warning: #{message}" }.join("\n")
+      emit({ file:, warnings: }, warnings.empty? ? "#{file}: no warnings" : text, warnings.empty? ? OK : NO)
     end
 
     def run_resolve

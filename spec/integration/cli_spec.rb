@@ -210,7 +210,7 @@ RSpec.describe "exe/hanami_guard" do
       out, _, code = cli("lint", risky)
       expect(code).to eq(1)
       expect(out).to include("anyone-deploys")
-      expect(out.lines).to all(start_with("#{risky}: warning: "))
+      expect(out.lines).to all(start_with("#{risky}:3: warning: "))
       expect(JSON.parse(cli("lint", "--json", risky)[0])["warnings"].join).to include("anyone-deploys")
     end
 

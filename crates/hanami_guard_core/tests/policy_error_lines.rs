@@ -106,3 +106,24 @@ fn a_file_that_is_not_utf8_has_no_line_but_names_the_file() {
     let shown = path.display().to_string();
     assert_eq!(text(&e, key::FILE), Some(shown));
 }
+
+#[test]
+fn lint_warnings_name_the_line_their_rule_starts_at() {
+    let text = "version: 1\nrules:\n  - id: open\n    effect: allow\n    actions: [read]\n    \
+                resources: [\"**\"]\n    principals: [\"*\"]\n\n  - id: dead\n    effect: allow\n    \
+                actions: [read]\n    resources: [\"a/./b\"]\n    principals: [\"*\"]\n";
+    let policy = Policy::parse(text, "lint.yml").expect("valid");
+    let warnings = policy.lint_lines(text);
+    assert!(!warnings.is_empty());
+    for (warning, line) in &warnings {
+        let expected = warning.rule.map(|i| [3, 9][i]);
+        assert_eq!(*line, expected, "{warning:?}");
+    }
+    assert!(warnings.iter().any(|(w, _)| w.rule == Some(1)));
+    // Text other than the policy's own gives no lines rather than wrong ones.
+    let other = format!("# moved\n{text}");
+    assert!(policy
+        .lint_lines(&other)
+        .iter()
+        .all(|(_, line)| line.is_none()));
+}

@@ -79,6 +79,18 @@ RSpec.describe HanamiGuard::PolicyError do
     expect([e.line, e.file]).to eq([nil, File.join(dir, "policy.yml")])
   end
 
+  it "makes lint print the line each warned rule starts at" do
+    path = File.join(dir, "open.yml")
+    File.write(path, policy_with("\n  - id: dead\n    effect: allow\n    actions: [deploy]\n    " \
+                                 "resources: [\"a/./b\"]\n    principals: [\"*\"]\n"))
+    out = StringIO.new
+    expect(HanamiGuard::CLI.new(["lint", path], stdout: out, stderr: StringIO.new).run).to eq(1)
+    lines = out.string.lines
+    expect(lines).to include(start_with("#{path}:3: warning: rule \"r1\""),
+                             start_with("#{path}:9: warning: rule \"dead\""))
+    expect(lines).to all(match(/\A#{Regexp.escape(path)}:\d+: warning: /))
+  end
+
   it "makes the command-line tool print FILE:LINE for check and lint" do
     path = File.join(dir, "bad.yml")
     File.write(path, second_rule("    effect: permit\n"))

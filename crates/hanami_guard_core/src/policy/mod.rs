@@ -517,6 +517,24 @@ impl Policy {
     pub fn lint(&self) -> Vec<Warning> {
         lint::lint(self)
     }
+
+    /// [`Policy::lint`], each warning with the 1-based line its rule starts at in `text`: the
+    /// YAML this policy was parsed from (any other text gives no lines), for a tool that
+    /// reports `FILE:LINE`. A warning about no rule in particular has no line.
+    pub fn lint_lines(&self, text: &str) -> Vec<(Warning, Option<usize>)> {
+        let lines = if sha256(text.as_bytes()) == self.digest {
+            tree::item_lines(text, "rules")
+        } else {
+            Vec::new()
+        };
+        self.lint()
+            .into_iter()
+            .map(|w| {
+                let line = w.rule.and_then(|i| lines.get(i).copied());
+                (w, line)
+            })
+            .collect()
+    }
 }
 
 /// The SHA-256 of a tree's canonical form (see [`Policy::version`]).

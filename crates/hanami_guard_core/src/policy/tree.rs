@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::ControlFlow;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
 
@@ -466,10 +467,48 @@ enum Slot {
 /// `.`, sequence items as `[i]`, the root as the empty path (`rules[0].principals[1].subject`).
 /// A mapping entry is at the line of its key.
 ///
-/// Nothing of this is kept in the tree: positions are only needed when a load is refused, so
-/// the refusal reads them back from the text, and a load that succeeds (and every decision)
-/// pays nothing for them.
+/// Nothing of this is kept in the tree: positions are only needed when a load is refused (or
+/// a tool reports on a file), so they are read back from the text then, and a load that
+/// succeeds (and every decision) pays nothing for them.
 pub fn line_of(text: &str, path: &str) -> Option<usize> {
+    let mut best = None;
+    let mut found = None;
+    walk(text, |node, line| {
+        if node == path {
+            found = Some(line);
+            return ControlFlow::Break(());
+        }
+        let below = path
+            .strip_prefix(node)
+            .is_some_and(|rest| node.is_empty() || rest.starts_with(['.', '[']));
+        if below {
+            best = Some(line);
+        }
+        ControlFlow::Continue(())
+    });
+    found.or(best)
+}
+
+/// The 1-based line of each item of the sequence at `path` (as [`line_of`] names it), in
+/// order, in one pass: where each rule of `rules` starts.
+pub fn item_lines(text: &str, path: &str) -> Vec<usize> {
+    let prefix = format!("{path}[");
+    let mut lines = Vec::new();
+    walk(text, |node, line| {
+        let index = node
+            .strip_prefix(prefix.as_str())
+            .and_then(|rest| rest.strip_suffix(']'));
+        if index.is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit())) {
+            lines.push(line);
+        }
+        ControlFlow::Continue(())
+    });
+    lines
+}
+
+/// Calls `visit` with the path and line of every node written in the text, in document order
+/// (a mapping entry once, at its key), until it breaks.
+fn walk(text: &str, mut visit: impl FnMut(&str, usize) -> ControlFlow<()>) {
     fn join(parent: &Option<String>, key: &str) -> Option<String> {
         parent.as_ref().map(|p| {
             if p.is_empty() {
@@ -481,7 +520,6 @@ pub fn line_of(text: &str, path: &str) -> Option<usize> {
     }
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Slot> = Vec::new();
-    let mut best = None;
     while let Some(Ok((event, span))) = parser.next_event() {
         let (starts, ends) = match &event {
             Event::Scalar(..) | Event::Alias(_) => (true, true),
@@ -510,22 +548,14 @@ pub fn line_of(text: &str, path: &str) -> Option<usize> {
                     entry
                 }
                 Some(Slot::InKey(..)) => None,
-                // The entry was found at its key's line already; its value only passes the
+                // The entry was visited at its key's line already; its value only passes the
                 // path on to what it holds.
                 Some(Slot::Value(_, entry)) => entry.clone(),
             };
             let is_value = matches!(stack.last(), Some(Slot::Value(..)));
             if let Some(node) = &node {
-                if !is_value {
-                    if node == path {
-                        return Some(span.start.line());
-                    }
-                    let below = path
-                        .strip_prefix(node.as_str())
-                        .is_some_and(|rest| node.is_empty() || rest.starts_with(['.', '[']));
-                    if below {
-                        best = Some(span.start.line());
-                    }
+                if !is_value && visit(node, span.start.line()).is_break() {
+                    return;
                 }
             }
             match event {
@@ -549,7 +579,6 @@ pub fn line_of(text: &str, path: &str) -> Option<usize> {
             }
         }
     }
-    best
 }
 
 /// Resolves a scalar as YAML 1.2's core schema does: only plain scalars can be anything but a
@@ -725,6 +754,9 @@ mod tests {
         // A key that is a collection is never a path, nor are its contents.
         assert_eq!(line_of("? [k]\n: 1\nk: 2\n", "k"), Some(3));
         assert_eq!(line_of("", "a"), None);
+        assert_eq!(item_lines(&text, "rules"), vec![3, 8, 10]);
+        assert_eq!(item_lines(&text, "rules[0].actions"), vec![5, 6]);
+        assert_eq!(item_lines(&text, "version"), Vec::<usize>::new());
     }
 
     #[test]
