@@ -254,17 +254,24 @@ pub(super) fn rules_from_value(
     Ok(out)
 }
 
-fn validate_id(ctx: &Ctx<'_>, id: &str) -> Result<()> {
+/// What is wrong with a rule id, if anything.
+fn id_problem(id: &str) -> Option<&'static str> {
     if id.is_empty() || id.trim().is_empty() {
-        return Err(ctx.err("id", "must not be empty"));
+        Some("must not be empty")
+    } else if id.len() > 256 {
+        Some("is limited to 256 bytes")
+    } else if id.chars().any(char::is_control) {
+        Some("must not contain control characters")
+    } else {
+        None
     }
-    if id.len() > 256 {
-        return Err(ctx.err("id", "is limited to 256 bytes"));
+}
+
+fn validate_id(ctx: &Ctx<'_>, id: &str) -> Result<()> {
+    match id_problem(id) {
+        Some(problem) => Err(ctx.err("id", problem)),
+        None => Ok(()),
     }
-    if id.chars().any(char::is_control) {
-        return Err(ctx.err("id", "must not contain control characters"));
-    }
-    Ok(())
 }
 
 fn rule_from_value<'a>(top: &Ctx<'a>, index: usize, value: &'a Value) -> Result<Rule> {
@@ -287,7 +294,7 @@ fn rule_from_value<'a>(top: &Ctx<'a>, index: usize, value: &'a Value) -> Result<
     };
     // Name the rule by its id in every later message, when it has a usable one.
     if let Some(Value::String(id)) = map.get("id") {
-        if validate_id(&ctx, id).is_ok() {
+        if id_problem(id).is_none() {
             ctx.rule = Some((index, Some(id)));
         }
     }
