@@ -92,8 +92,8 @@ module HanamiGuard
       def verify_mode(mode)
         return mode if VERIFY_MODES.include?(mode)
 
-        raise ConfigurationError, "verify_authorized takes #{VERIFY_MODES.map(&:inspect).join(", ")}, " \
-                                  "not #{mode.inspect}"
+        raise ConfigurationError.new("verify_authorized takes #{VERIFY_MODES.map(&:inspect).join(", ")}, " \
+                                     "not #{mode.inspect}", details: { option: :verify_authorized })
       end
 
       # Once per process: the first request that reaches an action without passing through the
@@ -264,7 +264,8 @@ module HanamiGuard
     def authorize!(request, action, resource)
       policy = self.class.guard_policy
       unless policy
-        raise ConfigurationError, "#{self.class} has no policy: add `guard_policy POLICY` to it or to its base action"
+        raise ConfigurationError.new("#{self.class} has no policy: add `guard_policy POLICY` to it or to its " \
+                                     "base action", details: { option: :guard_policy })
       end
 
       decision = policy.authorize!(hanami_guard_identity!(request), action, resource)

@@ -84,7 +84,7 @@ module HanamiGuard
       @stderr.puts("hanami_guard: #{e.message}", "", USAGE)
       USAGE_ERROR
     rescue InputError, HanamiGuard::Error, SystemCallError => e
-      @stderr.puts("hanami_guard: #{one_line(e.message)}")
+      @stderr.puts("hanami_guard: #{located(e)}")
       BAD_INPUT
     end
 
@@ -103,6 +103,16 @@ module HanamiGuard
 
     def one_line(message)
       message.to_s.gsub(/[\r\n]+/, " ")
+    end
+
+    # A policy refusal with a line reads `FILE:LINE: what`, the form editors and CI annotations
+    # jump to; the place is taken from the error's fields, and the message's own
+    # "FILE: line N, " is dropped so it is not said twice.
+    def located(error)
+      message = one_line(error.message)
+      return message unless error.is_a?(HanamiGuard::PolicyError) && error.file && error.line
+
+      "#{error.file}:#{error.line}: #{message.delete_prefix("#{error.file}: line #{error.line}, ")}"
     end
 
     # -- commands ---------------------------------------------------------------------------
@@ -204,12 +214,15 @@ module HanamiGuard
       emit(report, Replay.text(report), report[:changed].zero? ? OK : NO)
     end
 
+    # A warning about one rule reads `FILE:LINE: warning: ...`, LINE being where the rule starts.
     def run_lint
       parse_options
       file = exactly_one_operand("FILE")
-      warnings = load_policy(file).lint
-      text = warnings.empty? ? "#{file}: no warnings" : warnings.map { |w| "#{file}: warning: #{w}" }.join("\n")
-      emit({ file:, warnings: }, text, warnings.empty? ? OK : NO)
+      yaml = read_file(file)
+      located = HanamiGuard::Policy.parse(yaml, file).send(:_lint_lines, yaml)
+      warnings = located.map(&:first)
+      text = located.map { |message, line| "#{file}#{":#{line}" if line}: warning: #{message}" }.join("\n")
+      emit({ file:, warnings: }, warnings.empty? ? "#{file}: no warnings" : text, warnings.empty? ? OK : NO)
     end
 
     def run_resolve

@@ -191,8 +191,8 @@ module HanamiGuard
       names = _placeholders
       reserved = names & RESERVED
       unless reserved.empty?
-        raise ConfigurationError, "{#{reserved.first}} is reserved (run takes stdin: for the child's input): " \
-                                  "rename the placeholder"
+        raise ConfigurationError.new("{#{reserved.first}} is reserved (run takes stdin: for the child's input): " \
+                                     "rename the placeholder", details: { option: :template })
       end
       @names = names.freeze
       @placeholders = names.map(&:to_sym).freeze

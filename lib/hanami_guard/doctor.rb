@@ -203,9 +203,9 @@ module HanamiGuard
       # @raise [HanamiGuard::ConfigurationError] if `root` is not a readable directory, or an
       #   argument has the wrong type
       def run(root: "/", env: ENV, roots: [])
-        root = path_string(root, "root:")
+        root = path_string(root, :root)
         names = env_names(env)
-        bases = Array(roots).map { |r| r.is_a?(Root) ? r.path : File.expand_path(path_string(r, "roots:")) }
+        bases = Array(roots).map { |r| r.is_a?(Root) ? r.path : File.expand_path(path_string(r, :roots)) }
         Report.new(_run(root, names, bases), root)
       end
 
@@ -237,7 +237,8 @@ module HanamiGuard
       # @api private
       def severity_name(value)
         unless value.is_a?(Symbol) || value.is_a?(String)
-          raise ConfigurationError, "fail_on: wants a severity (#{SEVERITIES.join(", ")}), not #{value.class}"
+          raise ConfigurationError.new("fail_on: wants a severity (#{SEVERITIES.join(", ")}), not #{value.class}",
+                                       details: { option: :fail_on })
         end
 
         _severity(value.to_s).to_s
@@ -256,13 +257,15 @@ module HanamiGuard
         value = value.to_path if value.respond_to?(:to_path)
         return value if value.is_a?(String)
 
-        raise ConfigurationError, "#{name} wants a path String or Pathname, not #{value.class}"
+        raise ConfigurationError.new("#{name}: wants a path String or Pathname, not #{value.class}",
+                                     details: { option: name })
       end
 
       def env_names(env)
         return env.keys.map(&:to_s) if env.respond_to?(:keys)
 
-        raise ConfigurationError, "env: wants a Hash of variables or ENV, not #{env.class}"
+        raise ConfigurationError.new("env: wants a Hash of variables or ENV, not #{env.class}",
+                                     details: { option: :env })
       end
     end
   end

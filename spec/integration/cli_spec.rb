@@ -11,16 +11,7 @@ RSpec.describe "exe/hanami_guard" do
     @dir = Dir.mktmpdir("hanami_guard-cli")
     @pki = DemoPki.new(File.join(@dir, "pki"))
     @policy = File.join(@dir, "policy.yml")
-    File.write(@policy, <<~YAML)
-      version: 1
-      rules:
-        - id: operators-deploy
-          effect: allow
-          actions: [deploy]
-          resources: [worker]
-          principals:
-            - subject: { CN: operator, O: MyOrg }
-    YAML
+    File.write(@policy, PolicyFixtures::OPERATORS_DEPLOY)
     @base = File.join(@dir, "public")
     FileUtils.mkdir_p(File.join(@base, "docs"))
     File.write(File.join(@base, "docs", "a.txt"), "a")
@@ -219,7 +210,7 @@ RSpec.describe "exe/hanami_guard" do
       out, _, code = cli("lint", risky)
       expect(code).to eq(1)
       expect(out).to include("anyone-deploys")
-      expect(out.lines).to all(start_with("#{risky}: warning: "))
+      expect(out.lines).to all(start_with("#{risky}:3: warning: "))
       expect(JSON.parse(cli("lint", "--json", risky)[0])["warnings"].join).to include("anyone-deploys")
     end
 

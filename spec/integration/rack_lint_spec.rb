@@ -17,16 +17,7 @@ RSpec.describe "hanami_guard under Rack::Lint (Rack #{Rack.release})" do
     @dir = Dir.mktmpdir("hanami_guard-lint")
     @pki = DemoPki.new(@dir)
     @trust = HanamiGuard::TrustStore.new(@pki.cert(:ca).to_pem)
-    @policy = HanamiGuard::Policy.parse(<<~YAML)
-      version: 1
-      rules:
-        - id: operators-deploy
-          effect: allow
-          actions: [deploy]
-          resources: [worker]
-          principals:
-            - subject: { CN: operator, O: MyOrg }
-    YAML
+    @policy = HanamiGuard::Policy.parse(PolicyFixtures::OPERATORS_DEPLOY)
   end
 
   after(:all) { FileUtils.rm_rf(@dir) }

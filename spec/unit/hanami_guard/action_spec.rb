@@ -10,16 +10,7 @@ HanamiShaped::VERSIONS.each do |hanami|
     before(:all) do
       @pki_dir = Dir.mktmpdir("hanami_guard-action")
       @pki = DemoPki.new(@pki_dir)
-      @policy = HanamiGuard::Policy.parse(<<~YAML)
-        version: 1
-        rules:
-          - id: operators-deploy
-            effect: allow
-            actions: [deploy]
-            resources: [worker]
-            principals:
-              - subject: { CN: operator, O: MyOrg }
-      YAML
+      @policy = HanamiGuard::Policy.parse(PolicyFixtures::OPERATORS_DEPLOY)
       @operator = HanamiGuard::Certificate.parse(@pki.cert(:operator))
       @contractor = HanamiGuard::Certificate.parse(@pki.cert(:contractor))
     end

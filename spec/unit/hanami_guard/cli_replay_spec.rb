@@ -10,17 +10,7 @@ require "tmpdir"
 # `hanami_guard replay`, `check --explain` and the closest rule in `hanami_guard test`.
 RSpec.describe HanamiGuard::CLI do
   let(:dir) { Dir.mktmpdir("hanami_guard-cli-replay") }
-  let(:old_policy) do
-    <<~YAML
-      version: 1
-      rules:
-        - id: operators-deploy
-          effect: allow
-          actions: [deploy]
-          resources: [worker, api]
-          principals: [{ subject: { CN: operator, O: MyOrg }, issuer: { CN: MyOrg Internal CA } }]
-    YAML
-  end
+  let(:old_policy) { PolicyFixtures::OPERATORS_DEPLOY_FROM_INTERNAL_CA }
   let(:operator) do
     HanamiGuard::Policy::Identity.new(subject: { CN: "operator", O: "MyOrg" }, issuer: { CN: "MyOrg Internal CA" })
   end

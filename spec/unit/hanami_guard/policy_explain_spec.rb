@@ -3,19 +3,7 @@
 require "spec_helper"
 
 RSpec.describe "HanamiGuard::Decision#explain" do
-  let(:policy) do
-    HanamiGuard::Policy.parse(<<~YAML, "explain.yml")
-      version: 1
-      rules:
-        - id: operators-deploy
-          effect: allow
-          actions: [deploy]
-          resources: [worker, api]
-          principals:
-            - subject: { CN: operator, O: MyOrg }
-              issuer: { CN: MyOrg Internal CA }
-    YAML
-  end
+  let(:policy) { HanamiGuard::Policy.parse(PolicyFixtures::OPERATORS_DEPLOY_FROM_INTERNAL_CA, "explain.yml") }
   let(:near_miss) do
     HanamiGuard::Policy::Identity.new(subject: { CN: "operator", O: "MyOrg" },
                                       issuer: [%w[O MyOrg], ["CN", "MyOrg Root CA"]])

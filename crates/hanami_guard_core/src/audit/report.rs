@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use super::{Finding, Report, Rule, Severity};
+use crate::error::{key, Field};
 use crate::{Error, Result};
 
 /// Where SARIF readers find the schema.
@@ -73,6 +74,7 @@ pub fn baseline_fingerprints(file: &str, text: &[u8]) -> Result<Vec<String>> {
             "baseline {file} is not a hanami_guard audit JSON report: write one with \
              `hanami_guard audit --write-baseline {file}`"
         ))
+        .with(key::OPTION, Field::Name("baseline"))
     };
     let report: Value = serde_json::from_slice(text).map_err(|_| refuse())?;
     let findings = report

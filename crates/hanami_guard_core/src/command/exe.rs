@@ -8,7 +8,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, key, Error, Field, Result};
 
 /// The PATH executables are looked up in, and the child's `PATH` unless `env:` gives one.
 pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -65,16 +65,18 @@ pub fn resolve(name: &[u8], dirs: &[PathBuf]) -> Result<PathBuf> {
 /// Checks the directories given as `path:`.
 pub fn check_path_dirs(dirs: &[PathBuf]) -> Result<()> {
     if dirs.is_empty() {
-        return Err(Error::Configuration(
-            "path: is empty: give absolute directories, or leave it out for the safe PATH".into(),
-        ));
+        return Err(Error::configuration(
+            "path: is empty: give absolute directories, or leave it out for the safe PATH",
+        )
+        .with(key::OPTION, Field::Name("path")));
     }
     for d in dirs {
         if !d.is_absolute() {
             return Err(Error::configuration(format!(
                 "path: entry `{}` is relative: only absolute directories are searched",
                 excerpt(&d.to_string_lossy(), 60)
-            )));
+            ))
+            .with(key::OPTION, Field::Name("path")));
         }
     }
     Ok(())

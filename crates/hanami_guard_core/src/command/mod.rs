@@ -217,19 +217,21 @@ fn check_env(env: &[(String, String)]) -> Result<Vec<CString>> {
             return Err(Error::configuration(format!(
                 "env: key `{}` is not a valid variable name (empty, or contains = or NUL)",
                 excerpt(k, 40)
-            )));
+            ))
+            .with(key::OPTION, Field::Name("env")));
         }
         if v.contains('\0') {
             return Err(Error::configuration(format!(
                 "env: the value of {} contains a NUL byte",
                 excerpt(k, 40)
-            )));
+            ))
+            .with(key::OPTION, Field::Name("env")));
         }
         if !seen.insert(k.as_str()) {
-            return Err(Error::configuration(format!(
-                "env: {} is given twice",
-                excerpt(k, 40)
-            )));
+            return Err(
+                Error::configuration(format!("env: {} is given twice", excerpt(k, 40)))
+                    .with(key::OPTION, Field::Name("env")),
+            );
         }
         has_path |= k == "PATH";
         has_lang |= k == "LANG";
@@ -247,10 +249,22 @@ fn check_env(env: &[(String, String)]) -> Result<Vec<CString>> {
     Ok(out)
 }
 
+/// A configuration refusal that names no option yet is about the template: its words, its
+/// executable, an inline script it runs.
+fn about_template(e: Error) -> Error {
+    match e {
+        Error::Configuration(_) if e.detail(key::OPTION).is_none() => {
+            e.with(key::OPTION, Field::Name("template"))
+        }
+        e => e,
+    }
+}
+
 impl Command {
     /// Defines a command from a template such as `git -C {repo} log --format=%H -- {path}`.
     pub fn new(template: &str, config: Config) -> Result<Self> {
-        Self::build(Template::parse(template)?, config)
+        let template = Template::parse(template).map_err(about_template)?;
+        Self::build(template, config).map_err(about_template)
     }
 
     /// Defines a command from literal argv words (the plain form: no placeholders, braces are
@@ -277,30 +291,32 @@ impl Command {
 
     fn build(mut template: Template, config: Config) -> Result<Self> {
         let names = template.names().to_vec();
-        let index_of = |name: &str, what: &str| {
+        let index_of = |name: &str, option: &'static str| {
             names.iter().position(|n| n == name).ok_or_else(|| {
                 Error::configuration(format!(
-                    "{what} names `{}`, which is not a placeholder of the template (placeholders: {})",
+                    "{option}: names `{}`, which is not a placeholder of the template (placeholders: {})",
                     excerpt(name, 40),
                     if names.is_empty() { "none".to_owned() } else { names.join(", ") }
                 ))
+                .with(key::OPTION, Field::Name(option))
             })
         };
         let mut allow = vec![Allow::Any; names.len()];
         for (name, a) in config.allow {
-            let i = index_of(&name, "allow:")?;
+            let i = index_of(&name, "allow")?;
             if let Allow::Map(m) = &a {
                 if m.values().any(|v| v.contains(&0)) {
                     return Err(Error::configuration(format!(
                         "allow: a value mapped for {name} contains a NUL byte"
-                    )));
+                    ))
+                    .with(key::OPTION, Field::Name("allow")));
                 }
             }
             allow[i] = a;
         }
         let mut is_option = vec![false; names.len()];
         for name in &config.options {
-            is_option[index_of(name, "options:")?] = true;
+            is_option[index_of(name, "options")?] = true;
         }
 
         let dirs = match config.path {
@@ -359,13 +375,15 @@ impl Command {
                     return Err(Error::configuration(format!(
                         "chdir: `{}` is relative: give a HanamiGuard::Root or an absolute directory",
                         excerpt(&dir.to_string_lossy(), 60)
-                    )));
+                    ))
+                    .with(key::OPTION, Field::Name("chdir")));
                 }
                 if !dir.is_dir() {
                     return Err(Error::configuration(format!(
                         "chdir: `{}` is not an existing directory",
                         excerpt(&dir.to_string_lossy(), 60)
-                    )));
+                    ))
+                    .with(key::OPTION, Field::Name("chdir")));
                 }
                 Some(WorkDir::Path(Arc::new(
                     CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
@@ -559,9 +577,29 @@ mod tests {
             options: vec!["nope".into()],
             ..Config::default()
         };
-        assert!(matches!(
-            Command::new("echo {x}", c),
-            Err(Error::Configuration(_))
-        ));
+        let option = |c: Config| match Command::new("echo {x}", c) {
+            Err(e @ Error::Configuration(_)) => e.detail(key::OPTION).cloned(),
+            other => panic!("expected a configuration error, got {other:?}"),
+        };
+        assert_eq!(option(c), Some(Field::Name("options")));
+        let env = |k: &str, v: &str| Config {
+            env: vec![(k.into(), v.into())],
+            ..Config::default()
+        };
+        assert_eq!(option(env("A=B", "1")), Some(Field::Name("env")));
+        assert_eq!(option(env("A", "1\0")), Some(Field::Name("env")));
+        let relative = Config {
+            path: Some(vec!["bin".into()]),
+            ..Config::default()
+        };
+        assert_eq!(option(relative), Some(Field::Name("path")));
+        for template in ["echo 'x", "/no/such/program {x}", "echo {x", "echo a > b"] {
+            match Command::new(template, Config::default()) {
+                Err(e @ Error::Configuration(_)) => {
+                    assert_eq!(e.detail(key::OPTION), Some(&Field::Name("template")), "{e}")
+                }
+                other => panic!("{template}: {other:?}"),
+            }
+        }
     }
 }

@@ -39,7 +39,7 @@ use landlock::{
 };
 use rustix::fs::{Mode, OFlags};
 
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, key, Error, Field, Result};
 
 const TARGET_ABI: ABI = ABI::V5;
 
@@ -321,7 +321,8 @@ fn open_path(path: &Path, what: &str) -> Result<Option<(OwnedFd, bool)>> {
         return Err(Error::configuration(format!(
             "fs: {what} path `{}` is relative: give absolute paths",
             excerpt(&path.to_string_lossy(), 60)
-        )));
+        ))
+        .with(key::OPTION, Field::Name("fs")));
     }
     match rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()) {
         Ok(fd) => {
@@ -424,7 +425,8 @@ impl Landlock {
                             "fs: {what} path `{}` does not exist: create it before defining the \
                              command (paths are opened once, at definition)",
                             excerpt(&p.to_string_lossy(), 60)
-                        )))
+                        ))
+                        .with(key::OPTION, Field::Name("fs")))
                     }
                 }
             }

@@ -28,7 +28,7 @@ mod process;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, key, Error, Field, Result};
 
 pub use mountinfo::{Mount, MountInfo};
 
@@ -247,12 +247,14 @@ pub fn run(options: &Options) -> Result<Report> {
              (ROOT/proc/self/status, ROOT/proc/self/mountinfo), or \"/\"",
             shown(&options.root.to_string_lossy())
         ))
+        .with(key::OPTION, Field::Name("root"))
     })?;
     if !canonical.is_dir() {
         return Err(Error::configuration(format!(
             "the doctor's root {} is not a directory: give a directory laid out like /, or \"/\"",
             shown(&options.root.to_string_lossy())
-        )));
+        ))
+        .with(key::OPTION, Field::Name("root")));
     }
     let mut scan = Scan {
         root: &canonical,

@@ -2,8 +2,9 @@
 //!
 //! Everything is checked here, once: unknown keys, wrong types, duplicate ids, empty lists,
 //! malformed patterns, unknown attribute types, a version other than 1. Each refusal is a
-//! [`Error::Policy`] whose message names the source (file), the rule (id and index) and the
-//! key, so the author can find the line to fix.
+//! [`Error::Policy`] whose message and fields name the source (file), the line (when the tree
+//! was parsed from YAML text: the line of the offending key, or of its nearest ancestor in the
+//! text), the rule (id and index) and the key.
 
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -16,7 +17,7 @@ use super::pattern::{
 };
 use super::principal::{parse_issuer_key, AttrCondition, Conditions, Principal};
 use super::{Effect, Mode, Rule};
-use crate::error::{excerpt, Error, Field, Result};
+use crate::error::{excerpt, key, Error, Field, Result};
 use crate::identity::attr;
 
 /// The tag prefix a binding puts on a value of the DSL tree it cannot represent (a Regexp, a
@@ -41,41 +42,60 @@ const PRINCIPAL_KEYS: &[&str] = &[
     "issuer_key",
 ];
 
-/// Where an error is: the source, and the rule being read.
+/// Where an error is: the source, its text when it was YAML (to find the line), and the rule
+/// being read.
 struct Ctx<'a> {
     source: &'a str,
+    text: Option<&'a str>,
     rule: Option<(usize, Option<&'a str>)>,
 }
 
 impl Ctx<'_> {
-    fn err(&self, key: &str, msg: impl Display) -> Error {
-        let place = match self.rule {
-            None => String::new(),
-            Some((i, Some(id))) => format!(" rule \"{}\" (rules[{i}]),", excerpt(id, 64)),
-            Some((i, None)) => format!(" rules[{i}] (no valid id),"),
+    /// The path of `key` from the top of the tree, as [`tree::line_of`] takes it. The loader
+    /// names a key relative to its rule; `(rule)` and `(top level)` name the node itself.
+    fn path(&self, key: &str) -> String {
+        let key = match key {
+            "(rule)" | "(top level)" => "",
+            key => key,
         };
-        let error = Error::policy(format!(
+        match self.rule {
+            None => key.to_owned(),
+            Some((i, _)) if key.is_empty() => format!("rules[{i}]"),
+            Some((i, _)) => format!("rules[{i}].{key}"),
+        }
+    }
+
+    fn err(&self, key: &str, msg: impl Display) -> Error {
+        let line = self
+            .text
+            .and_then(|text| tree::line_of(text, &self.path(key)));
+        let mut place = match line {
+            Some(line) => format!(" line {line},"),
+            None => String::new(),
+        };
+        match self.rule {
+            None => {}
+            Some((i, Some(id))) => {
+                place.push_str(&format!(" rule \"{}\" (rules[{i}]),", excerpt(id, 64)))
+            }
+            Some((i, None)) => place.push_str(&format!(" rules[{i}] (no valid id),")),
+        }
+        let mut error = Error::policy(format!(
             "{}:{place} key {}: {msg}",
             self.source,
             excerpt(key, 96)
         ))
-        .with(
-            crate::error::key::FILE,
-            Field::Text(excerpt(self.source, 256)),
-        )
-        .with(crate::error::key::KEY, Field::Text(excerpt(key, 96)));
-        match self.rule {
-            Some((i, id)) => {
-                let error = error.with(crate::error::key::RULE_INDEX, Field::Int(i as u64));
-                match id {
-                    Some(id) => {
-                        error.with(crate::error::key::RULE_ID, Field::Text(excerpt(id, 64)))
-                    }
-                    None => error,
-                }
-            }
-            None => error,
+        .with(key::FILE, Field::Text(excerpt(self.source, 256)));
+        if let Some(line) = line {
+            error = error.with(key::LINE, Field::Int(line as u64));
         }
+        if let Some((i, id)) = self.rule {
+            error = error.with(key::RULE_INDEX, Field::Int(i as u64));
+            if let Some(id) = id {
+                error = error.with(key::RULE_ID, Field::Text(excerpt(id, 64)));
+            }
+        }
+        error.with(key::KEY, Field::Text(excerpt(key, 96)))
     }
 }
 
@@ -162,9 +182,18 @@ fn required<'v>(ctx: &Ctx<'_>, map: &'v Mapping, key: &str, hint: &str) -> Resul
         .ok_or_else(|| ctx.err(key, format!("missing; {hint}")))
 }
 
-/// Validates a policy tree (parsed YAML, or the tree the DSL builds) into rules.
-pub(super) fn rules_from_value(value: &Value, source: &str) -> Result<Vec<Rule>> {
-    let top = Ctx { source, rule: None };
+/// Validates a policy tree (parsed YAML, or the tree the DSL builds) into rules. `text` is the
+/// YAML the tree was parsed from, if it was: a refusal then names the line.
+pub(super) fn rules_from_value(
+    value: &Value,
+    source: &str,
+    text: Option<&str>,
+) -> Result<Vec<Rule>> {
+    let top = Ctx {
+        source,
+        text,
+        rule: None,
+    };
     let map = match value {
         Value::Mapping(m) => m,
         other => {
@@ -206,14 +235,14 @@ pub(super) fn rules_from_value(value: &Value, source: &str) -> Result<Vec<Rule>>
     let mut out = Vec::with_capacity(rules.len());
     let mut seen: HashMap<&str, usize> = HashMap::with_capacity(rules.len());
     for (i, r) in rules.iter().enumerate() {
-        let rule = rule_from_value(source, i, r)?;
+        let rule = rule_from_value(&top, i, r)?;
         out.push(rule);
         // The id is borrowed from the tree for the duplicate check.
         if let Some(Value::String(id)) = r.as_mapping().and_then(|m| m.get("id")) {
             if let Some(first) = seen.insert(id.as_str(), i) {
                 let ctx = Ctx {
-                    source,
                     rule: Some((i, Some(id))),
+                    ..top
                 };
                 return Err(ctx.err(
                     "id",
@@ -225,23 +254,30 @@ pub(super) fn rules_from_value(value: &Value, source: &str) -> Result<Vec<Rule>>
     Ok(out)
 }
 
-fn validate_id(ctx: &Ctx<'_>, id: &str) -> Result<()> {
+/// What is wrong with a rule id, if anything.
+fn id_problem(id: &str) -> Option<&'static str> {
     if id.is_empty() || id.trim().is_empty() {
-        return Err(ctx.err("id", "must not be empty"));
+        Some("must not be empty")
+    } else if id.len() > 256 {
+        Some("is limited to 256 bytes")
+    } else if id.chars().any(char::is_control) {
+        Some("must not contain control characters")
+    } else {
+        None
     }
-    if id.len() > 256 {
-        return Err(ctx.err("id", "is limited to 256 bytes"));
-    }
-    if id.chars().any(char::is_control) {
-        return Err(ctx.err("id", "must not contain control characters"));
-    }
-    Ok(())
 }
 
-fn rule_from_value(source: &str, index: usize, value: &Value) -> Result<Rule> {
+fn validate_id(ctx: &Ctx<'_>, id: &str) -> Result<()> {
+    match id_problem(id) {
+        Some(problem) => Err(ctx.err("id", problem)),
+        None => Ok(()),
+    }
+}
+
+fn rule_from_value<'a>(top: &Ctx<'a>, index: usize, value: &'a Value) -> Result<Rule> {
     let mut ctx = Ctx {
-        source,
         rule: Some((index, None)),
+        ..*top
     };
     let map = match value {
         Value::Mapping(m) => m,
@@ -258,7 +294,7 @@ fn rule_from_value(source: &str, index: usize, value: &Value) -> Result<Rule> {
     };
     // Name the rule by its id in every later message, when it has a usable one.
     if let Some(Value::String(id)) = map.get("id") {
-        if validate_id(&ctx, id).is_ok() {
+        if id_problem(id).is_none() {
             ctx.rule = Some((index, Some(id)));
         }
     }
@@ -482,13 +518,16 @@ pub(super) fn parse_yaml(text: &str, source: &str) -> Result<Value> {
             "{source}: the policy is {} bytes; at most {MAX_POLICY_BYTES} are allowed",
             text.len()
         ))
-        .with(crate::error::key::FILE, Field::Text(excerpt(source, 256))));
+        .with(key::FILE, Field::Text(excerpt(source, 256))));
     }
     tree::parse(text).map_err(|e| {
         Error::policy(format!(
-            "{source}: invalid YAML: {}",
-            excerpt(&e.to_string(), 300)
+            "{source}: line {}, invalid YAML: {} at column {}",
+            e.line(),
+            excerpt(e.message(), 300),
+            e.column()
         ))
-        .with(crate::error::key::FILE, Field::Text(excerpt(source, 256)))
+        .with(key::FILE, Field::Text(excerpt(source, 256)))
+        .with(key::LINE, Field::Int(e.line() as u64))
     })
 }

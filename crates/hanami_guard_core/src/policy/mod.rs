@@ -40,7 +40,7 @@ pub use pattern::{ResourcePattern, SpiffePattern, MAX_RESOURCE_BYTES};
 pub use principal::{parse_issuer_key, AttrCondition, Condition, Conditions, Principal, Uses};
 pub use reload::PolicyFile;
 
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, key, Error, Field, Result};
 use principal::Subject;
 
 /// What a rule does when it matches.
@@ -251,7 +251,7 @@ impl Policy {
     /// the whole policy is a candidate that never decides (see [`Policy::decide_shadow`]).
     pub fn parse_as(text: &str, source: &str, mode: Mode) -> Result<Policy> {
         let value = load::parse_yaml(text, source)?;
-        let mut policy = Policy::from_value_as(&value, source, mode)?;
+        let mut policy = Policy::from_tree(&value, source, mode, Some(text))?;
         policy.digest = sha256(text.as_bytes());
         Ok(policy)
     }
@@ -264,7 +264,18 @@ impl Policy {
 
     /// [`Policy::from_value`], with every rule in shadow mode when `mode` is [`Mode::Shadow`].
     pub fn from_value_as(value: &tree::Value, source: &str, mode: Mode) -> Result<Policy> {
-        let mut rules = load::rules_from_value(value, source)?;
+        Policy::from_tree(value, source, mode, None)
+    }
+
+    /// [`Policy::from_value_as`]; `text` is the YAML `value` was parsed from, if it was, so a
+    /// refusal can name its line.
+    fn from_tree(
+        value: &tree::Value,
+        source: &str,
+        mode: Mode,
+        text: Option<&str>,
+    ) -> Result<Policy> {
+        let mut rules = load::rules_from_value(value, source, text)?;
         if mode == Mode::Shadow {
             rules.iter_mut().for_each(|r| r.mode = Mode::Shadow);
         }
@@ -506,6 +517,24 @@ impl Policy {
     pub fn lint(&self) -> Vec<Warning> {
         lint::lint(self)
     }
+
+    /// [`Policy::lint`], each warning with the 1-based line its rule starts at in `text`: the
+    /// YAML this policy was parsed from (any other text gives no lines), for a tool that
+    /// reports `FILE:LINE`. A warning about no rule in particular has no line.
+    pub fn lint_lines(&self, text: &str) -> Vec<(Warning, Option<usize>)> {
+        let lines = if sha256(text.as_bytes()) == self.digest {
+            tree::item_lines(text, "rules")
+        } else {
+            Vec::new()
+        };
+        self.lint()
+            .into_iter()
+            .map(|w| {
+                let line = w.rule.and_then(|i| lines.get(i).copied());
+                (w, line)
+            })
+            .collect()
+    }
 }
 
 /// The SHA-256 of a tree's canonical form (see [`Policy::version`]).
@@ -540,13 +569,16 @@ pub(crate) fn read_policy_from(file: &std::fs::File, shown: &str) -> Result<Stri
     file.take(MAX_POLICY_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(e, shown.clone()))?;
+    let file = Field::Text(excerpt(&shown, 256));
     if bytes.len() > MAX_POLICY_BYTES {
         return Err(Error::policy(format!(
             "{shown}: the policy file is larger than {MAX_POLICY_BYTES} bytes"
-        )));
+        ))
+        .with(key::FILE, file));
     }
-    String::from_utf8(bytes)
-        .map_err(|e| Error::policy(format!("{shown}: the policy file is not UTF-8 ({e})")))
+    String::from_utf8(bytes).map_err(|e| {
+        Error::policy(format!("{shown}: the policy file is not UTF-8 ({e})")).with(key::FILE, file)
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::ControlFlow;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
 
@@ -260,35 +261,65 @@ impl From<String> for Value {
     }
 }
 
-/// Why YAML text is not a tree; the message names the line and column.
+/// Why YAML text is not a tree, and where: [`YamlError::line`] for code, the message (which
+/// names the line and column) for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct YamlError(String);
+pub struct YamlError {
+    message: String,
+    line: usize,
+    column: usize,
+}
+
+impl YamlError {
+    /// What is wrong, without the position.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The 1-based line where the parser stopped.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The 1-based column where the parser stopped.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+}
 
 impl fmt::Display for YamlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        write!(
+            f,
+            "{} at line {} column {}",
+            self.message, self.line, self.column
+        )
     }
 }
 
 impl std::error::Error for YamlError {}
 
 fn at(span: &Span, msg: impl fmt::Display) -> YamlError {
-    YamlError(format!(
-        "{msg} at line {} column {}",
-        span.start.line(),
-        span.start.col() + 1
-    ))
+    YamlError {
+        message: msg.to_string(),
+        line: span.start.line(),
+        column: span.start.col() + 1,
+    }
 }
 
 fn scan_error(e: &ScanError) -> YamlError {
-    YamlError(e.to_string())
+    YamlError {
+        message: e.info().to_owned(),
+        line: e.marker().line(),
+        column: e.marker().col() + 1,
+    }
 }
 
 /// A sequence or mapping being built, with its anchor and tag.
 enum Open {
     Sequence(Vec<Value>, usize, Option<Tag>),
-    /// The mapping, a key waiting for its value, the anchor and the tag.
-    Mapping(Mapping, Option<Value>, usize, Option<Tag>),
+    /// The mapping, a key waiting for its value (and where the key is), the anchor and the tag.
+    Mapping(Mapping, Option<(Value, Span)>, usize, Option<Tag>),
 }
 
 fn tag_of(tag: Option<Cow<'_, saphyr_parser::Tag>>) -> Option<Tag> {
@@ -391,11 +422,11 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
             None => root = Some(value),
             Some(Open::Sequence(items, ..)) => items.push(value),
             Some(Open::Mapping(map, pending, ..)) => match pending.take() {
-                None => *pending = Some(value),
-                Some(key) => {
+                None => *pending = Some((value, span)),
+                Some((key, key_span)) => {
                     if map.contains_key(&key) {
                         return Err(at(
-                            &span,
+                            &key_span,
                             format!("duplicate entry with key {}", show(&key)),
                         ));
                     }
@@ -414,6 +445,139 @@ fn show(key: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         _ => "(a collection)".to_owned(),
+    }
+}
+
+/// Where a node sits in its parent, while [`line_of`] walks the text.
+enum Slot {
+    /// In a sequence: the path of the sequence and the index of the next item.
+    Item(Option<String>, usize),
+    /// In a mapping, waiting for a key: the path of the mapping.
+    Key(Option<String>),
+    /// In a mapping, inside a key: the mapping's path and the entry's (`None` for a key that is
+    /// not a scalar, which no loader path names).
+    InKey(Option<String>, Option<String>),
+    /// In a mapping, waiting for the value of the entry: the mapping's path and the entry's.
+    Value(Option<String>, Option<String>),
+}
+
+/// The 1-based line of the node at `path` in YAML text that [`parse`] accepts, or of its
+/// nearest ancestor written in the text (a missing key, or a node inside an alias's copy, is
+/// found at its parent). A path is written as the loader names a key: mapping keys joined by
+/// `.`, sequence items as `[i]`, the root as the empty path (`rules[0].principals[1].subject`).
+/// A mapping entry is at the line of its key.
+///
+/// Nothing of this is kept in the tree: positions are only needed when a load is refused (or
+/// a tool reports on a file), so they are read back from the text then, and a load that
+/// succeeds (and every decision) pays nothing for them.
+pub fn line_of(text: &str, path: &str) -> Option<usize> {
+    let mut best = None;
+    let mut found = None;
+    walk(text, |node, line| {
+        if node == path {
+            found = Some(line);
+            return ControlFlow::Break(());
+        }
+        let below = path
+            .strip_prefix(node)
+            .is_some_and(|rest| node.is_empty() || rest.starts_with(['.', '[']));
+        if below {
+            best = Some(line);
+        }
+        ControlFlow::Continue(())
+    });
+    found.or(best)
+}
+
+/// The 1-based line of each item of the sequence at `path` (as [`line_of`] names it), in
+/// order, in one pass: where each rule of `rules` starts.
+pub fn item_lines(text: &str, path: &str) -> Vec<usize> {
+    let prefix = format!("{path}[");
+    let mut lines = Vec::new();
+    walk(text, |node, line| {
+        let index = node
+            .strip_prefix(prefix.as_str())
+            .and_then(|rest| rest.strip_suffix(']'));
+        if index.is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit())) {
+            lines.push(line);
+        }
+        ControlFlow::Continue(())
+    });
+    lines
+}
+
+/// Calls `visit` with the path and line of every node written in the text, in document order
+/// (a mapping entry once, at its key), until it breaks.
+fn walk(text: &str, mut visit: impl FnMut(&str, usize) -> ControlFlow<()>) {
+    fn join(parent: &Option<String>, key: &str) -> Option<String> {
+        parent.as_ref().map(|p| {
+            if p.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{p}.{key}")
+            }
+        })
+    }
+    let mut parser = Parser::new_from_str(text);
+    let mut stack: Vec<Slot> = Vec::new();
+    while let Some(Ok((event, span))) = parser.next_event() {
+        let (starts, ends) = match &event {
+            Event::Scalar(..) | Event::Alias(_) => (true, true),
+            Event::SequenceStart(..) | Event::MappingStart(..) => (true, false),
+            Event::SequenceEnd | Event::MappingEnd => (false, true),
+            _ => continue,
+        };
+        if starts {
+            // The node's own path, from where it sits in its parent.
+            let node = match stack.last_mut() {
+                None => Some(String::new()),
+                Some(Slot::Item(parent, next)) => {
+                    let node = parent.as_ref().map(|p| format!("{p}[{next}]"));
+                    *next += 1;
+                    node
+                }
+                Some(Slot::Key(parent)) => {
+                    let parent = parent.take();
+                    let entry = match &event {
+                        Event::Scalar(key, ..) => join(&parent, key),
+                        _ => None,
+                    };
+                    if let Some(slot) = stack.last_mut() {
+                        *slot = Slot::InKey(parent, entry.clone());
+                    }
+                    entry
+                }
+                Some(Slot::InKey(..)) => None,
+                // The entry was visited at its key's line already; its value only passes the
+                // path on to what it holds.
+                Some(Slot::Value(_, entry)) => entry.clone(),
+            };
+            let is_value = matches!(stack.last(), Some(Slot::Value(..)));
+            if let Some(node) = &node {
+                if !is_value && visit(node, span.start.line()).is_break() {
+                    return;
+                }
+            }
+            match event {
+                Event::SequenceStart(..) => stack.push(Slot::Item(node, 0)),
+                Event::MappingStart(..) => stack.push(Slot::Key(node)),
+                _ => {}
+            }
+        }
+        if ends {
+            if matches!(event, Event::SequenceEnd | Event::MappingEnd) {
+                stack.pop();
+            }
+            // The node is complete: its parent moves on.
+            if let Some(slot) = stack.last_mut() {
+                let next = match std::mem::replace(slot, Slot::Key(None)) {
+                    Slot::InKey(parent, entry) => Slot::Value(parent, entry),
+                    Slot::Value(parent, _) => Slot::Key(parent),
+                    other => other,
+                };
+                *slot = next;
+            }
+        }
     }
 }
 
@@ -547,6 +711,52 @@ mod tests {
                       g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
         assert!(e(laughs).contains("repetition limit"));
         assert!(e("a: *nowhere\n").contains("anchor") || e("a: *nowhere\n").contains("alias"));
+    }
+
+    #[test]
+    fn refusals_name_their_line() {
+        let line = |t: &str| parse(t).expect_err(t).line();
+        assert_eq!(line("a: 1\nb: 2\na: 3\n"), 3);
+        assert_eq!(line("a: 1\n---\nb: 2\n"), 2);
+        assert_eq!(line("a: 1\nb: [1,\n"), 3);
+        assert_eq!(line("a: 1\n\nb: *nowhere\n"), 3);
+        assert_eq!(line("a:\n  - b\n c: [\n"), 3);
+        let e = parse("a: 1\na: 2\n").expect_err("duplicate");
+        assert!(e.to_string().ends_with("at line 2 column 1"), "{e}");
+    }
+
+    #[test]
+    fn line_of_finds_entries_items_and_ancestors() {
+        let text = "version: 1\nrules:\n  - id: a\n    actions:\n      - read\n      - 5\n    \
+                    principals: [\"*\", {cn: x}]\n  - {id: b,\n     effect: d}\n  - *x\n";
+        let text = text.replace("*x", "&x {id: c}");
+        for (path, line) in [
+            ("", 1),
+            ("version", 1),
+            ("rules", 2),
+            ("rules[0]", 3),
+            ("rules[0].id", 3),
+            ("rules[0].actions", 4),
+            ("rules[0].actions[1]", 6),
+            ("rules[0].principals[1].cn", 7),
+            ("rules[0].principals[1].cn.deeper", 7),
+            ("rules[0].missing", 3),
+            ("rules[1].effect", 9),
+            ("rules[2]", 10),
+            ("rules[7]", 2),
+            ("nothing", 1),
+        ] {
+            assert_eq!(line_of(&text, path), Some(line), "{path:?}");
+        }
+        // Inside an alias's copy, the line is the alias's.
+        let aliased = "a: &r {x: 1}\nb:\n  *r\n";
+        assert_eq!(line_of(aliased, "b.x"), Some(2));
+        // A key that is a collection is never a path, nor are its contents.
+        assert_eq!(line_of("? [k]\n: 1\nk: 2\n", "k"), Some(3));
+        assert_eq!(line_of("", "a"), None);
+        assert_eq!(item_lines(&text, "rules"), vec![3, 8, 10]);
+        assert_eq!(item_lines(&text, "rules[0].actions"), vec![5, 6]);
+        assert_eq!(item_lines(&text, "version"), Vec::<usize>::new());
     }
 
     #[test]

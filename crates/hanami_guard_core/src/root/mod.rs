@@ -32,7 +32,7 @@ pub use resolve::{openat2_available, MAX_SYMLINKS};
 pub use safe_name::safe_name;
 pub use tree::Kind;
 
-use crate::error::{excerpt, Error, Result};
+use crate::error::{excerpt, key, Error, Field, Result};
 use resolve::{io_error, Last};
 
 /// What a [`Root`] does with symlinks met while resolving.
@@ -210,7 +210,8 @@ impl Root {
                         "resolver: :kernel needs openat2, which failed here ({}): use the \
                          default resolver (:auto)",
                         std::io::Error::from(e)
-                    )))
+                    ))
+                    .with(key::OPTION, Field::Name("resolver")))
                 }
             }
         }

@@ -84,7 +84,7 @@ const ALLOW_KINDS: &[(&str, AllowKind)] = &[
 fn convert_allow(ruby: &Ruby, value: Value) -> Result<Allow, Error> {
     let spec = RArray::try_convert(value)?;
     let kind: String = spec.entry(0)?;
-    match convert::closed_set(ruby, "allow: kind", &kind, ALLOW_KINDS)? {
+    match convert::closed_set(ruby, "allow", "allow: kind", &kind, ALLOW_KINDS)? {
         AllowKind::OneOf => {
             let list: RArray = spec.entry(1)?;
             Ok(Allow::OneOf(
@@ -119,7 +119,7 @@ const NET_KINDS: &[(&str, NetKind)] = &[
 fn convert_net(ruby: &Ruby, value: RArray) -> Result<NetRules, Error> {
     let kind: String = value.entry(0)?;
     Ok(
-        match convert::closed_set(ruby, "net: kind", &kind, NET_KINDS)? {
+        match convert::closed_set(ruby, "net", "net: kind", &kind, NET_KINDS)? {
             NetKind::Ports => NetRules::Ports {
                 connect: value.entry(1)?,
                 bind: value.entry(2)?,

@@ -10,15 +10,17 @@ use magnus::{prelude::*, Error, RArray, RString, Ruby};
 use crate::errors;
 
 /// The member of `known` named `given`, or a `HanamiGuard::ConfigurationError` that names
-/// `what` and lists the accepted names.
+/// `what`, lists the accepted names, and carries the keyword it is about as its `option`.
 pub fn closed_set<T: Copy>(
     ruby: &Ruby,
+    option: &'static str,
     what: &str,
     given: &str,
     known: &[(&str, T)],
 ) -> Result<T, Error> {
     closed_set_or(
         ruby,
+        option,
         what,
         given,
         known,
@@ -27,9 +29,10 @@ pub fn closed_set<T: Copy>(
 }
 
 /// [`closed_set`] for a keyword argument of a method: the refusal is the core error `error`
-/// builds from the message (`Error::Argument` for an `ArgumentError`).
+/// builds from the message (`Error::Argument` for an `ArgumentError`, which has no fields).
 pub fn closed_set_or<T: Copy>(
     ruby: &Ruby,
+    option: &'static str,
     what: &str,
     given: &str,
     known: &[(&str, T)],
@@ -39,14 +42,16 @@ pub fn closed_set_or<T: Copy>(
         return Ok(*value);
     }
     let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
-    Err(errors::to_ruby(
-        ruby,
-        error(format!(
-            "{what} `{}` is not known: use one of {}",
-            hanami_guard_core::error::excerpt(given, 40),
-            names.join(", ")
-        )),
+    let refusal = error(format!(
+        "{what} `{}` is not known: use one of {}",
+        hanami_guard_core::error::excerpt(given, 40),
+        names.join(", ")
     ))
+    .with(
+        hanami_guard_core::error::key::OPTION,
+        hanami_guard_core::Field::Name(option),
+    );
+    Err(errors::to_ruby(ruby, refusal))
 }
 
 /// The bytes of a Ruby String, borrowed for the duration of a call that runs no Ruby code.

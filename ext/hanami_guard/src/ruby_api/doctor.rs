@@ -7,6 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use hanami_guard_core::doctor::{self, Options, Report, Severity};
+use hanami_guard_core::error::key;
 use magnus::{function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby};
 
 use super::convert::{frozen_str, frozen_strs, with_bytes};
@@ -53,7 +54,12 @@ fn run(
 
 fn severity(ruby: &Ruby, name: RString) -> Result<Severity, Error> {
     let name = with_bytes(name, |b| String::from_utf8_lossy(b).into_owned());
-    errors::map(ruby, Severity::parse(&name))
+    // The facade's only severity argument is `fail_on:`.
+    errors::map(
+        ruby,
+        Severity::parse(&name)
+            .map_err(|e| e.with(key::OPTION, hanami_guard_core::Field::Name("fail_on"))),
+    )
 }
 
 impl NativeReport {

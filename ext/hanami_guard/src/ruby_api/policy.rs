@@ -47,7 +47,7 @@ impl RbPolicy {
 }
 
 fn mode(ruby: &Ruby, name: String) -> Result<Mode, Error> {
-    closed_set(ruby, "policy mode", &name, Mode::NAMES)
+    closed_set(ruby, "mode", "policy mode", &name, Mode::NAMES)
 }
 
 fn load(ruby: &Ruby, path: String, mode_name: String) -> Result<RbPolicy, Error> {
@@ -215,6 +215,23 @@ impl RbPolicy {
         })
     }
 
+    /// `[[message, line or nil], ...]`: the lint warnings with the line of their rule in
+    /// `text`, the YAML the policy was parsed from.
+    fn lint_lines(
+        ruby: &Ruby,
+        rb_self: &Self,
+        text: String,
+    ) -> Result<Vec<(String, Option<usize>)>, Error> {
+        errors::guard(ruby, || {
+            let policy = rb_self.file.current();
+            Ok(policy
+                .lint_lines(&text)
+                .into_iter()
+                .map(|(w, line)| (w.message, line))
+                .collect())
+        })
+    }
+
     fn reload(ruby: &Ruby, rb_self: &Self) -> Result<bool, Error> {
         errors::guard(ruby, || {
             let file = &rb_self.file;
@@ -269,5 +286,6 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_private_method("_explain", method!(RbPolicy::explain, 3))?;
     class.define_private_method("_with_shadow", method!(RbPolicy::with_shadow, 1))?;
     class.define_private_method("_lint", method!(RbPolicy::lint, 0))?;
+    class.define_private_method("_lint_lines", method!(RbPolicy::lint_lines, 1))?;
     policy_identity::init(ruby, class)
 }

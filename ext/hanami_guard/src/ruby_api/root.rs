@@ -60,10 +60,22 @@ fn new(
     xdev: bool,
 ) -> Result<Root, Error> {
     errors::guard(ruby, || {
-        let symlinks =
-            convert::closed_set_or(ruby, "symlinks:", &symlinks, Symlinks::NAMES, Argument)?;
-        let resolver =
-            convert::closed_set_or(ruby, "resolver:", &resolver, Resolver::NAMES, Argument)?;
+        let symlinks = convert::closed_set_or(
+            ruby,
+            "symlinks",
+            "symlinks:",
+            &symlinks,
+            Symlinks::NAMES,
+            Argument,
+        )?;
+        let resolver = convert::closed_set_or(
+            ruby,
+            "resolver",
+            "resolver:",
+            &resolver,
+            Resolver::NAMES,
+            Argument,
+        )?;
         // Any bytes, as Ruby's File takes them: the core refuses a NUL with its own message.
         let path = convert::with_bytes(path, |b| {
             std::path::PathBuf::from(

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use std::path::PathBuf;
 
-use hanami_guard_core::Error as CoreError;
+use hanami_guard_core::error::key;
+use hanami_guard_core::{Error as CoreError, Field};
 
 use hanami_guard_core::identity::trust::{check_chain_length, MAX_INTERMEDIATES};
 use hanami_guard_core::identity::{
@@ -35,6 +36,7 @@ pub struct RbTrustStore(TrustStoreFiles);
 fn client_auth(ruby: &Ruby, name: String) -> Result<ClientAuth, Error> {
     convert::closed_set_or(
         ruby,
+        "client_auth",
         "client_auth:",
         &name,
         ClientAuth::NAMES,
@@ -90,7 +92,8 @@ fn capacity(ruby: &Ruby, n: i64) -> Result<usize, Error> {
             ruby,
             CoreError::configuration(format!(
                 "cache_size: {n} is negative: give the number of verified chains to keep (0 turns the cache off)"
-            )),
+            ))
+            .with(key::OPTION, Field::Name("cache_size")),
         )
     })
 }

@@ -28,7 +28,7 @@ use webpki::{
 };
 
 use super::cert::Certificate;
-use crate::error::{Error, Result, UntrustedReason};
+use crate::error::{key, Error, Field, Result, UntrustedReason};
 use anchor::{Anchors, Refusal, MIN_RSA_BITS};
 
 /// The most intermediates a chain may carry. Real client chains have one or two; more is an
@@ -105,6 +105,12 @@ fn config(message: impl Into<String>) -> Error {
     Error::configuration(message.into())
 }
 
+/// Names the argument a refusal is about (`ca`, `bundles`, `crls`, `cache_size`), as the
+/// facade's `TrustStore.new` calls them.
+fn about(option: &'static str) -> impl Fn(Error) -> Error {
+    move |e| e.with(key::OPTION, Field::Name(option))
+}
+
 /// Whether a URI reads as a SPIFFE ID to anyone: scheme compared without case, as URL parsers
 /// do, so `SPIFFE://prod.example.org/x` cannot dodge the bundle rule by failing strict parsing.
 fn looks_spiffe(uri: &str) -> bool {
@@ -130,20 +136,22 @@ impl TrustStore {
     ) -> Result<Self> {
         let mut pool = Anchors::default();
         if let Some(ca_bundle) = ca_bundle {
-            let certs = Certificate::parse_chain(ca_bundle).map_err(|e| {
-                config(format!(
-                    "the TrustStore needs a PEM bundle of CA certificates, and this one is unusable: {e}"
-                ))
-            })?;
+            let certs = Certificate::parse_chain(ca_bundle)
+                .map_err(|e| {
+                    config(format!(
+                        "the TrustStore needs a PEM bundle of CA certificates, and this one is unusable: {e}"
+                    ))
+                })
+                .map_err(about("ca"))?;
             for cert in certs.iter().filter(|c| c.is_ca()) {
-                pool.push(cert)?;
+                pool.push(cert).map_err(about("ca"))?;
             }
             if pool.is_empty() {
-                return Err(config(format!(
+                return Err(about("ca")(config(format!(
                     "the TrustStore bundle holds {} certificate(s) but no CA (basicConstraints CA:TRUE): \
                      pin the CA that issues your client certificates, not a leaf",
                     certs.len()
-                )));
+                ))));
             }
         } else if bundles.is_empty() {
             return Err(config(
@@ -151,22 +159,22 @@ impl TrustStore {
             ));
         }
         if bundles.len() > MAX_TRUST_DOMAINS {
-            return Err(config(format!(
+            return Err(about("bundles")(config(format!(
                 "{} SPIFFE bundles given; at most {MAX_TRUST_DOMAINS} are accepted",
                 bundles.len()
-            )));
+            ))));
         }
         let mut domains: Vec<(String, Anchors)> = Vec::with_capacity(bundles.len());
         for (td, input) in bundles {
-            let td = bundle::trust_domain(td)?;
+            let td = bundle::trust_domain(td).map_err(about("bundles"))?;
             if domains.iter().any(|(d, _)| *d == td) {
-                return Err(config(format!(
+                return Err(about("bundles")(config(format!(
                     "two bundles are given for trust domain {td}: merge them into one"
-                )));
+                ))));
             }
             let mut anchors = Anchors::default();
-            for cert in bundle::parse(&td, input)? {
-                anchors.push(&cert)?;
+            for cert in bundle::parse(&td, input).map_err(about("bundles"))? {
+                anchors.push(&cert).map_err(about("bundles"))?;
             }
             // A CA naming another trust domain could verify nothing here (see `check_path`):
             // a bundle filed under the wrong name, said at boot rather than at every request.
@@ -176,10 +184,10 @@ impl TrustStore {
                 .filter_map(|i| i.trust_domain.as_deref())
                 .find(|other| *other != td)
             {
-                return Err(config(format!(
+                return Err(about("bundles")(config(format!(
                     "the bundle given for trust domain {td} holds a CA of trust domain {other}: \
                      give each trust domain its own bundle"
-                )));
+                ))));
             }
             domains.push((td, anchors));
         }
@@ -187,7 +195,7 @@ impl TrustStore {
         Ok(TrustStore {
             pool,
             domains,
-            crls: crl::Layers::parse(crls)?,
+            crls: crl::Layers::parse(crls).map_err(about("crls"))?,
             client_auth: ClientAuth::default(),
             cache: cache::ChainCache::new(DEFAULT_CACHE_CAPACITY),
         })
@@ -211,11 +219,11 @@ impl TrustStore {
     /// [`DEFAULT_CACHE_CAPACITY`]; more than [`MAX_CACHE_CAPACITY`] is refused.
     pub fn with_cache_capacity(mut self, capacity: usize) -> Result<Self> {
         if capacity > MAX_CACHE_CAPACITY {
-            return Err(config(format!(
+            return Err(about("cache_size")(config(format!(
                 "a verified-chain cache of {capacity} entries is too large: give at most \
                  {MAX_CACHE_CAPACITY} (the default, {DEFAULT_CACHE_CAPACITY}, suits most apps; 0 \
                  turns the cache off)"
-            )));
+            ))));
         }
         self.cache = cache::ChainCache::new(capacity);
         Ok(self)
