@@ -239,12 +239,16 @@ fn scan_file(source: &walk::Source, options: &Options) -> FileResult {
         if len > options.max_file_bytes {
             return Ok(None);
         }
-        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
-        // A file that grows after the size check is still read only up to the limit.
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(file, options.max_file_bytes + 1),
-            &mut bytes,
-        )?;
+        // The size the check saw, and no more: one read for a file that does not change, and
+        // a file that grows after the check is read only up to that size (within the limit).
+        // A file that reports no size (procfs and the like) is read up to the limit.
+        let cap = if len == 0 {
+            options.max_file_bytes + 1
+        } else {
+            len
+        };
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, cap), &mut bytes)?;
         Ok((bytes.len() as u64 <= options.max_file_bytes).then_some(bytes))
     });
     match read {
