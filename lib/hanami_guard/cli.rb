@@ -1,6 +1,5 @@
 # frozen_string_literal: true
 
-require "optparse"
 # The caller loads the gem (exe/hanami_guard loads all of it, or only the audit's part for
 # `audit`, whose scans of small apps would otherwise be mostly boot time).
 
@@ -50,6 +49,9 @@ module HanamiGuard
     # An input that cannot be read or is invalid: one line, exit 3.
     class InputError < StandardError; end
 
+    # -h or --help after a command: the usage, exit 0.
+    class Help < StandardError; end
+
     # Writes beside the target, then renames over it: a reader never sees a half-written file.
     def self.write_atomically(path, content)
       require "fileutils"
@@ -80,7 +82,9 @@ module HanamiGuard
       when nil then raise UsageError, "no command given"
       else raise UsageError, "unknown command #{command[0, 40].inspect}"
       end
-    rescue UsageError, OptionParser::ParseError => e
+    rescue Help
+      say(USAGE)
+    rescue UsageError => e
       @stderr.puts("hanami_guard: #{e.message}", "", USAGE)
       USAGE_ERROR
     rescue InputError, HanamiGuard::Error, SystemCallError => e
@@ -270,7 +274,7 @@ module HanamiGuard
     end
 
     def parse_options(&block)
-      parser = OptionParser.new
+      parser = Options.new
       parser.on("--json", "print JSON") { @json = true }
       block&.call(parser)
       parser.parse!(@argv)
@@ -331,4 +335,5 @@ end
 HanamiGuard::CLI.autoload(:PolicyCases, File.expand_path("cli/policy_cases", __dir__))
 HanamiGuard::CLI.autoload(:Replay, File.expand_path("cli/replay", __dir__))
 HanamiGuard::CLI.autoload(:Install, File.expand_path("cli/install", __dir__))
+require_relative "cli/options"
 require_relative "cli/scans"

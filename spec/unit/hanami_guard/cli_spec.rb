@@ -4,6 +4,7 @@ require "spec_helper"
 require "hanami_guard/cli"
 require "hanami_guard/testing"
 require "stringio"
+require "json"
 
 # HanamiGuard::CLI in-process; spec/integration/cli_spec.rb runs exe/hanami_guard as a process.
 RSpec.describe HanamiGuard::CLI do
@@ -29,6 +30,38 @@ RSpec.describe HanamiGuard::CLI do
     expect(run("lint", "--nope")[2]).to eq(2)
     _, err, code = run("inspect", "-", stdin: "not a certificate")
     expect([err.lines.size, code]).to eq([1, 3])
+  end
+
+  describe "options" do
+    it "takes --name VALUE and --name=VALUE, operands anywhere, and -- before operands that look like options" do
+      cert = file("c.pem", ca.issue(subject: "CN=operator").to_pem)
+      expect(run("inspect", "--json", cert)[2]).to eq(0)
+      expect(run("inspect", cert, "--json")[2]).to eq(0)
+      dash = file("-c.pem", File.read(cert))
+      Dir.chdir(dir) { expect(run("inspect", "--", "-c.pem")[2]).to eq(0) }
+      expect(File.exist?(dash)).to be(true)
+      out, _, code = run("audit", "--format=json", "--fail-on", "critical", dir)
+      expect([JSON.parse(out)["files"], code]).to eq([0, 0])
+    end
+
+    [
+      [%w[audit --form json], /unknown option "--form"/], # no abbreviations
+      [%w[audit --format], /--format needs a value/],
+      [%w[audit --format xml], /--format takes text, json, sarif, not "xml"/],
+      [%w[audit --json=yes], /--json takes no value/],
+      [%w[audit -x], /unknown option "-x"/],
+      [%w[inspect --nope], /unknown option "--nope"/]
+    ].each do |argv, message|
+      it "refuses #{argv.join(" ")} with the usage (exit 2)" do
+        _, err, code = run(*argv)
+        expect([err, code]).to match([/\Ahanami_guard: #{message.source}.*usage:/m, 2])
+      end
+    end
+
+    it "prints the usage for -h or --help after a command (exit 0)" do
+      expect(run("audit", "-h")).to match([/usage: hanami_guard COMMAND/, "", 0])
+      expect(run("verify", "--help")).to match([/usage: hanami_guard COMMAND/, "", 0])
+    end
   end
 
   it "takes --json on every command" do
