@@ -63,6 +63,29 @@ RSpec.describe HanamiGuard::Audit do
       expect(first["locations"].first["physicalLocation"]["region"]["startLine"]).to eq(result.findings.first.line)
     end
 
+    it "gives every SARIF field code-scanning tools read, for each rule and each finding" do
+      scan = described_class.scan(fixtures)
+      run = JSON.parse(scan.to_sarif).fetch("runs").first
+      levels = { "critical" => "error", "high" => "error", "medium" => "warning", "low" => "note" }
+      scores = { "critical" => "9.5", "high" => "8.0", "medium" => "5.5", "low" => "3.0" }
+      expect(run["tool"]["driver"]).to include("name" => "hanami_guard", "version" => HanamiGuard::VERSION)
+      expect(run["tool"]["driver"]["rules"]).to eq(described_class.rules.map do |r|
+        { "id" => r[:id], "name" => r[:id], "shortDescription" => { "text" => r[:summary] },
+          "help" => { "text" => r[:fix] }, "defaultConfiguration" => { "level" => levels.fetch(r[:severity]) },
+          "properties" => { "security-severity" => scores.fetch(r[:severity]), "tags" => ["security"] } }
+      end)
+      expect(run["results"]).to eq(scan.findings.map do |f|
+        { "ruleId" => f.rule, "ruleIndex" => described_class.rules.index { |r| r[:id] == f.rule },
+          "level" => levels.fetch(f.severity), "message" => { "text" => "#{f.message}. Fix: #{f.fix}" },
+          "locations" => [{ "physicalLocation" => {
+            "artifactLocation" => { "uri" => f.path.delete_prefix("./") },
+            "region" => { "startLine" => f.line, "startColumn" => f.column, "snippet" => { "text" => f.snippet } }
+          } }],
+          "partialFingerprints" => { "hanamiGuard/v1" => f.fingerprint } }
+      end)
+      expect(run["results"].size).to be > 5
+    end
+
     it "prints text with file:line:column, rule, the line and the fix" do
       text = result.to_text
       expect(text).to include("shell_exec.rb:13:7 shell-exec (critical)")
