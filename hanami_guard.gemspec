@@ -32,6 +32,7 @@ Gem::Specification.new do |spec|
     "lib/**/*.rb", "exe/*", "ext/hanami_guard/extconf.rb", "ext/hanami_guard/Cargo.toml",
     "ext/hanami_guard/src/**/*.rs", "crates/hanami_guard_core/Cargo.toml",
     "crates/hanami_guard_core/src/**/*.rs", "crates/hanami_guard_core/benches/*.rs",
+    "crates/hanami_guard_core/prism/*.h", ".cargo/config.toml",
     "Cargo.toml", "Cargo.lock", "README.md", "CHANGELOG.md", "SECURITY.md", "LICENSE"
   ]
   spec.bindir = "exe"

@@ -6,8 +6,9 @@
 //! [`audit`] scans an app's own code for the escapes that do not go through them.
 //! The Ruby extension in `ext/hanami_guard` only converts values and errors to and from these.
 //!
-//! `unsafe` is denied everywhere except in [`sys`], the one module that makes raw system calls
-//! (`posix_spawn` and friends, which rustix does not wrap). Every `unsafe` block there carries a
+//! `unsafe` is denied everywhere except in two modules: [`sys`], which makes the raw system calls
+//! rustix does not wrap (`posix_spawn` and friends), and `audit::prism_alloc`, the arena that
+//! Prism's C parser allocates from during a scan. Every `unsafe` block there carries a
 //! `// SAFETY:` comment.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]

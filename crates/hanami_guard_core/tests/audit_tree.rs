@@ -211,6 +211,52 @@ fn a_missing_path_is_an_error_that_names_it() {
 }
 
 #[test]
+fn a_missing_path_after_a_scanned_tree_is_still_an_error() {
+    // The workers start on the first tree's files while the walk goes on to the missing path:
+    // the scan must stop them and report the error, not hang or return a partial report.
+    let app = tempfile::tempdir().expect("tempdir");
+    for i in 0..200 {
+        write(app.path(), &format!("app/f{i}.rb"), VULNERABLE);
+    }
+    for threads in [1, 2, 8] {
+        let err = scan(
+            &[app.path().join("app"), app.path().join("nope")],
+            &Options {
+                threads,
+                ..Options::default()
+            },
+        )
+        .expect_err("missing");
+        assert_eq!(err.errno(), Some(libc::ENOENT));
+        assert!(err.to_string().contains("nope"));
+    }
+}
+
+#[test]
+fn files_reached_by_two_roots_are_scanned_once_in_walk_order() {
+    let app = tempfile::tempdir().expect("tempdir");
+    for i in 0..30 {
+        write(app.path(), &format!("app/f{i:02}.rb"), VULNERABLE);
+    }
+    // Canonical, as the named file's path is: the walk keys files by their real path.
+    let base = app.path().canonicalize().expect("canonical");
+    let report = scan(
+        &[base.join("app"), base.join("app/f07.rb"), base.join("app")],
+        &Options {
+            threads: 3,
+            ..Options::default()
+        },
+    )
+    .expect("scan");
+    assert_eq!(report.files, 30);
+    assert_eq!(report.findings.len(), 60);
+    let paths: Vec<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort_unstable();
+    assert_eq!(paths, sorted);
+}
+
+#[test]
 fn the_baseline_silences_exactly_the_findings_it_lists() {
     let app = tempfile::tempdir().expect("tempdir");
     write(app.path(), "a.rb", VULNERABLE);

@@ -9,6 +9,8 @@
 //! the Ruby side prints the text form for people.
 
 mod analyze;
+#[allow(unsafe_code)]
+mod prism_alloc;
 mod report;
 mod rules;
 mod sinks;
@@ -18,8 +20,7 @@ mod walk;
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 pub use report::baseline_fingerprints;
@@ -139,17 +140,10 @@ pub struct FileResult {
 /// below it that cannot be read is skipped and reported.
 pub fn scan(paths: &[PathBuf], options: &Options) -> crate::Result<Report> {
     let started = Instant::now();
-    let walk = walk::collect(paths)?;
-    let mut seen = HashSet::new();
-    let files: Vec<walk::Source> = walk
-        .files
-        .into_iter()
-        .filter(|f| seen.insert(f.real.clone()))
-        .collect();
-    let results = run_workers(&files, options)?;
+    let (files, skipped, results) = walk_and_analyse(paths, options)?;
 
     let mut report = Report {
-        skipped: walk.skipped,
+        skipped,
         ..Report::default()
     };
     for (source, result) in files.iter().zip(results) {
@@ -190,42 +184,104 @@ pub fn scan(paths: &[PathBuf], options: &Options) -> crate::Result<Report> {
     Ok(report)
 }
 
-fn run_workers(
-    files: &[walk::Source],
+/// The files the walk has found so far, in walk order, and whether it has finished.
+#[derive(Default)]
+struct Queue {
+    files: Vec<walk::Source>,
+    next: usize,
+    walked: bool,
+}
+
+/// A poisoned lock means a worker panicked while holding it, which it cannot (the locks are
+/// held only for pushes and pops); the data is consistent either way, so carry on with it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Per file, in walk order: `None` if its analysis panicked.
+type Results = Vec<Option<FileResult>>;
+
+/// Walks `paths` on this thread while the workers analyse what it has found so far: the walk
+/// of a large tree takes as long as parsing its first files. Returns the files (each real file
+/// once, however many paths lead to it), what the walk skipped, and each file's result.
+fn walk_and_analyse(
+    paths: &[PathBuf],
     options: &Options,
-) -> crate::Result<Vec<Option<FileResult>>> {
+) -> crate::Result<(Vec<walk::Source>, Vec<Skipped>, Results)> {
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
-    .clamp(1, files.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; files.len()]);
-    std::thread::scope(|s| -> crate::Result<()> {
-        let mut handles = Vec::new();
+    .max(1);
+    let queue = Mutex::new(Queue::default());
+    let found = Condvar::new();
+    let results: Mutex<Vec<(usize, Option<FileResult>)>> = Mutex::new(Vec::new());
+
+    let skipped = std::thread::scope(|s| -> crate::Result<Vec<Skipped>> {
+        let work = || loop {
+            let (i, source) = {
+                let mut q = lock(&queue);
+                loop {
+                    if let Some(f) = q.files.get(q.next) {
+                        let taken = (
+                            q.next,
+                            walk::Source {
+                                real: f.real.clone(),
+                                display: f.display.clone(),
+                            },
+                        );
+                        q.next += 1;
+                        break taken;
+                    }
+                    if q.walked {
+                        return;
+                    }
+                    q = found.wait(q).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let r = catch_unwind(AssertUnwindSafe(|| scan_file(&source, options))).ok();
+            results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((i, r));
+        };
+        let mut started = 0;
         for _ in 0..threads {
-            let handle = std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name("hanami_guard-audit".into())
                 .stack_size(WORKER_STACK_BYTES)
-                .spawn_scoped(s, || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(source) = files.get(i) else { break };
-                    let r = catch_unwind(AssertUnwindSafe(|| scan_file(source, options))).ok();
-                    if let Ok(mut all) = results.lock() {
-                        if let Some(slot) = all.get_mut(i) {
-                            *slot = r;
-                        }
-                    }
-                })
-                .map_err(|e| crate::Error::io(e, "cannot start an audit worker thread"))?;
-            handles.push(handle);
+                .spawn_scoped(s, work);
+            match spawned {
+                Ok(_) => started += 1,
+                // Fewer workers are slower, not wrong; none at all is an error (below).
+                Err(_) if started > 0 => break,
+                Err(e) => {
+                    lock(&queue).walked = true;
+                    return Err(crate::Error::io(e, "cannot start an audit worker thread"));
+                }
+            }
         }
-        for h in handles {
-            let _ = h.join();
-        }
-        Ok(())
+        let mut seen = HashSet::new();
+        let walked = walk::collect(paths, |source| {
+            if seen.insert(source.real.clone()) {
+                lock(&queue).files.push(source);
+                found.notify_one();
+            }
+        });
+        // Whatever the walk's outcome, let the workers finish and return (the scope joins them).
+        lock(&queue).walked = true;
+        found.notify_all();
+        walked
     })?;
-    Ok(results.into_inner().unwrap_or_else(|e| e.into_inner()))
+
+    let files = std::mem::take(&mut lock(&queue).files);
+    let mut by_file: Results = vec![None; files.len()];
+    for (i, r) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(slot) = by_file.get_mut(i) {
+            *slot = r;
+        }
+    }
+    Ok((files, skipped, by_file))
 }
 
 fn scan_file(source: &walk::Source, options: &Options) -> FileResult {
@@ -263,6 +319,12 @@ fn scan_file(source: &walk::Source, options: &Options) -> FileResult {
 
 /// Analyses one file's text. `path` is only used in the findings.
 pub fn analyze_source(path: &str, source: &[u8]) -> FileResult {
+    // Prism's tree lives and dies inside the scope: its allocations come from this thread's
+    // arena, released at once when the scope ends (see `prism_alloc.rs`).
+    prism_alloc::scope(|| analyze_parsed(path, source))
+}
+
+fn analyze_parsed(path: &str, source: &[u8]) -> FileResult {
     if memchr::memchr(0, source).is_some() {
         return FileResult {
             problem: Some("binary (contains NUL bytes): not scanned".into()),

@@ -12,12 +12,6 @@ pub(super) struct Source {
     pub display: String,
 }
 
-#[derive(Default)]
-pub(super) struct Walk {
-    pub files: Vec<Source>,
-    pub skipped: Vec<Skipped>,
-}
-
 /// Directories no app keeps its own code in.
 const SKIP_DIRS: &[&str] = &[".git", "node_modules", ".bundle"];
 
@@ -45,10 +39,15 @@ fn display(path: &Path) -> String {
         .collect()
 }
 
-/// Collects the files under `roots`. A root that does not exist is an error (the caller asked
-/// for it); anything below a root that cannot be read is reported and skipped.
-pub(super) fn collect(roots: &[PathBuf]) -> crate::Result<Walk> {
-    let mut walk = Walk::default();
+/// Walks `roots`, handing each file to `found` as soon as it is found (the scan's workers start
+/// on the first while the walk goes on), and returns what it skipped. A root that does not
+/// exist is an error (the caller asked for it); anything below a root that cannot be read is
+/// reported and skipped.
+pub(super) fn collect(
+    roots: &[PathBuf],
+    mut found: impl FnMut(Source),
+) -> crate::Result<Vec<Skipped>> {
+    let mut skipped = Vec::new();
     for root in roots {
         let meta = fs::symlink_metadata(root)
             .map_err(|e| crate::Error::io(e, format!("cannot scan {}", display(root))))?;
@@ -56,7 +55,7 @@ pub(super) fn collect(roots: &[PathBuf]) -> crate::Result<Walk> {
             .map_err(|e| crate::Error::io(e, format!("cannot scan {}", display(root))))?;
         if meta.is_file() || (meta.file_type().is_symlink() && canonical.is_file()) {
             // Named on the command line: scanned whatever its extension.
-            walk.files.push(Source {
+            found(Source {
                 real: canonical,
                 display: display(root),
             });
@@ -68,7 +67,7 @@ pub(super) fn collect(roots: &[PathBuf]) -> crate::Result<Walk> {
             let mut entries: Vec<_> = match fs::read_dir(&dir) {
                 Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
                 Err(e) => {
-                    walk.skipped.push(Skipped::new(
+                    skipped.push(Skipped::new(
                         display(&dir),
                         format!("cannot read directory: {e}"),
                     ));
@@ -90,26 +89,22 @@ pub(super) fn collect(roots: &[PathBuf]) -> crate::Result<Walk> {
                     }
                 } else if kind.is_symlink() {
                     match fs::canonicalize(&path) {
-                        Err(_) => walk
-                            .skipped
-                            .push(Skipped::new(display(&path), "broken symlink".into())),
-                        Ok(target) if !target.starts_with(&boundary) => {
-                            walk.skipped.push(Skipped::new(
-                                display(&path),
-                                "symlink leads out of the scanned tree: not followed".into(),
-                            ))
+                        Err(_) => {
+                            skipped.push(Skipped::new(display(&path), "broken symlink".into()))
                         }
-                        Ok(target) if target.is_file() && is_ruby(&name) => {
-                            walk.files.push(Source {
-                                real: target,
-                                display: display(&path),
-                            })
-                        }
+                        Ok(target) if !target.starts_with(&boundary) => skipped.push(Skipped::new(
+                            display(&path),
+                            "symlink leads out of the scanned tree: not followed".into(),
+                        )),
+                        Ok(target) if target.is_file() && is_ruby(&name) => found(Source {
+                            real: target,
+                            display: display(&path),
+                        }),
                         // A directory inside the tree is scanned where it really is.
                         Ok(_) => {}
                     }
                 } else if kind.is_file() && is_ruby(&name) {
-                    walk.files.push(Source {
+                    found(Source {
                         real: path.clone(),
                         display: display(&path),
                     });
@@ -118,5 +113,5 @@ pub(super) fn collect(roots: &[PathBuf]) -> crate::Result<Walk> {
             stack.extend(subdirs.into_iter().rev());
         }
     }
-    Ok(walk)
+    Ok(skipped)
 }
