@@ -3,10 +3,12 @@
 # `hanami_guard audit` against Ruby's own Ripper.sexp, on the same files: a generated app of
 # about 100,000 lines (Hanami actions with shells, files, allowlists and helpers) and the
 # example app. Ripper only parses, so it is the floor for any scanner written in Ruby; the
-# audit parses (Prism, in Rust, one file per thread) and analyses. Three rounds each, best kept.
+# audit parses (Prism, in Rust, one file per thread) and analyses. The four ways run in
+# interleaved rounds; the ratios are the median of the rounds' own ratios.
 #
 #   bundle exec ruby -Ilib bench/audit.rb           (or: bundle exec rake bench:audit)
 #   LINES=200000 ...                                size of the generated app
+#   ROUNDS=15 ...                                   rounds (default 9)
 #
 # Not a test: nothing is asserted. Compare the ratios. The last row compares whole processes:
 # the CLI against Ripper run as a scanner written in Ruby would run, start-up included.
@@ -67,13 +69,15 @@ def generate(dir, lines)
   [i, total]
 end
 
-def best_of(rounds = 3)
-  Array.new(rounds) do
-    t = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-    yield
-    Process.clock_gettime(Process::CLOCK_MONOTONIC) - t
-  end.min
+ROUNDS = Integer(ENV.fetch("ROUNDS", "9"))
+
+def seconds
+  t = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  yield
+  Process.clock_gettime(Process::CLOCK_MONOTONIC) - t
 end
+
+def median(values) = values.sort[values.size / 2]
 
 # The CLI as a user runs it from a shell: without `bundle exec`'s environment, whose
 # bundler/setup alone takes longer than the scan.
@@ -97,25 +101,39 @@ def ripper_process(path)
   raise "ripper failed: #{err}" unless status.success?
 end
 
+# This machine's speed drifts by half within minutes, which moves whichever side runs in a slow
+# spell. So the four ways run in rounds, one after the other, and each round gives its own
+# ratios: the median ratio (and its range) is the figure to read, with each way's fastest time.
 def measure(title, path)
   files = Dir[File.join(path, "**", "*.{rb,ru,rake}")]
   sources = files.map { |f| File.read(f) }
   lines = sources.sum { |s| s.count("\n") }
-  ripper = best_of { sources.each { |s| Ripper.sexp(s) } }
-  in_process = best_of { HanamiGuard::Audit.scan(path) }
-  whole_cli = best_of { cli(path) }
-  ripper_proc = best_of { ripper_process(path) }
+  cli(path) # warm the page cache and the extension's first load
+  rounds = Array.new(ROUNDS) do
+    { ripper: seconds { sources.each { |s| Ripper.sexp(s) } },
+      in_process: seconds { HanamiGuard::Audit.scan(path) },
+      cli: seconds { cli(path) },
+      ripper_process: seconds { ripper_process(path) } }
+  end
   result = HanamiGuard::Audit.scan(path)
-  puts "\n== #{title}: #{files.size} files, #{lines} lines, #{result.findings.size} findings"
-  puts format("  %-44<label>s %8.3<s>f s", label: "Ripper.sexp (parse only, one thread)", s: ripper)
-  puts format("  %-44<label>s %8.3<s>f s  %6.1<x>fx Ripper", label: "HanamiGuard::Audit.scan (in process)",
-                                                             s: in_process, x: ripper / in_process)
-  puts format("  %-44<label>s %8.3<s>f s  %6.1<x>fx Ripper", label: "hanami_guard audit (whole CLI process)",
-                                                             s: whole_cli, x: ripper / whole_cli)
-  puts format("  %-44<label>s %8.3<s>f s", label: "Ripper.sexp as a Ruby process (start-up too)", s: ripper_proc)
-  puts format("  %-44<label>s %8.3<s>f s  %6.1<x>fx the Ripper process",
-              label: "hanami_guard audit (whole CLI process)",
-              s: whole_cli, x: ripper_proc / whole_cli)
+  puts "\n== #{title}: #{files.size} files, #{lines} lines, #{result.findings.size} findings, #{ROUNDS} rounds"
+  puts "  #{"fastest round; ratio: median of the rounds' ratios (min..max)".rjust(74)}"
+  row(rounds, "Ripper.sexp (parse only, one thread)", :ripper)
+  row(rounds, "HanamiGuard::Audit.scan (in process)", :in_process, :ripper, "Ripper")
+  row(rounds, "hanami_guard audit (whole CLI process)", :cli, :ripper, "Ripper")
+  row(rounds, "Ripper.sexp as a Ruby process (start-up too)", :ripper_process)
+  row(rounds, "hanami_guard audit (whole CLI process)", :cli, :ripper_process, "the Ripper process")
+end
+
+def row(rounds, label, key, against = nil, against_label = nil)
+  fastest = rounds.map { |r| r.fetch(key) }.min
+  line = format("  %-44<label>s %8.3<s>f s", label:, s: fastest)
+  if against
+    ratios = rounds.map { |r| r.fetch(against) / r.fetch(key) }
+    line += format("  %<median>6.1fx (%<min>.1f..%<max>.1f) %<of>s",
+                   median: median(ratios), min: ratios.min, max: ratios.max, of: against_label)
+  end
+  puts line
 end
 
 puts "hanami_guard #{HanamiGuard::VERSION}, Ruby #{RUBY_VERSION}, #{Etc.nprocessors} CPUs"
