@@ -27,9 +27,18 @@ const CHUNK: usize = 256 << 10;
 /// Chunks a thread keeps between files: one file's tree usually fits in them.
 const KEEP: usize = 4;
 
-/// Header tags: which allocator made the block behind the header.
+/// Header tags: which allocator made the block behind the header. A header stores its tag
+/// XOR its own address, so bytes a parser bug wrote over a header (or a pointer that was never
+/// ours) do not read as a C library block: such a block is leaked, never passed to `free`.
 const FROM_ARENA: usize = 0x4147_5541_5245_4e41; // "ANERAUGA"
 const FROM_LIBC: usize = 0x4347_5543_4249_4c43; // "CLIBCUGC"
+
+/// Which allocator made the block whose header is at `head`, if the header is intact.
+fn origin(head: *const Header) -> Option<usize> {
+    // SAFETY: callers pass the header of a live block of ours (see `header_of`).
+    let stored = unsafe { (*head).tag } ^ (head as usize);
+    [FROM_ARENA, FROM_LIBC].into_iter().find(|&t| t == stored)
+}
 
 /// The 16 bytes before every block.
 #[repr(C)]
@@ -110,7 +119,10 @@ fn header(at: *mut u8, size: usize, tag: usize) -> NonNull<u8> {
     // SAFETY: every caller passes the start of a region of at least ALIGN + size bytes, aligned
     // to ALIGN, so the header fits before the block and is aligned.
     unsafe {
-        at.cast::<Header>().write(Header { size, tag });
+        at.cast::<Header>().write(Header {
+            size,
+            tag: tag ^ (at as usize),
+        });
         NonNull::new_unchecked(at.add(ALIGN))
     }
 }
@@ -211,7 +223,13 @@ pub unsafe extern "C" fn hanami_guard_prism_realloc(
         return hanami_guard_prism_malloc(size);
     }
     // SAFETY: the caller passes a live block of ours.
-    let old = unsafe { header_of(block).read() };
+    let head = unsafe { header_of(block) };
+    if origin(head).is_none() {
+        // A damaged header's size cannot be trusted for the copy: fail as realloc may.
+        return ptr::null_mut();
+    }
+    // SAFETY: the header is intact.
+    let old = unsafe { head.read() };
     let grown = hanami_guard_prism_malloc(size);
     if grown.is_null() {
         return ptr::null_mut(); // the old block stays valid, as realloc's contract says
@@ -235,16 +253,11 @@ pub unsafe extern "C" fn hanami_guard_prism_free(block: *mut c_void) {
     }
     // SAFETY: the caller passes a live block of ours.
     let head = unsafe { header_of(block) };
-    // SAFETY: as above; the header was written when the block was made.
-    match unsafe { (*head).tag } {
-        // The arena's memory is released when its scope ends.
-        FROM_ARENA => {}
-        FROM_LIBC => {
-            // SAFETY: the header's address is the one libc::malloc returned.
-            unsafe { libc::free(head.cast()) }
-        }
-        // Not ours: a bug elsewhere. Leaking is safe; freeing an unknown pointer is not.
-        _ => {}
+    // The arena's memory is released when its scope ends; a damaged header is leaked (freeing
+    // an unknown pointer is never safe).
+    if origin(head) == Some(FROM_LIBC) {
+        // SAFETY: the header's address is the one libc::malloc returned.
+        unsafe { libc::free(head.cast()) }
     }
 }
 
@@ -312,15 +325,15 @@ mod tests {
     }
 
     #[test]
-    fn a_scope_empties_the_arena_and_a_nested_one_uses_the_c_allocator() {
+    fn a_scope_empties_the_arena_and_a_nested_one_shares_it() {
         scope(|| {
             let b = hanami_guard_prism_malloc(64);
             // SAFETY: b is live.
-            assert_eq!(unsafe { (*header_of(b)).tag }, FROM_ARENA);
+            assert_eq!(origin(unsafe { header_of(b) }), Some(FROM_ARENA));
             scope(|| {
                 let inner = hanami_guard_prism_malloc(64);
                 // SAFETY: inner is live.
-                assert_eq!(unsafe { (*header_of(inner)).tag }, FROM_ARENA);
+                assert_eq!(origin(unsafe { header_of(inner) }), Some(FROM_ARENA));
             });
             let _ = hanami_guard_prism_malloc(10 * CHUNK);
         });
@@ -334,8 +347,31 @@ mod tests {
         let outside = hanami_guard_prism_malloc(64);
         // SAFETY: outside is live; freed once.
         unsafe {
-            assert_eq!((*header_of(outside)).tag, FROM_LIBC);
+            assert_eq!(origin(header_of(outside)), Some(FROM_LIBC));
             hanami_guard_prism_free(outside);
+        }
+    }
+
+    #[test]
+    fn a_damaged_header_is_leaked_and_refused_never_freed() {
+        for scoped in [true, false] {
+            let run = || {
+                let b = hanami_guard_prism_malloc(32);
+                // SAFETY: b is live; its header is overwritten as a parser bug might.
+                unsafe {
+                    let head = header_of(b);
+                    (*head).tag = FROM_LIBC;
+                    (*head).size = usize::MAX;
+                    assert_eq!(origin(head), None);
+                    assert!(hanami_guard_prism_realloc(b, 64).is_null());
+                    hanami_guard_prism_free(b); // a no-op: libc::free would crash here
+                }
+            };
+            if scoped {
+                scope(run);
+            } else {
+                run();
+            }
         }
     }
 
