@@ -128,6 +128,31 @@ RSpec.describe HanamiGuard::ConfigurationError, "#option" do
       expect(option_of { HanamiGuard::TrustStore.new(ca.to_pem, cache_size: 1 << 40) }).to eq(:cache_size)
     end
 
+    it "is :ca_file, :crl_files and :bundle_files for TrustStore.load's unusable files" do
+      ca = HanamiGuard::Testing::CA.new(subject: "CN=Option CA")
+      files = { ca: ca.to_pem, leaf: ca.issue(subject: "CN=leaf").to_pem, text: "not PEM\n" }
+      files.each { |name, body| File.write(File.join(dir, "#{name}.pem"), body) }
+      path = ->(name) { File.join(dir, "#{name}.pem") }
+      expect(option_of { HanamiGuard::TrustStore.load(ca_file: path[:text]) }).to eq(:ca_file)
+      expect(option_of { HanamiGuard::TrustStore.load(ca_file: path[:leaf]) }).to eq(:ca_file)
+      expect(option_of { HanamiGuard::TrustStore.load(ca_file: path[:ca], crl_files: [path[:text]]) })
+        .to eq(:crl_files)
+      expect(option_of { HanamiGuard::TrustStore.load(bundle_files: { "prod.example.org" => path[:text] }) })
+        .to eq(:bundle_files)
+      # Larger than the 64 MiB a trust file may hold (sparse: nothing is written).
+      big = File.join(dir, "big.pem")
+      File.open(big, "w") { |f| f.truncate((64 << 20) + 1) }
+      expect(option_of { HanamiGuard::TrustStore.load(ca_file: path[:ca], crl_files: [big]) })
+        .to eq(:crl_files)
+    end
+
+    it "is :path for a Root whose base directory is unusable" do
+      File.write(File.join(dir, "file"), "x")
+      ["", "#{dir}/missing", "#{dir}/file", "#{dir}/nul\0byte"].each do |base|
+        expect(option_of { HanamiGuard::Root.new(base) }).to eq(:path), base.inspect
+      end
+    end
+
     it "is :root for a doctor root that is not a directory" do
       expect(option_of { HanamiGuard::Doctor.run(root: File.join(dir, "missing")) }).to eq(:root)
     end

@@ -137,11 +137,13 @@ impl AsFd for Root {
     }
 }
 
+/// A refusal of the base directory, `Root.new`'s `path`.
 fn configuration(path: &Path, what: &str) -> Error {
     Error::configuration(format!(
         "the root \"{}\" {what}",
         excerpt(&path.to_string_lossy(), 200)
     ))
+    .with(key::OPTION, Field::Name("path"))
 }
 
 impl Root {
@@ -153,13 +155,15 @@ impl Root {
         if path.as_os_str().is_empty() {
             return Err(Error::configuration(
                 "the root path is empty: give the base directory, such as \"public\"".to_owned(),
-            ));
+            )
+            .with(key::OPTION, Field::Name("path")));
         }
         // No file name holds a NUL; one here would cut the name short at the system call.
         if path.as_os_str().as_encoded_bytes().contains(&0) {
             return Err(Error::configuration(
                 "the root path contains a NUL byte: give the base directory's real path".to_owned(),
-            ));
+            )
+            .with(key::OPTION, Field::Name("path")));
         }
         let dir = rfs::open(
             path,
@@ -186,8 +190,10 @@ impl Root {
     }
 
     fn from_parts(dir: OwnedFd, path: String, options: Options) -> Result<Root> {
-        let st = rfs::fstat(&dir)
-            .map_err(|e| Error::configuration(format!("cannot stat the root: {e}")))?;
+        let st = rfs::fstat(&dir).map_err(|e| {
+            Error::configuration(format!("cannot stat the root: {e}"))
+                .with(key::OPTION, Field::Name("path"))
+        })?;
         let root = Root {
             dir,
             path,
@@ -308,7 +314,7 @@ impl Root {
 /// The canonical path of the directory behind `dir`, as the kernel names it, checked against
 /// the descriptor (same device and inode) so the two cannot disagree.
 fn canonical_path(dir: &OwnedFd, given: &Path) -> Result<String> {
-    let st = rfs::fstat(dir).map_err(|e| Error::configuration(format!("cannot stat: {e}")))?;
+    let st = rfs::fstat(dir).map_err(|e| configuration(given, &format!("cannot be read ({e})")))?;
     let same = |candidate: &str| {
         rfs::stat(candidate)
             .map(|s| s.st_dev == st.st_dev && s.st_ino == st.st_ino)

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use super::{ClientAuth, TrustStore};
-use crate::error::{Error, Result};
+use crate::error::{key, Error, Field, Result};
 
 /// The largest file read.
 const MAX_FILE: u64 = 64 << 20;
@@ -57,25 +57,45 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The option of `TrustStore.load` a file was named by, for the `option` field of a refusal.
+fn file_option(option: &'static str) -> &'static str {
+    match option {
+        "ca" => "ca_file",
+        "crls" => "crl_files",
+        "bundles" => "bundle_files",
+        other => other,
+    }
+}
+
 impl TrustFiles {
-    fn paths(&self) -> impl Iterator<Item = &Path> {
+    /// Every file, with the option that named it (`ca_file`, `crl_files`, `bundle_files`).
+    fn paths(&self) -> impl Iterator<Item = (&'static str, &Path)> {
         self.ca
             .iter()
-            .map(PathBuf::as_path)
-            .chain(self.crls.iter().map(PathBuf::as_path))
-            .chain(self.bundles.iter().map(|(_, p)| p.as_path()))
+            .map(|p| ("ca_file", p.as_path()))
+            .chain(self.crls.iter().map(|p| ("crl_files", p.as_path())))
+            .chain(
+                self.bundles
+                    .iter()
+                    .map(|(_, p)| ("bundle_files", p.as_path())),
+            )
     }
 
     /// Every file's content, in [`TrustFiles::paths`] order, read twice to the same bytes.
     fn read_stable(&self) -> Result<Vec<Vec<u8>>> {
-        let first: Vec<Vec<u8>> = self.paths().map(read).collect::<Result<_>>()?;
-        for (path, bytes) in self.paths().zip(&first) {
-            if read(path)? != *bytes {
+        let about = |option| move |e: Error| e.with(key::OPTION, Field::Name(option));
+        let first: Vec<Vec<u8>> = self
+            .paths()
+            .map(|(option, path)| read(path).map_err(about(option)))
+            .collect::<Result<_>>()?;
+        for ((option, path), bytes) in self.paths().zip(&first) {
+            if read(path).map_err(about(option))? != *bytes {
                 return Err(Error::configuration(format!(
                     "{} changed while it was read: nothing was reloaded; replace trust files \
                      atomically (write a new file, then rename it over the old one) and reload again",
                     path.display()
-                )));
+                ))
+                .with(key::OPTION, Field::Name(option)));
             }
         }
         Ok(first)
@@ -112,7 +132,16 @@ impl TrustFiles {
             .zip(it)
             .map(|((td, _), b)| (td.as_str(), b.as_slice()))
             .collect();
-        TrustStore::with_bundles(ca, &bundles, &crls)?
+        // The store names the String options (`ca`, `crls`, `bundles`); these came from files.
+        let renamed = |e: Error| match e.detail(key::OPTION) {
+            Some(Field::Name(option)) => {
+                let option = file_option(option);
+                e.with(key::OPTION, Field::Name(option))
+            }
+            _ => e,
+        };
+        TrustStore::with_bundles(ca, &bundles, &crls)
+            .map_err(renamed)?
             .with_client_auth(self.client_auth)
             .with_cache_capacity(cache_capacity)
     }
