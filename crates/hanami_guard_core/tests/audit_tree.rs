@@ -312,3 +312,71 @@ fn threads_find_the_same_as_one_thread() {
     assert_eq!(one.files, 40);
     assert_eq!(one.findings.len(), 28);
 }
+
+#[test]
+fn a_directory_swapped_for_a_symlink_during_the_scan_is_never_followed_out_of_the_tree() {
+    // `app/dir` and `app/link` trade places again and again (renameat2 RENAME_EXCHANGE): one is
+    // the real directory, the other a symlink to a directory outside the tree holding a file of
+    // the same name. Whatever the walk saw, a file must never be read through the symlink.
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let outside = tempfile::tempdir().expect("tempdir");
+    write(
+        outside.path(),
+        "x.rb",
+        "def handle(request, response)\n  system(\"OUTSIDE #{request.params[:x]}\")\nend\n",
+    );
+    let app = tempfile::tempdir().expect("tempdir");
+    for i in 0..30 {
+        write(app.path(), &format!("app/dir/f{i}.rb"), VULNERABLE);
+    }
+    write(
+        app.path(),
+        "app/dir/x.rb",
+        "def handle(request, response)\n  system(\"INSIDE #{request.params[:x]}\")\nend\n",
+    );
+    std::os::unix::fs::symlink(outside.path(), app.path().join("app/link")).expect("symlink");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, a, b) = (
+            Arc::clone(&stop),
+            app.path().join("app/dir"),
+            app.path().join("app/link"),
+        );
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                renameat_with(CWD, &a, CWD, &b, RenameFlags::EXCHANGE).expect("exchange");
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let started = std::time::Instant::now();
+    let mut scans = 0;
+    let mut refused = 0;
+    while started.elapsed() < std::time::Duration::from_secs(3) {
+        let report = scan(&[app.path().join("app")], &Options::default()).expect("scan");
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| !f.snippet.contains("OUTSIDE")),
+            "read through the symlink: {:?}",
+            report.findings
+        );
+        refused += report
+            .skipped
+            .iter()
+            .filter(|s| s.reason.contains("symlink replaced"))
+            .count();
+        scans += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().expect("swapper");
+    assert!(scans > 10 && swaps > 1000, "{scans} scans, {swaps} swaps");
+    eprintln!("{scans} scans, {swaps} swaps, {refused} opens refused mid-swap");
+}

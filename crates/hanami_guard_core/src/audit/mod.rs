@@ -223,13 +223,7 @@ fn walk_and_analyse(
                 let mut q = lock(&queue);
                 loop {
                     if let Some(f) = q.files.get(q.next) {
-                        let taken = (
-                            q.next,
-                            walk::Source {
-                                real: f.real.clone(),
-                                display: f.display.clone(),
-                            },
-                        );
+                        let taken = (q.next, f.clone());
                         q.next += 1;
                         break taken;
                     }
@@ -289,11 +283,21 @@ fn scan_file(source: &walk::Source, options: &Options) -> FileResult {
         problem: Some(p),
         ..FileResult::default()
     };
+    /// What reading a file came to, short of an I/O error.
+    enum Read {
+        Bytes(Vec<u8>),
+        TooLarge,
+        NotRegular,
+    }
     // One open: the size check and the read are of the same file, with one path lookup.
-    let read = std::fs::File::open(&source.real).and_then(|file| {
-        let len = file.metadata()?.len();
+    let read = source.open().and_then(|file| {
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(Read::NotRegular);
+        }
+        let len = meta.len();
         if len > options.max_file_bytes {
-            return Ok(None);
+            return Ok(Read::TooLarge);
         }
         // The size the check saw, and no more: one read for a file that does not change, and
         // a file that grows after the check is read only up to that size (within the limit).
@@ -305,14 +309,34 @@ fn scan_file(source: &walk::Source, options: &Options) -> FileResult {
         };
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         std::io::Read::read_to_end(&mut std::io::Read::take(file, cap), &mut bytes)?;
-        Ok((bytes.len() as u64 <= options.max_file_bytes).then_some(bytes))
+        Ok(if bytes.len() as u64 <= options.max_file_bytes {
+            Read::Bytes(bytes)
+        } else {
+            Read::TooLarge
+        })
     });
     match read {
-        Ok(Some(bytes)) => analyze_source(&source.display, &bytes),
-        Ok(None) => problem(format!(
+        Ok(Read::Bytes(bytes)) => analyze_source(&source.display, &bytes),
+        Ok(Read::TooLarge) => problem(format!(
             "larger than {} bytes: not scanned (generated or vendored code?)",
             options.max_file_bytes
         )),
+        Ok(Read::NotRegular) => problem(
+            "no longer a regular file (the tree changed during the scan): not scanned".into(),
+        ),
+        // The walk saw directories and a file; a symlink is there now.
+        Err(e)
+            if source.beneath.is_some()
+                && matches!(
+                    e.raw_os_error(),
+                    Some(libc::ELOOP | libc::ENOTDIR | libc::EXDEV)
+                ) =>
+        {
+            problem(format!(
+                "a symlink replaced the file or a directory above it during the scan: not \
+                 followed, not scanned ({e})"
+            ))
+        }
         Err(e) => problem(format!("cannot read: {e}")),
     }
 }
