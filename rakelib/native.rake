@@ -82,7 +82,10 @@ task :native do
   stage = File.join(root, "tmp/native")
   rm_rf stage
   mkdir_p stage
-  files = base.files.reject { |file| file.start_with?("ext/", "crates/") || file.end_with?("Cargo.toml", "Cargo.lock") }
+  # The Rust sources and their build settings stay out: this gem carries the built libraries.
+  files = base.files.reject do |file|
+    file.start_with?("ext/", "crates/", ".cargo/") || file.end_with?("Cargo.toml", "Cargo.lock")
+  end
   files.each do |file|
     mkdir_p File.join(stage, File.dirname(file))
     cp File.join(root, file), File.join(stage, file), preserve: true
