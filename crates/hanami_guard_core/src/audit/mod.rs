@@ -217,7 +217,19 @@ fn walk_and_analyse(
     let found = Condvar::new();
     let results: Mutex<Vec<(usize, Option<FileResult>)>> = Mutex::new(Vec::new());
 
+    /// Marks the walk finished and wakes every worker, however the walk ends: when it returns,
+    /// fails, or panics (the scope joins the workers before it lets a panic through, so they
+    /// must not be left waiting for files that will never come).
+    struct Walked<'a>(&'a Mutex<Queue>, &'a Condvar);
+    impl Drop for Walked<'_> {
+        fn drop(&mut self) {
+            lock(self.0).walked = true;
+            self.1.notify_all();
+        }
+    }
+
     let skipped = std::thread::scope(|s| -> crate::Result<Vec<Skipped>> {
+        let _walked = Walked(&queue, &found);
         let work = || loop {
             let (i, source) = {
                 let mut q = lock(&queue);
@@ -234,10 +246,7 @@ fn walk_and_analyse(
                 }
             };
             let r = catch_unwind(AssertUnwindSafe(|| scan_file(&source, options))).ok();
-            results
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((i, r));
+            lock(&results).push((i, r));
         };
         let mut started = 0;
         for _ in 0..threads {
@@ -249,23 +258,16 @@ fn walk_and_analyse(
                 Ok(_) => started += 1,
                 // Fewer workers are slower, not wrong; none at all is an error (below).
                 Err(_) if started > 0 => break,
-                Err(e) => {
-                    lock(&queue).walked = true;
-                    return Err(crate::Error::io(e, "cannot start an audit worker thread"));
-                }
+                Err(e) => return Err(crate::Error::io(e, "cannot start an audit worker thread")),
             }
         }
         let mut seen = HashSet::new();
-        let walked = walk::collect(paths, |source| {
+        walk::collect(paths, |source| {
             if seen.insert(source.real.clone()) {
                 lock(&queue).files.push(source);
                 found.notify_one();
             }
-        });
-        // Whatever the walk's outcome, let the workers finish and return (the scope joins them).
-        lock(&queue).walked = true;
-        found.notify_all();
-        walked
+        })
     })?;
 
     let files = std::mem::take(&mut lock(&queue).files);
