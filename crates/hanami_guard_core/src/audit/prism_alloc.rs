@@ -4,8 +4,8 @@
 //! Prism allocates every node of a tree on its own and frees them one by one when the tree is
 //! dropped: for a 100,000-line app that is millions of `malloc`/`free` pairs, about a fifth of
 //! the scan's CPU. Prism is built with `PRISM_XALLOCATOR` (see `.cargo/config.toml` and
-//! `crates/hanami_guard_core/prism/prism_xallocator.h`), so its `xmalloc`, `xcalloc`, `xrealloc` and `xfree`
-//! are the four functions below. Inside [`scope`] they bump a pointer through the thread's chunks
+//! `crates/hanami_guard_core/prism/prism_xallocator.h`), so its `xmalloc`, `xcalloc`,
+//! `xrealloc` and `xfree` are the four functions below. Inside [`scope`] they bump a pointer through the thread's chunks
 //! and `xfree` does nothing; the scope's end empties the arena at once. Outside a scope (a parse
 //! nobody wrapped, a thread whose arena is gone) they call the C library's allocator, so a
 //! pointer is always freed by the allocator that made it: every block starts with a header that
@@ -34,8 +34,11 @@ const FROM_ARENA: usize = 0x4147_5541_5245_4e41; // "ANERAUGA"
 const FROM_LIBC: usize = 0x4347_5543_4249_4c43; // "CLIBCUGC"
 
 /// Which allocator made the block whose header is at `head`, if the header is intact.
-fn origin(head: *const Header) -> Option<usize> {
-    // SAFETY: callers pass the header of a live block of ours (see `header_of`).
+///
+/// # Safety
+/// `head` must be the header of a live block of ours (see [`header_of`]).
+unsafe fn origin(head: *const Header) -> Option<usize> {
+    // SAFETY: the caller passes the header of a live block of ours, which is readable.
     let stored = unsafe { (*head).tag } ^ (head as usize);
     [FROM_ARENA, FROM_LIBC].into_iter().find(|&t| t == stored)
 }
@@ -76,10 +79,15 @@ impl Arena {
         loop {
             if let Some(chunk) = self.chunks.get(self.current) {
                 if chunk.layout.size() - self.used >= need {
-                    // SAFETY: `used + need <= size()`, so the block lies inside the chunk.
-                    let at = unsafe { chunk.base.as_ptr().add(self.used) };
+                    // SAFETY: `used + need <= size()`, so the region lies inside the chunk,
+                    // and `used` is a multiple of ALIGN from an ALIGN-aligned base; `need`
+                    // covers the header and `size` bytes.
+                    let block = unsafe {
+                        let at = chunk.base.as_ptr().add(self.used);
+                        header(at, size, FROM_ARENA)
+                    };
                     self.used += need;
-                    return Some(header(at, size, FROM_ARENA));
+                    return Some(block);
                 }
                 if self.current + 1 < self.chunks.len() && need <= CHUNK {
                     self.current += 1;
@@ -115,9 +123,11 @@ thread_local! {
 }
 
 /// Writes the header at `at` and returns the block after it.
-fn header(at: *mut u8, size: usize, tag: usize) -> NonNull<u8> {
-    // SAFETY: every caller passes the start of a region of at least ALIGN + size bytes, aligned
-    // to ALIGN, so the header fits before the block and is aligned.
+///
+/// # Safety
+/// `at` must start a writable region of at least `ALIGN + size` bytes, aligned to `ALIGN`.
+unsafe fn header(at: *mut u8, size: usize, tag: usize) -> NonNull<u8> {
+    // SAFETY: the caller's region holds the header, aligned, and the block after it.
     unsafe {
         at.cast::<Header>().write(Header {
             size,
@@ -176,7 +186,8 @@ fn from_libc(size: usize) -> *mut c_void {
     if at.is_null() {
         return ptr::null_mut();
     }
-    header(at, size, FROM_LIBC).as_ptr().cast()
+    // SAFETY: malloc returned `ALIGN + size` bytes, 16-aligned (glibc, x86-64 and aarch64).
+    unsafe { header(at, size, FROM_LIBC) }.as_ptr().cast()
 }
 
 /// Prism's `xmalloc`.
@@ -224,7 +235,8 @@ pub unsafe extern "C" fn hanami_guard_prism_realloc(
     }
     // SAFETY: the caller passes a live block of ours.
     let head = unsafe { header_of(block) };
-    if origin(head).is_none() {
+    // SAFETY: as above.
+    if unsafe { origin(head) }.is_none() {
         // A damaged header's size cannot be trusted for the copy: fail as realloc may.
         return ptr::null_mut();
     }
@@ -255,7 +267,8 @@ pub unsafe extern "C" fn hanami_guard_prism_free(block: *mut c_void) {
     let head = unsafe { header_of(block) };
     // The arena's memory is released when its scope ends; a damaged header is leaked (freeing
     // an unknown pointer is never safe).
-    if origin(head) == Some(FROM_LIBC) {
+    // SAFETY: as above.
+    if unsafe { origin(head) } == Some(FROM_LIBC) {
         // SAFETY: the header's address is the one libc::malloc returned.
         unsafe { libc::free(head.cast()) }
     }
@@ -329,11 +342,11 @@ mod tests {
         scope(|| {
             let b = hanami_guard_prism_malloc(64);
             // SAFETY: b is live.
-            assert_eq!(origin(unsafe { header_of(b) }), Some(FROM_ARENA));
+            assert_eq!(unsafe { origin(header_of(b)) }, Some(FROM_ARENA));
             scope(|| {
                 let inner = hanami_guard_prism_malloc(64);
                 // SAFETY: inner is live.
-                assert_eq!(origin(unsafe { header_of(inner) }), Some(FROM_ARENA));
+                assert_eq!(unsafe { origin(header_of(inner)) }, Some(FROM_ARENA));
             });
             let _ = hanami_guard_prism_malloc(10 * CHUNK);
         });
