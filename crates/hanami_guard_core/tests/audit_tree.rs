@@ -257,6 +257,25 @@ fn files_reached_by_two_roots_are_scanned_once_in_walk_order() {
 }
 
 #[test]
+fn a_file_reached_through_a_symlinked_root_and_by_name_is_scanned_once() {
+    let app = tempfile::tempdir().expect("tempdir");
+    write(app.path(), "app/a.rb", VULNERABLE);
+    write(app.path(), "app/b.rb", VULNERABLE);
+    std::os::unix::fs::symlink(app.path().join("app"), app.path().join("alias")).expect("symlink");
+    let report = scan(
+        &[
+            app.path().join("alias"),
+            app.path().join("app/a.rb"),
+            app.path().join("app"),
+        ],
+        &Options::default(),
+    )
+    .expect("scan");
+    assert_eq!(report.files, 2, "{:?}", report.findings);
+    assert_eq!(report.findings.len(), 4);
+}
+
+#[test]
 fn the_baseline_silences_exactly_the_findings_it_lists() {
     let app = tempfile::tempdir().expect("tempdir");
     write(app.path(), "a.rb", VULNERABLE);

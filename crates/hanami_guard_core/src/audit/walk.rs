@@ -211,7 +211,10 @@ pub(super) fn collect(
                     // when the walk read it: the open checks that it still is.
                     if let Ok(rel) = path.strip_prefix(root) {
                         found(Source {
-                            real: path.clone(),
+                            // The canonical path (the root's, then names that were no symlinks),
+                            // so a file reached through two roots, or also named on the command
+                            // line, is read once.
+                            real: boundary.join(rel),
                             display: display(&path),
                             beneath: beneath(rel),
                         });
