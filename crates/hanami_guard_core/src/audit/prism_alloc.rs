@@ -283,6 +283,12 @@ mod tests {
         unsafe { ptr::write_bytes(block.cast::<u8>(), byte, n) }
     }
 
+    /// Runs `run` inside a scope (the arena), then outside one (the C allocator).
+    fn in_and_out_of_a_scope(run: impl Fn()) {
+        scope(&run);
+        run();
+    }
+
     fn bytes(block: *mut c_void, n: usize) -> Vec<u8> {
         // SAFETY: the tests pass blocks of at least n initialised bytes.
         unsafe { std::slice::from_raw_parts(block.cast::<u8>(), n).to_vec() }
@@ -290,51 +296,44 @@ mod tests {
 
     #[test]
     fn blocks_are_aligned_distinct_and_keep_their_bytes_in_and_out_of_a_scope() {
-        for scoped in [true, false] {
-            let run = || {
-                let mut blocks = Vec::new();
-                for (i, size) in [1usize, 7, 16, 100, 4096, CHUNK, 3 * CHUNK, 0]
-                    .into_iter()
-                    .enumerate()
-                {
-                    let b = hanami_guard_prism_malloc(size);
-                    assert!(!b.is_null());
-                    assert_eq!(b as usize % ALIGN, 0);
-                    fill(b, size, i as u8);
-                    blocks.push((b, size, i as u8));
-                }
-                for (b, size, byte) in &blocks {
-                    assert!(bytes(*b, *size).iter().all(|x| x == byte));
-                }
-                // realloc keeps the bytes, growing and shrinking.
-                let (b, size, byte) = blocks[3];
-                // SAFETY: b is live.
-                let grown = unsafe { hanami_guard_prism_realloc(b, 10_000) };
-                assert_eq!(bytes(grown, size), vec![byte; size]);
-                // SAFETY: grown is live.
-                let shrunk = unsafe { hanami_guard_prism_realloc(grown, 10) };
-                assert_eq!(bytes(shrunk, 10), vec![byte; 10]);
-                let zeroed = hanami_guard_prism_calloc(300, 7);
-                assert_eq!(bytes(zeroed, 2100), vec![0; 2100]);
-                assert!(hanami_guard_prism_calloc(usize::MAX, 2).is_null());
-                assert!(hanami_guard_prism_malloc(usize::MAX - 8).is_null());
-                for (b, _, _) in blocks
-                    .into_iter()
-                    .skip(4)
-                    .chain([(shrunk, 0, 0), (zeroed, 0, 0)])
-                {
-                    // SAFETY: each block is live and freed once.
-                    unsafe { hanami_guard_prism_free(b) };
-                }
-                // SAFETY: null is allowed.
-                unsafe { hanami_guard_prism_free(ptr::null_mut()) };
-            };
-            if scoped {
-                scope(run);
-            } else {
-                run();
+        in_and_out_of_a_scope(|| {
+            let mut blocks = Vec::new();
+            for (i, size) in [1usize, 7, 16, 100, 4096, CHUNK, 3 * CHUNK, 0]
+                .into_iter()
+                .enumerate()
+            {
+                let b = hanami_guard_prism_malloc(size);
+                assert!(!b.is_null());
+                assert_eq!(b as usize % ALIGN, 0);
+                fill(b, size, i as u8);
+                blocks.push((b, size, i as u8));
             }
-        }
+            for (b, size, byte) in &blocks {
+                assert!(bytes(*b, *size).iter().all(|x| x == byte));
+            }
+            // realloc keeps the bytes, growing and shrinking.
+            let (b, size, byte) = blocks[3];
+            // SAFETY: b is live.
+            let grown = unsafe { hanami_guard_prism_realloc(b, 10_000) };
+            assert_eq!(bytes(grown, size), vec![byte; size]);
+            // SAFETY: grown is live.
+            let shrunk = unsafe { hanami_guard_prism_realloc(grown, 10) };
+            assert_eq!(bytes(shrunk, 10), vec![byte; 10]);
+            let zeroed = hanami_guard_prism_calloc(300, 7);
+            assert_eq!(bytes(zeroed, 2100), vec![0; 2100]);
+            assert!(hanami_guard_prism_calloc(usize::MAX, 2).is_null());
+            assert!(hanami_guard_prism_malloc(usize::MAX - 8).is_null());
+            for (b, _, _) in blocks
+                .into_iter()
+                .skip(4)
+                .chain([(shrunk, 0, 0), (zeroed, 0, 0)])
+            {
+                // SAFETY: each block is live and freed once.
+                unsafe { hanami_guard_prism_free(b) };
+            }
+            // SAFETY: null is allowed.
+            unsafe { hanami_guard_prism_free(ptr::null_mut()) };
+        });
     }
 
     #[test]
@@ -367,25 +366,18 @@ mod tests {
 
     #[test]
     fn a_damaged_header_is_leaked_and_refused_never_freed() {
-        for scoped in [true, false] {
-            let run = || {
-                let b = hanami_guard_prism_malloc(32);
-                // SAFETY: b is live; its header is overwritten as a parser bug might.
-                unsafe {
-                    let head = header_of(b);
-                    (*head).tag = FROM_LIBC;
-                    (*head).size = usize::MAX;
-                    assert_eq!(origin(head), None);
-                    assert!(hanami_guard_prism_realloc(b, 64).is_null());
-                    hanami_guard_prism_free(b); // a no-op: libc::free would crash here
-                }
-            };
-            if scoped {
-                scope(run);
-            } else {
-                run();
+        in_and_out_of_a_scope(|| {
+            let b = hanami_guard_prism_malloc(32);
+            // SAFETY: b is live; its header is overwritten as a parser bug might.
+            unsafe {
+                let head = header_of(b);
+                (*head).tag = FROM_LIBC;
+                (*head).size = usize::MAX;
+                assert_eq!(origin(head), None);
+                assert!(hanami_guard_prism_realloc(b, 64).is_null());
+                hanami_guard_prism_free(b); // a no-op: libc::free would crash here
             }
-        }
+        });
     }
 
     #[test]
