@@ -1,6 +1,7 @@
 //! X.509 certificates: parsed once into an owned value that keeps the DER and the fields an app
-//! reads, so every accessor afterwards is a copy, never a re-parse. The frame is walked by
-//! `frame.rs`; every field inside it is parsed by x509-parser.
+//! reads, so every accessor afterwards is a copy, never a re-parse. The frame and the names are
+//! walked by `frame.rs` (the names' values decoded by `dn`); the other fields inside the frame,
+//! and the extensions read here, are parsed by x509-parser.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
@@ -12,7 +13,6 @@ use x509_parser::certificate::X509CertificateParser;
 use x509_parser::extensions::{BasicConstraints, GeneralName, KeyUsage, SubjectAlternativeName};
 use x509_parser::nom::Parser as _;
 use x509_parser::prelude::FromDer;
-use x509_parser::x509::X509Name;
 
 // DER contents of the extension OIDs read here (RFC 5280 section 4.2.1).
 const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11]; // 2.5.29.17
@@ -188,8 +188,8 @@ impl Certificate {
                 rest.len()
             )));
         }
-        let subject = DistinguishedName::from_x509(&frame.subject)?;
-        DistinguishedName::validate_x509(&frame.issuer)?;
+        let subject = DistinguishedName::from_name_contents(frame.subject)?;
+        DistinguishedName::validate_name_contents(frame.issuer)?;
         let issuer_range = range_in(&der, frame.issuer_der)?;
         let serial_range = range_in(&der, frame.serial)?;
         let not_before = frame.validity.not_before.timestamp();
@@ -335,8 +335,8 @@ impl Certificate {
             let name = self
                 .der
                 .get(start..end)
-                .and_then(|raw| X509Name::from_der(raw).ok())
-                .and_then(|(_, name)| DistinguishedName::from_x509(&name).ok());
+                .and_then(|raw| frame::expect(raw, frame::SEQUENCE))
+                .and_then(|(rdns, _)| DistinguishedName::from_name_contents(rdns).ok());
             // Validated when the certificate was parsed; the default is unreachable.
             name.unwrap_or_default()
         })

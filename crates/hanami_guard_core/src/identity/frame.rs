@@ -1,13 +1,15 @@
 //! The certificate's frame (RFC 5280 section 4.1) walked by hand: the outer SEQUENCEs, the
-//! version, the serial number, the unique identifiers and the list of extensions. Every field
-//! inside the frame is parsed by x509-parser: both AlgorithmIdentifiers, the issuer and subject
-//! names, the validity, the subjectPublicKeyInfo, the signature (and, in `cert.rs`, the contents
-//! of the extensions an app reads).
+//! version, the serial number, the issuer and subject names (down to each attribute's type and
+//! value element, which `dn` decodes), the unique identifiers and the list of extensions. The
+//! other fields inside the frame are parsed by x509-parser: both AlgorithmIdentifiers, the
+//! validity, the subjectPublicKeyInfo, the signature (and, in `cert.rs`, the contents of the
+//! extensions an app reads).
 //!
 //! Why by hand: x509-parser's whole-certificate parser spends about a third of its time on
 //! these envelopes (a generic BER object per extension, a big integer for the serial, a Vec of
-//! extensions), none of which this crate reads. The walker is strict DER: single-byte tags,
-//! definite lengths in their shortest form, every container consumed exactly, at every depth.
+//! extensions), none of which this crate reads, and its names cost a list per name and per RDN
+//! and a generic object per value. The walker is strict DER: single-byte tags, definite lengths
+//! in their shortest form, every container consumed exactly, at every depth.
 //!
 //! Around each field x509-parser parses, the walker checks that the field's DER element has the
 //! expected shape and that x509-parser read all of it: on its own, x509-parser ignores anything
@@ -21,7 +23,7 @@ use smallvec::SmallVec;
 use x509_parser::asn1_rs::BitString;
 use x509_parser::certificate::Validity;
 use x509_parser::prelude::FromDer;
-use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo, X509Name};
+use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
 const BOOLEAN: u8 = 0x01;
 const INTEGER: u8 = 0x02;
@@ -125,11 +127,13 @@ pub struct Extension<'a> {
 pub struct Frame<'a> {
     /// The serial's INTEGER contents.
     pub serial: &'a [u8],
-    pub issuer: X509Name<'a>,
+    /// The issuer's RDNs (the contents of its Name SEQUENCE), their shape checked by [`name`].
+    pub issuer: &'a [u8],
     /// The issuer Name's whole DER element.
     pub issuer_der: &'a [u8],
     pub validity: Validity,
-    pub subject: X509Name<'a>,
+    /// The subject's RDNs, as for the issuer.
+    pub subject: &'a [u8],
     pub extensions: SmallVec<[Extension<'a>; 8]>,
 }
 
@@ -257,23 +261,18 @@ fn algorithm(input: &[u8]) -> Option<&[u8]> {
     .map(|(_, rest)| rest)
 }
 
-/// A Name, parsed by x509-parser, at the front of `input`: its whole DER element, the parsed
-/// name and what follows it.
+/// A Name at the front of `input`: its whole DER element, its contents (the RDNs) and what
+/// follows it. The shape is walked at every level: `SEQUENCE OF SET OF SEQUENCE { OID, one
+/// value }`, every SET non-empty, every constructed value DER inside; [`rdns`] then reads the
+/// attributes of a Name that passed.
 ///
-/// x509-parser reads a Name's RDNs, and an RDN's attributes, up to the first one it cannot
-/// parse and silently drops the rest (and anything after an attribute's value): a subject
-/// `CN=operator` followed by a malformed RDN would read as plain `CN=operator`. So the Name's
-/// shape is walked here too (SEQUENCE OF SET OF SEQUENCE { OID, one value }), and the name is
-/// refused unless x509-parser read every RDN and every attribute in it.
-pub(super) fn name(input: &[u8]) -> Option<(&[u8], X509Name<'_>, &[u8])> {
-    let (rdns, after) = expect(input, SEQUENCE)?;
+/// (x509-parser, on its own, reads a Name's RDNs, and an RDN's attributes, up to the first one it
+/// cannot parse and silently drops the rest: a subject `CN=operator` followed by a malformed RDN
+/// would read as plain `CN=operator`. Here such a Name is refused whole.)
+pub(super) fn name(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let (content, after) = expect(input, SEQUENCE)?;
     let whole = input.get(..input.len() - after.len())?;
-    let (rest, parsed) = X509Name::from_der(input).ok()?;
-    if rest.len() != after.len() {
-        return None;
-    }
-    let (mut rdn_count, mut attribute_count) = (0usize, 0usize);
-    let mut i = rdns;
+    let mut i = content;
     while !i.is_empty() {
         let (mut set, next) = expect(i, SET)?;
         if set.is_empty() {
@@ -286,15 +285,86 @@ pub(super) fn name(input: &[u8]) -> Option<(&[u8], X509Name<'_>, &[u8])> {
                 (value, []) if is_der_content(value) => {}
                 _ => return None,
             }
-            attribute_count += 1;
             set = next;
         }
-        rdn_count += 1;
         i = next;
     }
-    let complete = parsed.iter_rdn().count() == rdn_count
-        && parsed.iter_attributes().count() == attribute_count;
-    complete.then_some((whole, parsed, after))
+    Some((whole, content, after))
+}
+
+/// One attribute of a Name: its type OID (contents), its value's tag byte, the value's contents
+/// and its whole DER element.
+#[derive(Debug, Clone, Copy)]
+pub struct NameAttribute<'a> {
+    pub oid: &'a [u8],
+    pub tag: u8,
+    pub content: &'a [u8],
+    pub element: &'a [u8],
+}
+
+/// The RDNs of a Name's contents that [`name`] accepted, each as an iterator over its attributes
+/// in encoded order. On contents [`name`] did not accept, the walk stops where the shape breaks
+/// and reports it as an `Err(())` item, never a shorter name.
+pub fn rdns(content: &[u8]) -> impl Iterator<Item = Result<Rdn<'_>, ()>> + '_ {
+    let mut i = content;
+    std::iter::from_fn(move || {
+        if i.is_empty() {
+            return None;
+        }
+        match expect(i, SET) {
+            Some((set, next)) if !set.is_empty() => {
+                i = next;
+                Some(Ok(Rdn { set }))
+            }
+            _ => {
+                i = &[];
+                Some(Err(()))
+            }
+        }
+    })
+}
+
+/// One RDN's SET contents.
+#[derive(Debug, Clone, Copy)]
+pub struct Rdn<'a> {
+    set: &'a [u8],
+}
+
+impl<'a> Rdn<'a> {
+    /// The attributes, in encoded order; an `Err(())` item where the shape breaks.
+    pub fn attributes(self) -> impl Iterator<Item = Result<NameAttribute<'a>, ()>> {
+        let mut set = self.set;
+        std::iter::from_fn(move || {
+            if set.is_empty() {
+                return None;
+            }
+            let attribute = expect(set, SEQUENCE).and_then(|(attribute, next)| {
+                let (oid, value) = expect(attribute, OID)?;
+                match read(value)? {
+                    (tlv, []) => Some((
+                        NameAttribute {
+                            oid,
+                            tag: tlv.tag,
+                            content: tlv.content,
+                            element: value,
+                        },
+                        next,
+                    )),
+                    _ => None,
+                }
+            });
+            Some(match attribute {
+                Some((attribute, next)) => {
+                    set = next;
+                    Ok(attribute)
+                }
+                None => {
+                    set = &[];
+                    Err(())
+                }
+            })
+        })
+    }
 }
 
 /// Whether `value` is exactly one DER element carrying `tag`: x509-parser's extension parsers
@@ -389,17 +459,31 @@ mod tests {
 
     #[test]
     fn names_are_refused_unless_read_whole() {
+        let count = |content: &[u8]| {
+            rdns(content)
+                .collect::<Result<Vec<_>, ()>>()
+                .expect("RDNs")
+                .len()
+        };
         let good = name_der(2, &[]);
-        let (whole, parsed, rest) = name(&good).expect("a well-formed name");
+        let (whole, content, rest) = name(&good).expect("a well-formed name");
         assert_eq!(
-            (whole.len(), parsed.iter_rdn().count(), rest.len()),
+            (whole.len(), count(content), rest.len()),
             (good.len(), 2, 0)
         );
         // x509-parser alone stops at the malformed RDN and keeps the first one.
         let bad = name_der(1, &[0x31, 0x03, 0x30, 0x01, 0x05]);
-        let (_, lenient) = X509Name::from_der(&bad).expect("x509-parser reads part of it");
+        let (_, lenient) =
+            x509_parser::x509::X509Name::from_der(&bad).expect("x509-parser reads part of it");
         assert_eq!(lenient.iter_rdn().count(), 1);
         assert!(name(&bad).is_none());
+        // Read on their own, the same contents end in an error, never a shorter name.
+        let (bad_content, _) = expect(&bad, SEQUENCE).expect("a SEQUENCE");
+        let read: Vec<Result<Vec<_>, ()>> = rdns(bad_content)
+            .map(|r| r.and_then(|rdn| rdn.attributes().collect()))
+            .collect();
+        assert_eq!(read.len(), 2);
+        assert!(read[0].is_ok() && read[1].is_err());
         // An attribute with a second value, an empty RDN, junk after the last RDN.
         let two_values = name_der(
             0,
@@ -408,9 +492,14 @@ mod tests {
             ],
         );
         assert!(name(&two_values).is_none());
+        let (two_content, _) = expect(&two_values, SEQUENCE).expect("a SEQUENCE");
+        let attributes: Vec<_> = rdns(two_content)
+            .flat_map(|r| r.expect("an RDN").attributes())
+            .collect();
+        assert!(matches!(attributes[..], [Err(())]), "{attributes:?}");
         assert!(name(&name_der(1, &[0x31, 0x00])).is_none());
         assert!(name(&name_der(1, &[0x05, 0x00])).is_none());
-        assert!(name(&name_der(0, &[])).is_some_and(|(_, n, _)| n.iter_rdn().count() == 0));
+        assert!(name(&name_der(0, &[])).is_some_and(|(_, c, _)| count(c) == 0));
         // A constructed value must hold DER too.
         let constructed = |value: &[u8]| {
             let mut atv = vec![0x06, 0x03, 0x55, 0x04, 0x03];
@@ -421,7 +510,27 @@ mod tests {
             rdn.extend(set);
             name_der(0, &rdn)
         };
-        assert!(name(&constructed(&[0x30, 0x03, 0x02, 0x01, 0x05])).is_some());
+        let nested = constructed(&[0x30, 0x03, 0x02, 0x01, 0x05]);
+        let (_, content, _) = name(&nested).expect("a constructed value holding DER");
+        let attribute = rdns(content)
+            .flat_map(|r| r.expect("an RDN").attributes())
+            .next()
+            .expect("one attribute")
+            .expect("well-formed");
+        assert_eq!(
+            (
+                attribute.oid,
+                attribute.tag,
+                attribute.content,
+                attribute.element
+            ),
+            (
+                &[0x55, 0x04, 0x03][..],
+                0x30,
+                &[0x02, 0x01, 0x05][..],
+                &[0x30, 0x03, 0x02, 0x01, 0x05][..]
+            )
+        );
         assert!(name(&constructed(&[0x30, 0x04, 0x02, 0x81, 0x01, 0x05])).is_none());
     }
 

@@ -19,6 +19,11 @@ pub(crate) fn oid_text(der: &[u8]) -> Option<Cow<'static, str>> {
     decode_oid(der).map(Cow::Owned)
 }
 
+/// Whether [`oid_text`] reads the OID (without building the text of a known one).
+pub(super) fn oid_is_valid(der: &[u8]) -> bool {
+    KNOWN_DER.iter().any(|(d, _)| *d == der) || decode_oid(der).is_some()
+}
+
 /// The dotted text of a DER-encoded OID, arc by arc.
 fn decode_oid(der: &[u8]) -> Option<String> {
     let mut out = String::with_capacity(der.len() * 3);
@@ -131,27 +136,13 @@ pub fn tagged_value(tag: u32, content: &[u8]) -> Option<String> {
     Some(hex_value(&der))
 }
 
-/// Whether [`decode_string`] would decode the value, without building it.
-pub(super) fn is_string(tag: u32, data: &[u8]) -> bool {
-    match tag {
-        12 => std::str::from_utf8(data).is_ok(),
-        18 | 19 | 22 | 26 => data.is_ascii(),
-        20 => true,
-        30 => {
-            data.len() % 2 == 0
-                && char::decode_utf16(
-                    data.chunks_exact(2)
-                        .map(|c| u16::from_be_bytes([c[0], c[1]])),
-                )
-                .all(|c| c.is_ok())
-        }
-        28 => {
-            data.len() % 4 == 0
-                && data
-                    .chunks_exact(4)
-                    .all(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).is_some())
-        }
-        _ => false,
+/// A name value's text, given its DER tag byte: only a universal primitive string type is
+/// decoded (a constructed, application, context or private value never is, whatever its number).
+pub(super) fn universal_string(tag: u8, data: &[u8]) -> Option<CompactString> {
+    if tag & 0xe0 == 0 {
+        decode_string(u32::from(tag), data)
+    } else {
+        None
     }
 }
 
@@ -208,32 +199,6 @@ mod tests {
         theirs.sort_unstable();
         theirs.dedup();
         assert_eq!(ours, theirs);
-    }
-
-    #[test]
-    fn is_string_agrees_with_decode_string() {
-        // validate_x509 checks issuers with is_string, from_x509 decodes with decode_string:
-        // the two must accept exactly the same values.
-        let samples: [&[u8]; 9] = [
-            b"",
-            b"plain",
-            "caf\u{e9}".as_bytes(),
-            &[0xff, 0xfe],
-            &[0x00, 0x41],
-            &[0xd8, 0x00, 0x00, 0x41],
-            &[0x00, 0x00, 0x00, 0x41],
-            &[0x00, 0x11, 0x00, 0x00],
-            &[0x00, 0x41, 0x00],
-        ];
-        for tag in [4, 12, 18, 19, 20, 22, 26, 28, 30] {
-            for data in samples {
-                assert_eq!(
-                    is_string(tag, data),
-                    decode_string(tag, data).is_some(),
-                    "tag {tag}, {data:?}"
-                );
-            }
-        }
     }
 
     #[test]

@@ -20,12 +20,20 @@ mod print;
 
 pub use der::tagged_value;
 pub(crate) use der::{decode_string, oid_text};
-use der::{hex_value, is_string, static_oid};
+use der::{hex_value, oid_is_valid, static_oid, universal_string};
 pub use parse::MAX_DN_STRING;
 pub(crate) use print::escape_value;
 
 use super::{attr, fold};
 use crate::error::{excerpt, Error, Result};
+
+fn malformed_oid() -> Error {
+    Error::Certificate("a name attribute has a malformed type OID: refused".into())
+}
+
+fn malformed_name() -> Error {
+    Error::Certificate("a name is malformed (expected a SEQUENCE of non-empty RDN SETs)".into())
+}
 
 /// How a value is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,16 +127,16 @@ impl DistinguishedName {
         }
     }
 
-    /// Reads a name from x509-parser's view of it.
+    /// Reads a name from x509-parser's view of it. Certificates are read with
+    /// [`Self::from_name_contents`]; this independent reading is what the `frame_parity` fuzz
+    /// target and the tests compare it with.
     pub fn from_x509(name: &X509Name<'_>) -> Result<Self> {
         let mut rdns = SmallVec::with_capacity(name.iter_rdn().count());
         for rdn in name.iter_rdn() {
             let mut set = Rdn::new();
             for atv in rdn.iter() {
                 // An empty or malformed type OID could not be printed or matched faithfully.
-                let oid = oid_text(atv.attr_type().as_bytes()).ok_or_else(|| {
-                    Error::Certificate("a name attribute has a malformed type OID: refused".into())
-                })?;
+                let oid = oid_text(atv.attr_type().as_bytes()).ok_or_else(malformed_oid)?;
                 let any = atv.attr_value();
                 let tag = any.tag().0;
                 let text = if any.header.is_constructed()
@@ -175,7 +183,7 @@ impl DistinguishedName {
     /// would skip, are refused.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         match super::frame::name(der) {
-            Some((_, parsed, [])) => Self::from_x509(&parsed),
+            Some((_, rdns, [])) => Self::from_name_contents(rdns),
             _ => Err(Error::Certificate(
                 "the DER of a distinguished name is malformed (expected exactly one Name \
                  SEQUENCE of RDN SETs, as OpenSSL::X509::Name#to_der gives)"
@@ -184,31 +192,43 @@ impl DistinguishedName {
         }
     }
 
-    /// Checks a name the way [`Self::from_x509`] would read it, without building it.
-    pub fn validate_x509(name: &X509Name<'_>) -> Result<()> {
-        for rdn in name.iter_rdn() {
-            let mut empty = true;
-            for atv in rdn.iter() {
-                empty = false;
-                if oid_text(atv.attr_type().as_bytes()).is_none() {
-                    return Err(Error::Certificate(
-                        "a name attribute has a malformed type OID: refused".into(),
-                    ));
-                }
-                let any = atv.attr_value();
-                let text = !any.header.is_constructed()
-                    && any.header.class() == x509_parser::asn1_rs::Class::Universal
-                    && is_string(any.tag().0, any.as_bytes());
-                if !text && any.to_der_vec().is_err() {
-                    return Err(Error::Certificate(
-                        "a name attribute value could not be re-encoded".into(),
-                    ));
-                }
+    /// Reads a name from the contents of its Name SEQUENCE (the RDNs), as
+    /// [`super::frame::name`] returns them: a universal primitive string value is decoded
+    /// (see [`decode_string`]); any other value is kept as `#` and the hex of its DER element.
+    pub(crate) fn from_name_contents(rdns: &[u8]) -> Result<Self> {
+        let mut out = SmallVec::new();
+        for rdn in super::frame::rdns(rdns) {
+            let mut set = Rdn::new();
+            for attribute in rdn.map_err(|()| malformed_name())?.attributes() {
+                let attribute = attribute.map_err(|()| malformed_name())?;
+                let oid = oid_text(attribute.oid).ok_or_else(malformed_oid)?;
+                set.push(match universal_string(attribute.tag, attribute.content) {
+                    Some(value) => Attribute {
+                        oid,
+                        value,
+                        kind: ValueKind::Text,
+                    },
+                    None => Attribute {
+                        oid,
+                        value: hex_value(attribute.element).into(),
+                        kind: ValueKind::Binary,
+                    },
+                });
             }
-            if empty {
-                return Err(Error::Certificate(
-                    "a name has an empty RDN (RFC 5280 requires at least one attribute)".into(),
-                ));
+            out.push(set);
+        }
+        Ok(DistinguishedName { rdns: out })
+    }
+
+    /// Checks the contents of a Name SEQUENCE the way [`Self::from_name_contents`] would read
+    /// them, without building the name.
+    pub(crate) fn validate_name_contents(rdns: &[u8]) -> Result<()> {
+        for rdn in super::frame::rdns(rdns) {
+            for attribute in rdn.map_err(|()| malformed_name())?.attributes() {
+                let attribute = attribute.map_err(|()| malformed_name())?;
+                if !oid_is_valid(attribute.oid) {
+                    return Err(malformed_oid());
+                }
             }
         }
         Ok(())
