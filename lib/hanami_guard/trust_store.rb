@@ -47,7 +47,9 @@ module HanamiGuard
       #   extendedKeyUsage passes, one whose extendedKeyUsage lacks clientAuth does not)
       # @param cache_size [Integer] how many verified chains to keep (0: none). A chain that
       #   verified is answered from this cache until the first notAfter or CRL nextUpdate involved
-      #   (see {#cache_stats}); at most 1,048,576
+      #   (see {#cache_stats}); at most 1,048,576. With a cache, the store also remembers the CA
+      #   signatures over intermediates and CRLs it checked (a few hundred), so a new leaf under
+      #   a known intermediate costs one signature check; 0 remembers nothing
       # @return [TrustStore]
       # @raise [TypeError] for non-String arguments
       # @raise [ArgumentError] for a `client_auth:` other than `:required` or `:when_present`

@@ -304,3 +304,64 @@ fn a_capacity_too_large_is_refused() -> R<()> {
     ));
     Ok(())
 }
+
+/// A store remembers the CA signatures it checked (over intermediates and CRLs), so a new leaf
+/// under a known intermediate costs one signature check. Remembering must change no answer: a
+/// store with it and one without (`cache_size: 0`) agree on every chain, in every order, each
+/// call a new leaf (so the chain cache never answers), including the chains an attacker would
+/// build around a remembered signature.
+#[test]
+fn remembered_ca_signatures_change_no_answer() -> R<()> {
+    let (root, ica) = pki()?;
+    // A CA that names itself as the pinned root and the intermediate, with its own keys.
+    let impostor_root = ca(ca_params("Root")?, None)?;
+    let impostor_ica = ca(ca_params("Intermediate")?, Some(&impostor_root))?;
+    // An intermediate that expires before AT, valid at EARLY.
+    let mut short = ca_params("Short-lived intermediate")?;
+    short.not_after = date_time_ymd(2028, 1, 1);
+    let short = ca(short, Some(&root))?;
+    const EARLY: i64 = 1_767_225_600; // 2026-01-01
+    let pem = root.cert.to_pem();
+    let remembering = TrustStore::new(pem.as_bytes(), &[])?.with_cache_capacity(1)?;
+    let plain = TrustStore::new(pem.as_bytes(), &[])?.with_cache_capacity(0)?;
+
+    let mut serial = 0u8;
+    let mut answers = Vec::new();
+    for round in 0..3 {
+        for case in 0..6 {
+            serial = serial.wrapping_add(1);
+            // (the leaf's issuer, the intermediate presented, the time)
+            let (issuer, presented, at) = match (case + round) % 6 {
+                0 => (&ica, &ica, AT),
+                // A leaf forged under the real intermediate's name, presented with the real
+                // intermediate, whose signature the store remembers.
+                1 => (&impostor_ica, &ica, AT),
+                // The impostor's intermediate itself: same name, another key.
+                2 => (&impostor_ica, &impostor_ica, AT),
+                3 => (&short, &short, EARLY),
+                // The same intermediate after its notAfter: remembered, and expired.
+                4 => (&short, &short, AT),
+                _ => (&ica, &short, AT),
+            };
+            let client = leaf(issuer, serial, (2070, 1, 1))?;
+            let a = reason(remembering.verify_chain(&client, &[&presented.cert], at));
+            let b = reason(plain.verify_chain(&client, &[&presented.cert], at));
+            assert_eq!(a, b, "round {round}, case {case}");
+            answers.push(a);
+        }
+    }
+    assert_eq!(remembering.cache_stats().hits, 0, "every call a new leaf");
+    // The cases give what they should, so the comparison covered both outcomes.
+    assert_eq!(
+        &answers[..6],
+        &[
+            None,
+            Some(UntrustedReason::BadSignature),
+            Some(UntrustedReason::BadSignature),
+            None,
+            Some(UntrustedReason::Expired),
+            Some(UntrustedReason::UnknownIssuer),
+        ]
+    );
+    Ok(())
+}

@@ -13,6 +13,7 @@ mod cache;
 mod crl;
 mod names;
 mod reload;
+mod signatures;
 
 pub use cache::{CacheStats, DEFAULT_CACHE_CAPACITY, MAX_CACHE_CAPACITY};
 pub use reload::{TrustFiles, TrustStoreFiles};
@@ -21,7 +22,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pki_types::{CertificateDer, UnixTime};
+use pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 use webpki::{
     CertRevocationList, EndEntityCert, KeyUsage, RevocationCheckDepth, RevocationOptionsBuilder,
     UnknownStatusPolicy, VerifiedPath,
@@ -99,6 +100,7 @@ pub struct TrustStore {
     crls: crl::Layers,
     client_auth: ClientAuth,
     cache: cache::ChainCache,
+    signatures: signatures::SignatureMemo,
 }
 
 fn config(message: impl Into<String>) -> Error {
@@ -198,6 +200,7 @@ impl TrustStore {
             crls: crl::Layers::parse(crls).map_err(about("crls"))?,
             client_auth: ClientAuth::default(),
             cache: cache::ChainCache::new(DEFAULT_CACHE_CAPACITY),
+            signatures: signatures::SignatureMemo::new(DEFAULT_CACHE_CAPACITY > 0),
         })
     }
 
@@ -226,6 +229,8 @@ impl TrustStore {
             ))));
         }
         self.cache = cache::ChainCache::new(capacity);
+        // Off with the chain cache: a store told to cache nothing checks every signature.
+        self.signatures = signatures::SignatureMemo::new(capacity > 0);
         Ok(self)
     }
 
@@ -239,9 +244,11 @@ impl TrustStore {
         self.cache.stats()
     }
 
-    /// Empties the verified-chain cache: every later verification runs in full once.
+    /// Empties the verified-chain cache, and forgets the CA signatures it checked: every later
+    /// verification runs in full once.
     pub fn clear_cache(&self) {
         self.cache.clear();
+        self.signatures.clear();
     }
 
     /// How many CAs are pinned, in the CA bundle and in every trust bundle.
@@ -426,8 +433,20 @@ impl TrustStore {
                     sentinel
                 })
         };
+        let remembering = self
+            .signatures
+            .algorithms(webpki::ALL_VERIFICATION_ALGS, leaf.der());
+        let remembering: Vec<&dyn SignatureVerificationAlgorithm> = remembering
+            .iter()
+            .map(|a| a as &dyn SignatureVerificationAlgorithm)
+            .collect();
+        let algs: &[&dyn SignatureVerificationAlgorithm] = if self.signatures.is_enabled() {
+            &remembering
+        } else {
+            webpki::ALL_VERIFICATION_ALGS
+        };
         let first = self.crls.0.first().map(Vec::as_slice).unwrap_or(&[]);
-        let path = verify_with(&ee, &anchors.tas, &ints, time, first, Some(&check))
+        let path = verify_with(&ee, algs, &anchors.tas, &ints, time, first, Some(&check))
             .map_err(|e| report(&e, refusal.take(), intermediates))?;
         let mut ca_keys: Vec<[u8; 32]> = path
             .intermediate_certificates()
@@ -442,7 +461,7 @@ impl TrustStore {
             let used: Vec<CertificateDer<'_>> =
                 path.intermediate_certificates().map(|c| c.der()).collect();
             for layer in &self.crls.0[1..] {
-                verify_with(&ee, anchor, &used, time, layer, None)
+                verify_with(&ee, algs, anchor, &used, time, layer, None)
                     .map_err(|e| report(&e, None, intermediates))?;
             }
         }
@@ -509,6 +528,7 @@ type PathCheck<'a> = dyn Fn(&VerifiedPath<'_>) -> std::result::Result<(), webpki
 /// One webpki verification with one layer of CRLs.
 fn verify_with<'p>(
     ee: &'p EndEntityCert<'p>,
+    algs: &[&dyn SignatureVerificationAlgorithm],
     anchors: &'p [pki_types::TrustAnchor<'p>],
     intermediates: &'p [CertificateDer<'p>],
     time: UnixTime,
@@ -522,7 +542,7 @@ fn verify_with<'p>(
             .build()
     });
     ee.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
+        algs,
         anchors,
         intermediates,
         time,
