@@ -1,14 +1,14 @@
 #![no_main]
-//! Fuzz target `frame_parity`: the certificate frame and its names are read by hand
-//! (src/identity/frame.rs, src/identity/dn) and its other fields are parsed by x509-parser.
-//! Whatever `Certificate::parse` accepts, x509-parser's whole-certificate parser must accept too,
-//! with the same names (attribute by attribute), validity, serial and SAN names: the hand-written
-//! reading may be stricter (DER only), never more lenient.
+//! Fuzz target `frame_parity`: the certificate is read by hand (src/identity/frame.rs,
+//! src/identity/dn, the extension values in src/identity/cert.rs). Whatever `Certificate::parse`
+//! accepts, x509-parser's whole-certificate parser must accept too, with the same names
+//! (attribute by attribute), validity, serial, SAN names, basicConstraints and keyUsage: the
+//! hand-written reading may be stricter (DER only), never more lenient.
 
 use hanami_guard_core::identity::{Certificate, DistinguishedName};
 use libfuzzer_sys::fuzz_target;
 use x509_parser::certificate::X509CertificateParser;
-use x509_parser::extensions::{GeneralName, SubjectAlternativeName};
+use x509_parser::extensions::{BasicConstraints, GeneralName, KeyUsage, SubjectAlternativeName};
 use x509_parser::nom::Parser as _;
 use x509_parser::prelude::FromDer;
 
@@ -40,7 +40,17 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut dns = Vec::new();
     let mut uris = Vec::new();
+    let mut is_ca = false;
+    let mut key_usage = None;
     for ext in x509.extensions() {
+        if ext.oid.as_bytes() == [0x55, 0x1d, 0x13] {
+            let (_, bc) = BasicConstraints::from_der(ext.value).expect("the basicConstraints");
+            is_ca = bc.ca;
+        }
+        if ext.oid.as_bytes() == [0x55, 0x1d, 0x0f] {
+            let (_, ku) = KeyUsage::from_der(ext.value).expect("the keyUsage");
+            key_usage = Some(ku.flags);
+        }
         if ext.oid.as_bytes() == [0x55, 0x1d, 0x11] {
             let (_, san) = SubjectAlternativeName::from_der(ext.value).expect("the SAN");
             for name in &san.general_names {
@@ -52,6 +62,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
+    assert_eq!(is_ca, cert.is_ca(), "basicConstraints differ");
+    assert_eq!(key_usage, cert.key_usage_bits(), "keyUsage differs");
     assert_eq!(dns, cert.dns_names().iter().map(|s| s.to_string()).collect::<Vec<_>>());
     assert_eq!(uris, cert.uris().iter().map(|s| s.to_string()).collect::<Vec<_>>());
 });

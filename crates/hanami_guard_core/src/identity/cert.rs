@@ -1,7 +1,8 @@
 //! X.509 certificates: parsed once into an owned value that keeps the DER and the fields an app
-//! reads, so every accessor afterwards is a copy, never a re-parse. The frame and the names are
-//! walked by `frame.rs` (the names' values decoded by `dn`); the other fields inside the frame,
-//! and the extensions read here, are parsed by x509-parser.
+//! reads, so every accessor afterwards is a copy, never a re-parse. Everything is read by hand:
+//! the certificate by `frame.rs` (the names' values decoded by `dn`), the subjectAltName and
+//! extendedKeyUsage values here. x509-parser is the reference the tests and the `frame_parity`
+//! fuzz target hold that reading to, and reads an RSA key's size.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
@@ -10,9 +11,6 @@ use compact_str::CompactString;
 use smallvec::SmallVec;
 
 use x509_parser::certificate::X509CertificateParser;
-use x509_parser::extensions::{BasicConstraints, GeneralName, KeyUsage, SubjectAlternativeName};
-use x509_parser::nom::Parser as _;
-use x509_parser::prelude::FromDer;
 
 // DER contents of the extension OIDs read here (RFC 5280 section 4.2.1).
 const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11]; // 2.5.29.17
@@ -192,8 +190,7 @@ impl Certificate {
         DistinguishedName::validate_name_contents(frame.issuer)?;
         let issuer_range = range_in(&der, frame.issuer_der)?;
         let serial_range = range_in(&der, frame.serial)?;
-        let not_before = frame.validity.not_before.timestamp();
-        let not_after = frame.validity.not_after.timestamp();
+        let (not_before, not_after) = (frame.not_before, frame.not_after);
 
         let mut dns_names = FewNames::new();
         let mut uris = FewNames::new();
@@ -233,48 +230,21 @@ impl Certificate {
             };
             match oid {
                 OID_SAN => {
-                    let (rest, san) = SubjectAlternativeName::from_der(ext.value)
-                        .map_err(|_| malformed("subjectAltName"))?;
-                    if !rest.is_empty() || !frame::is_der(ext.value) {
-                        return Err(malformed("subjectAltName"));
-                    }
-                    for name in &san.general_names {
-                        match name {
-                            GeneralName::DNSName(s) => dns_names.push(CompactString::from(*s)),
-                            GeneralName::URI(s) => uris.push(CompactString::from(*s)),
-                            GeneralName::RFC822Name(s) => emails.push(CompactString::from(*s)),
-                            GeneralName::IPAddress(b) => {
-                                if let Some(ip) = ip_text(b) {
-                                    ip_addresses.push(ip);
-                                } else {
-                                    return Err(bad(
-                                        "a subjectAltName IP address is neither 4 nor 16 bytes",
-                                    ));
-                                }
-                            }
-                            GeneralName::Invalid(_, _) => {
-                                return Err(bad(
-                                    "a subjectAltName entry is malformed (invalid string)",
-                                ));
-                            }
-                            _ => {}
-                        }
-                    }
+                    read_san(
+                        ext.value,
+                        &mut dns_names,
+                        &mut uris,
+                        &mut emails,
+                        &mut ip_addresses,
+                    )?;
                 }
-                // x509-parser reads these two; the frame checks it read all of each.
                 OID_BASIC_CONSTRAINTS => {
-                    let (_, bc) = BasicConstraints::from_der(ext.value)
-                        .ok()
-                        .filter(|_| frame::is_basic_constraints(ext.value))
+                    is_ca = frame::basic_constraints(ext.value)
                         .ok_or_else(|| malformed("basicConstraints"))?;
-                    is_ca = bc.ca;
                 }
                 OID_KEY_USAGE => {
-                    let (_, ku) = KeyUsage::from_der(ext.value)
-                        .ok()
-                        .filter(|_| frame::is_one(ext.value, frame::BIT_STRING))
-                        .ok_or_else(|| malformed("keyUsage"))?;
-                    key_usage = Some(ku.flags);
+                    key_usage =
+                        Some(frame::key_usage(ext.value).ok_or_else(|| malformed("keyUsage"))?);
                 }
                 OID_EXT_KEY_USAGE => {
                     client_auth = eku_has_client_auth(ext.value)
@@ -467,6 +437,7 @@ impl Certificate {
     /// The size in bits of an RSA public key (`None` for other key types). rustls-webpki
     /// verifies only RSA keys of 2048 bits or more.
     pub fn rsa_key_bits(&self) -> Option<usize> {
+        use x509_parser::nom::Parser as _;
         use x509_parser::public_key::PublicKey;
         let (_, x509) = X509CertificateParser::new()
             .with_deep_parse_extensions(false)
@@ -566,6 +537,87 @@ fn serial_hex(raw: &[u8]) -> String {
     s
 }
 
+/// Reads a subjectAltName value (`GeneralNames ::= SEQUENCE OF GeneralName`, DER throughout),
+/// adding its DNS names, URIs, e-mail addresses and IP addresses to the lists, in order.
+fn read_san(
+    value: &[u8],
+    dns_names: &mut FewNames,
+    uris: &mut FewNames,
+    emails: &mut Vec<CompactString>,
+    ip_addresses: &mut Vec<CompactString>,
+) -> Result<()> {
+    let malformed = || bad("the certificate's subjectAltName extension is malformed: refused");
+    if !frame::is_der(value) {
+        return Err(malformed());
+    }
+    let Some((names, [])) = frame::expect(value, frame::SEQUENCE) else {
+        return Err(malformed());
+    };
+    for name in frame::elements(names) {
+        match general_name(name.ok_or_else(malformed)?)? {
+            GeneralName::Dns(s) => dns_names.push(CompactString::from(s)),
+            GeneralName::Uri(s) => uris.push(CompactString::from(s)),
+            GeneralName::Email(s) => emails.push(CompactString::from(s)),
+            GeneralName::Ip(ip) => ip_addresses.push(ip),
+            GeneralName::Other => {}
+        }
+    }
+    Ok(())
+}
+
+/// One GeneralName of a subjectAltName (RFC 5280 4.2.1.6), as far as this crate reads it.
+enum GeneralName<'a> {
+    Dns(&'a str),
+    Uri(&'a str),
+    Email(&'a str),
+    Ip(CompactString),
+    /// otherName, x400Address, directoryName, ediPartyName or registeredID: checked for form,
+    /// not kept.
+    Other,
+}
+
+/// Reads one GeneralName element. A name x509-parser reads as `Invalid` (a string that is not
+/// UTF-8, an otherName without its type OID, a directoryName that is not one Name, a tag over
+/// 8) is refused, as is one it would read from a form RFC 5280 never uses (a constructed string
+/// or address, a non-context tag).
+fn general_name(name: frame::Tlv<'_>) -> Result<GeneralName<'_>> {
+    const CONTEXT: u8 = 0x80;
+    const CONSTRUCTED: u8 = 0x20;
+    let invalid = || bad("a subjectAltName entry is malformed (invalid string)");
+    let string = |content| std::str::from_utf8(content).map_err(|_| invalid());
+    match name.tag {
+        // [1] rfc822Name, [2] dNSName, [6] uniformResourceIdentifier: IA5Strings (read as UTF-8,
+        // as x509-parser does), [7] iPAddress: an OCTET STRING.
+        t if t == CONTEXT | 1 => Ok(GeneralName::Email(string(name.content)?)),
+        t if t == CONTEXT | 2 => Ok(GeneralName::Dns(string(name.content)?)),
+        t if t == CONTEXT | 6 => Ok(GeneralName::Uri(string(name.content)?)),
+        t if t == CONTEXT | 7 => ip_text(name.content)
+            .map(GeneralName::Ip)
+            .ok_or_else(|| bad("a subjectAltName IP address is neither 4 nor 16 bytes")),
+        // [0] otherName: SEQUENCE { type-id OID, [0] EXPLICIT value } under an implicit tag.
+        t if t == CONTEXT | CONSTRUCTED => match frame::expect(name.content, frame::OID) {
+            Some((oid, _)) if !oid.is_empty() => Ok(GeneralName::Other),
+            _ => Err(invalid()),
+        },
+        // [4] directoryName: a Name, explicitly tagged.
+        t if t == CONTEXT | CONSTRUCTED | 4 => match frame::name(name.content) {
+            Some((_, rdns, [])) => {
+                DistinguishedName::validate_name_contents(rdns)?;
+                Ok(GeneralName::Other)
+            }
+            _ => Err(invalid()),
+        },
+        // [3] x400Address, [5] ediPartyName (SEQUENCEs under implicit tags), [8] registeredID.
+        t if t == CONTEXT | CONSTRUCTED | 3
+            || t == CONTEXT | CONSTRUCTED | 5
+            || t == CONTEXT | 8 =>
+        {
+            Ok(GeneralName::Other)
+        }
+        _ => Err(invalid()),
+    }
+}
+
 fn ip_text(b: &[u8]) -> Option<CompactString> {
     use compact_str::ToCompactString;
     match b.len() {
@@ -611,6 +663,99 @@ fn range_in(whole: &[u8], part: &[u8]) -> Result<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n if n < 0x80 => out.push(n as u8),
+            n => out.extend([0x81, n as u8]),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// GeneralName elements: every tag x509-parser knows and some it does not, primitive and
+    /// constructed, with text, non-UTF-8 bytes, OIDs, Names and addresses of every length.
+    fn general_name_der() -> impl Strategy<Value = Vec<u8>> {
+        let content = prop_oneof![
+            Just(b"api.example.org".to_vec()),
+            Just(b"spiffe://td/ns/a".to_vec()),
+            Just("caf\u{e9}.example".as_bytes().to_vec()),
+            Just(vec![0xff, 0xfe]),
+            Just(vec![10, 0, 0, 1]),
+            Just(vec![0; 16]),
+            Just(vec![1, 2, 3]),
+            Just(vec![]),
+            Just(tlv(0x06, &[0x2b, 0x06, 0x01])),
+            Just([tlv(0x06, &[0x2b, 0x06, 0x01]), tlv(0xa0, &tlv(0x0c, b"x"))].concat()),
+            Just(tlv(0x06, &[])),
+            Just(tlv(
+                0x30,
+                &tlv(
+                    0x31,
+                    &tlv(
+                        0x30,
+                        &[tlv(0x06, &[0x55, 0x04, 0x03]), tlv(0x0c, b"op")].concat()
+                    )
+                )
+            )),
+            Just(tlv(0x30, &tlv(0x31, &[]))),
+            Just(tlv(0x30, &[])),
+            Just(tlv(0x04, b"x")),
+            prop::collection::vec(any::<u8>(), 0..24),
+        ];
+        let tag = prop_oneof![
+            (0u8..10).prop_map(|n| 0x80 | n),
+            (0u8..10).prop_map(|n| 0xa0 | n),
+            prop::sample::select(vec![0x04_u8, 0x16, 0x30, 0x40, 0xc1]),
+        ];
+        (tag, content).prop_map(|(tag, content)| tlv(tag, &content))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Whatever subjectAltName this reader accepts, x509-parser reads with the same DNS
+        /// names, URIs, e-mail addresses and IP addresses, in order, and no entry `Invalid`.
+        #[test]
+        fn san_reading_agrees_with_x509_parser(
+            names in prop::collection::vec(general_name_der(), 0..4),
+            damage in prop::option::of((any::<prop::sample::Index>(), any::<u8>())),
+        ) {
+            use x509_parser::extensions::{GeneralName as Theirs, SubjectAlternativeName};
+            use x509_parser::prelude::FromDer;
+            let mut value = tlv(0x30, &names.concat());
+            if let Some((at, byte)) = damage {
+                let i = at.index(value.len());
+                value[i] = byte;
+            }
+            let (mut dns, mut uris) = (FewNames::new(), FewNames::new());
+            let (mut emails, mut ips) = (Vec::new(), Vec::new());
+            if read_san(&value, &mut dns, &mut uris, &mut emails, &mut ips).is_ok() {
+                let (rest, theirs) = SubjectAlternativeName::from_der(&value)
+                    .unwrap_or_else(|e| panic!("accepted here, refused by x509-parser: {e:?}"));
+                prop_assert!(rest.is_empty());
+                let (mut t_dns, mut t_uris, mut t_emails, mut t_ips) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                for name in &theirs.general_names {
+                    match name {
+                        Theirs::DNSName(s) => t_dns.push((*s).to_owned()),
+                        Theirs::URI(s) => t_uris.push((*s).to_owned()),
+                        Theirs::RFC822Name(s) => t_emails.push((*s).to_owned()),
+                        Theirs::IPAddress(b) => t_ips.push(ip_text(b).expect("4 or 16 bytes").to_string()),
+                        Theirs::Invalid(..) => prop_assert!(false, "x509-parser reads an entry as Invalid"),
+                        _ => {}
+                    }
+                }
+                let text = |v: &[CompactString]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+                prop_assert_eq!(text(&dns), t_dns);
+                prop_assert_eq!(text(&uris), t_uris);
+                prop_assert_eq!(text(&emails), t_emails);
+                prop_assert_eq!(text(&ips), t_ips);
+            }
+        }
+    }
 
     #[test]
     fn serial_hex_strips_leading_zeros() {

@@ -1,29 +1,25 @@
-//! The certificate's frame (RFC 5280 section 4.1) walked by hand: the outer SEQUENCEs, the
-//! version, the serial number, the issuer and subject names (down to each attribute's type and
-//! value element, which `dn` decodes), the unique identifiers and the list of extensions. The
-//! other fields inside the frame are parsed by x509-parser: both AlgorithmIdentifiers, the
-//! validity, the subjectPublicKeyInfo, the signature (and, in `cert.rs`, the contents of the
-//! extensions an app reads).
+//! The certificate (RFC 5280 section 4.1) read by hand: the outer SEQUENCEs, the version, the
+//! serial number, both AlgorithmIdentifiers, the issuer and subject names (down to each
+//! attribute's type and value element, which `dn` decodes), the validity, the
+//! subjectPublicKeyInfo, the unique identifiers, the list of extensions and the signature; and
+//! the basicConstraints, keyUsage and subjectAltName values `cert.rs` reads. x509-parser
+//! parses nothing here; webpki parses the certificate again when it verifies.
 //!
-//! Why by hand: x509-parser's whole-certificate parser spends about a third of its time on
-//! these envelopes (a generic BER object per extension, a big integer for the serial, a Vec of
-//! extensions), none of which this crate reads, and its names cost a list per name and per RDN
-//! and a generic object per value. The walker is strict DER: single-byte tags, definite lengths
-//! in their shortest form, every container consumed exactly, at every depth.
+//! Why by hand: x509-parser's whole-certificate parser spends most of its time on what this
+//! crate never reads (a generic BER object per extension and per parameter, a big integer for
+//! the serial, a list per name and per RDN, a date type per time). The walker is strict DER:
+//! single-byte tags, definite lengths in their shortest form, every container consumed exactly,
+//! at every depth, BIT STRINGs with their unused bits zero, times in RFC 5280's one form
+//! (`YYMMDDHHMMSSZ`, `YYYYMMDDHHMMSSZ`), BOOLEANs 0x00 or 0xff inside values. Where x509-parser
+//! is deliberately lenient with real-world certificates (a BOOLEAN `critical` that is not 0xff,
+//! an explicit default version, a serial with a leading zero), so is this walker.
 //!
-//! Around each field x509-parser parses, the walker checks that the field's DER element has the
-//! expected shape and that x509-parser read all of it: on its own, x509-parser ignores anything
-//! after the members it knows inside a SEQUENCE, and reads a Name only up to its first malformed
-//! RDN. Where x509-parser is deliberately lenient with real-world certificates (a BOOLEAN
-//! `critical` that is not 0xff, an explicit default version, a serial with a leading zero), so
-//! is this walker. The `frame_parity` fuzz target checks that whatever it accepts, x509-parser's
-//! `X509CertificateParser` accepts too, with the same fields; the tests below pin each refusal.
+//! x509-parser stays as the reference it is held to: whatever this walker accepts,
+//! x509-parser's `X509CertificateParser` must accept too, with the same names, times, serial,
+//! subjectAltName, basicConstraints and keyUsage (the `frame_parity` fuzz target and the
+//! tests below); it may refuse more, never less.
 
 use smallvec::SmallVec;
-use x509_parser::asn1_rs::BitString;
-use x509_parser::certificate::Validity;
-use x509_parser::prelude::FromDer;
-use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
 const BOOLEAN: u8 = 0x01;
 const INTEGER: u8 = 0x02;
@@ -101,6 +97,26 @@ pub fn is_der(input: &[u8]) -> bool {
     walk(input, 0)
 }
 
+/// The elements of a constructed element's contents, in order; a `None` item where one does not
+/// parse (and nothing after it).
+pub fn elements(mut input: &[u8]) -> impl Iterator<Item = Option<Tlv<'_>>> + '_ {
+    std::iter::from_fn(move || {
+        if input.is_empty() {
+            return None;
+        }
+        Some(match read(input) {
+            Some((element, rest)) => {
+                input = rest;
+                Some(element)
+            }
+            None => {
+                input = &[];
+                None
+            }
+        })
+    })
+}
+
 /// Whether an element's contents are DER elements too, when it is constructed.
 fn is_der_content(element: Tlv<'_>) -> bool {
     element.tag & 0x20 == 0 || is_der(element.content)
@@ -131,7 +147,9 @@ pub struct Frame<'a> {
     pub issuer: &'a [u8],
     /// The issuer Name's whole DER element.
     pub issuer_der: &'a [u8],
-    pub validity: Validity,
+    /// notBefore and notAfter, seconds since the Unix epoch.
+    pub not_before: i64,
+    pub not_after: i64,
     /// The subject's RDNs, as for the issuer.
     pub subject: &'a [u8],
     pub extensions: SmallVec<[Extension<'a>; 8]>,
@@ -145,8 +163,11 @@ pub fn parse(der: &[u8]) -> Result<(Frame<'_>, &[u8]), Refusal> {
     let (cert, after) = expect(der, SEQUENCE).ok_or("not a DER SEQUENCE, or truncated")?;
     let (tbs, rest) = expect(cert, SEQUENCE).ok_or("no tbsCertificate SEQUENCE")?;
     let rest = algorithm(rest).ok_or("the signatureAlgorithm is malformed")?;
-    let (_, rest) = exactly(rest, BIT_STRING, |_| true, |i| BitString::from_der(i).ok())
-        .ok_or("the signatureValue is not a BIT STRING")?;
+    let (signature, rest) =
+        expect(rest, BIT_STRING).ok_or("the signatureValue is not a BIT STRING")?;
+    if !is_bit_string(signature) {
+        return Err("the signatureValue is not a DER BIT STRING");
+    }
     if !rest.is_empty() {
         return Err("bytes follow the signature inside the certificate");
     }
@@ -170,23 +191,24 @@ fn parse_tbs(tbs: &[u8]) -> Result<Frame<'_>, Refusal> {
     let rest = algorithm(rest).ok_or("the signature AlgorithmIdentifier is malformed")?;
     let (issuer_der, issuer, rest) = name(rest).ok_or("the issuer is malformed")?;
     // Validity ::= SEQUENCE { notBefore Time, notAfter Time }, Time a UTCTime or GeneralizedTime.
-    let two_times = |content| {
-        let is_time = |t: Tlv<'_>| t.tag == UTC_TIME || t.tag == GENERALIZED_TIME;
-        matches!(read(content), Some((a, rest)) if is_time(a)
-            && matches!(read(rest), Some((b, &[])) if is_time(b)))
+    let (validity, rest) = expect(rest, SEQUENCE).ok_or("the validity is malformed")?;
+    let (not_before, not_after) = match read(validity) {
+        Some((a, after)) => match read(after) {
+            Some((b, [])) => (time(a), time(b)),
+            _ => (None, None),
+        },
+        None => (None, None),
     };
-    let (validity, rest) = exactly(rest, SEQUENCE, two_times, |i| Validity::from_der(i).ok())
-        .ok_or("the validity is malformed")?;
+    let (Some(not_before), Some(not_after)) = (not_before, not_after) else {
+        return Err("the validity is malformed (RFC 5280: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ)");
+    };
     let (_, subject, rest) = name(rest).ok_or("the subject is malformed")?;
     // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
-    let key_shape = |content| match algorithm(content).map(read) {
-        Some(Some((key, &[]))) => key.tag == BIT_STRING,
-        _ => false,
-    };
-    let (_, mut i) = exactly(rest, SEQUENCE, key_shape, |i| {
-        SubjectPublicKeyInfo::from_der(i).ok()
-    })
-    .ok_or("the subjectPublicKeyInfo is malformed")?;
+    let (spki, mut i) = expect(rest, SEQUENCE).ok_or("the subjectPublicKeyInfo is malformed")?;
+    match algorithm(spki).map(read) {
+        Some(Some((key, []))) if key.tag == BIT_STRING && is_bit_string(key.content) => {}
+        _ => return Err("the subjectPublicKeyInfo is malformed"),
+    }
     for (tag, what) in [
         (ISSUER_UID, "the issuerUniqueID is malformed"),
         (SUBJECT_UID, "the subjectUniqueID is malformed"),
@@ -223,42 +245,85 @@ fn parse_tbs(tbs: &[u8]) -> Result<Frame<'_>, Refusal> {
         serial,
         issuer,
         issuer_der,
-        validity,
+        not_before,
+        not_after,
         subject,
         extensions,
     })
 }
 
-/// Runs an x509-parser `parse` on the element at the front of `input` and checks that it read
-/// that whole element, which must carry `tag` and contents of the `shape` expected (x509-parser
-/// ignores what follows the fields it knows inside a SEQUENCE). Returns the parsed value and
-/// what follows the element.
-fn exactly<'a, T>(
-    input: &'a [u8],
-    tag: u8,
-    shape: impl Fn(&'a [u8]) -> bool,
-    parse: impl Fn(&'a [u8]) -> Option<(&'a [u8], T)>,
-) -> Option<(T, &'a [u8])> {
-    let (content, after) = expect(input, tag)?;
-    if !shape(content) {
-        return None;
+/// `AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }` at the front of
+/// `input`: a non-empty OID and at most one DER element; returns what follows it.
+fn algorithm(input: &[u8]) -> Option<&[u8]> {
+    let (content, rest) = expect(input, SEQUENCE)?;
+    match expect(content, OID)? {
+        ([], _) => None,
+        (_, []) => Some(rest),
+        (_, parameters) => match read(parameters)? {
+            (p, []) if is_der_content(p) => Some(rest),
+            _ => None,
+        },
     }
-    let (rest, value) = parse(input)?;
-    (rest.len() == after.len()).then_some((value, after))
 }
 
-/// `AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }` at the front of
-/// `input`, parsed by x509-parser; returns what follows it.
-fn algorithm(input: &[u8]) -> Option<&[u8]> {
-    let shape = |content| match expect(content, OID) {
-        Some((_, &[])) => true,
-        Some((_, parameters)) => matches!(read(parameters), Some((p, &[])) if is_der_content(p)),
-        None => false,
+/// Whether a BIT STRING's contents are DER (X.690 10.2, 11.2): the count of unused bits (0 to
+/// 7, and 0 when there are no bits), then the bits, the unused ones zero.
+pub fn is_bit_string(content: &[u8]) -> bool {
+    match content {
+        [0] => true,
+        [unused, .., last] => *unused < 8 && last.trailing_zeros() >= u32::from(*unused),
+        _ => false,
+    }
+}
+
+/// A Time (RFC 5280 4.1.2.5) as seconds since the Unix epoch: a UTCTime `YYMMDDHHMMSSZ` (years
+/// 50-99 in the 1900s, 00-49 in the 2000s) or a GeneralizedTime `YYYYMMDDHHMMSSZ`, each a real
+/// date and time (no leap second, no fraction, no other zone). `None` for anything else.
+fn time(t: Tlv<'_>) -> Option<i64> {
+    let digits = |d: &[u8]| -> Option<i64> {
+        d.iter().try_fold(0i64, |acc, &b| {
+            b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
+        })
     };
-    exactly(input, SEQUENCE, shape, |i| {
-        AlgorithmIdentifier::from_der(i).ok()
-    })
-    .map(|(_, rest)| rest)
+    let (year, rest) = match (t.tag, t.content) {
+        (UTC_TIME, [y @ .., _, _, _, _, _, _, _, _, _, _, b'Z']) if y.len() == 2 => {
+            let yy = digits(y)?;
+            (
+                if yy >= 50 { 1900 + yy } else { 2000 + yy },
+                &t.content[2..12],
+            )
+        }
+        (GENERALIZED_TIME, [y @ .., _, _, _, _, _, _, _, _, _, _, b'Z']) if y.len() == 4 => {
+            (digits(y)?, &t.content[4..14])
+        }
+        _ => return None,
+    };
+    let field = |i: usize| digits(&rest[i..i + 2]);
+    let (month, day, hour, minute, second) =
+        (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// A Name at the front of `input`: its whole DER element, its contents (the RDNs) and what
@@ -367,27 +432,53 @@ impl<'a> Rdn<'a> {
     }
 }
 
-/// Whether `value` is exactly one DER element carrying `tag`: x509-parser's extension parsers
-/// ignore whatever follows the element they read.
-pub fn is_one(value: &[u8], tag: u8) -> bool {
-    matches!(read(value), Some((element, &[])) if element.tag == tag)
-}
-
-/// Whether an extension value has the shape of `BasicConstraints ::= SEQUENCE { cA BOOLEAN
-/// DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }` and nothing else (x509-parser ignores
-/// what follows the members it knows).
-pub fn is_basic_constraints(value: &[u8]) -> bool {
-    let Some((mut content, &[])) = expect(value, SEQUENCE) else {
-        return false;
+/// Reads a basicConstraints value, `SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint
+/// INTEGER (0..MAX) OPTIONAL }`, and nothing else: whether it names a CA. `None` when malformed
+/// (a BOOLEAN other than 0x00 or 0xff, a pathLenConstraint that is negative, over 32 bits or
+/// not in its shortest form, anything after them).
+pub fn basic_constraints(value: &[u8]) -> Option<bool> {
+    let (mut content, []) = expect(value, SEQUENCE)? else {
+        return None;
     };
-    for tag in [BOOLEAN, INTEGER] {
-        if let Some((element, next)) = read(content) {
-            if element.tag == tag {
-                content = next;
-            }
+    let mut ca = false;
+    if let Some((element, next)) = read(content) {
+        if element.tag == BOOLEAN {
+            ca = match element.content {
+                [0x00] => false,
+                [0xff] => true,
+                _ => return None,
+            };
+            content = next;
         }
     }
-    content.is_empty()
+    if let Some((element, next)) = read(content) {
+        let minimal_non_negative = match element.content {
+            [b] => *b < 0x80,
+            [0, b, ..] => *b >= 0x80,
+            [b, ..] => *b < 0x80,
+            [] => false,
+        };
+        let digits = element.content.iter().skip_while(|&&b| b == 0).count();
+        if element.tag != INTEGER || !minimal_non_negative || digits > 4 {
+            return None;
+        }
+        content = next;
+    }
+    content.is_empty().then_some(ca)
+}
+
+/// Reads a keyUsage value, one DER BIT STRING: the bits as x509-parser's `KeyUsage::flags`
+/// gives them (bit 0, digitalSignature, in the lowest place). `None` when malformed.
+pub fn key_usage(value: &[u8]) -> Option<u16> {
+    match read(value)? {
+        (bits, []) if bits.tag == BIT_STRING && is_bit_string(bits.content) => Some(
+            bits.content[1..]
+                .iter()
+                .rev()
+                .fold(0u16, |acc, b| (acc << 8) | u16::from(b.reverse_bits())),
+        ),
+        _ => None,
+    }
 }
 
 /// `Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }`
@@ -415,6 +506,7 @@ fn parse_extension(ext: &[u8]) -> Option<Extension<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use x509_parser::prelude::FromDer;
 
     #[test]
     fn lengths_must_be_definite_and_shortest() {
@@ -583,23 +675,143 @@ mod tests {
     }
 
     #[test]
-    fn extension_values_are_read_whole() {
-        assert!(is_basic_constraints(&[0x30, 0x00]));
-        assert!(is_basic_constraints(&[0x30, 0x03, 0x01, 0x01, 0xff]));
-        assert!(is_basic_constraints(&[
-            0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00
-        ]));
-        assert!(is_basic_constraints(&[0x30, 0x03, 0x02, 0x01, 0x00]));
-        assert!(!is_basic_constraints(&[
-            0x30, 0x05, 0x01, 0x01, 0xff, 0x05, 0x00
-        ]));
-        assert!(!is_basic_constraints(&[
-            0x30, 0x06, 0x02, 0x01, 0x00, 0x01, 0x01, 0xff
-        ]));
-        assert!(!is_basic_constraints(&[0x30, 0x03, 0x01, 0x01, 0xff, 0x00]));
-        assert!(is_one(&[0x03, 0x02, 0x05, 0xa0], BIT_STRING));
-        assert!(!is_one(&[0x03, 0x02, 0x05, 0xa0, 0x00], BIT_STRING));
-        assert!(!is_one(&[0x04, 0x02, 0x05, 0xa0], BIT_STRING));
+    fn basic_constraints_and_key_usage_agree_with_x509_parser() {
+        use x509_parser::extensions::{BasicConstraints, KeyUsage};
+        // (value, what this reader gives)
+        let basic: [(&[u8], Option<bool>); 13] = [
+            (&[0x30, 0x00], Some(false)),
+            (&[0x30, 0x03, 0x01, 0x01, 0xff], Some(true)),
+            (&[0x30, 0x03, 0x01, 0x01, 0x00], Some(false)),
+            (
+                &[0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00],
+                Some(true),
+            ),
+            (&[0x30, 0x03, 0x02, 0x01, 0x00], Some(false)),
+            (
+                &[0x30, 0x07, 0x01, 0x01, 0xff, 0x02, 0x02, 0x00, 0x80],
+                Some(true),
+            ),
+            // Refused: a BER TRUE, trailing NULL, members swapped, junk after, a negative or
+            // non-minimal or over-32-bit pathLenConstraint.
+            (&[0x30, 0x03, 0x01, 0x01, 0x01], None),
+            (&[0x30, 0x05, 0x01, 0x01, 0xff, 0x05, 0x00], None),
+            (&[0x30, 0x06, 0x02, 0x01, 0x00, 0x01, 0x01, 0xff], None),
+            (&[0x30, 0x03, 0x01, 0x01, 0xff, 0x00], None),
+            (&[0x30, 0x03, 0x02, 0x01, 0xff], None),
+            (&[0x30, 0x04, 0x02, 0x02, 0x00, 0x05], None),
+            (
+                &[0x30, 0x07, 0x02, 0x05, 0x01, 0x00, 0x00, 0x00, 0x00],
+                None,
+            ),
+        ];
+        for (value, expected) in basic {
+            assert_eq!(basic_constraints(value), expected, "{value:02x?}");
+            if let Some(ca) = expected {
+                let (rest, theirs) =
+                    BasicConstraints::from_der(value).expect("x509-parser reads it");
+                assert!(rest.is_empty());
+                assert_eq!(theirs.ca, ca, "{value:02x?}");
+            }
+        }
+        let usages: [(&[u8], Option<u16>); 8] = [
+            (&[0x03, 0x02, 0x07, 0x80], Some(1)),
+            (&[0x03, 0x02, 0x05, 0xa0], Some(0b101)),
+            (&[0x03, 0x02, 0x01, 0x06], Some(0b0110_0000)),
+            (&[0x03, 0x03, 0x07, 0x06, 0x80], Some(0x0160)),
+            (&[0x03, 0x01, 0x00], Some(0)),
+            // Refused: an unused bit set, more than 7 unused bits, trailing bytes, no count.
+            (&[0x03, 0x02, 0x07, 0xc0], None),
+            (&[0x03, 0x02, 0x08, 0x00], None),
+            (&[0x03, 0x02, 0x07, 0x80, 0x00], None),
+        ];
+        for (value, expected) in usages {
+            assert_eq!(key_usage(value), expected, "{value:02x?}");
+            if let Some(flags) = expected {
+                let (_, theirs) = KeyUsage::from_der(value).expect("x509-parser reads it");
+                assert_eq!(theirs.flags, flags, "{value:02x?}");
+            }
+        }
+        assert_eq!(key_usage(&[0x03, 0x00]), None);
+    }
+
+    #[test]
+    fn elements_stop_at_the_first_malformed_one() {
+        let items: Vec<_> = elements(&[0x05, 0x00, 0x04, 0x01, 0xaa]).collect();
+        assert!(matches!(items[..], [Some(a), Some(b)] if a.tag == 0x05 && b.content == [0xaa]));
+        let items: Vec<_> = elements(&[0x05, 0x00, 0x04, 0x81, 0x01, 0xaa, 0x05, 0x00]).collect();
+        assert!(matches!(items[..], [Some(_), None]), "{items:?}");
+        assert_eq!(elements(&[]).count(), 0);
+    }
+
+    #[test]
+    fn bit_strings_are_der() {
+        assert!(is_bit_string(&[0]));
+        assert!(is_bit_string(&[0, 0xff]));
+        assert!(is_bit_string(&[4, 0xf0]));
+        assert!(!is_bit_string(&[]));
+        assert!(!is_bit_string(&[1]));
+        assert!(!is_bit_string(&[4, 0xf8]));
+        assert!(!is_bit_string(&[8, 0x00]));
+    }
+
+    #[test]
+    fn times_agree_with_x509_parser() {
+        use x509_parser::time::ASN1Time;
+        let utc = |s: &str| tlv_bytes(UTC_TIME, s.as_bytes());
+        let gen = |s: &str| tlv_bytes(GENERALIZED_TIME, s.as_bytes());
+        let accepted = [
+            utc("700101000000Z"),
+            utc("491231235959Z"),
+            utc("500101000000Z"),
+            utc("240229120000Z"),
+            utc("000229000000Z"),
+            gen("20500101000000Z"),
+            gen("99991231235959Z"),
+            gen("00000101000000Z"),
+            gen("16000229000000Z"),
+            gen("19691231235959Z"),
+        ];
+        for der in &accepted {
+            let (t, _) = read(der).expect("an element");
+            let ours = time(t)
+                .unwrap_or_else(|| panic!("refused {:?}", String::from_utf8_lossy(t.content)));
+            let (_, theirs) = ASN1Time::from_der(der).expect("x509-parser reads it");
+            assert_eq!(
+                ours,
+                theirs.timestamp(),
+                "{:?}",
+                String::from_utf8_lossy(t.content)
+            );
+        }
+        let refused = [
+            utc("7001010000Z"),       // no seconds
+            utc("700101000000+0000"), // an offset
+            utc("700101000060Z"),     // a leap second
+            utc("700229000000Z"),     // 1970 is no leap year
+            utc("700431000000Z"),
+            utc("701301000000Z"),
+            utc("700001000000Z"),
+            utc("700100000000Z"),
+            utc("700101240000Z"),
+            utc("7001010000 0Z"),
+            utc("70010100000aZ"),
+            utc("700101000000z"),
+            gen("19000229000000Z"),   // 1900 is no leap year
+            gen("20500101000000.5Z"), // a fraction
+            gen("205001010000Z"),
+            gen("+0500101000000Z"),
+            tlv_bytes(0x13, b"700101000000Z"),
+        ];
+        for der in &refused {
+            let (t, _) = read(der).expect("an element");
+            assert_eq!(time(t), None, "{:?}", String::from_utf8_lossy(t.content));
+        }
+    }
+
+    fn tlv_bytes(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag, u8::try_from(content.len()).expect("short")];
+        out.extend_from_slice(content);
+        out
     }
 
     #[test]
