@@ -135,6 +135,44 @@ RSpec.describe HanamiGuard::Certificate do
         .to raise_error(HanamiGuard::CertificateError, /the subject is malformed/)
     end
 
+    # RFC 5280 4.1.2.5: UTCTime YYMMDDHHMMSSZ, GeneralizedTime YYYYMMDDHHMMSSZ, nothing else.
+    it "reads times in RFC 5280's two forms only, and bit strings and SAN names in DER's" do
+      validity_index = OpenSSL::ASN1.decode(openssl.to_der).value[0].value[0].tag_class == :CONTEXT_SPECIFIC ? 4 : 3
+      with_times = lambda do |not_before, not_after|
+        tampered = OpenSSL::ASN1.decode(openssl.to_der)
+        tampered.value[0].value[validity_index].value = [not_before, not_after]
+        tampered.to_der
+      end
+      utc = ->(text) { OpenSSL::ASN1::ASN1Data.new(text, 23, :UNIVERSAL) }
+      generalized = ->(text) { OpenSSL::ASN1::ASN1Data.new(text, 24, :UNIVERSAL) }
+      parsed = described_class.parse(with_times.call(utc.call("491231235959Z"), generalized.call("20500101000000Z")))
+      expect([parsed.not_before, parsed.not_after]).to eq([Time.utc(2049, 12, 31, 23, 59, 59), Time.utc(2050)])
+      expect(described_class.parse(with_times.call(utc.call("500101000000Z"), utc.call("240229000000Z"))).not_before)
+        .to eq(Time.utc(1950))
+      ["2401010000Z", "240101000000+0100", "240101000060Z", "230229000000Z", "241301000000Z", "240101000000z"]
+        .each do |bad|
+          expect { described_class.parse(with_times.call(utc.call(bad), utc.call("300101000000Z"))) }
+            .to raise_error(HanamiGuard::CertificateError, /validity is malformed.*YYMMDDHHMMSSZ/)
+        end
+      ["20240101000000.5Z", "19000229000000Z", "202401010000Z"].each do |bad|
+        expect { described_class.parse(with_times.call(utc.call("240101000000Z"), generalized.call(bad))) }
+          .to raise_error(HanamiGuard::CertificateError, /validity is malformed/)
+      end
+      # A signature whose unused bit is set (OpenSSL's encoder clears it: set it in the DER, whose
+      # last byte is the signature's).
+      tampered = OpenSSL::ASN1.decode(openssl.to_der)
+      tampered.value[2].unused_bits = 1
+      der = tampered.to_der
+      der.setbyte(-1, der.getbyte(-1) | 1)
+      expect { described_class.parse(der) }
+        .to raise_error(HanamiGuard::CertificateError, /signatureValue is not a DER BIT STRING/)
+      # A dNSName in constructed form.
+      ext = OpenSSL::X509::Extension.new("subjectAltName", "0\x05\xa2\x03\x04\x01a".b, false)
+      cert = CertFactory.leaf(issuer: root, extra_extensions: [ext])
+      expect { described_class.parse(cert.to_der) }
+        .to raise_error(HanamiGuard::CertificateError, /subjectAltName entry is malformed/)
+    end
+
     it "refuses a certificate larger than 64 KiB", :slow do
       big = CertFactory.leaf(issuer: root, dns: Array.new(1200) { |i| "host-#{i}-#{"x" * 50}.example.org" })
       expect(big.to_der.bytesize).to be > 65_536
