@@ -63,7 +63,9 @@ pub struct Certificate {
     // Decoded on first use: most requests never look at the issuer. The range is validated at
     // parse time, so decoding it later cannot fail.
     issuer_range: (usize, usize),
-    issuer: OnceLock<DistinguishedName>,
+    // Boxed: a name is a few hundred bytes inline, and a certificate is moved a few times on
+    // its way to the heap.
+    issuer: OnceLock<Box<DistinguishedName>>,
     // The serial's DER content bytes; printed on first use.
     serial_range: (usize, usize),
     serial_hex: OnceLock<String>,
@@ -202,17 +204,17 @@ impl Certificate {
         let mut has_eku = false;
         // Only the four extensions read here are decoded (deep parsing of every extension
         // costs more than the rest of the parse); webpki checks the others when verifying.
-        let extensions = &frame.extensions;
+        let extensions = frame.extensions();
         // RFC 5280 4.2: an extension appears at most once. Two SAN extensions would let one
         // reader see different names from another. (A handful of extensions is the norm:
         // compare pairwise; sort a copy only for the rare long list.)
-        let repeated = if extensions.len() <= 16 {
+        let repeated = if extensions.clone().count() <= 16 {
             extensions
-                .iter()
+                .clone()
                 .enumerate()
-                .any(|(i, e)| extensions[..i].iter().any(|p| p.oid == e.oid))
+                .any(|(i, e)| extensions.clone().take(i).any(|p| p.oid == e.oid))
         } else {
-            let mut oids: Vec<&[u8]> = extensions.iter().map(|e| e.oid).collect();
+            let mut oids: Vec<&[u8]> = extensions.clone().map(|e| e.oid).collect();
             oids.sort_unstable();
             oids.windows(2).any(|w| w[0] == w[1])
         };
@@ -254,8 +256,6 @@ impl Certificate {
                 _ => {}
             }
         }
-        // The frame borrows `der`, which the certificate takes next.
-        drop(frame);
         // X509-SVID section 2: exactly one URI SAN. Two URIs are never reduced to one.
         let spiffe_id = match uris.as_slice() {
             [one] => SpiffeId::parse(one).ok(),
@@ -308,7 +308,7 @@ impl Certificate {
                 .and_then(|raw| frame::expect(raw, frame::SEQUENCE))
                 .and_then(|(rdns, _)| DistinguishedName::from_name_contents(rdns).ok());
             // Validated when the certificate was parsed; the default is unreachable.
-            name.unwrap_or_default()
+            Box::new(name.unwrap_or_default())
         })
     }
 

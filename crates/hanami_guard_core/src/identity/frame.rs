@@ -19,8 +19,6 @@
 //! subjectAltName, basicConstraints and keyUsage (the `frame_parity` fuzz target and the
 //! tests below); it may refuse more, never less.
 
-use smallvec::SmallVec;
-
 const BOOLEAN: u8 = 0x01;
 const INTEGER: u8 = 0x02;
 pub const BIT_STRING: u8 = 0x03;
@@ -152,7 +150,21 @@ pub struct Frame<'a> {
     pub not_after: i64,
     /// The subject's RDNs, as for the issuer.
     pub subject: &'a [u8],
-    pub extensions: SmallVec<[Extension<'a>; 8]>,
+    /// The contents of the extensions SEQUENCE (empty when there is none), every extension's
+    /// envelope checked: read them with [`Frame::extensions`].
+    extensions: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    /// The extensions, in order (their envelopes were checked by [`parse`]).
+    pub fn extensions(&self) -> impl Iterator<Item = Extension<'a>> + Clone + 'a {
+        let mut list = self.extensions;
+        std::iter::from_fn(move || {
+            let (ext, next) = expect(list, SEQUENCE)?;
+            list = next;
+            parse_extension(ext)
+        })
+    }
 }
 
 /// Why a frame was refused, as a short phrase for the error message.
@@ -225,21 +237,23 @@ fn parse_tbs(tbs: &[u8]) -> Result<Frame<'_>, Refusal> {
             i = rest;
         }
     }
-    let mut extensions = SmallVec::new();
+    let mut extensions: &[u8] = &[];
     if !i.is_empty() {
         let (list, rest) = expect(i, EXTENSIONS).ok_or("unexpected data after the public key")?;
         if !rest.is_empty() {
             return Err("bytes follow the extensions inside the tbsCertificate");
         }
-        let (mut list, rest) = expect(list, SEQUENCE).ok_or("the extensions are not a SEQUENCE")?;
+        let (list, rest) = expect(list, SEQUENCE).ok_or("the extensions are not a SEQUENCE")?;
         if !rest.is_empty() {
             return Err("bytes follow the extensions SEQUENCE");
         }
-        while !list.is_empty() {
-            let (ext, next) = expect(list, SEQUENCE).ok_or("an extension is malformed")?;
-            extensions.push(parse_extension(ext).ok_or("an extension is malformed")?);
-            list = next;
+        let mut each = list;
+        while !each.is_empty() {
+            let (ext, next) = expect(each, SEQUENCE).ok_or("an extension is malformed")?;
+            parse_extension(ext).ok_or("an extension is malformed")?;
+            each = next;
         }
+        extensions = list;
     }
     Ok(Frame {
         serial,

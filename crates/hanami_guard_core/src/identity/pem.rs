@@ -194,7 +194,13 @@ fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
     let mut padded = false;
     let mut start = 0;
     while start < body.len() {
-        let end = memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |i| start + i);
+        // Most PEM has 64 characters a line: look there first. (Were there a line break
+        // before it, the "line" would hold it, fail the alphabet and go to decode_careful.)
+        let end = if body.get(start + 64) == Some(&b'\n') {
+            start + 64
+        } else {
+            memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |i| start + i)
+        };
         let line = &body[start..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         start = end + 1;
