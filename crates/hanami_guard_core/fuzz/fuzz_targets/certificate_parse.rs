@@ -1,9 +1,30 @@
 #![no_main]
 //! Fuzz target `certificate_parse`: PEM/DER certificate parsing must never panic, and every name
-//! it reads must print as RFC 4514 text that parses back to an equal name.
+//! it reads must print as RFC 4514 text that parses back to an equal name, and every PEM body
+//! must decode as the `base64` crate (strict, canonical) decodes it with the whitespace taken out.
 
-use hanami_guard_core::identity::{Certificate, DistinguishedName};
+use base64::Engine as _;
+use hanami_guard_core::identity::{pem, Certificate, DistinguishedName};
 use libfuzzer_sys::fuzz_target;
+
+/// The PEM decoder (a line fast path on SIMD, a careful path for the rest) against the
+/// reference: the same bytes, or both refuse.
+fn check_pem(data: &[u8]) {
+    for block in pem::blocks(data).map_while(Result::ok) {
+        let ours = pem::decode_body(block.body, pem::MAX_CERTIFICATE_DER).ok();
+        let text: Vec<u8> = block
+            .body
+            .iter()
+            .copied()
+            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .collect();
+        let reference = base64::engine::general_purpose::STANDARD
+            .decode(&text)
+            .ok()
+            .filter(|d| d.len() <= pem::MAX_CERTIFICATE_DER);
+        assert_eq!(ours, reference, "body {:?}", String::from_utf8_lossy(block.body));
+    }
+}
 
 fn check(cert: &Certificate) {
     for dn in [cert.subject(), cert.issuer()] {
@@ -23,6 +44,7 @@ fn check(cert: &Certificate) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    check_pem(data);
     if let Ok(cert) = Certificate::parse(data) {
         check(&cert);
     }

@@ -204,17 +204,18 @@ impl Certificate {
         let mut has_eku = false;
         // Only the four extensions read here are decoded (deep parsing of every extension
         // costs more than the rest of the parse); webpki checks the others when verifying.
-        let extensions = frame.extensions();
+        // Each extension is read once, into a list on the stack (a leaf has a handful).
+        let extensions: SmallVec<[frame::Extension<'_>; 12]> = frame.extensions().collect();
         // RFC 5280 4.2: an extension appears at most once. Two SAN extensions would let one
-        // reader see different names from another. (A handful of extensions is the norm:
-        // compare pairwise; sort a copy only for the rare long list.)
-        let repeated = if extensions.clone().count() <= 16 {
+        // reader see different names from another. (Compare pairwise for the usual handful;
+        // sort a copy only for a long list.)
+        let repeated = if extensions.len() <= 16 {
             extensions
-                .clone()
+                .iter()
                 .enumerate()
-                .any(|(i, e)| extensions.clone().take(i).any(|p| p.oid == e.oid))
+                .any(|(i, e)| extensions[..i].iter().any(|p| p.oid == e.oid))
         } else {
-            let mut oids: Vec<&[u8]> = extensions.clone().map(|e| e.oid).collect();
+            let mut oids: Vec<&[u8]> = extensions.iter().map(|e| e.oid).collect();
             oids.sort_unstable();
             oids.windows(2).any(|w| w[0] == w[1])
         };
@@ -223,7 +224,7 @@ impl Certificate {
                 "the certificate repeats an extension (RFC 5280 forbids it): refused",
             ));
         }
-        for ext in extensions {
+        for ext in &extensions {
             let oid = ext.oid;
             let malformed = |name: &str| {
                 Error::Certificate(format!(
@@ -256,6 +257,8 @@ impl Certificate {
                 _ => {}
             }
         }
+        // The list borrows the DER, which moves into the certificate below.
+        drop(extensions);
         // X509-SVID section 2: exactly one URI SAN. Two URIs are never reduced to one.
         let spiffe_id = match uris.as_slice() {
             [one] => SpiffeId::parse(one).ok(),

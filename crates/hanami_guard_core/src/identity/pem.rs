@@ -182,16 +182,17 @@ const BAD: u32 = 1 << 31;
 static D0: [u32; 256] = shifted_table(18);
 static D1: [u32; 256] = shifted_table(12);
 static D2: [u32; 256] = shifted_table(6);
-static D3: [u32; 256] = shifted_table(0);
 
 /// The fast path for well-formed PEM: every line a whole number of base64 groups, padding only
-/// in the last group of the last line, canonical (no stray bits). `None` sends the body to
-/// [`decode_careful`], which accepts the same language and gives the errors, so the two paths
-/// cannot disagree on what is valid (a differential test checks it).
+/// in the last group of the last line, canonical (no stray bits). The lines are gathered into
+/// one buffer and decoded there by SIMD (base64-simd, which picks AVX2, SSE4.1 or NEON at run
+/// time and refuses anything outside the alphabet); the padded last group is decoded here,
+/// where its stray bits are checked. `None` sends the body to [`decode_careful`], which accepts
+/// the same language and gives the errors, so the two paths cannot disagree on what is valid
+/// (a differential test checks it).
 fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = vec![0u8; body.len() / 4 * 3 + 3];
-    let mut w = 0;
-    let mut padded = false;
+    let mut text = Vec::with_capacity(body.len());
+    let mut last: Option<&[u8]> = None;
     let mut start = 0;
     while start < body.len() {
         // Most PEM has 64 characters a line: look there first. (Were there a line break
@@ -207,56 +208,43 @@ fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
         if line.is_empty() {
             continue;
         }
-        if padded || line.len() % 4 != 0 {
+        if last.is_some() || line.len() % 4 != 0 {
             return None;
         }
-        let (groups, last) = if line.last() == Some(&b'=') {
-            let (groups, last) = line.split_at(line.len() - 4);
-            (groups, Some(last))
+        if line.last() == Some(&b'=') {
+            let (groups, padded) = line.split_at(line.len() - 4);
+            text.extend_from_slice(groups);
+            last = Some(padded);
         } else {
-            (line, None)
-        };
-        let n = groups.len() / 4;
-        let target = out.get_mut(w..w + 3 * n)?;
-        for (g, o) in groups.chunks_exact(4).zip(target.chunks_exact_mut(3)) {
-            let v = D0[usize::from(g[0])]
-                | D1[usize::from(g[1])]
-                | D2[usize::from(g[2])]
-                | D3[usize::from(g[3])];
-            if v & BAD != 0 {
-                return None;
-            }
-            o[0] = (v >> 16) as u8;
-            o[1] = (v >> 8) as u8;
-            o[2] = v as u8;
-        }
-        w += 3 * n;
-        if let Some(last) = last {
-            padded = true;
-            match *last {
-                [a, b, b'=', b'='] => {
-                    let v = D0[usize::from(a)] | D1[usize::from(b)];
-                    if v & BAD != 0 || v & 0xffff != 0 {
-                        return None;
-                    }
-                    *out.get_mut(w)? = (v >> 16) as u8;
-                    w += 1;
-                }
-                [a, b, c, b'='] => {
-                    let v = D0[usize::from(a)] | D1[usize::from(b)] | D2[usize::from(c)];
-                    if v & BAD != 0 || v & 0xff != 0 {
-                        return None;
-                    }
-                    out.get_mut(w..w + 2)?
-                        .copy_from_slice(&[(v >> 16) as u8, (v >> 8) as u8]);
-                    w += 2;
-                }
-                _ => return None,
-            }
+            text.extend_from_slice(line);
         }
     }
-    out.truncate(w);
-    Some(out)
+    // Whole groups without padding. base64-simd takes `=` at the end of its input as padding
+    // (and refuses it anywhere else), so padding before the last line's end must not get there.
+    if text.last() == Some(&b'=') {
+        return None;
+    }
+    let n = base64_simd::STANDARD.decode_inplace(&mut text).ok()?.len();
+    text.truncate(n);
+    match last {
+        None => {}
+        Some(&[a, b, b'=', b'=']) => {
+            let v = D0[usize::from(a)] | D1[usize::from(b)];
+            if v & BAD != 0 || v & 0xffff != 0 {
+                return None;
+            }
+            text.push((v >> 16) as u8);
+        }
+        Some(&[a, b, c, b'=']) => {
+            let v = D0[usize::from(a)] | D1[usize::from(b)] | D2[usize::from(c)];
+            if v & BAD != 0 || v & 0xff != 0 {
+                return None;
+            }
+            text.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8]);
+        }
+        Some(_) => return None,
+    }
+    Some(text)
 }
 
 /// Decodes base64 one character at a time, skipping spaces and line breaks anywhere.
