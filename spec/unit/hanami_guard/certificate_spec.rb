@@ -268,6 +268,20 @@ RSpec.describe HanamiGuard::Certificate do
       expect(cert.to_der.encoding).to eq(Encoding::BINARY)
     end
 
+    it "returns the interned String for an identity value, so a client's next request allocates none" do
+      again = described_class.parse(leaf.to_der)
+      reads = lambda do |c|
+        [c.serial, c.fingerprint, *c.dns_names, *c.uris, *c.emails, *c.ip_addresses, c.subject.to_s,
+         c.subject["CN"], *c.subject.values("O"), *c.subject.to_a.flatten, c.spiffe_id.to_s,
+         c.spiffe_id.trust_domain, c.spiffe_id.path]
+      end
+      reads.call(cert).zip(reads.call(again)) do |first, second|
+        expect(second).to equal(first)
+        expect(second).to equal(-first.dup)
+        expect(second.encoding).to eq(Encoding::UTF_8)
+      end
+    end
+
     it "gives plain data for JSON in to_h" do
       h = JSON.parse(JSON.generate(cert.to_h))
       expect(h).to include("subject" => "CN=operator,O=MyOrg,C=US", "fingerprint" => cert.fingerprint,

@@ -10,7 +10,7 @@ use magnus::{
     Value,
 };
 
-use super::convert::{frozen_str, frozen_strs, with_bytes};
+use super::convert::{frozen_str, interned_str, interned_strs, with_bytes};
 use super::distinguished_name::{RbDistinguishedName, Source};
 use super::spiffe_id::RbSpiffeId;
 use crate::errors;
@@ -122,7 +122,7 @@ impl RbCertificate {
     }
 
     fn serial(ruby: &Ruby, rb_self: &Self) -> RString {
-        frozen_str(ruby, rb_self.0.serial_hex())
+        interned_str(ruby, rb_self.0.serial_hex())
     }
 
     fn not_before(&self) -> i64 {
@@ -138,23 +138,23 @@ impl RbCertificate {
     }
 
     fn fingerprint(ruby: &Ruby, rb_self: &Self) -> RString {
-        frozen_str(ruby, rb_self.0.fingerprint_hex())
+        interned_str(ruby, rb_self.0.fingerprint_hex())
     }
 
     fn dns_names(ruby: &Ruby, rb_self: &Self) -> RArray {
-        frozen_strs(ruby, rb_self.0.dns_names())
+        interned_strs(ruby, rb_self.0.dns_names())
     }
 
     fn uris(ruby: &Ruby, rb_self: &Self) -> RArray {
-        frozen_strs(ruby, rb_self.0.uris())
+        interned_strs(ruby, rb_self.0.uris())
     }
 
     fn emails(ruby: &Ruby, rb_self: &Self) -> RArray {
-        frozen_strs(ruby, rb_self.0.emails())
+        interned_strs(ruby, rb_self.0.emails())
     }
 
     fn ip_addresses(ruby: &Ruby, rb_self: &Self) -> RArray {
-        frozen_strs(ruby, rb_self.0.ip_addresses())
+        interned_strs(ruby, rb_self.0.ip_addresses())
     }
 
     fn spiffe_id(ruby: &Ruby, rb_self: &Self) -> Option<Obj<RbSpiffeId>> {
@@ -177,7 +177,7 @@ impl RbCertificate {
                 .iter()
                 .map(|k| k.iter().map(|b| format!("{b:02x}")).collect())
                 .collect();
-            frozen_strs(ruby, &keys)
+            interned_strs(ruby, &keys)
         })
     }
 

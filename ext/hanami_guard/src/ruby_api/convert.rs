@@ -4,7 +4,7 @@
 //! maps it with [`closed_set`], which knows every member and refuses anything else: a typo
 //! between the facade and the binding must fail loudly, never fall back to a permissive default.
 
-use magnus::rb_sys::AsRawValue;
+use magnus::rb_sys::{AsRawValue, FromRawValue};
 use magnus::{prelude::*, Error, RArray, RString, Ruby};
 
 use crate::errors;
@@ -67,6 +67,40 @@ pub fn frozen_str(ruby: &Ruby, s: &str) -> RString {
     let r = ruby.str_new(s);
     r.freeze();
     r
+}
+
+/// A frozen UTF-8 String from Ruby's table of interned strings (what `-"text"` returns): when
+/// an equal string is alive already it is returned as is, with nothing allocated. For identity
+/// values (names, SANs, fingerprints), which repeat on every request of the same client; never
+/// for bulk data such as a file's contents.
+pub fn interned_str(ruby: &Ruby, s: &str) -> RString {
+    // A certificate's fields are bounded far below `c_long::MAX` by the parser's size limit.
+    let len = std::os::raw::c_long::try_from(s.len()).unwrap_or(std::os::raw::c_long::MAX);
+    // SAFETY: `s` is `len` readable bytes of valid UTF-8 for the duration of the call, which
+    // copies them when it creates a string; `rb_utf8_encoding` returns Ruby's static UTF-8
+    // encoding. Holding `&Ruby` proves this is a Ruby thread holding the GVL. The result is a
+    // live VALUE (only NoMemoryError can raise, as for any allocation).
+    let value = unsafe {
+        magnus::Value::from_raw(rb_sys::rb_enc_interned_str(
+            s.as_ptr().cast(),
+            len,
+            rb_sys::rb_utf8_encoding(),
+        ))
+    };
+    // Always a String; should it ever not be, a plain frozen copy is as good.
+    RString::from_value(value).unwrap_or_else(|| frozen_str(ruby, s))
+}
+
+/// A new frozen Array of [`interned_str`]s.
+pub fn interned_strs<S: AsRef<str>>(ruby: &Ruby, items: &[S]) -> RArray {
+    let a = ruby.ary_new_capa(items.len());
+    for s in items {
+        let s = interned_str(ruby, s.as_ref());
+        // SAFETY: as in `frozen_strs`.
+        unsafe { rb_sys::rb_ary_push(a.as_raw(), s.as_raw()) };
+    }
+    a.freeze();
+    a
 }
 
 /// A new frozen Array of frozen Strings.

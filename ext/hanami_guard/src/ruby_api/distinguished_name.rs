@@ -11,7 +11,7 @@ use magnus::{
     Value,
 };
 
-use super::convert::{frozen_str, frozen_strs, with_bytes};
+use super::convert::{interned_str, interned_strs, with_bytes};
 use crate::errors;
 
 /// Where a name lives: parsed from a string (owned), or inside a certificate (shared with it,
@@ -95,13 +95,13 @@ impl RbDistinguishedName {
     }
 
     fn to_s(ruby: &Ruby, rb_self: &Self) -> RString {
-        frozen_str(ruby, &rb_self.dn().to_rfc4514())
+        interned_str(ruby, &rb_self.dn().to_rfc4514())
     }
 
     fn to_a(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
         let out = ruby.ary_new();
         for a in rb_self.dn().iter() {
-            let pair = frozen_strs(ruby, &[a.type_str(), a.value()]);
+            let pair = interned_strs(ruby, &[a.type_str(), a.value()]);
             out.push(pair)?;
         }
         out.freeze();
@@ -118,7 +118,7 @@ impl RbDistinguishedName {
                     .map(|t| t.oid)
             });
             if let Some(oid) = known {
-                return Ok(rb_self.dn().first(oid).map(|v| frozen_str(ruby, v)));
+                return Ok(rb_self.dn().first(oid).map(|v| interned_str(ruby, v)));
             }
         }
         let name = type_name(ruby, name)?;
@@ -127,12 +127,12 @@ impl RbDistinguishedName {
             Some(t) => rb_self.dn().first(t.oid),
             None => rb_self.dn().first(&oid(ruby, &name)?),
         };
-        Ok(value.map(|v| frozen_str(ruby, v)))
+        Ok(value.map(|v| interned_str(ruby, v)))
     }
 
     fn values(ruby: &Ruby, rb_self: &Self, name: Value) -> Result<RArray, Error> {
         let oid = oid(ruby, &type_name(ruby, name)?)?;
-        Ok(frozen_strs(ruby, &rb_self.dn().values(&oid)))
+        Ok(interned_strs(ruby, &rb_self.dn().values(&oid)))
     }
 
     /// `conditions`: `[[type_name, [value, ...]], ...]`, checked by the Ruby facade.
@@ -157,7 +157,7 @@ impl RbDistinguishedName {
     }
 
     fn canonical(ruby: &Ruby, rb_self: &Self) -> RString {
-        frozen_str(ruby, &rb_self.dn().canonical_key())
+        interned_str(ruby, &rb_self.dn().canonical_key())
     }
 
     fn size(&self) -> usize {

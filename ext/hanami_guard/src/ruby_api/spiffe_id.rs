@@ -3,7 +3,7 @@
 use hanami_guard_core::identity::SpiffeId;
 use magnus::{function, method, prelude::*, typed_data::Obj, Error, RModule, RString, Ruby};
 
-use super::convert::frozen_str;
+use super::convert::interned_str;
 use crate::errors;
 
 /// The Ruby object: an immutable, validated SPIFFE ID.
@@ -40,15 +40,15 @@ impl RbSpiffeId {
     }
 
     fn trust_domain(ruby: &Ruby, rb_self: &Self) -> RString {
-        frozen_str(ruby, rb_self.0.trust_domain())
+        interned_str(ruby, rb_self.0.trust_domain())
     }
 
     fn path(ruby: &Ruby, rb_self: &Self) -> RString {
-        frozen_str(ruby, rb_self.0.path())
+        interned_str(ruby, rb_self.0.path())
     }
 
     fn to_s(ruby: &Ruby, rb_self: &Self) -> RString {
-        frozen_str(ruby, rb_self.0.as_str())
+        interned_str(ruby, rb_self.0.as_str())
     }
 
     fn member_of(&self, trust_domain: String) -> bool {
