@@ -74,8 +74,10 @@ pub fn frozen_str(ruby: &Ruby, s: &str) -> RString {
 /// values (names, SANs, fingerprints), which repeat on every request of the same client; never
 /// for bulk data such as a file's contents.
 pub fn interned_str(ruby: &Ruby, s: &str) -> RString {
-    // A certificate's fields are bounded far below `c_long::MAX` by the parser's size limit.
-    let len = std::os::raw::c_long::try_from(s.len()).unwrap_or(std::os::raw::c_long::MAX);
+    // A slice's length always fits a 64-bit `long`; were it not to, a plain copy is as good.
+    let Ok(len) = std::os::raw::c_long::try_from(s.len()) else {
+        return frozen_str(ruby, s);
+    };
     // SAFETY: `s` is `len` readable bytes of valid UTF-8 for the duration of the call, which
     // copies them when it creates a string; `rb_utf8_encoding` returns Ruby's static UTF-8
     // encoding. Holding `&Ruby` proves this is a Ruby thread holding the GVL. The result is a
@@ -93,21 +95,23 @@ pub fn interned_str(ruby: &Ruby, s: &str) -> RString {
 
 /// A new frozen Array of [`interned_str`]s.
 pub fn interned_strs<S: AsRef<str>>(ruby: &Ruby, items: &[S]) -> RArray {
-    let a = ruby.ary_new_capa(items.len());
-    for s in items {
-        let s = interned_str(ruby, s.as_ref());
-        // SAFETY: as in `frozen_strs`.
-        unsafe { rb_sys::rb_ary_push(a.as_raw(), s.as_raw()) };
-    }
-    a.freeze();
-    a
+    frozen_array(ruby, items, interned_str)
 }
 
 /// A new frozen Array of frozen Strings.
 pub fn frozen_strs<S: AsRef<str>>(ruby: &Ruby, items: &[S]) -> RArray {
+    frozen_array(ruby, items, frozen_str)
+}
+
+/// A new frozen Array of the Strings `make` builds from `items`.
+fn frozen_array<S: AsRef<str>>(
+    ruby: &Ruby,
+    items: &[S],
+    make: fn(&Ruby, &str) -> RString,
+) -> RArray {
     let a = ruby.ary_new_capa(items.len());
     for s in items {
-        let s = frozen_str(ruby, s.as_ref());
+        let s = make(ruby, s.as_ref());
         // SAFETY: `a` is a fresh, unfrozen Array held on this stack frame, and `s` a String just
         // made; rb_ary_push on it cannot raise (short of NoMemoryError, like any allocation),
         // so it needs no rb_protect of its own.

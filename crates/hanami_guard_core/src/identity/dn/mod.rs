@@ -67,6 +67,27 @@ impl Attribute {
         }
     }
 
+    /// A value read from DER: the decoded string when it is one this crate decodes, else `#`
+    /// and the hex of the whole DER `element`, as RFC 4514 prints such values.
+    fn decoded_or_hex(
+        oid: Cow<'static, str>,
+        decoded: Option<CompactString>,
+        element: &[u8],
+    ) -> Self {
+        match decoded {
+            Some(value) => Attribute {
+                oid,
+                value,
+                kind: ValueKind::Text,
+            },
+            None => Attribute {
+                oid,
+                value: hex_value(element).into(),
+                kind: ValueKind::Binary,
+            },
+        }
+    }
+
     /// The dotted OID of the type.
     pub fn oid(&self) -> &str {
         &self.oid
@@ -202,18 +223,11 @@ impl DistinguishedName {
             for attribute in rdn.map_err(|()| malformed_name())?.attributes() {
                 let attribute = attribute.map_err(|()| malformed_name())?;
                 let oid = oid_text(attribute.oid).ok_or_else(malformed_oid)?;
-                set.push(match universal_string(attribute.tag, attribute.content) {
-                    Some(value) => Attribute {
-                        oid,
-                        value,
-                        kind: ValueKind::Text,
-                    },
-                    None => Attribute {
-                        oid,
-                        value: hex_value(attribute.element).into(),
-                        kind: ValueKind::Binary,
-                    },
-                });
+                set.push(Attribute::decoded_or_hex(
+                    oid,
+                    universal_string(attribute.tag, attribute.content),
+                    attribute.element,
+                ));
             }
             out.push(set);
         }

@@ -2,9 +2,7 @@
 
 use smallvec::SmallVec;
 
-use super::{
-    attr, decode_string, hex_value, static_oid, Attribute, DistinguishedName, Rdn, ValueKind,
-};
+use super::{attr, decode_string, static_oid, Attribute, DistinguishedName, Rdn, ValueKind};
 use crate::error::{excerpt, Error, Result};
 
 /// The largest RFC 4514 string [`DistinguishedName::parse`] accepts.
@@ -187,18 +185,11 @@ impl Parser<'_> {
         let (tag, content) =
             parse_tlv(&der).ok_or_else(|| self.error("a #value must be one DER-encoded value"))?;
         let oid = static_oid(oid);
-        Ok(match tag.and_then(|t| decode_string(t, content)) {
-            Some(value) => Attribute {
-                oid,
-                value,
-                kind: ValueKind::Text,
-            },
-            None => Attribute {
-                oid,
-                value: hex_value(&der).into(),
-                kind: ValueKind::Binary,
-            },
-        })
+        Ok(Attribute::decoded_or_hex(
+            oid,
+            tag.and_then(|t| decode_string(t, content)),
+            &der,
+        ))
     }
 }
 
