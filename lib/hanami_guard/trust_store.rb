@@ -218,9 +218,12 @@ module HanamiGuard
       cert.is_a?(Certificate) ? cert : Certificate.parse(cert)
     end
 
-    # The core's length limit is applied before any intermediate is parsed.
+    # Parsed certificates go to the core as they are (it applies its length limit first); a
+    # list with anything to parse is held to that limit before any of it is parsed.
     def coerce_chain(intermediates)
       list = Array(intermediates)
+      return list if list.all?(Certificate)
+
       self.class.send(:_check_chain_length, list.size)
       list.map { |c| coerce(c) }
     end

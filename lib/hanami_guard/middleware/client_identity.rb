@@ -243,7 +243,7 @@ module HanamiGuard
 
         # TrustStore#verify returns the certificate with its verified chain (for `issuer_key:`);
         # another verifier's return value is not an identity.
-        result = @trust.verify(cert, intermediates: chain + @intermediates)
+        result = @trust.verify(cert, intermediates: chain.empty? ? @intermediates : chain + @intermediates)
         result.is_a?(Certificate) && result == cert ? result : cert
       rescue UntrustedCertificate => e
         Rejection.new(e.reason, e.message, cert)

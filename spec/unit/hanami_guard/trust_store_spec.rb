@@ -147,6 +147,16 @@ RSpec.describe HanamiGuard::TrustStore do
       expect(described_class::MAX_INTERMEDIATES).to eq(8)
     end
 
+    it "refuses more than 8 parsed intermediates too, even after 8 of them verified" do
+      parsed = Array.new(9) { HanamiGuard::Certificate.parse(ica.cert) }
+      expect(store.verified?(leaf.cert, intermediates: parsed.take(8))).to be(true)
+      expect { store.verify(leaf.cert, intermediates: parsed) }
+        .to raise_error(HanamiGuard::UntrustedCertificate, /9 intermediates given; at most 8/) { |e|
+          expect(e.reason).to eq(:invalid)
+        }
+      expect(store.verified?(leaf.cert, intermediates: parsed)).to be(false)
+    end
+
     it "applies the core's limit before parsing any intermediate" do
       expect { store.verify(leaf.cert, intermediates: Array.new(9) { "not a certificate" }) }
         .to raise_error(HanamiGuard::UntrustedCertificate, /9 intermediates given; at most 8/)

@@ -159,7 +159,10 @@ fn load(
     })
 }
 
-fn chain(intermediates: RArray) -> Result<Vec<Arc<Certificate>>, Error> {
+/// The intermediates as core certificates, after the core's length limit (a list of more is
+/// refused before anything else is done with it).
+fn chain(ruby: &Ruby, intermediates: RArray) -> Result<Vec<Arc<Certificate>>, Error> {
+    errors::map(ruby, check_chain_length(intermediates.len()))?;
     let mut out = Vec::with_capacity(intermediates.len());
     for i in 0..intermediates.len() {
         let o: Obj<RbCertificate> = intermediates.entry(i as isize)?;
@@ -177,7 +180,7 @@ impl RbTrustStore {
         at: i64,
     ) -> Result<hanami_guard_core::Result<VerifiedChain>, Error> {
         let leaf = Arc::clone(&cert.0);
-        let ints = chain(intermediates)?;
+        let ints = chain(ruby, intermediates)?;
         let store = rb_self.0.current();
         // A chain verified before is a hash and a lookup: answered without releasing the GVL,
         // which costs more than that. Only a full verification runs without it.
