@@ -28,19 +28,51 @@ use crate::{errors, gvl};
 )]
 struct Command(Arc<core::Command>);
 
-/// Copies a Ruby String's bytes (any encoding) into an owned Vec.
-fn bytes(s: RString) -> Vec<u8> {
-    // SAFETY: the slice is copied at once, while we hold the GVL and before any Ruby code can
-    // run and mutate or free the string.
-    unsafe { s.as_slice() }.to_vec()
-}
+/// Keys of the config Hash the facade builds (`Options.normalize_config`, plus `allow`).
+const CONFIG_KEYS: &[&str] = &[
+    "allow",
+    "options",
+    "env",
+    "timeout",
+    "max_output",
+    "chdir",
+    "chdir_root",
+    "rlimits",
+    "fs",
+    "net",
+    "dangerous_shell",
+    "path",
+    "kill_grace",
+];
+/// Keys of `rlimits:`, as `Command::RLIMITS` names them.
+const RLIMIT_KEYS: &[&str] = &["cpu", "as", "nofile", "nproc", "fsize"];
+/// Keys of `fs:`, as `Command::FS_KEYS` names them.
+const FS_KEYS: &[&str] = &["read", "write", "exec"];
 
-/// A Ruby String from bytes: UTF-8 when they are valid UTF-8, binary otherwise.
-fn string(ruby: &Ruby, b: &[u8]) -> RString {
-    match std::str::from_utf8(b) {
-        Ok(s) => ruby.str_new(s),
-        Err(_) => RString::from_slice(b),
-    }
+/// Refuses a key of `h` that is not in `known`. The facade checks the keys a user passes; a key
+/// that reached the binding and that it does not read would be a sandbox setting dropped without
+/// a word, so a mismatch between the two fails loudly instead.
+fn known_keys(ruby: &Ruby, h: RHash, option: &'static str, known: &[&str]) -> Result<(), Error> {
+    h.foreach(|key: Value, _: Value| {
+        // The facade's keys are Symbols; anything else is refused by its `inspect`.
+        let (name, is_symbol) = match Symbol::from_value(key) {
+            Some(sym) => (sym.name()?.into_owned(), true),
+            None => (key.inspect(), false),
+        };
+        if !is_symbol || !known.contains(&name.as_str()) {
+            let refusal = hanami_guard_core::Error::configuration(format!(
+                "{option}: has a key `{}` that hanami_guard does not read: use one of {}",
+                hanami_guard_core::error::excerpt(&name, 40),
+                known.join(", ")
+            ))
+            .with(
+                hanami_guard_core::error::key::OPTION,
+                hanami_guard_core::Field::Name(option),
+            );
+            return Err(errors::to_ruby(ruby, refusal));
+        }
+        Ok(magnus::r_hash::ForEach::Continue)
+    })
 }
 
 fn get<T: TryConvert>(ruby: &Ruby, h: RHash, key: &str) -> Result<T, Error> {
@@ -49,7 +81,7 @@ fn get<T: TryConvert>(ruby: &Ruby, h: RHash, key: &str) -> Result<T, Error> {
 
 fn strings(list: RArray) -> Result<Vec<Vec<u8>>, Error> {
     list.into_iter()
-        .map(|v| RString::try_convert(v).map(bytes))
+        .map(|v| RString::try_convert(v).map(convert::owned_bytes))
         .collect()
 }
 
@@ -95,7 +127,7 @@ fn convert_allow(ruby: &Ruby, value: Value) -> Result<Allow, Error> {
             let map: RHash = spec.entry(1)?;
             let mut out = HashMap::new();
             map.foreach(|k: RString, v: RString| {
-                out.insert(bytes(k), bytes(v));
+                out.insert(convert::owned_bytes(k), convert::owned_bytes(v));
                 Ok(magnus::r_hash::ForEach::Continue)
             })?;
             Ok(Allow::Map(out))
@@ -134,6 +166,7 @@ fn duration(seconds: f64) -> Duration {
 }
 
 fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
+    known_keys(ruby, h, "command", CONFIG_KEYS)?;
     let mut c = Config::default();
     if let Some(allow) = get::<Option<RHash>>(ruby, h, "allow")? {
         allow.foreach(|name: String, spec: Value| {
@@ -162,6 +195,7 @@ fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
         c.chdir_dir = Some(Arc::new(dir));
     }
     if let Some(r) = get::<Option<RHash>>(ruby, h, "rlimits")? {
+        known_keys(ruby, r, "rlimits", RLIMIT_KEYS)?;
         c.rlimits = Rlimits {
             cpu: get(ruby, r, "cpu")?,
             address_space: get(ruby, r, "as")?,
@@ -171,6 +205,7 @@ fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
         };
     }
     if let Some(fs) = get::<Option<RHash>>(ruby, h, "fs")? {
+        known_keys(ruby, fs, "fs", FS_KEYS)?;
         c.fs = Some(FsRules {
             read: paths(ruby, fs, "read")?,
             write: paths(ruby, fs, "write")?,
@@ -229,7 +264,9 @@ impl Command {
     }
 
     fn executable(ruby: &Ruby, rb_self: &Self) -> Result<RString, Error> {
-        errors::guard(ruby, || Ok(string(ruby, rb_self.0.executable())))
+        errors::guard(ruby, || {
+            Ok(convert::utf8_or_binary_str(ruby, rb_self.0.executable()))
+        })
     }
 
     fn spawn_method(ruby: &Ruby, rb_self: &Self) -> Result<Symbol, Error> {
@@ -244,7 +281,7 @@ impl Command {
             let argv = errors::map(ruby, rb_self.0.argv(&values))?;
             let list = ruby.ary_new_capa(argv.len());
             for a in &argv {
-                list.push(string(ruby, a))?;
+                list.push(convert::utf8_or_binary_str(ruby, a))?;
             }
             Ok(list)
         })
@@ -260,12 +297,12 @@ impl Command {
     ) -> Result<RArray, Error> {
         errors::guard(ruby, || {
             let values = strings(values)?;
-            let stdin = stdin.map(bytes);
+            let stdin = stdin.map(convert::owned_bytes);
             let cmd = Arc::clone(&rb_self.0);
             let argv = errors::map(ruby, cmd.argv(&values))?;
             let argv_rb = ruby.ary_new_capa(argv.len());
             for a in &argv {
-                argv_rb.push(string(ruby, a))?;
+                argv_rb.push(convert::utf8_or_binary_str(ruby, a))?;
             }
             let wake = Cancel::new()
                 .map_err(|e| errors::to_ruby(ruby, hanami_guard_core::Error::io(e, "eventfd")))?;

@@ -62,6 +62,19 @@ pub fn with_bytes<T>(s: RString, f: impl FnOnce(&[u8]) -> T) -> T {
     f(bytes)
 }
 
+/// A Ruby String's bytes (any encoding), copied into an owned Vec.
+pub fn owned_bytes(s: RString) -> Vec<u8> {
+    with_bytes(s, <[u8]>::to_vec)
+}
+
+/// A new Ruby String from bytes: UTF-8 when they are valid UTF-8, binary otherwise.
+pub fn utf8_or_binary_str(ruby: &Ruby, b: &[u8]) -> RString {
+    match std::str::from_utf8(b) {
+        Ok(s) => ruby.str_new(s),
+        Err(_) => ruby.str_from_slice(b),
+    }
+}
+
 /// A new frozen UTF-8 Ruby String.
 pub fn frozen_str(ruby: &Ruby, s: &str) -> RString {
     let r = ruby.str_new(s);
