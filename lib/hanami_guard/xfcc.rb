@@ -90,13 +90,8 @@ module HanamiGuard
       end
 
       def check_hash(element, cert)
-        expected = element["Hash"]
-        return if expected.nil?
-        return if expected.is_a?(String) && expected.casecmp?(cert.fingerprint)
-
-        raise CertificateError,
-              "the XFCC Hash does not match the SHA-256 of the certificate in the same element: " \
-              "the header was altered or assembled from two sources; reject the request"
+        expected = fetch(element, "Hash")
+        _check_hash(expected, cert) unless expected.nil?
       end
     end
   end

@@ -21,8 +21,4 @@ RSpec.describe "HanamiGuard errors" do
     expect(HanamiGuard::UntrustedCertificate.new("x", reason: :expired).reason).to eq(:expired)
     expect(HanamiGuard::UntrustedCertificate.new("x", reason: :bogus).reason).to eq(:invalid)
   end
-
-  it "carries the decision on Forbidden" do
-    expect(HanamiGuard::Forbidden.new("no", decision: :d).decision).to eq(:d)
-  end
 end

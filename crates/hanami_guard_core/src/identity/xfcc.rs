@@ -8,6 +8,7 @@
 //! smuggled: a second `Cert` or `Subject` in one element, an unknown key, an unterminated quote.
 
 use crate::error::{excerpt, Error, Result};
+use crate::identity::Certificate;
 
 /// One element of the header: the certificate information one proxy hop added.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +48,20 @@ fn canonical_key(key: &[u8]) -> Option<&'static str> {
     ["By", "Hash", "Cert", "Chain", "Subject", "URI", "DNS"]
         .into_iter()
         .find(|k| k.as_bytes().eq_ignore_ascii_case(key))
+}
+
+/// Checks an element's `Hash` (hex SHA-256 of the client certificate's DER, any case) against
+/// the certificate the same element carries. A mismatch means the header was altered or put
+/// together from two sources: the certificate is refused, never believed on its own.
+pub fn check_hash(expected: &str, cert: &Certificate) -> Result<()> {
+    if expected.eq_ignore_ascii_case(cert.fingerprint_hex()) {
+        return Ok(());
+    }
+    Err(Error::Certificate(
+        "the XFCC Hash does not match the SHA-256 of the certificate in the same element: the \
+         header was altered or assembled from two sources; reject the request"
+            .into(),
+    ))
 }
 
 /// Parses the header into its elements.
@@ -210,6 +225,26 @@ fn url_decode(v: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checks_the_hash_against_the_certificate() {
+        let Ok(made) = rcgen::generate_simple_self_signed(vec!["client.example.org".to_owned()])
+        else {
+            panic!("rcgen makes a certificate");
+        };
+        let Ok(cert) = Certificate::parse(made.cert.der()) else {
+            panic!("the certificate parses");
+        };
+        let hex = cert.fingerprint_hex().to_owned();
+        assert!(check_hash(&hex, &cert).is_ok());
+        assert!(check_hash(&hex.to_ascii_uppercase(), &cert).is_ok());
+        for wrong in [&hex[..63], "", &format!("{hex}0"), &"0".repeat(64)] {
+            assert!(
+                matches!(check_hash(wrong, &cert), Err(Error::Certificate(_))),
+                "{wrong}"
+            );
+        }
+    }
 
     #[test]
     fn parses_envoy_examples() {

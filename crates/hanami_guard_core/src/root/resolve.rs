@@ -167,7 +167,7 @@ impl Root {
                 // walker then gives the real answer (EPERM again if it was a real EPERM).
                 Err(Errno::PERM | Errno::INVAL | Errno::TOOBIG) => return Kernel::Walk,
                 // A loop, a magic link, or any symlink under RESOLVE_NO_SYMLINKS: the walker
-                // tells them apart (Errno::ELOOP, or PathEscapeError).
+                // tells them apart (ELOOP, or `Error::PathEscape`).
                 Err(Errno::LOOP) => return Kernel::Walk,
                 Err(Errno::XDEV) => {
                     return Kernel::Done(Err(self.explain_escape(rel, oflags, mode, last)))

@@ -30,7 +30,7 @@ impl Root {
     /// `fsync`ed. When the name already exists it must be a regular file of this process's
     /// owner holding exactly `data` (then nothing is written); a symlink there is
     /// [`Error::PathEscape`], another user's file [`Error::Path`], and different content
-    /// `Errno::EEXIST`: a corrupted or planted file that the caller must look at.
+    /// an `EEXIST` I/O error: a corrupted or planted file that the caller must look at.
     pub fn store<S: AsRef<str>>(
         &self,
         data: &[u8],

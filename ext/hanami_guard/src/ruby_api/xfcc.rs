@@ -4,6 +4,7 @@
 use hanami_guard_core::identity::xfcc;
 use magnus::{function, prelude::*, Error, RArray, RModule, RString, Ruby};
 
+use super::certificate::RbCertificate;
 use super::convert::{frozen_str, frozen_strs, with_bytes};
 use crate::errors;
 
@@ -35,9 +36,18 @@ fn parse(ruby: &Ruby, header: RString) -> Result<RArray, Error> {
     })
 }
 
+/// Raises `CertificateError` unless `expected` is the certificate's SHA-256 (the core's rule).
+fn check_hash(ruby: &Ruby, expected: RString, cert: &RbCertificate) -> Result<(), Error> {
+    errors::guard(ruby, || {
+        let expected = expected.to_string()?;
+        errors::map(ruby, xfcc::check_hash(&expected, &cert.0))
+    })
+}
+
 pub fn init(_ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let m = module.define_module("Xfcc")?;
-    m.singleton_class()?
-        .define_private_method("_parse", function!(parse, 1))?;
+    let singleton = m.singleton_class()?;
+    singleton.define_private_method("_parse", function!(parse, 1))?;
+    singleton.define_private_method("_check_hash", function!(check_hash, 2))?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! requires clientAuth on the leaf unless told to follow OpenSSL ([`ClientAuth`]), keeps each
 //! SPIFFE trust domain to its own bundle ([`bundle`]), counts a revocation in any loaded CRL
 //! ([`crl`]), applies name constraints to the subject ([`names`]), bounds the input, and turns webpki's errors into the stable reasons of
-//! `UntrustedCertificate#reason`.
+//! [`UntrustedReason`].
 
 mod anchor;
 mod bundle;
