@@ -7,8 +7,6 @@ module HanamiGuard
     #
     # @api private
     class ForwardedCertificate
-      PEM_BLOCK = %r{-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*-----END CERTIFICATE-----}
-
       # @param format [Symbol] :pem_escaped, :pem or :der_base64
       def initialize(format)
         @format = format
@@ -33,8 +31,8 @@ module HanamiGuard
       # @raise [CertificateError] unless value is exactly one certificate and nothing else
       def one(value)
         case @format
-        when :pem_escaped then HanamiGuard::Certificate.parse(pem_blocks(percent_decode(value), 1).first)
-        when :pem then HanamiGuard::Certificate.parse(pem_blocks(value, 1).first)
+        when :pem_escaped then only_one(pem_certificates(percent_decode(value)))
+        when :pem then only_one(pem_certificates(value))
         else HanamiGuard::Certificate.parse(base64_der(value))
         end
       end
@@ -43,8 +41,8 @@ module HanamiGuard
       # @raise [CertificateError]
       def chain(value)
         case @format
-        when :pem_escaped then HanamiGuard::Certificate.parse_chain(percent_decode(value))
-        when :pem then pem_blocks(value, nil).map { |pem| HanamiGuard::Certificate.parse(pem) }
+        when :pem_escaped then pem_certificates(percent_decode(value))
+        when :pem then pem_certificates(value)
         else value.split(",").map { |item| HanamiGuard::Certificate.parse(base64_der(item)) }
         end
       end
@@ -56,15 +54,16 @@ module HanamiGuard
         value.b.gsub(/%(\h\h)/) { Regexp.last_match(1).hex.chr }
       end
 
-      # The PEM blocks of a header, which must hold nothing else. A proxy may have replaced the
-      # line breaks with spaces or tabs: the core's PEM decoder skips both, so each block goes to
-      # it as it came.
-      def pem_blocks(value, expected)
-        blocks = value.scan(PEM_BLOCK)
-        leftover = value.gsub(PEM_BLOCK, "").strip
-        return blocks unless blocks.empty? || !leftover.empty? || (expected && blocks.size != expected)
+      # The certificates of a PEM header, which the core refuses unless it holds CERTIFICATE
+      # blocks and whitespace only (a proxy may have turned the line breaks into spaces).
+      def pem_certificates(value)
+        HanamiGuard::Certificate.send(:_parse_pem_only, value)
+      end
 
-        raise CertificateError, "the forwarded header is not #{expected == 1 ? "one PEM certificate" : "PEM"}; " \
+      def only_one(certificates)
+        return certificates.first if certificates.size == 1
+
+        raise CertificateError, "the forwarded header holds #{certificates.size} certificates, not one; " \
                                 "check the proxy's format (pem, pem_escaped, der_base64, xfcc)"
       end
 

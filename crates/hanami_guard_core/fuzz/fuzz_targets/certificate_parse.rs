@@ -1,7 +1,8 @@
 #![no_main]
 //! Fuzz target `certificate_parse`: PEM/DER certificate parsing must never panic, and every name
 //! it reads must print as RFC 4514 text that parses back to an equal name, and every PEM body
-//! must decode as the `base64` crate (strict, canonical) decodes it with the whitespace taken out.
+//! must decode as the `base64` crate (strict, canonical) decodes it with the whitespace taken out;
+//! the strict PEM reading of a forwarded header accepts only what the lenient one does.
 
 use base64::Engine as _;
 use hanami_guard_core::identity::{pem, Certificate, DistinguishedName};
@@ -48,8 +49,19 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(cert) = Certificate::parse(data) {
         check(&cert);
     }
-    if let Ok(chain) = Certificate::parse_chain(data) {
+    let chain = Certificate::parse_chain(data);
+    if let Ok(chain) = &chain {
         assert!(!chain.is_empty());
         chain.iter().for_each(check);
+    }
+    // The strict reading (a forwarded header: CERTIFICATE blocks and whitespace only) accepts
+    // nothing the lenient one refuses, and reads the same certificates from it.
+    if let Ok(only) = Certificate::parse_pem_only(data) {
+        let Ok(chain) = &chain else {
+            panic!("parse_pem_only accepted what parse_chain refuses");
+        };
+        assert_eq!(only.len(), chain.len());
+        assert!(only.iter().zip(chain).all(|(a, b)| a.der() == b.der()));
+        assert!(data.is_ascii());
     }
 });

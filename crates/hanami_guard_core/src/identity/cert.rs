@@ -164,6 +164,37 @@ impl Certificate {
         }
     }
 
+    /// Parses PEM text that holds only `CERTIFICATE` blocks and whitespace (a certificate
+    /// header a proxy forwards): no other block, no text around or between the blocks, at least
+    /// one block, at most [`MAX_CHAIN`].
+    pub fn parse_pem_only(input: &[u8]) -> Result<Vec<Self>> {
+        let blocks = pem::only_blocks(input)?;
+        if blocks.is_empty() {
+            return Err(bad("the PEM text holds no CERTIFICATE block"));
+        }
+        if blocks.len() > MAX_CHAIN {
+            return Err(Error::Certificate(format!(
+                "the PEM text holds more than {MAX_CHAIN} certificates: refused"
+            )));
+        }
+        blocks
+            .iter()
+            .enumerate()
+            .map(|(i, block)| {
+                if block.label != "CERTIFICATE" {
+                    return Err(Error::Certificate(format!(
+                        "block {} of the PEM text is a {}, not a CERTIFICATE: refused",
+                        i + 1,
+                        block.label
+                    )));
+                }
+                Self::from_der(pem::decode_body(block.body, MAX_CERTIFICATE_DER)?).map_err(|e| {
+                    Error::Certificate(format!("certificate {} of the PEM text: {e}", i + 1))
+                })
+            })
+            .collect()
+    }
+
     /// Parses one DER certificate, refusing trailing bytes and anything over 64 KiB.
     pub fn from_der(der: Vec<u8>) -> Result<Self> {
         if der.is_empty() {
@@ -791,6 +822,41 @@ mod tests {
         // A length not in its shortest form (BER) is malformed too.
         let long_form = [&[0x30, 0x81, client.len() as u8][..], &client].concat();
         assert_eq!(eku_has_client_auth(&long_form), None);
+    }
+
+    #[test]
+    fn parse_pem_only_takes_certificate_blocks_and_whitespace_only() {
+        let make = |name: &str| match rcgen::generate_simple_self_signed(vec![name.to_owned()]) {
+            Ok(made) => made.cert.pem(),
+            Err(e) => panic!("rcgen: {e}"),
+        };
+        let (a, b) = (make("a.example.org"), make("b.example.org"));
+        let count = |text: &str| Certificate::parse_pem_only(text.as_bytes()).map(|c| c.len());
+        assert_eq!(count(&a).ok(), Some(1));
+        assert_eq!(count(&format!("{a}{b}")).ok(), Some(2));
+        assert_eq!(
+            count(&format!(" \n{}\t ", a.replace('\n', " "))).ok(),
+            Some(1)
+        );
+        for refused in [
+            String::new(),
+            "   ".to_owned(),
+            format!("x{a}"),
+            format!("{a}trailing"),
+            format!("{a} , {b}"),
+            a.replace("CERTIFICATE", "PRIVATE KEY"),
+            format!("{a}{}", b.replace("CERTIFICATE", "X509 CRL")),
+            "-----BEGIN CERTIFICATE----- AAAA -----END CERTIFICATE-----".to_owned(),
+            a.replace("-----END CERTIFICATE-----", ""),
+        ] {
+            assert!(
+                matches!(
+                    Certificate::parse_pem_only(refused.as_bytes()),
+                    Err(Error::Certificate(_))
+                ),
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]

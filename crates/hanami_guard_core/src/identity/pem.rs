@@ -48,6 +48,28 @@ pub fn blocks(input: &[u8]) -> Blocks<'_> {
     Blocks { rest: input }
 }
 
+/// The blocks of `input`, which must hold nothing but blocks and whitespace: for text that
+/// arrived where only certificates belong (a proxy's header), where anything else was not put
+/// there by the sender it claims to come from.
+pub fn only_blocks(input: &[u8]) -> Result<Vec<Block<'_>>> {
+    let mut it = blocks(input);
+    let mut out = Vec::new();
+    loop {
+        let gap = &it.rest[..find(it.rest, BEGIN).unwrap_or(it.rest.len())];
+        if !gap.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::Certificate(
+                "the PEM text holds something besides its blocks: only PEM blocks and whitespace \
+                 are accepted here"
+                    .into(),
+            ));
+        }
+        match it.next() {
+            None => return Ok(out),
+            Some(block) => out.push(block?),
+        }
+    }
+}
+
 /// Iterator returned by [`blocks`].
 pub struct Blocks<'a> {
     rest: &'a [u8],

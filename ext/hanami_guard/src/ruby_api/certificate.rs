@@ -101,8 +101,22 @@ fn class_name(value: Value) -> String {
 }
 
 fn parse_chain(ruby: &Ruby, input: RString) -> Result<RArray, Error> {
+    parse_many(ruby, input, Certificate::parse_chain)
+}
+
+/// `Certificate._parse_pem_only`: PEM that holds only CERTIFICATE blocks (a forwarded header).
+fn parse_pem_only(ruby: &Ruby, input: RString) -> Result<RArray, Error> {
+    parse_many(ruby, input, Certificate::parse_pem_only)
+}
+
+/// A frozen Array of the certificates `parse` reads from `input`.
+fn parse_many(
+    ruby: &Ruby,
+    input: RString,
+    parse: fn(&[u8]) -> hanami_guard_core::Result<Vec<Certificate>>,
+) -> Result<RArray, Error> {
     errors::guard(ruby, || {
-        let certs = errors::map(ruby, with_bytes(input, Certificate::parse_chain))?;
+        let certs = errors::map(ruby, with_bytes(input, parse))?;
         let out = ruby.ary_new_capa(certs.len());
         for c in certs {
             out.push(wrap(ruby, Arc::new(c)))?;
@@ -224,6 +238,9 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class
         .singleton_class()?
         .define_private_method("_parse_chain", function!(parse_chain, 1))?;
+    class
+        .singleton_class()?
+        .define_private_method("_parse_pem_only", function!(parse_pem_only, 1))?;
     class.define_method("subject", method!(RbCertificate::subject, 0))?;
     class.define_method("issuer", method!(RbCertificate::issuer, 0))?;
     class.define_method("serial", method!(RbCertificate::serial, 0))?;

@@ -268,6 +268,20 @@ RSpec.describe HanamiGuard::Middleware::ClientIdentity do
         .to eq(200)
     end
 
+    it "refuses a PEM chain header that holds anything besides CERTIFICATE blocks, in both PEM formats" do
+      leaf = pki.cert(:chained).to_pem
+      inter = pki.cert(:intermediate_ca).to_pem
+      { pem_escaped: ->(text) { ERB::Util.url_encode(text) }, pem: ->(text) { text.tr("\n", " ") } }
+        .each do |format, encode|
+          expect(forwarded(format, encode.call(leaf), chain: encode.call(inter)).first).to eq(200)
+          ["note #{inter}", "#{inter} trailing", inter.gsub("CERTIFICATE", "X509 CRL")].each do |chain|
+            events.clear
+            seen.clear
+            expect_refused(forwarded(format, encode.call(leaf), chain: encode.call(chain)), :malformed_certificate)
+          end
+        end
+    end
+
     it "refuses two certificates joined by Puma where one is expected, in every format" do
       operator = pki.cert(:operator)
       contractor = pki.cert(:contractor)
