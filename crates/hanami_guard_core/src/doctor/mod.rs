@@ -86,9 +86,11 @@ impl Severity {
             .into_iter()
             .find(|s| s.as_str() == name)
             .ok_or_else(|| {
+                let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
                 Error::configuration(format!(
-                    "unknown severity \"{}\": use one of critical, high, medium, low, info",
-                    excerpt(name, 40)
+                    "unknown severity \"{}\": use one of {}",
+                    excerpt(name, 40),
+                    names.join(", ")
                 ))
             })
     }
