@@ -460,3 +460,91 @@ fn terminate(pid: Pid, grace: Duration) -> Phase {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A non-blocking pipe: the wait loop's read end as the child's output arrives on it, and
+    /// the write end standing in for the child.
+    fn pipe() -> (Stream, OwnedFd) {
+        let Ok((read, write)) = rustix::pipe::pipe() else {
+            panic!("pipe");
+        };
+        assert!(nonblocking(&read).is_ok());
+        (Stream::new(read), write)
+    }
+
+    fn write_all(fd: &OwnedFd, mut data: &[u8]) {
+        while !data.is_empty() {
+            match rustix::io::write(fd, data) {
+                Ok(n) => data = &data[n..],
+                Err(e) => panic!("write: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn keeps_at_most_max_bytes_and_says_it_dropped_the_rest() {
+        let (mut out, child) = pipe();
+        let mut scratch = [0u8; 16];
+        write_all(&child, b"0123456789abcdefghij");
+        out.read_available(&mut scratch, 12);
+        assert_eq!(out.buf, b"0123456789ab");
+        assert!(out.truncated);
+        assert!(out.fd.is_some(), "still open: the child may write more");
+    }
+
+    #[test]
+    fn returns_at_once_on_an_empty_pipe_and_closes_on_end_of_file() {
+        let (mut out, child) = pipe();
+        let mut scratch = [0u8; 16];
+        out.read_available(&mut scratch, 1024);
+        assert!(
+            out.buf.is_empty() && out.fd.is_some(),
+            "nothing yet, not an end"
+        );
+        write_all(&child, b"last words");
+        drop(child);
+        out.read_available(&mut scratch, 1024);
+        out.read_available(&mut scratch, 1024);
+        assert_eq!(out.buf, b"last words");
+        assert!(!out.truncated);
+        assert!(out.fd.is_none(), "closed at end of file");
+    }
+
+    #[test]
+    fn reads_a_bounded_number_of_chunks_per_call() {
+        // A child that writes without pause must not keep the loop from its timeout and the
+        // other stream: one call reads at most eight chunks, the next call the rest.
+        let (mut out, child) = pipe();
+        let mut scratch = [0u8; 16];
+        write_all(&child, &[b'x'; 16 * 10]);
+        out.read_available(&mut scratch, 1 << 20);
+        assert_eq!(out.buf.len(), 16 * 8);
+        out.read_available(&mut scratch, 1 << 20);
+        assert_eq!(out.buf.len(), 16 * 10);
+        assert!(!out.truncated);
+    }
+
+    #[test]
+    fn has_exited_only_once_the_child_has_and_leaves_it_to_be_reaped() {
+        let Ok(mut child) = std::process::Command::new("/bin/sh")
+            .args(["-c", "read line; exit 7"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+        else {
+            panic!("spawn /bin/sh");
+        };
+        let pid = Pid::from_child(&child);
+        assert!(!has_exited(pid));
+        drop(child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !has_exited(pid) {
+            assert!(Instant::now() < deadline, "the child did not exit");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // NOWAIT: the exit, with its status, is still there for the real reap.
+        assert!(matches!(child.wait(), Ok(status) if status.code() == Some(7)));
+    }
+}
