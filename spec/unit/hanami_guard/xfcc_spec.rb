@@ -80,6 +80,11 @@ RSpec.describe HanamiGuard::Xfcc do
       expect do
         described_class.certificate(element)
       end.to raise_error(HanamiGuard::CertificateError, /Hash does not match/)
+      # An element built by hand: bytes that are not UTF-8 are a mismatch too, not an EncodingError.
+      forged = element.merge("Hash" => "\xFF#{fingerprint[1..]}".b)
+      expect { described_class.certificate(forged) }
+        .to raise_error(HanamiGuard::CertificateError, /Hash does not match/)
+      expect { described_class.certificate(element.merge("Hash" => 1)) }.to raise_error(TypeError)
     end
 
     it "returns nil without Cert, and raises for a Cert that is not a certificate" do

@@ -53,8 +53,8 @@ fn canonical_key(key: &[u8]) -> Option<&'static str> {
 /// Checks an element's `Hash` (hex SHA-256 of the client certificate's DER, any case) against
 /// the certificate the same element carries. A mismatch means the header was altered or put
 /// together from two sources: the certificate is refused, never believed on its own.
-pub fn check_hash(expected: &str, cert: &Certificate) -> Result<()> {
-    if expected.eq_ignore_ascii_case(cert.fingerprint_hex()) {
+pub fn check_hash(expected: &[u8], cert: &Certificate) -> Result<()> {
+    if expected.eq_ignore_ascii_case(cert.fingerprint_hex().as_bytes()) {
         return Ok(());
     }
     Err(Error::Certificate(
@@ -236,12 +236,20 @@ mod tests {
             panic!("the certificate parses");
         };
         let hex = cert.fingerprint_hex().to_owned();
-        assert!(check_hash(&hex, &cert).is_ok());
-        assert!(check_hash(&hex.to_ascii_uppercase(), &cert).is_ok());
-        for wrong in [&hex[..63], "", &format!("{hex}0"), &"0".repeat(64)] {
+        assert!(check_hash(hex.as_bytes(), &cert).is_ok());
+        assert!(check_hash(hex.to_ascii_uppercase().as_bytes(), &cert).is_ok());
+        let mut not_utf8 = hex.clone().into_bytes();
+        not_utf8[0] = 0xff;
+        for wrong in [
+            hex.as_bytes()[..63].to_vec(),
+            Vec::new(),
+            format!("{hex}0").into_bytes(),
+            "0".repeat(64).into_bytes(),
+            not_utf8,
+        ] {
             assert!(
-                matches!(check_hash(wrong, &cert), Err(Error::Certificate(_))),
-                "{wrong}"
+                matches!(check_hash(&wrong, &cert), Err(Error::Certificate(_))),
+                "{wrong:?}"
             );
         }
     }

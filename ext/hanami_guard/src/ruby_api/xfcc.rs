@@ -39,8 +39,7 @@ fn parse(ruby: &Ruby, header: RString) -> Result<RArray, Error> {
 /// Raises `CertificateError` unless `expected` is the certificate's SHA-256 (the core's rule).
 fn check_hash(ruby: &Ruby, expected: RString, cert: &RbCertificate) -> Result<(), Error> {
     errors::guard(ruby, || {
-        let expected = expected.to_string()?;
-        errors::map(ruby, xfcc::check_hash(&expected, &cert.0))
+        errors::map(ruby, with_bytes(expected, |b| xfcc::check_hash(b, &cert.0)))
     })
 }
 
