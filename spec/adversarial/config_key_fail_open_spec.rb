@@ -33,7 +33,7 @@ RSpec.describe "a config key reaching the binding" do
   it "refuses a command key the binding does not read" do
     expect(refusal_option { define(facade_config.merge(sandbox: false)) }).to eq(:command)
     expect { define(facade_config.merge(sandbox: false)) }
-      .to raise_error(HanamiGuard::ConfigurationError, /`sandbox` that hanami_guard does not read/)
+      .to raise_error(HanamiGuard::ConfigurationError, /Command config key `sandbox` is not known: use one of allow, /)
   end
 
   it "refuses a limit the binding does not read instead of dropping it" do

@@ -29,48 +29,51 @@ use crate::{errors, gvl};
 struct Command(Arc<core::Command>);
 
 /// Keys of the config Hash the facade builds (`Options.normalize_config`, plus `allow`).
-const CONFIG_KEYS: &[&str] = &[
-    "allow",
-    "options",
-    "env",
-    "timeout",
-    "max_output",
-    "chdir",
-    "chdir_root",
-    "rlimits",
-    "fs",
-    "net",
-    "dangerous_shell",
-    "path",
-    "kill_grace",
+const CONFIG_KEYS: &[(&str, ())] = &[
+    ("allow", ()),
+    ("options", ()),
+    ("env", ()),
+    ("timeout", ()),
+    ("max_output", ()),
+    ("chdir", ()),
+    ("chdir_root", ()),
+    ("rlimits", ()),
+    ("fs", ()),
+    ("net", ()),
+    ("dangerous_shell", ()),
+    ("path", ()),
+    ("kill_grace", ()),
 ];
 /// Keys of `rlimits:`, as `Command::RLIMITS` names them.
-const RLIMIT_KEYS: &[&str] = &["cpu", "as", "nofile", "nproc", "fsize"];
+const RLIMIT_KEYS: &[(&str, ())] = &[
+    ("cpu", ()),
+    ("as", ()),
+    ("nofile", ()),
+    ("nproc", ()),
+    ("fsize", ()),
+];
 /// Keys of `fs:`, as `Command::FS_KEYS` names them.
-const FS_KEYS: &[&str] = &["read", "write", "exec"];
+const FS_KEYS: &[(&str, ())] = &[("read", ()), ("write", ()), ("exec", ())];
 
-/// Refuses a key of `h` that is not in `known`. The facade checks the keys a user passes; a key
-/// that reached the binding and that it does not read would be a sandbox setting dropped without
-/// a word, so a mismatch between the two fails loudly instead.
-fn known_keys(ruby: &Ruby, h: RHash, option: &'static str, known: &[&str]) -> Result<(), Error> {
+/// Refuses a key of `h` that is not in `known` (through [`convert::closed_set`], as every closed
+/// set). The facade checks the keys a user passes; a key that reached the binding and that it
+/// does not read would be a sandbox setting dropped without a word, so a mismatch between the
+/// two fails loudly instead.
+fn known_keys(
+    ruby: &Ruby,
+    h: RHash,
+    option: &'static str,
+    what: &str,
+    known: &[(&str, ())],
+) -> Result<(), Error> {
     h.foreach(|key: Value, _: Value| {
-        // The facade's keys are Symbols; anything else is refused by its `inspect`.
-        let (name, is_symbol) = match Symbol::from_value(key) {
-            Some(sym) => (sym.name()?.into_owned(), true),
-            None => (key.inspect(), false),
+        // The facade's keys are Symbols; anything else is looked up by its `inspect` (with its
+        // quotes), which names no key.
+        let name = match Symbol::from_value(key) {
+            Some(sym) => sym.name()?.into_owned(),
+            None => key.inspect(),
         };
-        if !is_symbol || !known.contains(&name.as_str()) {
-            let refusal = hanami_guard_core::Error::configuration(format!(
-                "{option}: has a key `{}` that hanami_guard does not read: use one of {}",
-                hanami_guard_core::error::excerpt(&name, 40),
-                known.join(", ")
-            ))
-            .with(
-                hanami_guard_core::error::key::OPTION,
-                hanami_guard_core::Field::Name(option),
-            );
-            return Err(errors::to_ruby(ruby, refusal));
-        }
+        convert::closed_set(ruby, option, what, &name, known)?;
         Ok(magnus::r_hash::ForEach::Continue)
     })
 }
@@ -166,7 +169,7 @@ fn duration(seconds: f64) -> Duration {
 }
 
 fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
-    known_keys(ruby, h, "command", CONFIG_KEYS)?;
+    known_keys(ruby, h, "command", "a Command config key", CONFIG_KEYS)?;
     let mut c = Config::default();
     if let Some(allow) = get::<Option<RHash>>(ruby, h, "allow")? {
         allow.foreach(|name: String, spec: Value| {
@@ -195,7 +198,7 @@ fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
         c.chdir_dir = Some(Arc::new(dir));
     }
     if let Some(r) = get::<Option<RHash>>(ruby, h, "rlimits")? {
-        known_keys(ruby, r, "rlimits", RLIMIT_KEYS)?;
+        known_keys(ruby, r, "rlimits", "rlimits: key", RLIMIT_KEYS)?;
         c.rlimits = Rlimits {
             cpu: get(ruby, r, "cpu")?,
             address_space: get(ruby, r, "as")?,
@@ -205,7 +208,7 @@ fn config(ruby: &Ruby, h: RHash) -> Result<Config, Error> {
         };
     }
     if let Some(fs) = get::<Option<RHash>>(ruby, h, "fs")? {
-        known_keys(ruby, fs, "fs", FS_KEYS)?;
+        known_keys(ruby, fs, "fs", "fs: key", FS_KEYS)?;
         c.fs = Some(FsRules {
             read: paths(ruby, fs, "read")?,
             write: paths(ruby, fs, "write")?,
