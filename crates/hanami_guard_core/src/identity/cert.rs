@@ -140,18 +140,7 @@ impl Certificate {
                             "the bundle holds more than {MAX_CHAIN} certificates: refused"
                         )));
                     }
-                    let der = pem::decode_body(block.body, MAX_CERTIFICATE_DER).map_err(|e| {
-                        Error::Certificate(format!(
-                            "certificate {} of the bundle: {e}",
-                            out.len() + 1
-                        ))
-                    })?;
-                    out.push(Self::from_der(der).map_err(|e| {
-                        Error::Certificate(format!(
-                            "certificate {} of the bundle: {e}",
-                            out.len() + 1
-                        ))
-                    })?);
+                    out.push(Self::from_block(block.body, out.len() + 1, "the bundle")?);
                 }
                 if out.is_empty() {
                     return Err(match other {
@@ -188,11 +177,17 @@ impl Certificate {
                         block.label
                     )));
                 }
-                Self::from_der(pem::decode_body(block.body, MAX_CERTIFICATE_DER)?).map_err(|e| {
-                    Error::Certificate(format!("certificate {} of the PEM text: {e}", i + 1))
-                })
+                Self::from_block(block.body, i + 1, "the PEM text")
             })
             .collect()
+    }
+
+    /// The certificate in the body of a CERTIFICATE block, the `n`th of `source`: its errors
+    /// say which.
+    fn from_block(body: &[u8], n: usize, source: &str) -> Result<Self> {
+        pem::decode_body(body, MAX_CERTIFICATE_DER)
+            .and_then(Self::from_der)
+            .map_err(|e| Error::Certificate(format!("certificate {n} of {source}: {e}")))
     }
 
     /// Parses one DER certificate, refusing trailing bytes and anything over 64 KiB.
