@@ -5,7 +5,7 @@
 //! fuzz target hold that reading to, and reads an RSA key's size.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use compact_str::CompactString;
 use smallvec::SmallVec;
@@ -47,6 +47,8 @@ const KU_CRL_SIGN: u16 = 1 << 6;
 
 /// SAN values of one kind: the first two need no list of their own.
 type FewNames = SmallVec<[CompactString; 2]>;
+/// URIs are shared: a certificate's SPIFFE ID is its one URI, and points at the same text.
+type Uris = SmallVec<[Arc<str>; 2]>;
 
 /// SHA-256 of a certificate's DER, raw and as lowercase hex.
 #[derive(Debug)]
@@ -59,7 +61,10 @@ struct Fingerprint {
 #[derive(Debug)]
 pub struct Certificate {
     der: Vec<u8>,
-    subject: DistinguishedName,
+    // The subject's RDNs (the contents of its Name SEQUENCE), validated at parse time and
+    // decoded on first use: `subject["CN"]` reads one value straight from the DER.
+    subject_range: (usize, usize),
+    subject: OnceLock<Box<DistinguishedName>>,
     // Decoded on first use: most requests never look at the issuer. The range is validated at
     // parse time, so decoding it later cannot fail.
     issuer_range: (usize, usize),
@@ -74,7 +79,7 @@ pub struct Certificate {
     // Inline up to 24 bytes each: most names need no allocation of their own; and the first two
     // DNS names and URIs need no list of their own either.
     dns_names: FewNames,
-    uris: FewNames,
+    uris: Uris,
     emails: Vec<CompactString>,
     ip_addresses: Vec<CompactString>,
     spiffe_id: Option<SpiffeId>,
@@ -214,14 +219,15 @@ impl Certificate {
                 rest.len()
             )));
         }
-        let subject = DistinguishedName::from_name_contents(frame.subject)?;
+        DistinguishedName::validate_name_contents(frame.subject)?;
+        let subject_range = range_in(&der, frame.subject)?;
         DistinguishedName::validate_name_contents(frame.issuer)?;
         let issuer_range = range_in(&der, frame.issuer_der)?;
         let serial_range = range_in(&der, frame.serial)?;
         let (not_before, not_after) = (frame.not_before, frame.not_after);
 
         let mut dns_names = FewNames::new();
-        let mut uris = FewNames::new();
+        let mut uris = Uris::new();
         let mut emails = Vec::new();
         let mut ip_addresses = Vec::new();
         let mut is_ca = false;
@@ -287,12 +293,13 @@ impl Certificate {
         drop(extensions);
         // X509-SVID section 2: exactly one URI SAN. Two URIs are never reduced to one.
         let spiffe_id = match uris.as_slice() {
-            [one] => SpiffeId::parse(one).ok(),
+            [one] => SpiffeId::from_shared(Arc::clone(one)).ok(),
             _ => None,
         };
         Ok(Certificate {
             der,
-            subject,
+            subject_range,
+            subject: OnceLock::new(),
             issuer_range,
             issuer: OnceLock::new(),
             serial_range,
@@ -324,7 +331,25 @@ impl Certificate {
 
     /// The subject name.
     pub fn subject(&self) -> &DistinguishedName {
-        &self.subject
+        self.subject.get_or_init(|| {
+            let name = DistinguishedName::from_name_contents(self.subject_contents());
+            // Validated when the certificate was parsed; the default is unreachable.
+            Box::new(name.unwrap_or_default())
+        })
+    }
+
+    /// The first subject value of the type with this OID (what `subject().first(oid)` gives),
+    /// read from the DER without decoding the rest of the name when it was not decoded yet.
+    pub fn subject_first(&self, oid: &str) -> Option<CompactString> {
+        match self.subject.get() {
+            Some(name) => name.first(oid).map(CompactString::from),
+            None => DistinguishedName::first_in_contents(self.subject_contents(), oid),
+        }
+    }
+
+    fn subject_contents(&self) -> &[u8] {
+        let (start, end) = self.subject_range;
+        self.der.get(start..end).unwrap_or_default()
     }
 
     /// The issuer name.
@@ -398,7 +423,7 @@ impl Certificate {
     }
 
     /// URIs of the subjectAltName extension, in order.
-    pub fn uris(&self) -> &[CompactString] {
+    pub fn uris(&self) -> &[Arc<str>] {
         &self.uris
     }
 
@@ -571,7 +596,7 @@ fn serial_hex(raw: &[u8]) -> String {
 fn read_san(
     value: &[u8],
     dns_names: &mut FewNames,
-    uris: &mut FewNames,
+    uris: &mut Uris,
     emails: &mut Vec<CompactString>,
     ip_addresses: &mut Vec<CompactString>,
 ) -> Result<()> {
@@ -585,7 +610,7 @@ fn read_san(
     for name in frame::elements(names) {
         match general_name(name.ok_or_else(malformed)?)? {
             GeneralName::Dns(s) => dns_names.push(CompactString::from(s)),
-            GeneralName::Uri(s) => uris.push(CompactString::from(s)),
+            GeneralName::Uri(s) => uris.push(Arc::from(s)),
             GeneralName::Email(s) => emails.push(CompactString::from(s)),
             GeneralName::Ip(ip) => ip_addresses.push(ip),
             GeneralName::Other => {}
@@ -759,7 +784,7 @@ mod tests {
                 let i = at.index(value.len());
                 value[i] = byte;
             }
-            let (mut dns, mut uris) = (FewNames::new(), FewNames::new());
+            let (mut dns, mut uris) = (FewNames::new(), Uris::new());
             let (mut emails, mut ips) = (Vec::new(), Vec::new());
             if read_san(&value, &mut dns, &mut uris, &mut emails, &mut ips).is_ok() {
                 let (rest, theirs) = SubjectAlternativeName::from_der(&value)
@@ -778,8 +803,9 @@ mod tests {
                     }
                 }
                 let text = |v: &[CompactString]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+                let uris: Vec<String> = uris.iter().map(|u| u.to_string()).collect();
                 prop_assert_eq!(text(&dns), t_dns);
-                prop_assert_eq!(text(&uris), t_uris);
+                prop_assert_eq!(uris, t_uris);
                 prop_assert_eq!(text(&emails), t_emails);
                 prop_assert_eq!(text(&ips), t_ips);
             }

@@ -207,13 +207,36 @@ static D2: [u32; 256] = shifted_table(6);
 
 /// The fast path for well-formed PEM: every line a whole number of base64 groups, padding only
 /// in the last group of the last line, canonical (no stray bits). The lines are gathered into
-/// one buffer and decoded there by SIMD (base64-simd, which picks AVX2, SSE4.1 or NEON at run
-/// time and refuses anything outside the alphabet); the padded last group is decoded here,
-/// where its stray bits are checked. `None` sends the body to [`decode_careful`], which accepts
-/// the same language and gives the errors, so the two paths cannot disagree on what is valid
-/// (a differential test checks it).
+/// this thread's scratch buffer and decoded from there by SIMD (base64-simd, which picks AVX2,
+/// SSE4.1 or NEON at run time and refuses anything outside the alphabet) into a buffer of
+/// exactly the decoded size: the one allocation a certificate's DER needs, written once. The
+/// padded last group is decoded here, where its stray bits are checked. `None` sends the body
+/// to [`decode_careful`], which accepts the same language and gives the errors, so the two
+/// paths cannot disagree on what is valid (a differential test checks it).
 fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
-    let mut text = Vec::with_capacity(body.len());
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    // A buffer already borrowed (never, as nothing here re-enters) gets a fresh one instead.
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut text) => {
+            let out = decode_lines_with(body, &mut text);
+            // Keep what the common certificate needs; give back what a huge one took.
+            if text.capacity() > SCRATCH_KEPT {
+                *text = Vec::new();
+            }
+            out
+        }
+        Err(_) => decode_lines_with(body, &mut Vec::new()),
+    })
+}
+
+/// The most scratch space a thread keeps between certificates (the base64 of a 6 KiB DER).
+const SCRATCH_KEPT: usize = 8192;
+
+fn decode_lines_with(body: &[u8], text: &mut Vec<u8>) -> Option<Vec<u8>> {
+    text.clear();
+    text.reserve(body.len());
     let mut last: Option<&[u8]> = None;
     let mut start = 0;
     while start < body.len() {
@@ -237,6 +260,9 @@ fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
             let (groups, padded) = line.split_at(line.len() - 4);
             text.extend_from_slice(groups);
             last = Some(padded);
+        } else if let Ok(full) = <&[u8; 64]>::try_from(line) {
+            // A copy of a known size is a few vector moves, not a call to memcpy.
+            text.extend_from_slice(full);
         } else {
             text.extend_from_slice(line);
         }
@@ -246,8 +272,16 @@ fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
     if text.last() == Some(&b'=') {
         return None;
     }
-    let n = base64_simd::STANDARD.decode_inplace(&mut text).ok()?.len();
-    text.truncate(n);
+    let tail = match last {
+        None => 0,
+        Some(&[_, _, b'=', b'=']) => 1,
+        Some(&[_, _, _, b'=']) => 2,
+        Some(_) => return None,
+    };
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + tail);
+    base64_simd::STANDARD
+        .decode_append(&text[..], &mut out)
+        .ok()?;
     match last {
         None => {}
         Some(&[a, b, b'=', b'=']) => {
@@ -255,18 +289,18 @@ fn decode_lines(body: &[u8]) -> Option<Vec<u8>> {
             if v & BAD != 0 || v & 0xffff != 0 {
                 return None;
             }
-            text.push((v >> 16) as u8);
+            out.push((v >> 16) as u8);
         }
         Some(&[a, b, c, b'=']) => {
             let v = D0[usize::from(a)] | D1[usize::from(b)] | D2[usize::from(c)];
             if v & BAD != 0 || v & 0xff != 0 {
                 return None;
             }
-            text.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8]);
+            out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8]);
         }
         Some(_) => return None,
     }
-    Some(text)
+    Some(out)
 }
 
 /// Decodes base64 one character at a time, skipping spaces and line breaks anywhere.

@@ -57,6 +57,16 @@ impl SpiffeId {
         })
     }
 
+    /// Parses a SPIFFE ID held in shared text, sharing it rather than copying it (a
+    /// certificate's ID and its URI are one string).
+    pub(crate) fn from_shared(text: std::sync::Arc<str>) -> Result<Self> {
+        let td_len = Self::validate(&text)?;
+        Ok(SpiffeId {
+            text,
+            td_end: SCHEME.len() + td_len,
+        })
+    }
+
     /// Whether `input` is a valid SPIFFE ID, by the rules of [`SpiffeId::parse`], without
     /// building one: the check a policy applies to every identity it matches.
     pub fn is_valid(input: &str) -> bool {

@@ -161,7 +161,7 @@ impl Identity for crate::identity::Certificate {
     fn uris(&self) -> impl Iterator<Item = &str> {
         crate::identity::Certificate::uris(self)
             .iter()
-            .map(compact_str::CompactString::as_str)
+            .map(|u| &**u)
     }
     fn dns_names(&self) -> impl Iterator<Item = &str> {
         crate::identity::Certificate::dns_names(self)

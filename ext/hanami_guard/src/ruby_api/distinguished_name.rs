@@ -118,16 +118,24 @@ impl RbDistinguishedName {
                     .map(|t| t.oid)
             });
             if let Some(oid) = known {
-                return Ok(rb_self.dn().first(oid).map(|v| interned_str(ruby, v)));
+                return Ok(rb_self.first_value(ruby, oid));
             }
         }
         let name = type_name(ruby, name)?;
         // Known names resolve to a static OID: no allocation on the hot path (`dn["CN"]`).
-        let value = match attr::lookup(&name) {
-            Some(t) => rb_self.dn().first(t.oid),
-            None => rb_self.dn().first(&oid(ruby, &name)?),
-        };
-        Ok(value.map(|v| interned_str(ruby, v)))
+        Ok(match attr::lookup(&name) {
+            Some(t) => rb_self.first_value(ruby, t.oid),
+            None => rb_self.first_value(ruby, &oid(ruby, &name)?),
+        })
+    }
+
+    /// The first value of the type with this OID; a certificate's subject reads it straight
+    /// from the DER (the core decodes the whole name only when something needs all of it).
+    fn first_value(&self, ruby: &Ruby, oid: &str) -> Option<RString> {
+        match &self.0 {
+            Source::Subject(cert) => cert.subject_first(oid).map(|v| interned_str(ruby, &v)),
+            _ => self.dn().first(oid).map(|v| interned_str(ruby, v)),
+        }
     }
 
     fn values(ruby: &Ruby, rb_self: &Self, name: Value) -> Result<RArray, Error> {

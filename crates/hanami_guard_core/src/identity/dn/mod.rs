@@ -67,6 +67,15 @@ impl Attribute {
         }
     }
 
+    /// An attribute of a name read from DER, its type `oid` already read.
+    fn read(oid: Cow<'static, str>, attribute: &super::frame::NameAttribute<'_>) -> Self {
+        Self::decoded_or_hex(
+            oid,
+            universal_string(attribute.tag, attribute.content),
+            attribute.element,
+        )
+    }
+
     /// A value read from DER: the decoded string when it is one this crate decodes, else `#`
     /// and the hex of the whole DER `element`, as RFC 4514 prints such values.
     fn decoded_or_hex(
@@ -223,15 +232,27 @@ impl DistinguishedName {
             for attribute in rdn.map_err(|()| malformed_name())?.attributes() {
                 let attribute = attribute.map_err(|()| malformed_name())?;
                 let oid = oid_text(attribute.oid).ok_or_else(malformed_oid)?;
-                set.push(Attribute::decoded_or_hex(
-                    oid,
-                    universal_string(attribute.tag, attribute.content),
-                    attribute.element,
-                ));
+                set.push(Attribute::read(oid, &attribute));
             }
             out.push(set);
         }
         Ok(DistinguishedName { rdns: out })
+    }
+
+    /// The first value of the type with this OID in the contents of a Name SEQUENCE, as
+    /// [`Self::first`] on the name [`Self::from_name_contents`] reads would give it, decoding
+    /// that one value only. For contents [`Self::validate_name_contents`] accepted.
+    pub(crate) fn first_in_contents(rdns: &[u8], oid: &str) -> Option<CompactString> {
+        for rdn in super::frame::rdns(rdns) {
+            for attribute in rdn.ok()?.attributes() {
+                let attribute = attribute.ok()?;
+                let text = oid_text(attribute.oid)?;
+                if *text == *oid {
+                    return Some(Attribute::read(text, &attribute).value);
+                }
+            }
+        }
+        None
     }
 
     /// Checks the contents of a Name SEQUENCE the way [`Self::from_name_contents`] would read
@@ -398,6 +419,77 @@ mod tests {
         assert_eq!(dn("CN=x+UID=y,O=o"), dn("uid=y+cn=X, o=O"));
         assert_ne!(dn("CN=x,O=o"), dn("O=o,CN=x"));
         assert_ne!(dn("CN=x+UID=y"), dn("CN=x,UID=y"));
+    }
+
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n if n < 0x80 => out.push(n as u8),
+            n => out.extend([0x81, n as u8]),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// RDN contents (what a certificate's subject holds inside its Name SEQUENCE): known and
+    /// unknown types, malformed OIDs, text and binary values, several values to an RDN,
+    /// repeated types; sometimes damaged.
+    fn contents() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let oid = prop::sample::select(vec![
+            vec![0x55, 0x04, 0x03],
+            vec![0x55, 0x04, 0x0a],
+            vec![0x2a, 0x03, 0x04],
+            vec![0x55, 0x84],
+            vec![],
+        ]);
+        let value = (
+            prop::sample::select(vec![0x0c_u8, 0x13, 0x1e, 0x04, 0x30]),
+            prop::sample::select(vec![
+                b"operator".to_vec(),
+                b"a much longer value than twenty-four bytes".to_vec(),
+                vec![0x00, 0x41],
+                vec![0xff],
+                vec![],
+            ]),
+        )
+            .prop_map(|(tag, v)| tlv(tag, &v));
+        let attribute = (oid, value).prop_map(|(o, v)| tlv(0x30, &[tlv(0x06, &o), v].concat()));
+        let rdn = prop::collection::vec(attribute, 1..3).prop_map(|a| tlv(0x31, &a.concat()));
+        (
+            prop::collection::vec(rdn, 0..5),
+            any::<prop::sample::Index>(),
+            any::<u8>(),
+            any::<bool>(),
+        )
+            .prop_map(|(rdns, at, byte, damage)| {
+                let mut out = rdns.concat();
+                if damage && !out.is_empty() {
+                    let i = at.index(out.len());
+                    out[i] = byte;
+                }
+                out
+            })
+    }
+
+    proptest::proptest! {
+        /// A certificate checks its subject with `validate_name_contents` at parse time and
+        /// decodes it later, or reads one value with `first_in_contents`: whatever the check
+        /// accepts decodes, and the one value is the one the decoded name gives.
+        #[test]
+        fn a_validated_name_decodes_and_its_first_values_agree(rdns in contents()) {
+            if DistinguishedName::validate_name_contents(&rdns).is_ok() {
+                let name = DistinguishedName::from_name_contents(&rdns);
+                proptest::prop_assert!(name.is_ok(), "{name:?}");
+                let name = name.unwrap_or_default();
+                for oid in ["2.5.4.3", "2.5.4.10", "1.2.3.4", "2.5.4.6"] {
+                    let direct = DistinguishedName::first_in_contents(&rdns, oid);
+                    proptest::prop_assert_eq!(direct.as_deref(), name.first(oid));
+                }
+            } else {
+                proptest::prop_assert!(DistinguishedName::from_name_contents(&rdns).is_err());
+            }
+        }
     }
 
     #[test]
