@@ -215,3 +215,39 @@ proptest! {
         prop_assert_eq!(decoded.ok(), Some(data));
     }
 }
+
+/// RFC 5280 4.2: an extension appears at most once. Short and long OIDs, repeated or only
+/// alike (the same first seven bytes), each way the parse compares them.
+#[test]
+fn an_extension_given_twice_is_refused() -> R<()> {
+    use rcgen::CustomExtension;
+    let with = |extensions: Vec<CustomExtension>, san: bool| -> R<Vec<u8>> {
+        let mut p = CertificateParams::new(Vec::<String>::new())?;
+        p.distinguished_name.push(DnType::CommonName, "x");
+        if san {
+            p.subject_alt_names = vec![SanType::DnsName("a.example".try_into()?)];
+        }
+        p.custom_extensions = extensions;
+        Ok(p.self_signed(&KeyPair::generate()?)?.der().to_vec())
+    };
+    let ext = |oid: &[u64]| CustomExtension::from_oid_content(oid, vec![0x05, 0x00]);
+    let long = [1, 3, 6, 1, 4, 1, 11129, 2, 4, 2];
+    let long_alike = [1, 3, 6, 1, 4, 1, 11129, 2, 4, 3];
+    let refused = |der: &[u8]| matches!(Certificate::parse(der), Err(Error::Certificate(m)) if m.contains("repeats an extension"));
+    // A second subjectAltName (2.5.29.17), beside the one rcgen writes.
+    assert!(refused(&with(vec![ext(&[2, 5, 29, 17])], true)?));
+    assert!(refused(&with(vec![ext(&long), ext(&long)], false)?));
+    assert!(refused(&with(
+        vec![ext(&[1, 2, 3]), ext(&[1, 2, 3])],
+        false
+    )?));
+    // Different OIDs, however alike, are fine.
+    for extensions in [
+        vec![ext(&long), ext(&long_alike)],
+        vec![ext(&[1, 2, 3]), ext(&[1, 2, 4]), ext(&long)],
+    ] {
+        let der = with(extensions, true)?;
+        assert!(Certificate::parse(&der).is_ok());
+    }
+    Ok(())
+}

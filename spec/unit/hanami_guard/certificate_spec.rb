@@ -282,6 +282,23 @@ RSpec.describe HanamiGuard::Certificate do
       end
     end
 
+    it "returns the right interned String when more values are read than its cache of them holds" do
+      # The binding keeps 1,024 interned Strings in a cache indexed by a hash of the bytes: with
+      # 5,000 values slots are shared and replaced, and every read must still give its own value.
+      values = Array.new(5000) { |i| "client-#{i}.example" } + ["x" * 128, "y" * 129, "\u00e9t\u00e9"]
+      names = values.map { |v| HanamiGuard::DistinguishedName.parse("CN=#{v.gsub(",", "\\,")}") }
+      2.times do
+        names.zip(values).reverse_each do |name, value|
+          read = name["CN"]
+          expect(read).to eq(value)
+          expect(read).to equal(-value.dup)
+          expect(read).to be_frozen
+          expect(read.encoding).to eq(Encoding::UTF_8)
+        end
+        GC.compact if GC.respond_to?(:compact)
+      end
+    end
+
     it "gives plain data for JSON in to_h" do
       h = JSON.parse(JSON.generate(cert.to_h))
       expect(h).to include("subject" => "CN=operator,O=MyOrg,C=US", "fingerprint" => cert.fingerprint,

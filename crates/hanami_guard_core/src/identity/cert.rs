@@ -17,6 +17,29 @@ const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11]; // 2.5.29.17
 const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13]; // 2.5.29.19
 const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f]; // 2.5.29.15
 const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25]; // 2.5.29.37
+const KEY_SAN: u64 = oid_key(OID_SAN);
+const KEY_BASIC_CONSTRAINTS: u64 = oid_key(OID_BASIC_CONSTRAINTS);
+const KEY_KEY_USAGE: u64 = oid_key(OID_KEY_USAGE);
+const KEY_EXT_KEY_USAGE: u64 = oid_key(OID_EXT_KEY_USAGE);
+
+/// The key of every OID longer than seven bytes: such OIDs are compared byte by byte.
+const LONG_OID: u64 = u64::MAX;
+
+/// An extension's OID as one integer: its length in the top byte and its bytes below, so two
+/// short OIDs (every extension read here, and nearly every other, is three bytes) are equal
+/// exactly when their keys are; [`LONG_OID`] for a longer one.
+const fn oid_key(oid: &[u8]) -> u64 {
+    if oid.len() > 7 {
+        return LONG_OID;
+    }
+    let mut key = (oid.len() as u64) << 56;
+    let mut i = 0;
+    while i < oid.len() {
+        key |= (oid[i] as u64) << (8 * i);
+        i += 1;
+    }
+    key
+}
 
 use super::dn::DistinguishedName;
 use super::frame;
@@ -238,14 +261,17 @@ impl Certificate {
         // costs more than the rest of the parse); webpki checks the others when verifying.
         // Each extension is read once, into a list on the stack (a leaf has a handful).
         let extensions: SmallVec<[frame::Extension<'_>; 12]> = frame.extensions().collect();
+        let keys: SmallVec<[u64; 12]> = extensions.iter().map(|e| oid_key(e.oid)).collect();
         // RFC 5280 4.2: an extension appears at most once. Two SAN extensions would let one
         // reader see different names from another. (Compare pairwise for the usual handful;
         // sort a copy only for a long list.)
         let repeated = if extensions.len() <= 16 {
-            extensions
-                .iter()
-                .enumerate()
-                .any(|(i, e)| extensions[..i].iter().any(|p| p.oid == e.oid))
+            (0..extensions.len()).any(|i| {
+                (0..i).any(|j| {
+                    keys[i] == keys[j]
+                        && (keys[i] != LONG_OID || extensions[i].oid == extensions[j].oid)
+                })
+            })
         } else {
             let mut oids: Vec<&[u8]> = extensions.iter().map(|e| e.oid).collect();
             oids.sort_unstable();
@@ -256,15 +282,14 @@ impl Certificate {
                 "the certificate repeats an extension (RFC 5280 forbids it): refused",
             ));
         }
-        for ext in &extensions {
-            let oid = ext.oid;
+        for (ext, &key) in extensions.iter().zip(&keys) {
             let malformed = |name: &str| {
                 Error::Certificate(format!(
                     "the certificate's {name} extension is malformed: refused"
                 ))
             };
-            match oid {
-                OID_SAN => {
+            match key {
+                KEY_SAN => {
                     read_san(
                         ext.value,
                         &mut dns_names,
@@ -273,15 +298,15 @@ impl Certificate {
                         &mut ip_addresses,
                     )?;
                 }
-                OID_BASIC_CONSTRAINTS => {
+                KEY_BASIC_CONSTRAINTS => {
                     is_ca = frame::basic_constraints(ext.value)
                         .ok_or_else(|| malformed("basicConstraints"))?;
                 }
-                OID_KEY_USAGE => {
+                KEY_KEY_USAGE => {
                     key_usage =
                         Some(frame::key_usage(ext.value).ok_or_else(|| malformed("keyUsage"))?);
                 }
-                OID_EXT_KEY_USAGE => {
+                KEY_EXT_KEY_USAGE => {
                     client_auth = eku_has_client_auth(ext.value)
                         .ok_or_else(|| malformed("extendedKeyUsage"))?;
                     has_eku = true;
@@ -810,6 +835,29 @@ mod tests {
                 prop_assert_eq!(text(&ips), t_ips);
             }
         }
+    }
+
+    #[test]
+    fn oid_keys_are_equal_exactly_when_the_oids_are() {
+        let oids: [&[u8]; 8] = [
+            &[],
+            &[0x55],
+            &[0x55, 0x1d, 0x11],
+            &[0x55, 0x1d, 0x11, 0x00],
+            &[0x55, 0x1d, 0x13],
+            &[1, 2, 3, 4, 5, 6, 7],
+            &[1, 2, 3, 4, 5, 6, 7, 8],
+            &[1, 2, 3, 4, 5, 6, 7, 9],
+        ];
+        for a in oids {
+            for b in oids {
+                let long = oid_key(a) == LONG_OID && oid_key(b) == LONG_OID;
+                let same = oid_key(a) == oid_key(b) && (!long || a == b);
+                assert_eq!(same, a == b, "{a:02x?} / {b:02x?}");
+            }
+        }
+        assert_eq!(oid_key(&[1, 2, 3, 4, 5, 6, 7, 8]), LONG_OID);
+        assert_ne!(oid_key(&[1, 2, 3, 4, 5, 6, 7]), LONG_OID);
     }
 
     #[test]

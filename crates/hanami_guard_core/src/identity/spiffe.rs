@@ -25,12 +25,32 @@ fn invalid(input: &str, why: &str) -> Error {
     Error::Certificate(format!("invalid SPIFFE ID {:?}: {why}", excerpt(input, 80)))
 }
 
+/// The characters of a trust domain (`TD`) and of a path segment (`SEGMENT`), one table
+/// lookup a byte.
+const TD: u8 = 1;
+const SEGMENT: u8 = 2;
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-') {
+            t[b] |= TD;
+        }
+        if c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-') {
+            t[b] |= SEGMENT;
+        }
+        b += 1;
+    }
+    t
+};
+
 fn is_td_char(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+    CLASS[usize::from(b)] & TD != 0
 }
 
 fn is_path_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+    CLASS[usize::from(b)] & SEGMENT != 0
 }
 
 fn char_error(input: &str, b: u8, in_td: bool) -> Error {

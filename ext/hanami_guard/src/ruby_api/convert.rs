@@ -4,7 +4,10 @@
 //! maps it with [`closed_set`], which knows every member and refuses anything else: a typo
 //! between the facade and the binding must fail loudly, never fall back to a permissive default.
 
+use std::sync::OnceLock;
+
 use magnus::rb_sys::{AsRawValue, FromRawValue};
+use magnus::value::Opaque;
 use magnus::{prelude::*, Error, RArray, RString, Ruby};
 
 use crate::errors;
@@ -87,6 +90,67 @@ pub fn frozen_str(ruby: &Ruby, s: &str) -> RString {
 /// values (names, SANs, fingerprints), which repeat on every request of the same client; never
 /// for bulk data such as a file's contents.
 pub fn interned_str(ruby: &Ruby, s: &str) -> RString {
+    if s.len() > MAX_REMEMBERED {
+        return intern(ruby, s);
+    }
+    let Some(cache) = INTERNED.get().map(|c| ruby.get_inner(*c)) else {
+        return intern(ruby, s);
+    };
+    let slot = remembered_slot(s);
+    // SAFETY: `cache` is the hidden Array made by `init`, kept alive by the GC (marked, pinned)
+    // and `SLOTS` long; `slot < SLOTS`; rb_ary_entry only reads. The GVL is held (`&Ruby`).
+    let held = unsafe { magnus::Value::from_raw(rb_sys::rb_ary_entry(cache.as_raw(), slot)) };
+    if let Some(held) = RString::from_value(held) {
+        // Only `interned_str` fills the Array, with frozen UTF-8 Strings from Ruby's table,
+        // whose bytes never change: equal bytes are the answer.
+        if with_bytes(held, |b| b == s.as_bytes()) {
+            return held;
+        }
+    }
+    let fresh = intern(ruby, s);
+    // SAFETY: as above; rb_ary_store on an unfrozen Array inside its length cannot raise, and
+    // it applies the write barrier for the String it stores.
+    unsafe { rb_sys::rb_ary_store(cache.as_raw(), slot, fresh.as_raw()) };
+    fresh
+}
+
+/// Ruby's table of interned strings hashes the whole string and takes the VM lock on every
+/// lookup, several hundred instructions. Identity values repeat on every request of the same
+/// client, so a small direct-mapped cache of the Strings the table gave sits in front of it: a
+/// hit compares the bytes and returns that String. A miss (a new value, or two values that
+/// share a slot) asks the table and takes the slot. The cache is a hidden Array, marked and
+/// pinned by the GC and unreachable from Ruby; its entries may move under compaction, so they
+/// are always read through it. This extension does not declare itself Ractor-safe, so only the
+/// main Ractor runs it, and every caller holds the GVL: one Array needs no lock.
+static INTERNED: OnceLock<Opaque<RArray>> = OnceLock::new();
+/// Slots in the cache (a power of two).
+const SLOTS: usize = 1024;
+/// Longer values go to Ruby's table alone (a fingerprint is 64 bytes, a SPIFFE ID rarely more).
+const MAX_REMEMBERED: usize = 128;
+
+fn remembered_slot(s: &str) -> std::os::raw::c_long {
+    use std::hash::BuildHasher as _;
+    let hash = foldhash::fast::FixedState::with_seed(0x6861_6e61_6d69).hash_one(s.as_bytes());
+    // Below SLOTS, so the cast is exact.
+    (hash as usize % SLOTS) as std::os::raw::c_long
+}
+
+/// Makes the cache of interned Strings.
+pub fn init(ruby: &Ruby) -> Result<(), Error> {
+    let cache = ruby.ary_new_capa(SLOTS);
+    for _ in 0..SLOTS {
+        cache.push(ruby.qnil())?;
+    }
+    // SAFETY: `cache` is a live Array just made; rb_obj_hide clears its class, so no Ruby code
+    // (not even ObjectSpace) can reach it.
+    unsafe { rb_sys::rb_obj_hide(cache.as_raw()) };
+    magnus::gc::register_mark_object(cache);
+    let _ = INTERNED.set(cache.into());
+    Ok(())
+}
+
+/// Ruby's interned String for `s`.
+fn intern(ruby: &Ruby, s: &str) -> RString {
     // A slice's length always fits a 64-bit `long`; were it not to, a plain copy is as good.
     let Ok(len) = std::os::raw::c_long::try_from(s.len()) else {
         return frozen_str(ruby, s);

@@ -15,7 +15,8 @@ use super::convert::{interned_str, interned_strs, with_bytes};
 use crate::errors;
 
 /// Where a name lives: parsed from a string (owned), or inside a certificate (shared with it,
-/// so `cert.subject` allocates nothing but the Ruby object).
+/// so `cert.subject` allocates nothing but the Ruby object; the certificate decodes the name
+/// once, when something first needs all of it).
 pub enum Source {
     Owned(Box<DistinguishedName>),
     Subject(Arc<Certificate>),

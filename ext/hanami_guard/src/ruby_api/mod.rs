@@ -28,6 +28,7 @@ mod xfcc;
 use magnus::{Error, RModule, Ruby};
 
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
+    convert::init(ruby)?;
     native::init(ruby, module)?;
     distinguished_name::init(ruby, module)?;
     spiffe_id::init(ruby, module)?;

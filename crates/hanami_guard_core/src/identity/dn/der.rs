@@ -19,43 +19,61 @@ pub(crate) fn oid_text(der: &[u8]) -> Option<Cow<'static, str>> {
     decode_oid(der).map(Cow::Owned)
 }
 
-/// Whether [`oid_text`] reads the OID (without building the text of a known one).
+/// Whether [`oid_text`] reads the OID (without building its text).
 pub(super) fn oid_is_valid(der: &[u8]) -> bool {
-    KNOWN_DER.iter().any(|(d, _)| *d == der) || decode_oid(der).is_some()
+    // The table first: a few comparisons of three bytes answer nearly every attribute.
+    KNOWN_DER.iter().any(|(d, _)| *d == der) || walk_oid(der, |_, _| {})
+}
+
+/// The DER contents of a known attribute type's OID, given as dotted text.
+pub(super) fn known_oid_der(text: &str) -> Option<&'static [u8]> {
+    KNOWN_DER.iter().find(|(_, t)| *t == text).map(|(d, _)| *d)
 }
 
 /// The dotted text of a DER-encoded OID, arc by arc.
 fn decode_oid(der: &[u8]) -> Option<String> {
     let mut out = String::with_capacity(der.len() * 3);
-    let mut value: u64 = 0;
-    let mut first = true;
-    let mut fresh = true;
-    for &b in der {
-        if fresh && b == 0x80 {
-            return None; // non-minimal encoding
-        }
-        fresh = false;
-        if value > (u64::MAX >> 7) {
-            return None;
-        }
-        value = value << 7 | u64::from(b & 0x7f);
-        if b & 0x80 == 0 {
-            if first {
+    let whole = walk_oid(der, |arc, value| {
+        let _ = match arc {
+            0 => {
                 let (a, rest) = match value {
                     0..=39 => (0, value),
                     40..=79 => (1, value - 40),
                     _ => (2, value - 80),
                 };
-                let _ = write!(out, "{a}.{rest}");
-                first = false;
-            } else {
-                let _ = write!(out, ".{value}");
+                write!(out, "{a}.{rest}")
             }
+            _ => write!(out, ".{value}"),
+        };
+    });
+    whole.then_some(out)
+}
+
+/// Reads the arcs of a DER-encoded OID, handing each encoded value (the first holds the first
+/// two arcs) to `arc` with its index; whether the encoding is well formed (non-empty, not
+/// truncated, minimal, no value over 64 bits). One walk for reading and for checking, so the
+/// two never disagree.
+fn walk_oid(der: &[u8], mut arc: impl FnMut(usize, u64)) -> bool {
+    let mut value: u64 = 0;
+    let mut index = 0;
+    let mut fresh = true;
+    for &b in der {
+        if fresh && b == 0x80 {
+            return false; // non-minimal encoding
+        }
+        fresh = false;
+        if value > (u64::MAX >> 7) {
+            return false;
+        }
+        value = value << 7 | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            arc(index, value);
+            index += 1;
             value = 0;
             fresh = true;
         }
     }
-    (!first && fresh).then_some(out)
+    index > 0 && fresh
 }
 
 /// DER contents of the OIDs in [`attr::KNOWN`], for allocation-free lookup. The test below

@@ -20,7 +20,7 @@ mod print;
 
 pub use der::tagged_value;
 pub(crate) use der::{decode_string, oid_text};
-use der::{hex_value, oid_is_valid, static_oid, universal_string};
+use der::{hex_value, known_oid_der, oid_is_valid, static_oid, universal_string};
 pub use parse::MAX_DN_STRING;
 pub(crate) use print::escape_value;
 
@@ -243,11 +243,18 @@ impl DistinguishedName {
     /// [`Self::first`] on the name [`Self::from_name_contents`] reads would give it, decoding
     /// that one value only. For contents [`Self::validate_name_contents`] accepted.
     pub(crate) fn first_in_contents(rdns: &[u8], oid: &str) -> Option<CompactString> {
+        // A known type is found by its DER encoding, one comparison an attribute; any other by
+        // the text of each attribute's type.
+        let known = known_oid_der(oid);
         for rdn in super::frame::rdns(rdns) {
             for attribute in rdn.ok()?.attributes() {
                 let attribute = attribute.ok()?;
-                let text = oid_text(attribute.oid)?;
-                if *text == *oid {
+                let found = match known {
+                    Some(der) => attribute.oid == der,
+                    None => *oid_text(attribute.oid)? == *oid,
+                };
+                if found {
+                    let text = oid_text(attribute.oid)?;
                     return Some(Attribute::read(text, &attribute).value);
                 }
             }
