@@ -744,15 +744,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        match content.len() {
-            n if n < 0x80 => out.push(n as u8),
-            n => out.extend([0x81, n as u8]),
-        }
-        out.extend_from_slice(content);
-        out
-    }
+    use crate::identity::frame::tlv;
 
     /// GeneralName elements: every tag x509-parser knows and some it does not, primitive and
     /// constructed, with text, non-UTF-8 bytes, OIDs, Names and addresses of every length.

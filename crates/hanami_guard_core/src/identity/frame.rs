@@ -517,6 +517,20 @@ fn parse_extension(ext: &[u8]) -> Option<Extension<'_>> {
     }
 }
 
+/// A DER element (tag, definite length, content) for tests that build certificates and names by
+/// hand.
+#[cfg(test)]
+pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match content.len() {
+        n if n < 0x80 => out.push(n as u8),
+        n if n <= 0xff => out.extend([0x81, n as u8]),
+        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(content);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -771,8 +785,8 @@ mod tests {
     #[test]
     fn times_agree_with_x509_parser() {
         use x509_parser::time::ASN1Time;
-        let utc = |s: &str| tlv_bytes(UTC_TIME, s.as_bytes());
-        let gen = |s: &str| tlv_bytes(GENERALIZED_TIME, s.as_bytes());
+        let utc = |s: &str| super::tlv(UTC_TIME, s.as_bytes());
+        let gen = |s: &str| super::tlv(GENERALIZED_TIME, s.as_bytes());
         let accepted = [
             utc("700101000000Z"),
             utc("491231235959Z"),
@@ -814,18 +828,12 @@ mod tests {
             gen("20500101000000.5Z"), // a fraction
             gen("205001010000Z"),
             gen("+0500101000000Z"),
-            tlv_bytes(0x13, b"700101000000Z"),
+            super::tlv(0x13, b"700101000000Z"),
         ];
         for der in &refused {
             let (t, _) = read(der).expect("an element");
             assert_eq!(time(t), None, "{:?}", String::from_utf8_lossy(t.content));
         }
-    }
-
-    fn tlv_bytes(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag, u8::try_from(content.len()).expect("short")];
-        out.extend_from_slice(content);
-        out
     }
 
     #[test]

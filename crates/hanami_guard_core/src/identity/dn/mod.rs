@@ -428,15 +428,7 @@ mod tests {
         assert_ne!(dn("CN=x+UID=y"), dn("CN=x,UID=y"));
     }
 
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        match content.len() {
-            n if n < 0x80 => out.push(n as u8),
-            n => out.extend([0x81, n as u8]),
-        }
-        out.extend_from_slice(content);
-        out
-    }
+    use crate::identity::frame::tlv;
 
     /// RDN contents (what a certificate's subject holds inside its Name SEQUENCE): known and
     /// unknown types, malformed OIDs, text and binary values, several values to an RDN,
