@@ -11,7 +11,7 @@ use std::time::Duration;
 use hanami_guard_core::audit::{self as core, Rule, Severity};
 use magnus::{function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby};
 
-use super::convert::{frozen_str, with_bytes};
+use super::convert::{frozen_str, with_bytes, This};
 use crate::{errors, gvl};
 
 /// The core's report of one scan, kept for the formats the core defines (JSON, SARIF).
@@ -24,12 +24,12 @@ use crate::{errors, gvl};
 struct Report(core::Report);
 
 impl Report {
-    fn json(&self) -> String {
-        self.0.to_json()
+    fn json(rb_self: This<Self>) -> String {
+        rb_self.0.to_json()
     }
 
-    fn sarif(&self, tool_version: String) -> String {
-        self.0.to_sarif(&tool_version)
+    fn sarif(rb_self: This<Self>, tool_version: String) -> String {
+        rb_self.0.to_sarif(&tool_version)
     }
 }
 

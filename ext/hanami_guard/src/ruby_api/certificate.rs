@@ -10,7 +10,7 @@ use magnus::{
     Value,
 };
 
-use super::convert::{frozen_str, interned_str, interned_strs, with_bytes};
+use super::convert::{frozen_str, interned_str, interned_strs, with_bytes, This};
 use super::distinguished_name::{RbDistinguishedName, Source};
 use super::spiffe_id::RbSpiffeId;
 use crate::errors;
@@ -127,64 +127,64 @@ fn parse_many(
 }
 
 impl RbCertificate {
-    fn subject(ruby: &Ruby, rb_self: &Self) -> Obj<RbDistinguishedName> {
+    fn subject(ruby: &Ruby, rb_self: This<Self>) -> Obj<RbDistinguishedName> {
         RbDistinguishedName::wrap(ruby, Source::Subject(Arc::clone(&rb_self.0)))
     }
 
-    fn issuer(ruby: &Ruby, rb_self: &Self) -> Obj<RbDistinguishedName> {
+    fn issuer(ruby: &Ruby, rb_self: This<Self>) -> Obj<RbDistinguishedName> {
         RbDistinguishedName::wrap(ruby, Source::Issuer(Arc::clone(&rb_self.0)))
     }
 
-    fn serial(ruby: &Ruby, rb_self: &Self) -> RString {
+    fn serial(ruby: &Ruby, rb_self: This<Self>) -> RString {
         interned_str(ruby, rb_self.0.serial_hex())
     }
 
-    fn not_before(&self) -> i64 {
-        self.0.not_before()
+    fn not_before(rb_self: This<Self>) -> i64 {
+        rb_self.0.not_before()
     }
 
-    fn not_after(&self) -> i64 {
-        self.0.not_after()
+    fn not_after(rb_self: This<Self>) -> i64 {
+        rb_self.0.not_after()
     }
 
-    fn valid_at(&self, unix_seconds: i64) -> bool {
-        self.0.valid_at(unix_seconds)
+    fn valid_at(rb_self: This<Self>, unix_seconds: i64) -> bool {
+        rb_self.0.valid_at(unix_seconds)
     }
 
-    fn fingerprint(ruby: &Ruby, rb_self: &Self) -> RString {
+    fn fingerprint(ruby: &Ruby, rb_self: This<Self>) -> RString {
         interned_str(ruby, rb_self.0.fingerprint_hex())
     }
 
-    fn dns_names(ruby: &Ruby, rb_self: &Self) -> RArray {
+    fn dns_names(ruby: &Ruby, rb_self: This<Self>) -> RArray {
         interned_strs(ruby, rb_self.0.dns_names())
     }
 
-    fn uris(ruby: &Ruby, rb_self: &Self) -> RArray {
+    fn uris(ruby: &Ruby, rb_self: This<Self>) -> RArray {
         interned_strs(ruby, rb_self.0.uris())
     }
 
-    fn emails(ruby: &Ruby, rb_self: &Self) -> RArray {
+    fn emails(ruby: &Ruby, rb_self: This<Self>) -> RArray {
         interned_strs(ruby, rb_self.0.emails())
     }
 
-    fn ip_addresses(ruby: &Ruby, rb_self: &Self) -> RArray {
+    fn ip_addresses(ruby: &Ruby, rb_self: This<Self>) -> RArray {
         interned_strs(ruby, rb_self.0.ip_addresses())
     }
 
-    fn spiffe_id(ruby: &Ruby, rb_self: &Self) -> Option<Obj<RbSpiffeId>> {
+    fn spiffe_id(ruby: &Ruby, rb_self: This<Self>) -> Option<Obj<RbSpiffeId>> {
         rb_self
             .0
             .spiffe()
             .map(|id| RbSpiffeId::wrap(ruby, id.clone()))
     }
 
-    fn is_svid(&self) -> bool {
-        self.0.is_svid()
+    fn is_svid(rb_self: This<Self>) -> bool {
+        rb_self.0.is_svid()
     }
 
     /// The SPKI SHA-256 (hex) of each CA on the verified path, issuer first; `nil` unless this
     /// object came from `TrustStore#verify`.
-    fn verified_issuer_keys(ruby: &Ruby, rb_self: &Self) -> Option<RArray> {
+    fn verified_issuer_keys(ruby: &Ruby, rb_self: This<Self>) -> Option<RArray> {
         rb_self.1.as_ref().map(|chain| {
             let keys: Vec<String> = chain
                 .ca_keys()
@@ -195,15 +195,15 @@ impl RbCertificate {
         })
     }
 
-    fn client_auth(&self) -> bool {
-        self.0.client_auth()
+    fn client_auth(rb_self: This<Self>) -> bool {
+        rb_self.0.client_auth()
     }
 
-    fn is_ca(&self) -> bool {
-        self.0.is_ca()
+    fn is_ca(rb_self: This<Self>) -> bool {
+        rb_self.0.is_ca()
     }
 
-    fn key_usage(ruby: &Ruby, rb_self: &Self) -> RArray {
+    fn key_usage(ruby: &Ruby, rb_self: This<Self>) -> RArray {
         let usages = rb_self.0.key_usage();
         let a = ruby.ary_new_capa(usages.len());
         for u in usages {
@@ -213,18 +213,18 @@ impl RbCertificate {
         a
     }
 
-    fn to_der(ruby: &Ruby, rb_self: &Self) -> RString {
+    fn to_der(ruby: &Ruby, rb_self: This<Self>) -> RString {
         let s = ruby.str_from_slice(rb_self.0.der());
         s.freeze();
         s
     }
 
-    fn to_pem(ruby: &Ruby, rb_self: &Self) -> RString {
+    fn to_pem(ruby: &Ruby, rb_self: This<Self>) -> RString {
         frozen_str(ruby, &rb_self.0.to_pem())
     }
 
-    fn same(&self, other: &RbCertificate) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+    fn same(rb_self: This<Self>, other: This<RbCertificate>) -> bool {
+        Arc::ptr_eq(&rb_self.0, &other.0) || *rb_self.0 == *other.0
     }
 }
 

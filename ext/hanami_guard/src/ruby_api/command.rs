@@ -16,7 +16,7 @@ use magnus::{
     Value,
 };
 
-use super::convert;
+use super::convert::{self, This};
 use crate::{errors, gvl};
 
 #[magnus::wrap(
@@ -256,7 +256,7 @@ impl Command {
         })
     }
 
-    fn placeholders(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+    fn placeholders(ruby: &Ruby, rb_self: This<Self>) -> Result<RArray, Error> {
         errors::guard(ruby, || {
             let list = ruby.ary_new();
             for name in rb_self.0.placeholders() {
@@ -266,19 +266,19 @@ impl Command {
         })
     }
 
-    fn executable(ruby: &Ruby, rb_self: &Self) -> Result<RString, Error> {
+    fn executable(ruby: &Ruby, rb_self: This<Self>) -> Result<RString, Error> {
         errors::guard(ruby, || {
             Ok(convert::utf8_or_binary_str(ruby, rb_self.0.executable()))
         })
     }
 
-    fn spawn_method(ruby: &Ruby, rb_self: &Self) -> Result<Symbol, Error> {
+    fn spawn_method(ruby: &Ruby, rb_self: This<Self>) -> Result<Symbol, Error> {
         errors::guard(ruby, || {
             Ok(ruby.to_symbol(rb_self.0.spawn_method().as_str()))
         })
     }
 
-    fn argv(ruby: &Ruby, rb_self: &Self, values: RArray) -> Result<RArray, Error> {
+    fn argv(ruby: &Ruby, rb_self: This<Self>, values: RArray) -> Result<RArray, Error> {
         errors::guard(ruby, || {
             let values = strings(values)?;
             let argv = errors::map(ruby, rb_self.0.argv(&values))?;
@@ -294,7 +294,7 @@ impl Command {
     /// duration, pid, sandbox_hash]`; the facade builds the `Result`.
     fn run(
         ruby: &Ruby,
-        rb_self: &Self,
+        rb_self: This<Self>,
         values: RArray,
         stdin: Option<RString>,
     ) -> Result<RArray, Error> {

@@ -7,8 +7,9 @@
 use std::sync::OnceLock;
 
 use magnus::rb_sys::{AsRawValue, FromRawValue};
+use magnus::typed_data::TypedData;
 use magnus::value::Opaque;
-use magnus::{prelude::*, Error, RArray, RString, Ruby};
+use magnus::{prelude::*, Error, RArray, RString, Ruby, TryConvert, Value};
 
 use crate::errors;
 
@@ -203,4 +204,73 @@ pub fn class_name(v: magnus::Value) -> String {
     use magnus::value::ReprValue;
     // SAFETY: the borrowed name is copied into an owned String before any other Ruby call.
     unsafe { v.classname() }.into_owned()
+}
+
+/// The receiver of a method of a wrapped class, as magnus's `&T` gives it, but checked without
+/// an `rb_protect`. magnus calls `rb_check_typeddata`, which raises on a mismatch, so it sets
+/// up a protect frame on every call; here `rb_typeddata_is_kind_of`, which never raises, tests
+/// the type first (the same test, parent types included), and only then is the data read. A
+/// mismatch is the same `TypeError`.
+pub struct This<T: 'static> {
+    obj: &'static T,
+}
+
+impl<T: TypedData> This<T> {
+    /// `val` as a wrapped T, or `None` when it is something else (no error is built: for code
+    /// that dispatches on what a value is).
+    pub fn from_value(val: Value) -> Option<Self> {
+        let data_type: *const rb_sys::rb_data_type_t = std::ptr::from_ref(T::data_type()).cast();
+        // SAFETY: `DataType` is `repr(transparent)` over `rb_data_type_t`, so the cast above
+        // points at T's registered type. rb_typeddata_is_kind_of reads any VALUE and never
+        // raises. When it holds, `val` is a T_DATA object of T's type (magnus registers no
+        // child types), whose data pointer is the `Box<T>` magnus made when it wrapped the
+        // value and frees only with the object. `val` is an argument or the receiver of the
+        // current method call, alive on the Ruby stack for the call: the lifetime magnus gives
+        // its own `&T`, unbounded like this one, and no reference is kept past the call.
+        unsafe {
+            use rb_sys::StableApiDefinition as _;
+            if rb_sys::rb_typeddata_is_kind_of(val.as_raw(), data_type) == 0 {
+                return None;
+            }
+            let data = rb_sys::stable_api::get_default().rtypeddata_get_data(val.as_raw());
+            data.cast::<T>().as_ref().map(|obj| This { obj })
+        }
+    }
+
+    /// The wrapped value, for as long as the object is alive (see [`This::from_value`]).
+    pub fn into_ref(self) -> &'static T {
+        self.obj
+    }
+}
+
+impl<T: TypedData> TryConvert for This<T> {
+    fn try_convert(val: Value) -> Result<Self, Error> {
+        Self::from_value(val).ok_or_else(|| {
+            let ruby = Ruby::get_with(val);
+            Error::new(
+                ruby.exception_type_error(),
+                format!(
+                    "no implicit conversion of {} into {}",
+                    class_name(val),
+                    T::class(&ruby)
+                ),
+            )
+        })
+    }
+}
+
+impl<T> Clone for This<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for This<T> {}
+
+impl<T> std::ops::Deref for This<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.obj
+    }
 }

@@ -11,7 +11,7 @@ use magnus::{
     Value,
 };
 
-use super::convert::{interned_str, interned_strs, with_bytes};
+use super::convert::{interned_str, interned_strs, with_bytes, This};
 use crate::errors;
 
 /// Where a name lives: parsed from a string (owned), or inside a certificate (shared with it,
@@ -95,11 +95,11 @@ impl RbDistinguishedName {
         }
     }
 
-    fn to_s(ruby: &Ruby, rb_self: &Self) -> RString {
+    fn to_s(ruby: &Ruby, rb_self: This<Self>) -> RString {
         interned_str(ruby, &rb_self.dn().to_rfc4514())
     }
 
-    fn to_a(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+    fn to_a(ruby: &Ruby, rb_self: This<Self>) -> Result<RArray, Error> {
         let out = ruby.ary_new();
         for a in rb_self.dn().iter() {
             let pair = interned_strs(ruby, &[a.type_str(), a.value()]);
@@ -109,7 +109,7 @@ impl RbDistinguishedName {
         Ok(out)
     }
 
-    fn first(ruby: &Ruby, rb_self: &Self, name: Value) -> Result<Option<RString>, Error> {
+    fn first(ruby: &Ruby, rb_self: This<Self>, name: Value) -> Result<Option<RString>, Error> {
         // The hot path (`dn["CN"]`): look a known name up in the String's own bytes.
         if let Some(s) = RString::from_value(name) {
             let known = with_bytes(s, |b| {
@@ -139,7 +139,7 @@ impl RbDistinguishedName {
         }
     }
 
-    fn values(ruby: &Ruby, rb_self: &Self, name: Value) -> Result<RArray, Error> {
+    fn values(ruby: &Ruby, rb_self: This<Self>, name: Value) -> Result<RArray, Error> {
         let oid = oid(ruby, &type_name(ruby, name)?)?;
         Ok(interned_strs(ruby, &rb_self.dn().values(&oid)))
     }
@@ -147,7 +147,7 @@ impl RbDistinguishedName {
     /// `conditions`: `[[type_name, [value, ...]], ...]`, checked by the Ruby facade.
     fn matches(
         ruby: &Ruby,
-        rb_self: &Self,
+        rb_self: This<Self>,
         conditions: Vec<(String, Vec<String>)>,
     ) -> Result<bool, Error> {
         let mut all = true;
@@ -161,16 +161,16 @@ impl RbDistinguishedName {
         Ok(all)
     }
 
-    fn same(&self, other: &RbDistinguishedName) -> bool {
-        *self.dn() == *other.dn()
+    fn same(rb_self: This<Self>, other: This<RbDistinguishedName>) -> bool {
+        *rb_self.dn() == *other.dn()
     }
 
-    fn canonical(ruby: &Ruby, rb_self: &Self) -> RString {
+    fn canonical(ruby: &Ruby, rb_self: This<Self>) -> RString {
         interned_str(ruby, &rb_self.dn().canonical_key())
     }
 
-    fn size(&self) -> usize {
-        self.dn().iter().count()
+    fn size(rb_self: This<Self>) -> usize {
+        rb_self.dn().iter().count()
     }
 }
 

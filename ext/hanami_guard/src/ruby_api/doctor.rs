@@ -10,7 +10,7 @@ use hanami_guard_core::doctor::{self, Options, Report, Severity};
 use hanami_guard_core::error::key;
 use magnus::{function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby};
 
-use super::convert::{frozen_str, frozen_strs, with_bytes};
+use super::convert::{frozen_str, frozen_strs, with_bytes, This};
 use crate::{errors, gvl};
 
 /// The Ruby object: one immutable report.
@@ -63,7 +63,7 @@ fn severity(ruby: &Ruby, name: RString) -> Result<Severity, Error> {
 }
 
 impl NativeReport {
-    fn findings(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+    fn findings(ruby: &Ruby, rb_self: This<Self>) -> Result<RArray, Error> {
         errors::guard(ruby, || {
             let out = ruby.ary_new_capa(rb_self.0.findings.len());
             for f in &rb_self.0.findings {
@@ -98,16 +98,16 @@ impl NativeReport {
         Ok(out)
     }
 
-    fn not_checked(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+    fn not_checked(ruby: &Ruby, rb_self: This<Self>) -> Result<RArray, Error> {
         errors::guard(ruby, || Self::pairs(ruby, &rb_self.0.not_checked))
     }
 
-    fn probes(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+    fn probes(ruby: &Ruby, rb_self: This<Self>) -> Result<RArray, Error> {
         errors::guard(ruby, || Self::pairs(ruby, &rb_self.0.probes))
     }
 
     /// The positions (in `_findings`) of the findings at or above `fail_on`.
-    fn at_or_above(ruby: &Ruby, rb_self: &Self, fail_on: RString) -> Result<RArray, Error> {
+    fn at_or_above(ruby: &Ruby, rb_self: This<Self>, fail_on: RString) -> Result<RArray, Error> {
         errors::guard(ruby, || {
             let fail_on = severity(ruby, fail_on)?;
             let out = ruby.ary_new();

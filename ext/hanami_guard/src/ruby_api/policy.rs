@@ -17,7 +17,7 @@ use std::time::Instant;
 use hanami_guard_core::policy::{Decision, Mode, Policy, PolicyFile};
 use magnus::{function, method, prelude::*, Error, RModule, RString, Ruby, Value};
 
-use super::convert::closed_set;
+use super::convert::{closed_set, This};
 use super::policy_events::{self, Listening, Outcome, ShadowOutcome};
 use super::policy_request::{evaluate, union, Request};
 use super::{policy_identity, policy_tree};
@@ -140,7 +140,7 @@ impl RbPolicy {
 
     fn allowed(
         ruby: &Ruby,
-        rb_self: &Self,
+        rb_self: This<Self>,
         identity: Value,
         action: Value,
         resource: Value,
@@ -164,7 +164,7 @@ impl RbPolicy {
     /// `[allowed, rule_id, reason]`, for `Policy#decide` to wrap in a `Decision`.
     fn decide(
         ruby: &Ruby,
-        rb_self: &Self,
+        rb_self: This<Self>,
         identity: Value,
         action: Value,
         resource: Value,
@@ -185,7 +185,7 @@ impl RbPolicy {
     /// in force now. Emits no event.
     fn explain(
         ruby: &Ruby,
-        rb_self: &Self,
+        rb_self: This<Self>,
         identity: Value,
         action: Value,
         resource: Value,
@@ -201,14 +201,14 @@ impl RbPolicy {
 
     /// This policy with `candidate` run in shadow beside it (both share their files: a
     /// reload of either is seen here).
-    fn with_shadow(&self, candidate: &RbPolicy) -> RbPolicy {
+    fn with_shadow(rb_self: This<Self>, candidate: This<RbPolicy>) -> RbPolicy {
         RbPolicy {
-            file: Arc::clone(&self.file),
+            file: Arc::clone(&rb_self.file),
             candidate: Some(Arc::clone(&candidate.file)),
         }
     }
 
-    fn lint(ruby: &Ruby, rb_self: &Self) -> Result<Vec<String>, Error> {
+    fn lint(ruby: &Ruby, rb_self: This<Self>) -> Result<Vec<String>, Error> {
         errors::guard(ruby, || {
             let policy = rb_self.file.current();
             Ok(policy.lint().into_iter().map(|w| w.message).collect())
@@ -219,7 +219,7 @@ impl RbPolicy {
     /// `text`, the YAML the policy was parsed from.
     fn lint_lines(
         ruby: &Ruby,
-        rb_self: &Self,
+        rb_self: This<Self>,
         text: String,
     ) -> Result<Vec<(String, Option<usize>)>, Error> {
         errors::guard(ruby, || {
@@ -232,7 +232,7 @@ impl RbPolicy {
         })
     }
 
-    fn reload(ruby: &Ruby, rb_self: &Self) -> Result<bool, Error> {
+    fn reload(ruby: &Ruby, rb_self: This<Self>) -> Result<bool, Error> {
         errors::guard(ruby, || {
             let file = &rb_self.file;
             let result = gvl::nogvl(ruby, || file.reload())?;
@@ -240,20 +240,21 @@ impl RbPolicy {
         })
     }
 
-    fn path(&self) -> Option<String> {
-        self.file.path().map(|p| p.display().to_string())
+    fn path(rb_self: This<Self>) -> Option<String> {
+        rb_self.file.path().map(|p| p.display().to_string())
     }
 
-    fn source(&self) -> String {
-        self.file.current().source().to_owned()
+    fn source(rb_self: This<Self>) -> String {
+        rb_self.file.current().source().to_owned()
     }
 
-    fn version(&self) -> String {
-        self.file.current().version_hex().to_owned()
+    fn version(rb_self: This<Self>) -> String {
+        rb_self.file.current().version_hex().to_owned()
     }
 
-    fn rule_ids(&self) -> Vec<String> {
-        self.file
+    fn rule_ids(rb_self: This<Self>) -> Vec<String> {
+        rb_self
+            .file
             .current()
             .rules()
             .iter()
@@ -261,8 +262,8 @@ impl RbPolicy {
             .collect()
     }
 
-    fn size(&self) -> usize {
-        self.file.current().rules().len()
+    fn size(rb_self: This<Self>) -> usize {
+        rb_self.file.current().rules().len()
     }
 }
 

@@ -7,18 +7,15 @@
 //! Only non-`StandardError` exceptions (an interrupt, `Thread#kill`) propagate, since
 //! swallowing those would break the thread.
 
-use std::sync::OnceLock;
-
 use hanami_guard_core::identity::dn::{tagged_value, DistinguishedName};
 use hanami_guard_core::policy::{rfc4514_text, Identity, OwnedIdentity, Uses};
-use magnus::value::{Opaque, ReprValue};
+use magnus::value::ReprValue;
 use magnus::{
-    function, method, prelude::*, Error, Integer, RArray, RClass, RString, Ruby, Symbol,
-    TryConvert, Value,
+    function, method, prelude::*, Error, Integer, RArray, RClass, RString, Ruby, Symbol, Value,
 };
 
 use super::certificate::RbCertificate;
-use super::convert::class_name;
+use super::convert::{class_name, This};
 use super::distinguished_name::RbDistinguishedName;
 use crate::errors;
 
@@ -31,11 +28,6 @@ use crate::errors;
     wb_protected
 )]
 pub struct RbIdentity(OwnedIdentity);
-
-/// `HanamiGuard::Policy::Identity`, to recognise converted identities without raising.
-static IDENTITY_CLASS: OnceLock<Opaque<RClass>> = OnceLock::new();
-/// `HanamiGuard::Certificate`, to recognise certificates without raising.
-static CERTIFICATE_CLASS: OnceLock<Opaque<RClass>> = OnceLock::new();
 
 /// The identity of a request, as read for one decision.
 pub enum Who<'a> {
@@ -108,11 +100,8 @@ fn read_name_value(
     if name.is_nil() {
         return Ok(Ok(Vec::new()));
     }
-    // Checked by class first: a failed `try_convert` builds a TypeError.
-    if name.is_kind_of(<RbDistinguishedName as magnus::TypedData>::class(ruby)) {
-        if let Ok(dn) = <&RbDistinguishedName>::try_convert(name) {
-            return Ok(Ok(oid_pairs(dn.dn())));
-        }
+    if let Some(dn) = This::<RbDistinguishedName>::from_value(name) {
+        return Ok(Ok(oid_pairs(dn.dn())));
     }
     if name.respond_to("to_der", false)? {
         let der = match call(ruby, name, "to_der")? {
@@ -270,25 +259,16 @@ pub fn read_identity<'a>(ruby: &Ruby, v: Value, uses: Uses) -> Result<Who<'a>, E
     if v.is_nil() {
         return Ok(Who::None);
     }
-    // Checked by class first: a failed `try_convert` builds a TypeError, which costs more than
-    // the whole decision.
-    let converted = IDENTITY_CLASS
-        .get()
-        .is_some_and(|c| v.is_kind_of(ruby.get_inner(*c)));
-    if converted {
-        if let Ok(id) = <&'a RbIdentity>::try_convert(v) {
-            return Ok(Who::Converted(&id.0));
-        }
+    // Recognised by type, with no error built for what is not (that would cost more than the
+    // whole decision).
+    if let Some(id) = This::<RbIdentity>::from_value(v) {
+        return Ok(Who::Converted(&id.into_ref().0));
     }
     // A HanamiGuard::Certificate is decided on in place (the core certificate implements
-    // `policy::Identity`), with no Ruby method called. Checked by class, as above.
-    let certificate = CERTIFICATE_CLASS
-        .get()
-        .is_some_and(|c| v.is_kind_of(ruby.get_inner(*c)));
-    if certificate {
-        if let Ok(cert) = <&'a RbCertificate>::try_convert(v) {
-            return Ok(Who::Certificate(&cert.0, cert.1.as_deref()));
-        }
+    // `policy::Identity`), with no Ruby method called.
+    if let Some(cert) = This::<RbCertificate>::from_value(v) {
+        let cert = cert.into_ref();
+        return Ok(Who::Certificate(&cert.0, cert.1.as_deref()));
     }
     Ok(match read_duck(ruby, v, uses)? {
         Ok(id) => Who::Read(id),
@@ -362,28 +342,28 @@ fn named(attrs: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 impl RbIdentity {
-    fn summary(&self) -> String {
-        self.0.summary()
+    fn summary(rb_self: This<Self>) -> String {
+        rb_self.0.summary()
     }
 
-    fn subject(&self) -> Vec<(String, String)> {
-        named(&self.0.subject)
+    fn subject(rb_self: This<Self>) -> Vec<(String, String)> {
+        named(&rb_self.0.subject)
     }
 
-    fn issuer(&self) -> Vec<(String, String)> {
-        named(&self.0.issuer)
+    fn issuer(rb_self: This<Self>) -> Vec<(String, String)> {
+        named(&rb_self.0.issuer)
     }
 
-    fn spiffe_id(&self) -> Option<String> {
-        self.0.spiffe_id.clone()
+    fn spiffe_id(rb_self: This<Self>) -> Option<String> {
+        rb_self.0.spiffe_id.clone()
     }
 
-    fn dns_names(&self) -> Vec<String> {
-        self.0.dns_names.clone()
+    fn dns_names(rb_self: This<Self>) -> Vec<String> {
+        rb_self.0.dns_names.clone()
     }
 
-    fn fingerprint(&self) -> Option<String> {
-        self.0.fingerprint.clone()
+    fn fingerprint(rb_self: This<Self>) -> Option<String> {
+        rb_self.0.fingerprint.clone()
     }
 }
 impl RbIdentity {
@@ -391,8 +371,10 @@ impl RbIdentity {
     /// strings: what a decision log records so `hanami_guard replay` can rebuild the identity
     /// (`DistinguishedName.parse` reads each name back to the same attributes).
     #[allow(clippy::type_complexity)]
-    fn record(&self) -> (String, String, Option<String>, Vec<String>, Option<String>) {
-        let id = &self.0;
+    fn record(
+        rb_self: This<Self>,
+    ) -> (String, String, Option<String>, Vec<String>, Option<String>) {
+        let id = &rb_self.0;
         (
             rfc4514_text(id.subject_attributes()),
             rfc4514_text(id.issuer_attributes()),
@@ -405,9 +387,6 @@ impl RbIdentity {
 
 pub fn init(ruby: &Ruby, policy: RClass) -> Result<(), Error> {
     let identity = policy.define_class("Identity", ruby.class_object())?;
-    magnus::gc::register_mark_object(identity);
-    let _ = IDENTITY_CLASS.set(identity.into());
-    let _ = CERTIFICATE_CLASS.set(<RbCertificate as magnus::TypedData>::class(ruby).into());
     let singleton = identity.singleton_class()?;
     singleton.define_private_method("_new", function!(identity_new, 5))?;
     singleton.define_private_method("_from", function!(identity_from, 1))?;

@@ -15,7 +15,7 @@ use hanami_guard_core::root::{self as core, Options, Resolver, Symlinks};
 use hanami_guard_core::Error::Argument;
 use magnus::{function, method, prelude::*, Error, RArray, RModule, RString, Ruby, Symbol};
 
-use super::convert;
+use super::convert::{self, This};
 use crate::{errors, gvl};
 
 /// The Ruby object. Frozen and shareable: its only state is the descriptor, closed once.
@@ -91,11 +91,11 @@ fn new(
     })
 }
 
-fn path(ruby: &Ruby, rb_self: &Root) -> Result<String, Error> {
+fn path(ruby: &Ruby, rb_self: This<Root>) -> Result<String, Error> {
     errors::guard(ruby, || Ok(rb_self.get(ruby)?.path().to_owned()))
 }
 
-fn options(ruby: &Ruby, rb_self: &Root) -> Result<(Symbol, Symbol, bool), Error> {
+fn options(ruby: &Ruby, rb_self: This<Root>) -> Result<(Symbol, Symbol, bool), Error> {
     errors::guard(ruby, || {
         let o = rb_self.get(ruby)?.options();
         Ok((
@@ -106,7 +106,7 @@ fn options(ruby: &Ruby, rb_self: &Root) -> Result<(Symbol, Symbol, bool), Error>
     })
 }
 
-fn close(ruby: &Ruby, rb_self: &Root) -> Result<(), Error> {
+fn close(ruby: &Ruby, rb_self: This<Root>) -> Result<(), Error> {
     errors::guard(ruby, || {
         rb_self
             .inner
@@ -117,7 +117,7 @@ fn close(ruby: &Ruby, rb_self: &Root) -> Result<(), Error> {
     })
 }
 
-fn is_closed(rb_self: &Root) -> bool {
+fn is_closed(rb_self: This<Root>) -> bool {
     rb_self
         .inner
         .lock()
@@ -127,7 +127,7 @@ fn is_closed(rb_self: &Root) -> bool {
 
 fn read(
     ruby: &Ruby,
-    rb_self: &Root,
+    rb_self: This<Root>,
     rel: RString,
     max_bytes: Option<u64>,
 ) -> Result<RString, Error> {
@@ -147,7 +147,7 @@ fn read(
 
 /// Returns the raw descriptor, owned by the caller from here: the facade wraps it in a `File`
 /// at once (and closes it if that fails).
-fn open(ruby: &Ruby, rb_self: &Root, rel: RString, mode: String, perm: u32) -> Result<i32, Error> {
+fn open(ruby: &Ruby, rb_self: This<Root>, rel: RString, mode: String, perm: u32) -> Result<i32, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
         let file = map(ruby, root.open(&rel.to_bytes(), &mode, perm))?;
@@ -157,7 +157,7 @@ fn open(ruby: &Ruby, rb_self: &Root, rel: RString, mode: String, perm: u32) -> R
 
 fn write(
     ruby: &Ruby,
-    rb_self: &Root,
+    rb_self: This<Root>,
     rel: RString,
     data: RString,
     perm: u32,
@@ -179,7 +179,7 @@ fn write(
 /// decides whether it is kept).
 fn store(
     ruby: &Ruby,
-    rb_self: &Root,
+    rb_self: This<Root>,
     data: RString,
     extension: Option<RString>,
     extensions: Vec<String>,
@@ -197,7 +197,7 @@ fn store(
     })
 }
 
-fn mkdir_p(ruby: &Ruby, rb_self: &Root, rel: RString, perm: u32) -> Result<(), Error> {
+fn mkdir_p(ruby: &Ruby, rb_self: This<Root>, rel: RString, perm: u32) -> Result<(), Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
         map(ruby, root.mkdir_p(&rel.to_bytes(), perm))
@@ -205,7 +205,7 @@ fn mkdir_p(ruby: &Ruby, rb_self: &Root, rel: RString, perm: u32) -> Result<(), E
 }
 
 /// `:missing`, `:file`, `:directory` or `:other`.
-fn kind(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<Symbol, Error> {
+fn kind(ruby: &Ruby, rb_self: This<Root>, rel: RString) -> Result<Symbol, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
         Ok(ruby.to_symbol(map(ruby, root.kind(&rel.to_bytes()))?.as_str()))
@@ -213,14 +213,14 @@ fn kind(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<Symbol, Error> {
 }
 
 /// An `O_PATH` descriptor for `File::Stat` (owned by the caller from here).
-fn stat_fd(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<i32, Error> {
+fn stat_fd(ruby: &Ruby, rb_self: This<Root>, rel: RString) -> Result<i32, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
         Ok(map(ruby, root.open_path(&rel.to_bytes()))?.into_raw_fd())
     })
 }
 
-fn entries(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<RArray, Error> {
+fn entries(ruby: &Ruby, rb_self: This<Root>, rel: RString) -> Result<RArray, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
         let names = map(ruby, root.entries(&rel.to_bytes()))?;
@@ -239,14 +239,14 @@ fn entries(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<RArray, Error> {
     })
 }
 
-fn resolve(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<String, Error> {
+fn resolve(ruby: &Ruby, rb_self: This<Root>, rel: RString) -> Result<String, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
         map(ruby, root.resolve(&rel.to_bytes()))
     })
 }
 
-fn subroot(ruby: &Ruby, rb_self: &Root, rel: RString) -> Result<Root, Error> {
+fn subroot(ruby: &Ruby, rb_self: This<Root>, rel: RString) -> Result<Root, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
         map(ruby, root.subroot(&rel.to_bytes())).map(Root::wrap)

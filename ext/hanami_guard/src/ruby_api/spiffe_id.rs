@@ -3,7 +3,7 @@
 use hanami_guard_core::identity::SpiffeId;
 use magnus::{function, method, prelude::*, typed_data::Obj, Error, RModule, RString, Ruby};
 
-use super::convert::interned_str;
+use super::convert::{interned_str, This};
 use crate::errors;
 
 /// The Ruby object: an immutable, validated SPIFFE ID.
@@ -39,24 +39,24 @@ impl RbSpiffeId {
         obj
     }
 
-    fn trust_domain(ruby: &Ruby, rb_self: &Self) -> RString {
+    fn trust_domain(ruby: &Ruby, rb_self: This<Self>) -> RString {
         interned_str(ruby, rb_self.0.trust_domain())
     }
 
-    fn path(ruby: &Ruby, rb_self: &Self) -> RString {
+    fn path(ruby: &Ruby, rb_self: This<Self>) -> RString {
         interned_str(ruby, rb_self.0.path())
     }
 
-    fn to_s(ruby: &Ruby, rb_self: &Self) -> RString {
+    fn to_s(ruby: &Ruby, rb_self: This<Self>) -> RString {
         interned_str(ruby, rb_self.0.as_str())
     }
 
-    fn member_of(&self, trust_domain: String) -> bool {
-        self.0.member_of(&trust_domain)
+    fn member_of(rb_self: This<Self>, trust_domain: String) -> bool {
+        rb_self.0.member_of(&trust_domain)
     }
 
-    fn same(&self, other: &RbSpiffeId) -> bool {
-        self.0 == other.0
+    fn same(rb_self: This<Self>, other: This<RbSpiffeId>) -> bool {
+        rb_self.0 == other.0
     }
 }
 

@@ -18,7 +18,7 @@ use magnus::{
 };
 
 use super::certificate::{wrap_verified, RbCertificate};
-use super::convert;
+use super::convert::{self, This};
 use super::convert::{frozen_str, with_bytes};
 use crate::{errors, gvl};
 
@@ -165,7 +165,7 @@ fn chain(ruby: &Ruby, intermediates: RArray) -> Result<Vec<Arc<Certificate>>, Er
     errors::map(ruby, check_chain_length(intermediates.len()))?;
     let mut out = Vec::with_capacity(intermediates.len());
     for i in 0..intermediates.len() {
-        let o: Obj<RbCertificate> = intermediates.entry(i as isize)?;
+        let o: This<RbCertificate> = intermediates.entry(i as isize)?;
         out.push(Arc::clone(&o.0));
     }
     Ok(out)
@@ -174,8 +174,8 @@ fn chain(ruby: &Ruby, intermediates: RArray) -> Result<Vec<Arc<Certificate>>, Er
 impl RbTrustStore {
     fn check(
         ruby: &Ruby,
-        rb_self: &Self,
-        cert: &RbCertificate,
+        rb_self: This<Self>,
+        cert: This<RbCertificate>,
         intermediates: RArray,
         at: i64,
     ) -> Result<hanami_guard_core::Result<VerifiedChain>, Error> {
@@ -198,8 +198,8 @@ impl RbTrustStore {
     /// The certificate again, as a new object that carries the verified chain.
     fn verify(
         ruby: &Ruby,
-        rb_self: &Self,
-        cert: &RbCertificate,
+        rb_self: This<Self>,
+        cert: This<RbCertificate>,
         intermediates: RArray,
         at: i64,
     ) -> Result<Obj<RbCertificate>, Error> {
@@ -213,8 +213,8 @@ impl RbTrustStore {
     /// `nil` when trusted, else the reason Symbol (no exception built for `verified?`).
     fn reason(
         ruby: &Ruby,
-        rb_self: &Self,
-        cert: &RbCertificate,
+        rb_self: This<Self>,
+        cert: This<RbCertificate>,
         intermediates: RArray,
         at: i64,
     ) -> Result<Option<Symbol>, Error> {
@@ -229,15 +229,15 @@ impl RbTrustStore {
         })
     }
 
-    fn client_auth(ruby: &Ruby, rb_self: &Self) -> Symbol {
+    fn client_auth(ruby: &Ruby, rb_self: This<Self>) -> Symbol {
         ruby.to_symbol(rb_self.0.current().client_auth().as_str())
     }
 
-    fn anchor_count(&self) -> usize {
-        self.0.current().anchor_count()
+    fn anchor_count(rb_self: This<Self>) -> usize {
+        rb_self.0.current().anchor_count()
     }
 
-    fn reload(ruby: &Ruby, rb_self: &Self) -> Result<bool, Error> {
+    fn reload(ruby: &Ruby, rb_self: This<Self>) -> Result<bool, Error> {
         errors::guard(ruby, || {
             let files = &rb_self.0;
             let result = gvl::nogvl(ruby, || files.reload())?;
@@ -246,7 +246,7 @@ impl RbTrustStore {
     }
 
     /// `{capacity:, size:, hits:, misses:}` of the verified-chain cache in force.
-    fn cache_stats(ruby: &Ruby, rb_self: &Self) -> Result<RHash, Error> {
+    fn cache_stats(ruby: &Ruby, rb_self: This<Self>) -> Result<RHash, Error> {
         let stats = rb_self.0.current().cache_stats();
         let out = ruby.hash_new();
         out.aset(ruby.to_symbol("capacity"), stats.capacity)?;
@@ -257,11 +257,11 @@ impl RbTrustStore {
         Ok(out)
     }
 
-    fn reloadable(&self) -> bool {
-        self.0.files().is_some()
+    fn reloadable(rb_self: This<Self>) -> bool {
+        rb_self.0.files().is_some()
     }
 
-    fn trust_domains(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+    fn trust_domains(ruby: &Ruby, rb_self: This<Self>) -> Result<RArray, Error> {
         let out = ruby.ary_new();
         for td in rb_self.0.current().trust_domains() {
             out.push(frozen_str(ruby, td))?;

@@ -5,7 +5,7 @@ use hanami_guard_core::identity::xfcc;
 use magnus::{function, prelude::*, Error, RArray, RModule, RString, Ruby};
 
 use super::certificate::RbCertificate;
-use super::convert::{frozen_str, frozen_strs, with_bytes};
+use super::convert::{frozen_str, frozen_strs, with_bytes, This};
 use crate::errors;
 
 fn parse(ruby: &Ruby, header: RString) -> Result<RArray, Error> {
@@ -37,7 +37,7 @@ fn parse(ruby: &Ruby, header: RString) -> Result<RArray, Error> {
 }
 
 /// Raises `CertificateError` unless `expected` is the certificate's SHA-256 (the core's rule).
-fn check_hash(ruby: &Ruby, expected: RString, cert: &RbCertificate) -> Result<(), Error> {
+fn check_hash(ruby: &Ruby, expected: RString, cert: This<RbCertificate>) -> Result<(), Error> {
     errors::guard(ruby, || {
         errors::map(ruby, with_bytes(expected, |b| xfcc::check_hash(b, &cert.0)))
     })
