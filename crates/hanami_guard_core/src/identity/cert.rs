@@ -259,8 +259,8 @@ impl Certificate {
         let mut has_eku = false;
         // Only the four extensions read here are decoded (deep parsing of every extension
         // costs more than the rest of the parse); webpki checks the others when verifying.
-        // Each extension is read once, into a list on the stack (a leaf has a handful).
-        let extensions: SmallVec<[frame::Extension<'_>; 12]> = frame.extensions().collect();
+        // The frame read each extension's envelope once, into a list on the stack.
+        let extensions = &frame.extensions;
         let keys: SmallVec<[u64; 12]> = extensions.iter().map(|e| oid_key(e.oid)).collect();
         // RFC 5280 4.2: an extension appears at most once. Two SAN extensions would let one
         // reader see different names from another. (Compare pairwise for the usual handful;
@@ -314,8 +314,8 @@ impl Certificate {
                 _ => {}
             }
         }
-        // The list borrows the DER, which moves into the certificate below.
-        drop(extensions);
+        // The frame borrows the DER, which moves into the certificate below.
+        drop(frame);
         // X509-SVID section 2: exactly one URI SAN. Two URIs are never reduced to one.
         let spiffe_id = match uris.as_slice() {
             [one] => SpiffeId::from_shared(Arc::clone(one)).ok(),

@@ -19,6 +19,8 @@
 //! subjectAltName, basicConstraints and keyUsage (the `frame_parity` fuzz target and the
 //! tests below); it may refuse more, never less.
 
+use smallvec::SmallVec;
+
 const BOOLEAN: u8 = 0x01;
 const INTEGER: u8 = 0x02;
 pub const BIT_STRING: u8 = 0x03;
@@ -150,22 +152,13 @@ pub struct Frame<'a> {
     pub not_after: i64,
     /// The subject's RDNs, as for the issuer.
     pub subject: &'a [u8],
-    /// The contents of the extensions SEQUENCE (empty when there is none), every extension's
-    /// envelope checked: read them with [`Frame::extensions`].
-    extensions: &'a [u8],
+    /// The extensions, in order, each envelope checked (a leaf has a handful: they stay on the
+    /// stack).
+    pub extensions: Extensions<'a>,
 }
 
-impl<'a> Frame<'a> {
-    /// The extensions, in order (their envelopes were checked by [`parse`]).
-    pub fn extensions(&self) -> impl Iterator<Item = Extension<'a>> + Clone + 'a {
-        let mut list = self.extensions;
-        std::iter::from_fn(move || {
-            let (ext, next) = expect(list, SEQUENCE)?;
-            list = next;
-            parse_extension(ext)
-        })
-    }
-}
+/// A certificate's extensions, as [`parse`] read them.
+pub type Extensions<'a> = SmallVec<[Extension<'a>; 12]>;
 
 /// Why a frame was refused, as a short phrase for the error message.
 pub type Refusal = &'static str;
@@ -237,7 +230,7 @@ fn parse_tbs(tbs: &[u8]) -> Result<Frame<'_>, Refusal> {
             i = rest;
         }
     }
-    let mut extensions: &[u8] = &[];
+    let mut extensions = Extensions::new();
     if !i.is_empty() {
         let (list, rest) = expect(i, EXTENSIONS).ok_or("unexpected data after the public key")?;
         if !rest.is_empty() {
@@ -250,10 +243,9 @@ fn parse_tbs(tbs: &[u8]) -> Result<Frame<'_>, Refusal> {
         let mut each = list;
         while !each.is_empty() {
             let (ext, next) = expect(each, SEQUENCE).ok_or("an extension is malformed")?;
-            parse_extension(ext).ok_or("an extension is malformed")?;
+            extensions.push(parse_extension(ext).ok_or("an extension is malformed")?);
             each = next;
         }
-        extensions = list;
     }
     Ok(Frame {
         serial,
