@@ -206,11 +206,11 @@ pub fn class_name(v: magnus::Value) -> String {
     unsafe { v.classname() }.into_owned()
 }
 
-/// The receiver of a method of a wrapped class, as magnus's `&T` gives it, but checked without
-/// an `rb_protect`. magnus calls `rb_check_typeddata`, which raises on a mismatch, so it sets
-/// up a protect frame on every call; here `rb_typeddata_is_kind_of`, which never raises, tests
-/// the type first (the same test, parent types included), and only then is the data read. A
-/// mismatch is the same `TypeError`.
+/// A wrapped value a native method receives (its receiver, or an argument), as magnus's `&T`
+/// gives it but checked without an `rb_protect`: magnus calls `rb_check_typeddata`, which
+/// raises on a mismatch, so it sets up a protect frame on every call. Here
+/// `rb_typeddata_is_kind_of`, which never raises, tests the type first (the same test), and only
+/// then is the data read. A mismatch is the same `TypeError`.
 pub struct This<T: 'static> {
     obj: &'static T,
 }
