@@ -139,6 +139,9 @@ CASES = [
            "TrustStore#verify", proc { cached_trust.verify(guard_leaf, intermediates: [guard_ica]) })
 ].freeze
 
+# Calls a second of each side, as benchmark-ips measured them: the CPU-time windows below are
+# sized from these, so that every window lasts long enough for Ruby to collect what it allocates.
+rates = {}
 results = CASES.to_h do |c|
   puts "\n== #{c.title}"
   report = Benchmark.ips do |x|
@@ -147,6 +150,8 @@ results = CASES.to_h do |c|
     x.report(c.guard_label, &c.guard)
     x.compare!
   end
+  ips = report.entries.to_h { |e| [e.label, e.ips] }
+  rates[c.name] = [ips.fetch(c.plain_label), ips.fetch(c.guard_label)]
   [c.name, ratio(report, c.guard_label, c.plain_label)]
 end
 
@@ -158,23 +163,32 @@ puts "\n== ratios (hanami_guard / plain Ruby, wall clock, higher is better)"
 results.each { |name, value| puts format("%<name>-48s %<ratio>8.1fx", name:, ratio: value) }
 
 # Wall-clock ratios swing when other processes compete for the CPU; thread CPU time does not.
-# Each timed run starts from a collected heap: Ruby sweeps lazily, so without the GC.start one
-# side would pay for freeing the other side's garbage (freeing an OpenSSL certificate costs far
-# more than freeing one of ours, and that cost used to land on whichever side ran next).
+# Each timed window starts from a collected heap (so that neither side pays for sweeping the
+# other's garbage) and ends with its own garbage collected, inside the window: a minor GC with an
+# immediate sweep, which frees what the calls made (for hanami_guard, the Rust values behind each
+# object: its DER, fields and boxes). Without it a side that allocates little could finish a short
+# window before Ruby collected even once and leave that cost outside every measurement; the
+# windows are also sized from the rates above to span many of Ruby's own collections.
 def cpu_us(iterations, &)
   GC.start
   start = Process.clock_gettime(Process::CLOCK_THREAD_CPUTIME_ID)
   iterations.times(&)
+  GC.start(full_mark: false, immediate_sweep: true)
   (Process.clock_gettime(Process::CLOCK_THREAD_CPUTIME_ID) - start) * 1e6 / iterations
 end
 
-n = Integer(ENV.fetch("BENCH_CPU_ITERATIONS", "3000"))
+# Calls for a window of about `seconds` of this side (at least 20).
+def calls_for(rate, seconds) = [(rate * seconds).ceil, 20].max
+
+window = Float(ENV.fetch("BENCH_WINDOW", "0.5"))
+round = Float(ENV.fetch("BENCH_ROUND", "0.1"))
 rounds = Integer(ENV.fetch("BENCH_ROUNDS", "15"))
 pairs = CASES.to_h { |c| [c.name, [c.plain, c.guard]] }
-puts "\n== thread CPU time per operation (#{n} iterations each)"
+puts "\n== thread CPU time per operation (windows of about #{window} s a side, garbage collected inside)"
 pairs.each do |name, (plain, guard)|
-  plain_us = cpu_us(n, &plain)
-  guard_us = cpu_us(n, &guard)
+  plain_rate, guard_rate = rates.fetch(name)
+  plain_us = cpu_us(calls_for(plain_rate, window), &plain)
+  guard_us = cpu_us(calls_for(guard_rate, window), &guard)
   puts format("%<name>-48s OpenSSL %<plain>8.2f us  hanami_guard %<guard>7.2f us  %<ratio>6.1fx",
               name:, plain: plain_us, guard: guard_us, ratio: plain_us / guard_us)
 end
@@ -184,10 +198,11 @@ end
 # then plain again...) and taking the median of the per-round ratios cancels that drift.
 def median(values) = values.sort[values.size / 2]
 
-puts "\n== interleaved: #{rounds} rounds of thread CPU time, median ratio (min..max)"
+puts "\n== interleaved: #{rounds} rounds of about #{round} s a side, thread CPU time, median ratio (min..max)"
 pairs.each do |name, (plain, guard)|
-  plain_n = [n / 20, 20].max
-  guard_n = plain_n * 10
+  plain_rate, guard_rate = rates.fetch(name)
+  plain_n = calls_for(plain_rate, round)
+  guard_n = calls_for(guard_rate, round)
   ratios = Array.new(rounds) { cpu_us(plain_n, &plain) / cpu_us(guard_n, &guard) }
   puts format("%<name>-48s %<median>6.1fx  (%<min>.1f..%<max>.1f)",
               name:, median: median(ratios), min: ratios.min, max: ratios.max)
