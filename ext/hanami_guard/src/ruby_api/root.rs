@@ -147,7 +147,13 @@ fn read(
 
 /// Returns the raw descriptor, owned by the caller from here: the facade wraps it in a `File`
 /// at once (and closes it if that fails).
-fn open(ruby: &Ruby, rb_self: This<Root>, rel: RString, mode: String, perm: u32) -> Result<i32, Error> {
+fn open(
+    ruby: &Ruby,
+    rb_self: This<Root>,
+    rel: RString,
+    mode: String,
+    perm: u32,
+) -> Result<i32, Error> {
     errors::guard(ruby, || {
         let root = rb_self.get(ruby)?;
         let file = map(ruby, root.open(&rel.to_bytes(), &mode, perm))?;
