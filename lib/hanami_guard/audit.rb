@@ -81,10 +81,10 @@ module HanamiGuard
       # Whether any finding is at least as severe as `severity`.
       #
       # @param severity [String, Symbol] low, medium, high or critical
-      # @raise [ArgumentError] for another name
+      # @raise [HanamiGuard::ConfigurationError] for another name (`details[:option]` is
+      #   `:fail_on`, the CLI's `--fail-on`)
       def fails?(severity = "low")
-        floor = Audit.severity_rank(severity)
-        findings.any? { |f| Audit.severity_rank(f.severity) >= floor }
+        @report.__send__(:_fails, Audit.severity_name(severity))
       end
 
       # @return [Hash] the JSON report (also a baseline file)
@@ -145,19 +145,15 @@ module HanamiGuard
       # @param threads [Integer] 0: one per CPU
       # @return [Result]
       # @raise [Errno::ENOENT] if a path does not exist
-      # @raise [HanamiGuard::ConfigurationError] if the baseline is not a report
-      # @raise [ArgumentError] for a negative thread count or a limit that is not positive
+      # @raise [HanamiGuard::ConfigurationError] if the baseline is not a report, for a negative
+      #   thread count or a limit that is not positive (`details[:option]` names which)
+      # @raise [TypeError, ArgumentError] for a count that is not a number (as `Integer()` raises)
       # @api public
       # @since 0.1.0
       def scan(*paths, baseline: nil, max_file_bytes: DEFAULT_MAX_FILE_BYTES, threads: 0)
         paths = DEFAULT_PATHS.select { |p| File.directory?(p) } if paths.empty?
         paths = paths.map { |p| File.path(p) }
-        max_file_bytes = Integer(max_file_bytes)
-        threads = Integer(threads)
-        raise ArgumentError, "max_file_bytes: must be positive" unless max_file_bytes.positive?
-        raise ArgumentError, "threads: must be 0 (one per CPU) or more" if threads.negative?
-
-        Result.new(_scan(paths, baseline_fingerprints(baseline), max_file_bytes, threads))
+        Result.new(_scan(paths, baseline_fingerprints(baseline), Integer(max_file_bytes), Integer(threads)))
       end
 
       # @return [Array<Hash>] every rule: id, severity, summary, fix
@@ -167,10 +163,18 @@ module HanamiGuard
         RULES
       end
 
+      # The severity a scan fails at, checked by the core.
+      #
+      # @return [String]
+      # @raise [HanamiGuard::ConfigurationError] unless it names one of {SEVERITIES}
       # @api private
-      def severity_rank(name)
-        SEVERITIES.index(name.to_s) or
-          raise ArgumentError, "unknown severity #{name.to_s[0, 20].inspect}: use one of #{SEVERITIES.join(", ")}"
+      def severity_name(value)
+        unless value.is_a?(Symbol) || value.is_a?(String)
+          raise ConfigurationError.new("fail_on: wants a severity (#{SEVERITIES.join(", ")}), not #{value.class}",
+                                       details: { option: :fail_on })
+        end
+
+        _severity(value.to_s).to_s
       end
 
       private

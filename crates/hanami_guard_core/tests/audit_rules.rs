@@ -201,3 +201,57 @@ end
         .collect();
     assert_eq!(got, vec![(3, "file-access")]);
 }
+
+/// `--fail-on`: a report fails at a severity exactly when one of its findings reaches it, and a
+/// name outside the four is a configuration error that lists them.
+#[test]
+fn a_report_fails_at_the_severities_its_findings_reach() {
+    use hanami_guard_core::audit::{Report, Severity};
+
+    let result = analyze_marked("tls_verify_none.rb");
+    let worst = result
+        .findings
+        .iter()
+        .map(|f| f.severity())
+        .max()
+        .expect("the fixture has findings");
+    // Both answers are reached: the fixture's worst is below the worst there is.
+    assert!(
+        worst > Severity::Low && worst < Severity::Critical,
+        "{worst:?}"
+    );
+    let report = Report {
+        findings: result.findings.clone(),
+        ..Report::default()
+    };
+    for floor in Severity::ALL {
+        assert_eq!(report.fails_at(floor), floor <= worst, "{floor:?}");
+        assert!(!Report::default().fails_at(floor));
+        assert_eq!(Severity::parse(floor.as_str()).ok(), Some(floor));
+    }
+    for bad in ["severe", "High", "", "info"] {
+        let err = Severity::parse(bad).expect_err(bad);
+        assert_eq!(err.kind(), "configuration");
+        assert!(
+            err.to_string().contains("low, medium, high, critical"),
+            "{err}"
+        );
+    }
+}
+
+/// A file limit of 0 would skip every file and report nothing: refused, naming the option.
+#[test]
+fn a_scan_refuses_a_file_limit_of_zero() {
+    use hanami_guard_core::audit::{scan, Options};
+    use hanami_guard_core::Field;
+
+    let options = Options {
+        max_file_bytes: 0,
+        ..Options::default()
+    };
+    let err = scan(&[fixtures()], &options).expect_err("refused");
+    assert_eq!(err.kind(), "configuration");
+    assert_eq!(err.details(), &[("option", Field::Name("max_file_bytes"))]);
+    let report = scan(&[fixtures()], &Options::default()).expect("scans");
+    assert!(report.files > 5 && !report.findings.is_empty());
+}

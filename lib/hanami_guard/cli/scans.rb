@@ -9,16 +9,18 @@ module HanamiGuard
       options = { format: "text", fail_on: "low" }
       parse_options { |o| audit_options(o, options) }
       options[:format] = "json" if @json
-      HanamiGuard::Audit.severity_rank(options[:fail_on])
+      fail_on = begin
+        HanamiGuard::Audit.severity_name(options[:fail_on])
+      rescue HanamiGuard::ConfigurationError => e
+        raise UsageError, e.message
+      end
       result = audit_scan(options)
       if options[:write_baseline]
         CLI.write_atomically(options[:write_baseline], result.to_json)
         return say("wrote #{result.findings.size} findings to #{options[:write_baseline]}")
       end
       @stdout.puts(options[:format] == "text" ? result.to_text : result.public_send(:"to_#{options[:format]}"))
-      result.fails?(options[:fail_on]) ? NO : OK
-    rescue ArgumentError => e
-      raise UsageError, e.message
+      result.fails?(fail_on) ? NO : OK
     end
 
     def audit_options(parser, options)

@@ -98,7 +98,19 @@ RSpec.describe HanamiGuard::Audit do
       clean = described_class.scan(File.join(fixtures, "tls_verify_none.rb"))
       expect(clean.fails?(:critical)).to be(false)
       expect(clean.fails?("high")).to be(true)
-      expect { clean.fails?("severe") }.to raise_error(ArgumentError, /low, medium, high, critical/)
+      expect(%w[low medium].map { |s| clean.fails?(s) }).to eq([true, true])
+      expect(clean.fails?).to be(true)
+    end
+
+    it "refuses a severity it does not know, as a wrong fail_on:, before and after a scan" do
+      ["severe", "High", "", :info, 3, nil].each do |bad|
+        [-> { result.fails?(bad) }, -> { described_class.severity_name(bad) }].each do |call|
+          expect(&call).to raise_error(HanamiGuard::ConfigurationError, /low, medium, high, critical/) { |e|
+            expect(e.details).to eq(option: :fail_on)
+          }
+        end
+      end
+      expect(described_class.severity_name(:critical)).to eq("critical")
     end
   end
 
@@ -133,9 +145,13 @@ RSpec.describe HanamiGuard::Audit do
     end
   end
 
-  it "refuses a negative thread count and a file limit that is not positive" do
-    expect { described_class.scan(fixtures, threads: -1) }.to raise_error(ArgumentError, /threads/)
-    expect { described_class.scan(fixtures, max_file_bytes: 0) }.to raise_error(ArgumentError, /max_file_bytes/)
+  it "refuses a negative thread count and a file limit that is not positive, naming the option" do
+    { { threads: -1 } => :threads, { max_file_bytes: 0 } => :max_file_bytes,
+      { max_file_bytes: -5 } => :max_file_bytes }.each do |options, option|
+      expect { described_class.scan(fixtures, **options) }
+        .to raise_error(HanamiGuard::ConfigurationError, /\A#{option}: .*give/) { |e| expect(e.details).to eq(option:) }
+    end
+    expect(described_class.scan(fixtures, threads: "1", max_file_bytes: 1 << 20).files).to be > 5
   end
 
   it "skips files over max_file_bytes and lists them" do

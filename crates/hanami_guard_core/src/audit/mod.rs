@@ -139,6 +139,15 @@ pub struct FileResult {
 /// Scans `paths` (files or directories). A path that does not exist is an error; everything
 /// below it that cannot be read is skipped and reported.
 pub fn scan(paths: &[PathBuf], options: &Options) -> crate::Result<Report> {
+    if options.max_file_bytes == 0 {
+        return Err(crate::Error::configuration(
+            "max_file_bytes: 0 would skip every file: give the largest file to analyse, in bytes",
+        )
+        .with(
+            crate::error::key::OPTION,
+            crate::Field::Name("max_file_bytes"),
+        ));
+    }
     let started = Instant::now();
     let (files, skipped, results) = walk_and_analyse(paths, options)?;
 

@@ -15,6 +15,12 @@ const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const FINGERPRINT_KEY: &str = "hanamiGuard/v1";
 
 impl Report {
+    /// Whether any finding is at least as severe as `floor`: a scan with `--fail-on floor`
+    /// fails.
+    pub fn fails_at(&self, floor: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity() >= floor)
+    }
+
     /// The JSON report: findings, counts, skipped files. Saved, it is a baseline file.
     pub fn to_json(&self) -> String {
         let report = json!({

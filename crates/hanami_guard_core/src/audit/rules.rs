@@ -33,15 +33,18 @@ impl Severity {
         }
     }
 
-    /// Parses a name from [`Severity::as_str`]; anything else is refused with the list.
+    /// Parses a name from [`Severity::as_str`]; anything else is refused (a configuration
+    /// error: the name is the bar a scan fails at) with the list of valid names.
     pub fn parse(name: &str) -> crate::Result<Severity> {
         Severity::ALL
             .into_iter()
             .find(|s| s.as_str() == name)
             .ok_or_else(|| {
-                crate::Error::Argument(format!(
-                    "unknown severity {:?}: use one of low, medium, high, critical",
-                    crate::error::excerpt(name, 20)
+                let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+                crate::Error::configuration(format!(
+                    "unknown severity \"{}\": use one of {}",
+                    crate::error::excerpt(name, 40),
+                    names.join(", ")
                 ))
             })
     }

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hanami_guard_core::audit::{self as core, Rule, Severity};
+use hanami_guard_core::error::key;
+use hanami_guard_core::{Error as CoreError, Field};
 use magnus::{function, method, prelude::*, Error, RArray, RHash, RModule, RString, Ruby};
 
 use super::convert::{frozen_str, with_bytes, This};
@@ -31,21 +33,53 @@ impl Report {
     fn sarif(rb_self: This<Self>, tool_version: String) -> String {
         rb_self.0.to_sarif(&tool_version)
     }
+
+    /// Whether any finding is at or above the severity named `fail_on`.
+    fn fails(ruby: &Ruby, rb_self: This<Self>, fail_on: RString) -> Result<bool, Error> {
+        errors::guard(ruby, || Ok(rb_self.0.fails_at(severity(ruby, fail_on)?)))
+    }
+}
+
+/// The severity named `name`; anything else is refused as a wrong `fail_on:` (the facade's only
+/// severity argument: the bar a scan fails at).
+fn severity(ruby: &Ruby, name: RString) -> Result<Severity, Error> {
+    let name = with_bytes(name, |b| String::from_utf8_lossy(b).into_owned());
+    errors::map(
+        ruby,
+        Severity::parse(&name).map_err(|e| e.with(key::OPTION, Field::Name("fail_on"))),
+    )
+}
+
+/// `Audit._severity(name)`: the name, checked, as a Symbol.
+fn check_severity(ruby: &Ruby, name: RString) -> Result<magnus::Symbol, Error> {
+    errors::guard(ruby, || Ok(ruby.to_symbol(severity(ruby, name)?.as_str())))
 }
 
 fn scan(
     ruby: &Ruby,
     paths: RArray,
     baseline: RArray,
-    max_file_bytes: u64,
-    threads: usize,
+    max_file_bytes: i64,
+    threads: i64,
 ) -> Result<RHash, Error> {
     errors::guard(ruby, || {
         let paths: Vec<PathBuf> = paths.to_vec()?;
         let baseline: HashSet<String> = baseline.to_vec::<String>()?.into_iter().collect();
         let options = core::Options {
-            max_file_bytes,
-            threads,
+            max_file_bytes: count(
+                ruby,
+                max_file_bytes,
+                "max_file_bytes",
+                "the largest file to analyse, in bytes",
+            )?,
+            threads: count(
+                ruby,
+                threads,
+                "threads",
+                "0 for one per CPU, or a number of threads",
+            )?
+            .try_into()
+            .unwrap_or(usize::MAX),
             baseline,
         };
         let report = errors::map(ruby, gvl::nogvl(ruby, || core::scan(&paths, &options))?)?;
@@ -54,6 +88,17 @@ fn scan(
         wrapped.freeze();
         h.aset("report", wrapped)?;
         Ok(h)
+    })
+}
+
+/// A count given as the keyword `option`: never negative.
+fn count(ruby: &Ruby, n: i64, option: &'static str, wanted: &str) -> Result<u64, Error> {
+    u64::try_from(n).map_err(|_| {
+        errors::to_ruby(
+            ruby,
+            CoreError::configuration(format!("{option}: {n} is negative: give {wanted}"))
+                .with(key::OPTION, Field::Name(option)),
+        )
     })
 }
 
@@ -133,6 +178,7 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     report.undef_default_alloc_func();
     report.define_private_method("_json", method!(Report::json, 0))?;
     report.define_private_method("_sarif", method!(Report::sarif, 1))?;
+    report.define_private_method("_fails", method!(Report::fails, 1))?;
     m.singleton_class()?
         .define_private_method("_scan", function!(scan, 4))?;
     m.singleton_class()?
@@ -141,6 +187,8 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
         .define_private_method("_rules", function!(rules, 0))?;
     m.singleton_class()?
         .define_private_method("_severities", function!(severities, 0))?;
+    m.singleton_class()?
+        .define_private_method("_severity", function!(check_severity, 1))?;
     m.const_set("DEFAULT_MAX_FILE_BYTES", core::DEFAULT_MAX_FILE_BYTES)?;
     Ok(())
 }
