@@ -56,6 +56,17 @@ module HanamiGuard
   class CertificateError < Error
     # The {Error#kind} of this class.
     KIND = :certificate
+
+    # Every {Error#check} a CertificateError carries (the core's list): `:empty`, `:too_large`,
+    # `:not_certificate` (PEM holding a key or a CSR: `details[:label]` names it),
+    # `:no_certificate`, `:pem` (framing), `:base64`, `:malformed` (`details[:part]`: which part
+    # of the certificate), `:trailing_data`, `:repeated_extension`, `:malformed_extension`
+    # (`details[:extension]`), `:multiple_certificates`, `:spiffe_id`, `:distinguished_name`,
+    # `:xfcc`, `:xfcc_hash`. A certificate refused inside a bundle or header has
+    # `details[:index]`, its 1-based position.
+    CHECKS = %i[empty too_large not_certificate no_certificate pem base64 malformed trailing_data
+                repeated_extension malformed_extension multiple_certificates spiffe_id distinguished_name
+                xfcc xfcc_hash].freeze
   end
 
   # Chain verification failed. {#reason} says why, as a Symbol.

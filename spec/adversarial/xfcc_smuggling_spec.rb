@@ -38,7 +38,7 @@ RSpec.describe "XFCC smuggling" do
   it "refuses a second Cert, Chain, Hash, Subject or By in one element, whatever the case" do
     %w[Cert Chain Hash Subject By].each do |key|
       header = "#{key}=a;#{key.downcase}=b"
-      expect { HanamiGuard::Xfcc.parse(header) }.to raise_error(HanamiGuard::CertificateError, /second/)
+      expect { HanamiGuard::Xfcc.parse(header) }.to raise_error(certificate_error(:xfcc))
     end
   end
 
@@ -53,15 +53,15 @@ RSpec.describe "XFCC smuggling" do
   it "refuses a Hash that belongs to another certificate" do
     header = "Hash=#{OpenSSL::Digest::SHA256.hexdigest(good.to_der)};Cert=\"#{enc(evil.to_pem)}\""
     element = HanamiGuard::Xfcc.parse(header).first
-    expect { HanamiGuard::Xfcc.certificate(element) }.to raise_error(HanamiGuard::CertificateError, /Hash/)
+    expect { HanamiGuard::Xfcc.certificate(element) }.to raise_error(certificate_error(:xfcc_hash))
   end
 
   it "checks Hash against the certificate actually used when Cert carries two" do
     good_hash = OpenSSL::Digest::SHA256.hexdigest(good.to_der)
     element = HanamiGuard::Xfcc.parse("Hash=#{good_hash};Cert=\"#{enc(evil.to_pem + good.to_pem)}\"").first
-    expect { HanamiGuard::Xfcc.certificate(element) }.to raise_error(HanamiGuard::CertificateError, /Hash/)
+    expect { HanamiGuard::Xfcc.certificate(element) }.to raise_error(certificate_error(:xfcc_hash))
     element = HanamiGuard::Xfcc.parse("Hash=#{good_hash};Chain=\"#{enc(evil.to_pem + good.to_pem)}\"").first
-    expect { HanamiGuard::Xfcc.chain(element) }.to raise_error(HanamiGuard::CertificateError, /Hash/)
+    expect { HanamiGuard::Xfcc.chain(element) }.to raise_error(certificate_error(:xfcc_hash))
   end
 
   it "finishes in bounded time on huge and pathological headers", :slow do
@@ -72,7 +72,7 @@ RSpec.describe "XFCC smuggling" do
       backslashes = "Subject=\"#{'\\"' * (n * 5)}\""
       expect(HanamiGuard::Xfcc.parse(backslashes).first["Subject"].size).to eq(n * 5)
       open_quote = "Subject=\"#{"a;b,c=" * (n * 3)}"
-      expect { HanamiGuard::Xfcc.parse(open_quote) }.to raise_error(HanamiGuard::CertificateError, /unterminated/)
+      expect { HanamiGuard::Xfcc.parse(open_quote) }.to raise_error(certificate_error(:xfcc))
       elements = (["By=a"] * n).join(",")
       expect(HanamiGuard::Xfcc.parse(elements).size).to eq(n)
       percent = "Cert=#{"%" * (n * 10)}"

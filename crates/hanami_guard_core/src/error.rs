@@ -144,9 +144,10 @@ impl From<&str> for Refusal {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The input is not a certificate (kind `certificate`).
+    /// The input is not a certificate, a name, a SPIFFE ID or a client certificate header the
+    /// core reads (kind `certificate`).
     #[error("{0}")]
-    Certificate(String),
+    Certificate(Refusal),
     /// Chain verification failed (kind `untrusted`).
     #[error("{message}")]
     Untrusted {
@@ -175,7 +176,7 @@ pub enum Error {
     CommandNotAllowed(Refusal),
     /// The command could not be run at all: spawn failed, ... (kind `command`).
     #[error("{0}")]
-    Command(String),
+    Command(Refusal),
     /// A policy definition is invalid (kind `policy`).
     #[error("{0}")]
     Policy(Refusal),
@@ -218,6 +219,25 @@ impl Error {
             Error::Configuration(_) => "configuration",
             Error::Argument(_) => "argument",
         }
+    }
+
+    /// An [`Error::Certificate`] with `message`, refused by the rule `check`.
+    pub fn certificate(check: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(
+            crate::identity::cert::check::ALL.contains(&check),
+            "{check} is not in check::ALL"
+        );
+        Error::Certificate(Refusal::new(message)).check(check)
+    }
+
+    /// An [`Error::Command`] with `message`, for the reason `check` (one of
+    /// [`crate::command::check::ALL`]).
+    pub fn command(check: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(
+            crate::command::check::ALL.contains(&check),
+            "{check} is not in check::ALL"
+        );
+        Error::Command(Refusal::new(message)).check(check)
     }
 
     /// An [`Error::Path`] with `message`; add fields with [`Error::check`] and [`Error::with`].
@@ -264,6 +284,16 @@ impl Error {
         self.with(key::CHECK, Field::Name(check))
     }
 
+    /// Puts `prefix` before the message (where in a bundle, which part), keeping the fields; a
+    /// variant without a [`Refusal`] is unchanged.
+    #[must_use]
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        if let Some(r) = self.refusal_mut() {
+            r.message.insert_str(0, prefix);
+        }
+        self
+    }
+
     /// Sets the field `key` (one of [`key`]); a variant without a [`Refusal`] is unchanged.
     #[must_use]
     pub fn with(mut self, key: &'static str, value: Field) -> Self {
@@ -275,9 +305,11 @@ impl Error {
 
     fn refusal(&self) -> Option<&Refusal> {
         match self {
-            Error::Path(r)
+            Error::Certificate(r)
+            | Error::Path(r)
             | Error::PathEscape(r)
             | Error::CommandNotAllowed(r)
+            | Error::Command(r)
             | Error::Policy(r)
             | Error::Configuration(r) => Some(r),
             _ => None,
@@ -286,9 +318,11 @@ impl Error {
 
     fn refusal_mut(&mut self) -> Option<&mut Refusal> {
         match self {
-            Error::Path(r)
+            Error::Certificate(r)
+            | Error::Path(r)
             | Error::PathEscape(r)
             | Error::CommandNotAllowed(r)
+            | Error::Command(r)
             | Error::Policy(r)
             | Error::Configuration(r) => Some(r),
             _ => None,
@@ -332,6 +366,16 @@ pub mod key {
     pub const KEY: &str = "key";
     /// The option (keyword) that was set wrongly.
     pub const OPTION: &str = "option";
+    /// The part of a certificate found malformed (`subject`, `validity`, ...).
+    pub const PART: &str = "part";
+    /// The certificate extension found malformed (`subjectAltName`, ...).
+    pub const EXTENSION: &str = "extension";
+    /// The label of the PEM block found where a certificate was wanted (`PRIVATE KEY`, ...).
+    pub const LABEL: &str = "label";
+    /// The 1-based position of the certificate refused in a bundle or header.
+    pub const INDEX: &str = "index";
+    /// The `errno` an operating-system call failed with.
+    pub const ERRNO: &str = "errno";
 }
 
 /// A short, printable excerpt of untrusted input for an error message: at most `max` chars,
@@ -425,7 +469,7 @@ mod tests {
     #[test]
     fn every_kind_is_listed_once_and_every_reason_once() {
         let errors = [
-            Error::Certificate(String::new()),
+            Error::certificate("empty", String::new()),
             Error::Untrusted {
                 reason: UntrustedReason::Invalid,
                 message: String::new(),
@@ -434,7 +478,7 @@ mod tests {
             Error::path_escape(String::new()),
             Error::io(std::io::Error::from_raw_os_error(2), ""),
             Error::command_not_allowed(String::new()),
-            Error::Command(String::new()),
+            Error::command("internal", String::new()),
             Error::policy(String::new()),
             Error::configuration(String::new()),
             Error::Argument(String::new()),
@@ -471,8 +515,16 @@ mod tests {
             ]
         );
         assert_eq!(e.detail(key::PLACEHOLDER), Some(&Field::Text("v".into())));
-        let certificate = Error::Certificate("x".into()).check("nul");
-        assert!(certificate.details().is_empty());
+        let io = Error::io(std::io::Error::from_raw_os_error(2), "x").check("nul");
+        assert!(io.details().is_empty());
+        let certificate = Error::certificate("pem", "x")
+            .with(key::INDEX, Field::Int(2))
+            .prefixed("certificate 2 of the bundle: ");
+        assert_eq!(certificate.to_string(), "certificate 2 of the bundle: x");
+        assert_eq!(
+            certificate.details(),
+            &[("check", Field::Name("pem")), ("index", Field::Int(2))]
+        );
     }
 
     #[test]

@@ -158,8 +158,39 @@ fn check(rc: c_int, what: &str) -> io::Result<()> {
         Ok(())
     } else {
         let e = io::Error::from_raw_os_error(rc);
-        Err(io::Error::new(e.kind(), format!("{what}: {e}")))
+        Err(io::Error::new(
+            e.kind(),
+            Failed {
+                message: format!("{what}: {e}"),
+                errno: rc,
+            },
+        ))
     }
+}
+
+/// A C library call that returned an error number instead of setting `errno`: the message names
+/// the call, and the number is kept for [`errno_of`].
+#[derive(Debug)]
+struct Failed {
+    message: String,
+    errno: c_int,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failed {}
+
+/// The `errno` behind an I/O error: its raw OS error, or the number a C library call returned.
+pub fn errno_of(e: &io::Error) -> Option<i32> {
+    e.raw_os_error().or_else(|| {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<Failed>())
+            .map(|failed| failed.errno)
+    })
 }
 
 /// Owns an initialised `posix_spawnattr_t` and destroys it on drop.

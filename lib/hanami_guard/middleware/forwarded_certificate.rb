@@ -31,8 +31,8 @@ module HanamiGuard
       # @raise [CertificateError] unless value is exactly one certificate and nothing else
       def one(value)
         case @format
-        when :pem_escaped then only_one(pem_certificates(percent_decode(value)))
-        when :pem then only_one(pem_certificates(value))
+        when :pem_escaped then HanamiGuard::Certificate.send(:_parse_pem_one, percent_decode(value))
+        when :pem then HanamiGuard::Certificate.send(:_parse_pem_one, value)
         else HanamiGuard::Certificate.parse(base64_der(value))
         end
       end
@@ -60,21 +60,14 @@ module HanamiGuard
         HanamiGuard::Certificate.send(:_parse_pem_only, value)
       end
 
-      def only_one(certificates)
-        return certificates.first if certificates.size == 1
-
-        raise CertificateError, "the forwarded header holds #{certificates.size} certificates, not one; " \
-                                "check the proxy's format (pem, pem_escaped, der_base64, xfcc)"
-      end
-
       # Base64 DER, optionally wrapped in colons (an RFC 8941 byte sequence, as RFC 9440 sends it).
       def base64_der(value)
         text = value.strip
         text = text[1..-2] if text.length >= 2 && text.start_with?(":") && text.end_with?(":")
         text.unpack1("m0")
       rescue ArgumentError
-        raise CertificateError, "the forwarded header is not base64 DER; check the proxy's format " \
-                                "(pem, pem_escaped, der_base64, xfcc)"
+        raise CertificateError.new("the forwarded header is not base64 DER; check the proxy's format " \
+                                   "(pem, pem_escaped, der_base64, xfcc)", details: { check: :base64 })
       end
     end
   end

@@ -170,6 +170,18 @@ RSpec.describe HanamiGuard::Command do
   end
 
   describe "#run" do
+    it "raises CommandError with the check and errno the kernel gave when the child cannot start" do
+      Dir.mktmpdir do |dir|
+        exe = File.join(dir, "not-a-program")
+        File.binwrite(exe, "\x7fELF not a program")
+        File.chmod(0o755, exe)
+        expect { described_class.new(exe).run }.to raise_error(HanamiGuard::CommandError) { |e|
+          expect([e.class, e.kind, e.details]).to eq([HanamiGuard::CommandError, :command,
+                                                      { check: :start, errno: Errno::ENOEXEC::Errno }])
+        }
+      end
+    end
+
     let(:printf) { described_class.new("printf %s {value}") }
 
     it "passes each value as exactly one argument, byte for byte" do

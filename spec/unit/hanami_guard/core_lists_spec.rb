@@ -10,6 +10,28 @@ RSpec.describe "the lists shared with the core" do
     expect(HanamiGuard::UntrustedCertificate::REASONS).to eq(HanamiGuard::Native::UNTRUSTED_REASONS)
   end
 
+  it "gives CertificateError the core's checks, and the core sets one on every refusal" do
+    expect(HanamiGuard::CertificateError::CHECKS).to eq(HanamiGuard::Native::CERTIFICATE_CHECKS)
+    key = "-----BEGIN EC PRIVATE KEY-----\nQUJD\n-----END EC PRIVATE KEY-----\n"
+    { "" => [:empty], "nope" => [:malformed, { part: :certificate }],
+      key => [:not_certificate, { label: "EC PRIVATE KEY" }],
+      "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n" => [:base64],
+      "-----BEGIN CERTIFICATE-----\nQUJD\n" => [:pem] }.each do |input, (check, details)|
+      expect { HanamiGuard::Certificate.parse(input) }.to raise_error(certificate_error(check, **details.to_h))
+    end
+    expect { HanamiGuard::SpiffeId.parse("spiffe://a/../b") }.to raise_error(certificate_error(:spiffe_id))
+    expect { HanamiGuard::DistinguishedName.parse("CN") }.to raise_error(certificate_error(:distinguished_name))
+  end
+
+  it "documents the core's certificate and command checks, every one" do
+    table = File.read(File.expand_path("../../../docs/errors.md", __dir__))
+    { "CertificateError" => HanamiGuard::Native::CERTIFICATE_CHECKS,
+      "CommandError" => HanamiGuard::Native::COMMAND_CHECKS }.each do |name, checks|
+      row = table.lines.find { |line| line.start_with?("| `#{name}` |") }
+      expect(row.split("|")[3].scan(/`:(\w+)`/).flatten.map(&:to_sym)).to eq(checks), name
+    end
+  end
+
   it "raises each kind of core error as the class whose KIND is that kind" do
     classes = HanamiGuard::Native::ERROR_CLASSES
     expect(HanamiGuard::Native::ERROR_KINDS - classes.keys).to eq(%i[io argument])

@@ -106,7 +106,7 @@ RSpec.describe HanamiGuard::DistinguishedName do
     it "refuses malformed strings" do
       ["CN", "CN=a;O=b", "=x", "CN=a,", ",CN=a", "CN=a\"b", "CN=\\q", "CN=\\4", "Nope=x", "CN=#abc", "CN=#zz",
        "CN=a+", "CN=\\C3\\28", "CN=a\0b"].each do |bad|
-        expect { described_class.parse(bad) }.to raise_error(HanamiGuard::CertificateError, /distinguished name/)
+        expect { described_class.parse(bad) }.to raise_error(certificate_error(:distinguished_name))
       end
       expect { described_class.parse(nil) }.to raise_error(TypeError)
     end

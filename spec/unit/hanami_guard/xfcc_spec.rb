@@ -59,7 +59,7 @@ RSpec.describe HanamiGuard::Xfcc do
       ["", " ", "By", "=x", "By=a;=b", "By=a;;Hash=b", "By=a,", "By=a;", "Subject=\"unterminated",
        "By=a=b", "By=a\"b", "Hash=a;Hash=b", "Cert=a;cert=b", "Chain=a;Chain=b", "Subject=a;SUBJECT=b",
        "Foo=bar", "Cert=%zz", "Subject=\"a\"b"].each do |bad|
-        expect { described_class.parse(bad) }.to raise_error(HanamiGuard::CertificateError, /x-forwarded-client-cert/)
+        expect { described_class.parse(bad) }.to raise_error(certificate_error(:xfcc))
       end
       expect { described_class.parse(nil) }.to raise_error(TypeError)
     end
@@ -79,11 +79,11 @@ RSpec.describe HanamiGuard::Xfcc do
       element = described_class.parse("Hash=#{other};Cert=\"#{encoded_cert}\"").first
       expect do
         described_class.certificate(element)
-      end.to raise_error(HanamiGuard::CertificateError, /Hash does not match/)
+      end.to raise_error(certificate_error(:xfcc_hash))
       # An element built by hand: bytes that are not UTF-8 are a mismatch too, not an EncodingError.
       forged = element.merge("Hash" => "\xFF#{fingerprint[1..]}".b)
       expect { described_class.certificate(forged) }
-        .to raise_error(HanamiGuard::CertificateError, /Hash does not match/)
+        .to raise_error(certificate_error(:xfcc_hash))
       expect { described_class.certificate(element.merge("Hash" => 1)) }.to raise_error(TypeError)
     end
 

@@ -29,6 +29,23 @@ use std::time::Duration;
 use crate::cancel::Cancel;
 use crate::error::{excerpt, key, Error, Field, Result};
 pub use crate::sys::Rlimits;
+
+/// Why a command could not be run at all: the `check` of an [`Error::Command`].
+pub mod check {
+    /// The child could not be started (`errno` says why: ENOENT, EACCES, ENOEXEC, ...), or a
+    /// pipe or wait for it failed.
+    pub const START: &str = "start";
+    /// The Landlock sandbox could not be applied to the thread that starts commands.
+    pub const SANDBOX: &str = "sandbox";
+    /// Something else in the process reaped the child first, so its exit status is lost.
+    pub const STATUS_LOST: &str = "status_lost";
+    /// A state the supervisor never reaches unless it has a bug (a pid of 0, a wait that
+    /// returned early, the spawner thread gone, a second cancel).
+    pub const INTERNAL: &str = "internal";
+
+    /// Every check, in the order above.
+    pub const ALL: [&str; 4] = [START, SANDBOX, STATUS_LOST, INTERNAL];
+}
 pub use sandbox::{FsRules, LandlockReport, LandlockStatus, NetRules};
 pub use supervise::Running;
 pub use template::Template;

@@ -464,7 +464,10 @@ impl Landlock {
     /// the kernel enforced.
     pub fn restrict_current_thread(&self) -> Result<LandlockReport> {
         let failed = |e: landlock::RulesetError| {
-            Error::Command(format!("could not apply the Landlock domain: {e}"))
+            Error::command(
+                super::check::SANDBOX,
+                format!("could not apply the Landlock domain: {e}"),
+            )
         };
         let all_fs = AccessFs::from_all(TARGET_ABI);
         let tcp = AccessNet::from_all(ABI::V4);

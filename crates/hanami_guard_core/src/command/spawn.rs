@@ -16,8 +16,8 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use super::sandbox::{Landlock, LandlockReport, LandlockStatus};
 use super::supervise::io_err;
-use super::{Command, Rlimits, SpawnMethod};
-use crate::error::{Error, Result};
+use super::{check, Command, Rlimits, SpawnMethod};
+use crate::error::{key, Error, Field, Result};
 use crate::sys;
 
 pub(super) fn to_cstrings(argv: Vec<Vec<u8>>) -> Result<Vec<CString>> {
@@ -113,10 +113,17 @@ fn spawner() -> Option<Spawner> {
 /// what Landlock did.
 pub(super) fn spawn_sealed(cmd: &Command, job: SpawnJob) -> Result<(i32, LandlockReport)> {
     let failed = |e: std::io::Error| {
-        Error::Command(format!(
-            "could not start {}: {e}",
-            crate::error::excerpt(&cmd.exe_c.to_string_lossy(), 80)
-        ))
+        let err = Error::command(
+            check::START,
+            format!(
+                "could not start {}: {e}",
+                crate::error::excerpt(&cmd.exe_c.to_string_lossy(), 80)
+            ),
+        );
+        match sys::errno_of(&e) {
+            Some(n) => err.with(key::ERRNO, Field::Int(u64::from(n.unsigned_abs()))),
+            None => err,
+        }
     };
     if cmd.landlock.as_ref().is_some_and(Landlock::is_default) {
         if let Some((tx, report)) = spawner() {
@@ -129,8 +136,9 @@ pub(super) fn spawn_sealed(cmd: &Command, job: SpawnJob) -> Result<(i32, Landloc
                     return result.map(|pid| (pid, report)).map_err(failed);
                 }
             }
-            return Err(Error::Command(
-                "the hanami_guard spawner thread stopped; the command was not run".into(),
+            return Err(Error::command(
+                check::INTERNAL,
+                "the hanami_guard spawner thread stopped; the command was not run",
             ));
         }
     }

@@ -19,9 +19,9 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 
 use super::spawn::{spawn_sealed, to_cstrings, SpawnJob};
-use super::{Command, Output, Sandbox};
+use super::{check, Command, Output, Sandbox};
 use crate::cancel::Cancel;
-use crate::error::{Error, Result};
+use crate::error::{key, Error, Field, Result};
 use crate::sys;
 
 /// After the leader exits, how long to keep reading pipes that a process which left the group
@@ -33,7 +33,15 @@ const CHUNK: usize = 64 * 1024;
 
 pub(super) fn io_err(e: impl Into<std::io::Error>, what: &str) -> Error {
     let e: std::io::Error = e.into();
-    Error::Command(format!("could not run the command ({what}): {e}"))
+    let errno = sys::errno_of(&e);
+    let err = Error::command(
+        check::START,
+        format!("could not run the command ({what}): {e}"),
+    );
+    match errno {
+        Some(n) => err.with(key::ERRNO, Field::Int(u64::from(n.unsigned_abs()))),
+        None => err,
+    }
 }
 
 /// Moves a descriptor above 2, so that the child's `dup2` onto 0, 1 and 2 cannot clobber one
@@ -177,8 +185,12 @@ pub(super) fn start(cmd: &Command, argv: Vec<Vec<u8>>, stdin: Option<Vec<u8>>) -
         rlimits: cmd.rlimits,
     };
     let (raw_pid, landlock) = spawn_sealed(cmd, job)?;
-    let pid = Pid::from_raw(raw_pid)
-        .ok_or_else(|| Error::Command("the C library returned pid 0 for the child".into()))?;
+    let pid = Pid::from_raw(raw_pid).ok_or_else(|| {
+        Error::command(
+            check::INTERNAL,
+            "the C library returned pid 0 for the child",
+        )
+    })?;
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
     Ok(Running {
         pid,
@@ -384,8 +396,9 @@ impl Running {
     /// `cancelled` set.
     pub fn cancel(&mut self) -> Result<Output> {
         if self.reaped {
-            return Err(Error::Command(
-                "the command had already finished and was reaped".into(),
+            return Err(Error::command(
+                check::INTERNAL,
+                "the command had already finished and was reaped",
             ));
         }
         self.cancelled = true;
@@ -395,8 +408,9 @@ impl Running {
         match self.wait(None)? {
             Some(output) => Ok(output),
             // Without a wake signal the wait only returns once the child is reaped.
-            None => Err(Error::Command(
-                "the wait for the cancelled command returned early (a bug)".into(),
+            None => Err(Error::command(
+                check::INTERNAL,
+                "the wait for the cancelled command returned early (a bug)",
             )),
         }
     }
@@ -410,11 +424,11 @@ impl Running {
         let status =
             match rustix::process::waitid(WaitId::Pid(pid), WaitIdOptions::EXITED) {
                 Ok(Some(s)) => s,
-                Ok(None) | Err(_) => return Err(Error::Command(
+                Ok(None) | Err(_) => return Err(Error::command(
+                    check::STATUS_LOST,
                     "the command's exit status was lost: something else in this process reaped \
                      it (SIGCHLD set to IGNORE, or Process.wait without a pid); do not reap \
-                     children you did not start"
-                        .into(),
+                     children you did not start",
                 )),
             };
         Ok(Output {

@@ -45,7 +45,7 @@ use super::dn::DistinguishedName;
 use super::frame;
 use super::pem::{self, MAX_CERTIFICATE_DER};
 use super::spiffe::SpiffeId;
-use crate::error::{Error, Result};
+use crate::error::{key, Error, Field, Result};
 
 /// The largest number of certificates [`Certificate::parse_chain`] reads from one bundle.
 pub const MAX_CHAIN: usize = 1024;
@@ -114,18 +114,91 @@ pub struct Certificate {
     fingerprint: OnceLock<Fingerprint>,
 }
 
-fn bad(what: &str) -> Error {
-    Error::Certificate(what.to_owned())
-}
-
-fn label_hint(label: &str) -> String {
-    if label.contains("PRIVATE KEY") {
+/// A refusal of PEM input whose blocks hold no certificate, the first block's `label` said how.
+fn not_certificate(label: &str) -> Error {
+    let message = if label.contains("PRIVATE KEY") {
         format!("the input is a {label}, not a certificate: pass the certificate (never send a private key)")
     } else if label.contains("REQUEST") {
         format!("the input is a {label} (a CSR), not a certificate: pass the signed certificate")
     } else {
         format!("the PEM input has a {label} block but no CERTIFICATE block")
-    }
+    };
+    // A label is at most 64 upper-case letters, digits and spaces (pem::blocks checks it).
+    Error::certificate(check::NOT_CERTIFICATE, message).with(key::LABEL, Field::Text(label.into()))
+}
+
+fn no_certificate(message: &str) -> Error {
+    Error::certificate(check::NO_CERTIFICATE, message)
+}
+
+fn malformed_extension(name: &'static str) -> Error {
+    Error::certificate(
+        check::MALFORMED_EXTENSION,
+        format!("the certificate's {name} extension is malformed: refused"),
+    )
+    .with(key::EXTENSION, Field::Name(name))
+}
+
+/// A certificate's subject or issuer (`part`) whose RDNs are malformed.
+fn malformed_name(e: Error, part: &'static str) -> Error {
+    e.prefixed(&format!("the {part} is malformed: "))
+        .check(check::MALFORMED)
+        .with(key::PART, Field::Name(part))
+}
+
+/// The rules a certificate (and the names, SPIFFE IDs and headers read with it) is refused by:
+/// the `check` of an [`Error::Certificate`].
+pub mod check {
+    /// Empty input.
+    pub const EMPTY: &str = "empty";
+    /// Larger than a certificate ever is (64 KiB of DER), or a bundle of too many.
+    pub const TOO_LARGE: &str = "too_large";
+    /// PEM whose blocks hold no certificate (a key, a CSR): `label` names the block.
+    pub const NOT_CERTIFICATE: &str = "not_certificate";
+    /// PEM without a complete block.
+    pub const NO_CERTIFICATE: &str = "no_certificate";
+    /// PEM framing: an unclosed or mislabelled BEGIN or END line, text around the blocks where
+    /// only blocks belong.
+    pub const PEM: &str = "pem";
+    /// A PEM body that is not base64.
+    pub const BASE64: &str = "base64";
+    /// DER that is not an X.509 certificate: `part` names where.
+    pub const MALFORMED: &str = "malformed";
+    /// Bytes after the certificate.
+    pub const TRAILING_DATA: &str = "trailing_data";
+    /// An extension present twice.
+    pub const REPEATED_EXTENSION: &str = "repeated_extension";
+    /// An extension read here that is malformed: `extension` names it.
+    pub const MALFORMED_EXTENSION: &str = "malformed_extension";
+    /// More than one certificate where one belongs (a forwarded client certificate).
+    pub const MULTIPLE_CERTIFICATES: &str = "multiple_certificates";
+    /// Not a SPIFFE ID.
+    pub const SPIFFE_ID: &str = "spiffe_id";
+    /// A distinguished name string (RFC 4514) or DER that is malformed.
+    pub const DISTINGUISHED_NAME: &str = "distinguished_name";
+    /// A malformed `x-forwarded-client-cert` header.
+    pub const XFCC: &str = "xfcc";
+    /// An XFCC element whose `Hash` is not its certificate's.
+    pub const XFCC_HASH: &str = "xfcc_hash";
+
+    /// Every check, in the order above.
+    pub const ALL: [&str; 15] = [
+        EMPTY,
+        TOO_LARGE,
+        NOT_CERTIFICATE,
+        NO_CERTIFICATE,
+        PEM,
+        BASE64,
+        MALFORMED,
+        TRAILING_DATA,
+        REPEATED_EXTENSION,
+        MALFORMED_EXTENSION,
+        MULTIPLE_CERTIFICATES,
+        SPIFFE_ID,
+        DISTINGUISHED_NAME,
+        XFCC,
+        XFCC_HASH,
+    ];
 }
 
 impl Certificate {
@@ -143,8 +216,8 @@ impl Certificate {
                     other.get_or_insert(block.label);
                 }
                 Err(match other {
-                    Some(label) => Error::Certificate(label_hint(label)),
-                    None => bad("the PEM input has no complete CERTIFICATE block"),
+                    Some(label) => not_certificate(label),
+                    None => no_certificate("the PEM input has no complete CERTIFICATE block"),
                 })
             }
         }
@@ -164,16 +237,17 @@ impl Certificate {
                         continue;
                     }
                     if out.len() == MAX_CHAIN {
-                        return Err(Error::Certificate(format!(
-                            "the bundle holds more than {MAX_CHAIN} certificates: refused"
-                        )));
+                        return Err(Error::certificate(
+                            check::TOO_LARGE,
+                            format!("the bundle holds more than {MAX_CHAIN} certificates: refused"),
+                        ));
                     }
                     out.push(Self::from_block(block.body, out.len() + 1, "the bundle")?);
                 }
                 if out.is_empty() {
                     return Err(match other {
-                        Some(label) => Error::Certificate(label_hint(label)),
-                        None => bad("the PEM input has no complete CERTIFICATE block"),
+                        Some(label) => not_certificate(label),
+                        None => no_certificate("the PEM input has no complete CERTIFICATE block"),
                     });
                 }
                 Ok(out)
@@ -187,27 +261,49 @@ impl Certificate {
     pub fn parse_pem_only(input: &[u8]) -> Result<Vec<Self>> {
         let blocks = pem::only_blocks(input)?;
         if blocks.is_empty() {
-            return Err(bad("the PEM text holds no CERTIFICATE block"));
+            return Err(no_certificate("the PEM text holds no CERTIFICATE block"));
         }
         if blocks.len() > MAX_CHAIN {
-            return Err(Error::Certificate(format!(
-                "the PEM text holds more than {MAX_CHAIN} certificates: refused"
-            )));
+            return Err(Error::certificate(
+                check::TOO_LARGE,
+                format!("the PEM text holds more than {MAX_CHAIN} certificates: refused"),
+            ));
         }
         blocks
             .iter()
             .enumerate()
             .map(|(i, block)| {
                 if block.label != "CERTIFICATE" {
-                    return Err(Error::Certificate(format!(
-                        "block {} of the PEM text is a {}, not a CERTIFICATE: refused",
-                        i + 1,
-                        block.label
-                    )));
+                    return Err(Error::certificate(
+                        check::NOT_CERTIFICATE,
+                        format!(
+                            "block {} of the PEM text is a {}, not a CERTIFICATE: refused",
+                            i + 1,
+                            block.label
+                        ),
+                    )
+                    .with(key::LABEL, Field::Text(block.label.into()))
+                    .with(key::INDEX, Field::Int(i as u64 + 1)));
                 }
                 Self::from_block(block.body, i + 1, "the PEM text")
             })
             .collect()
+    }
+
+    /// Parses PEM text that holds exactly one `CERTIFICATE` block and whitespace: the client
+    /// certificate a proxy forwards, where a second block would be a second claimant.
+    pub fn parse_pem_one(input: &[u8]) -> Result<Self> {
+        let mut certificates = Self::parse_pem_only(input)?;
+        match certificates.len() {
+            1 => Ok(certificates.remove(0)),
+            n => Err(Error::certificate(
+                check::MULTIPLE_CERTIFICATES,
+                format!(
+                    "the PEM text holds {n} certificates where one belongs: refused (a second \
+                     block would be a second claimant)"
+                ),
+            )),
+        }
     }
 
     /// The certificate in the body of a CERTIFICATE block, the `n`th of `source`: its errors
@@ -215,36 +311,52 @@ impl Certificate {
     fn from_block(body: &[u8], n: usize, source: &str) -> Result<Self> {
         pem::decode_body(body, MAX_CERTIFICATE_DER)
             .and_then(Self::from_der)
-            .map_err(|e| Error::Certificate(format!("certificate {n} of {source}: {e}")))
+            .map_err(|e| {
+                e.prefixed(&format!("certificate {n} of {source}: "))
+                    .with(key::INDEX, Field::Int(n as u64))
+            })
     }
 
     /// Parses one DER certificate, refusing trailing bytes and anything over 64 KiB.
     pub fn from_der(der: Vec<u8>) -> Result<Self> {
         if der.is_empty() {
-            return Err(bad("the certificate is empty"));
+            return Err(Error::certificate(check::EMPTY, "the certificate is empty"));
         }
         if der.len() > MAX_CERTIFICATE_DER {
-            return Err(Error::Certificate(format!(
-                "the certificate is larger than {} KiB: refused",
-                MAX_CERTIFICATE_DER / 1024
-            )));
+            return Err(Error::certificate(
+                check::TOO_LARGE,
+                format!(
+                    "the certificate is larger than {} KiB: refused",
+                    MAX_CERTIFICATE_DER / 1024
+                ),
+            ));
         }
-        let (frame, rest) = frame::parse(&der).map_err(|why| {
-            Error::Certificate(format!(
-                "the DER is not a valid X.509 certificate ({why}): check the input is a \
-                 certificate, not a key or a CSR, and that it was not truncated"
-            ))
+        let (frame, rest) = frame::parse(&der).map_err(|refused| {
+            Error::certificate(
+                check::MALFORMED,
+                format!(
+                    "the DER is not a valid X.509 certificate ({}): check the input is a \
+                     certificate, not a key or a CSR, and that it was not truncated",
+                    refused.why
+                ),
+            )
+            .with(key::PART, Field::Name(refused.part))
         })?;
         if !rest.is_empty() {
-            return Err(Error::Certificate(format!(
-                "{} bytes follow the certificate's DER: refused (trailing data can hide a second \
-                 certificate)",
-                rest.len()
-            )));
+            return Err(Error::certificate(
+                check::TRAILING_DATA,
+                format!(
+                    "{} bytes follow the certificate's DER: refused (trailing data can hide a \
+                     second certificate)",
+                    rest.len()
+                ),
+            ));
         }
-        DistinguishedName::validate_name_contents(frame.subject)?;
+        DistinguishedName::validate_name_contents(frame.subject)
+            .map_err(|e| malformed_name(e, "subject"))?;
         let subject_range = range_in(&der, frame.subject)?;
-        DistinguishedName::validate_name_contents(frame.issuer)?;
+        DistinguishedName::validate_name_contents(frame.issuer)
+            .map_err(|e| malformed_name(e, "issuer"))?;
         let issuer_range = range_in(&der, frame.issuer_der)?;
         let serial_range = range_in(&der, frame.serial)?;
         let (not_before, not_after) = (frame.not_before, frame.not_after);
@@ -278,16 +390,12 @@ impl Certificate {
             oids.windows(2).any(|w| w[0] == w[1])
         };
         if repeated {
-            return Err(bad(
+            return Err(Error::certificate(
+                check::REPEATED_EXTENSION,
                 "the certificate repeats an extension (RFC 5280 forbids it): refused",
             ));
         }
         for (ext, &key) in extensions.iter().zip(&keys) {
-            let malformed = |name: &str| {
-                Error::Certificate(format!(
-                    "the certificate's {name} extension is malformed: refused"
-                ))
-            };
             match key {
                 KEY_SAN => {
                     read_san(
@@ -300,15 +408,17 @@ impl Certificate {
                 }
                 KEY_BASIC_CONSTRAINTS => {
                     is_ca = frame::basic_constraints(ext.value)
-                        .ok_or_else(|| malformed("basicConstraints"))?;
+                        .ok_or_else(|| malformed_extension("basicConstraints"))?;
                 }
                 KEY_KEY_USAGE => {
-                    key_usage =
-                        Some(frame::key_usage(ext.value).ok_or_else(|| malformed("keyUsage"))?);
+                    key_usage = Some(
+                        frame::key_usage(ext.value)
+                            .ok_or_else(|| malformed_extension("keyUsage"))?,
+                    );
                 }
                 KEY_EXT_KEY_USAGE => {
                     client_auth = eku_has_client_auth(ext.value)
-                        .ok_or_else(|| malformed("extendedKeyUsage"))?;
+                        .ok_or_else(|| malformed_extension("extendedKeyUsage"))?;
                     has_eku = true;
                 }
                 _ => {}
@@ -560,7 +670,10 @@ enum Kind {
 
 fn classify(input: &[u8]) -> Result<Kind> {
     if input.is_empty() || input.iter().all(u8::is_ascii_whitespace) {
-        return Err(bad("the certificate input is empty"));
+        return Err(Error::certificate(
+            check::EMPTY,
+            "the certificate input is empty",
+        ));
     }
     // DER: a SEQUENCE with a long-form length. Checked first so a DER certificate whose names
     // contain "-----BEGIN " is never mistaken for PEM.
@@ -573,9 +686,11 @@ fn classify(input: &[u8]) -> Result<Kind> {
     if input[0] == 0x30 {
         return Ok(Kind::Der);
     }
-    Err(bad(
+    Err(Error::certificate(
+        check::MALFORMED,
         "the input is neither PEM (no \"-----BEGIN CERTIFICATE-----\" line) nor DER",
-    ))
+    )
+    .with(key::PART, Field::Name("certificate")))
 }
 
 /// Lowercase hex, without going through `fmt` for every byte.
@@ -625,7 +740,7 @@ fn read_san(
     emails: &mut Vec<CompactString>,
     ip_addresses: &mut Vec<CompactString>,
 ) -> Result<()> {
-    let malformed = || bad("the certificate's subjectAltName extension is malformed: refused");
+    let malformed = || malformed_extension("subjectAltName");
     if !frame::is_der(value) {
         return Err(malformed());
     }
@@ -662,7 +777,10 @@ enum GeneralName<'a> {
 fn general_name(name: frame::Tlv<'_>) -> Result<GeneralName<'_>> {
     const CONTEXT: u8 = 0x80;
     const CONSTRUCTED: u8 = 0x20;
-    let invalid = || bad("a subjectAltName entry is malformed (invalid string)");
+    let invalid = || {
+        malformed_extension("subjectAltName")
+            .prefixed("a subjectAltName entry is malformed (invalid string): ")
+    };
     let string = |content| std::str::from_utf8(content).map_err(|_| invalid());
     match name.tag {
         // [1] rfc822Name, [2] dNSName, [6] uniformResourceIdentifier: IA5Strings (read as UTF-8,
@@ -670,9 +788,10 @@ fn general_name(name: frame::Tlv<'_>) -> Result<GeneralName<'_>> {
         t if t == CONTEXT | 1 => Ok(GeneralName::Email(string(name.content)?)),
         t if t == CONTEXT | 2 => Ok(GeneralName::Dns(string(name.content)?)),
         t if t == CONTEXT | 6 => Ok(GeneralName::Uri(string(name.content)?)),
-        t if t == CONTEXT | 7 => ip_text(name.content)
-            .map(GeneralName::Ip)
-            .ok_or_else(|| bad("a subjectAltName IP address is neither 4 nor 16 bytes")),
+        t if t == CONTEXT | 7 => ip_text(name.content).map(GeneralName::Ip).ok_or_else(|| {
+            malformed_extension("subjectAltName")
+                .prefixed("a subjectAltName IP address is neither 4 nor 16 bytes: ")
+        }),
         // [0] otherName: SEQUENCE { type-id OID, [0] EXPLICIT value } under an implicit tag.
         t if t == CONTEXT | CONSTRUCTED => match frame::expect(name.content, frame::OID) {
             Some((oid, _)) if !oid.is_empty() => Ok(GeneralName::Other),
@@ -681,7 +800,10 @@ fn general_name(name: frame::Tlv<'_>) -> Result<GeneralName<'_>> {
         // [4] directoryName: a Name, explicitly tagged.
         t if t == CONTEXT | CONSTRUCTED | 4 => match frame::name(name.content) {
             Some((_, rdns, [])) => {
-                DistinguishedName::validate_name_contents(rdns)?;
+                DistinguishedName::validate_name_contents(rdns).map_err(|e| {
+                    malformed_extension("subjectAltName")
+                        .prefixed(&format!("a subjectAltName directoryName: {e}: "))
+                })?;
                 Ok(GeneralName::Other)
             }
             _ => Err(invalid()),
@@ -733,9 +855,11 @@ fn range_in(whole: &[u8], part: &[u8]) -> Result<(usize, usize)> {
     let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
     match start.checked_add(part.len()) {
         Some(end) if end <= whole.len() => Ok((start, end)),
-        _ => Err(bad(
+        _ => Err(Error::certificate(
+            check::MALFORMED,
             "internal error: a parsed field lies outside the DER (a bug)",
-        )),
+        )
+        .with(key::PART, Field::Name("certificate"))),
     }
 }
 
@@ -932,10 +1056,13 @@ mod tests {
             assert!(Certificate::parse(bad).is_err());
         }
         let key = b"-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n";
-        let err = Certificate::parse(key)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("PRIVATE KEY"), "{err}");
+        let err = Certificate::parse(key).expect_err("a key is not a certificate");
+        assert_eq!(
+            err.details(),
+            &[
+                (key::CHECK, Field::Name(check::NOT_CERTIFICATE)),
+                (key::LABEL, Field::Text("PRIVATE KEY".into()))
+            ]
+        );
     }
 }

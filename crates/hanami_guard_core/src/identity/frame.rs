@@ -160,21 +160,46 @@ pub struct Frame<'a> {
 /// A certificate's extensions, as [`parse`] read them.
 pub type Extensions<'a> = SmallVec<[Extension<'a>; 12]>;
 
-/// Why a frame was refused, as a short phrase for the error message.
-pub type Refusal = &'static str;
+/// Why a frame was refused: the part of the certificate at fault (a name from a closed set, for
+/// code) and a short phrase for the error message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// `certificate` (the outer SEQUENCE), `signature_algorithm`, `signature`, `version`,
+    /// `serial`, `issuer`, `validity`, `subject`, `public_key`, `unique_id` or `extensions`.
+    pub part: &'static str,
+    /// What is wrong there.
+    pub why: &'static str,
+}
+
+const fn refused(part: &'static str, why: &'static str) -> Refusal {
+    Refusal { part, why }
+}
 
 /// Parses a whole certificate. Returns the frame and the bytes after the certificate.
 pub fn parse(der: &[u8]) -> Result<(Frame<'_>, &[u8]), Refusal> {
-    let (cert, after) = expect(der, SEQUENCE).ok_or("not a DER SEQUENCE, or truncated")?;
-    let (tbs, rest) = expect(cert, SEQUENCE).ok_or("no tbsCertificate SEQUENCE")?;
-    let rest = algorithm(rest).ok_or("the signatureAlgorithm is malformed")?;
-    let (signature, rest) =
-        expect(rest, BIT_STRING).ok_or("the signatureValue is not a BIT STRING")?;
+    let (cert, after) =
+        expect(der, SEQUENCE).ok_or(refused("certificate", "not a DER SEQUENCE, or truncated"))?;
+    let (tbs, rest) =
+        expect(cert, SEQUENCE).ok_or(refused("certificate", "no tbsCertificate SEQUENCE"))?;
+    let rest = algorithm(rest).ok_or(refused(
+        "signature_algorithm",
+        "the signatureAlgorithm is malformed",
+    ))?;
+    let (signature, rest) = expect(rest, BIT_STRING).ok_or(refused(
+        "signature",
+        "the signatureValue is not a BIT STRING",
+    ))?;
     if !is_bit_string(signature) {
-        return Err("the signatureValue is not a DER BIT STRING");
+        return Err(refused(
+            "signature",
+            "the signatureValue is not a DER BIT STRING",
+        ));
     }
     if !rest.is_empty() {
-        return Err("bytes follow the signature inside the certificate");
+        return Err(refused(
+            "certificate",
+            "bytes follow the signature inside the certificate",
+        ));
     }
     Ok((parse_tbs(tbs)?, after))
 }
@@ -182,21 +207,28 @@ pub fn parse(der: &[u8]) -> Result<(Frame<'_>, &[u8]), Refusal> {
 fn parse_tbs(tbs: &[u8]) -> Result<Frame<'_>, Refusal> {
     let mut i = tbs;
     if i.first() == Some(&VERSION) {
-        let (version, rest) = expect(i, VERSION).ok_or("the version is malformed")?;
+        let (version, rest) =
+            expect(i, VERSION).ok_or(refused("version", "the version is malformed"))?;
         match expect(version, INTEGER) {
             Some((&[0..=2], &[])) => {}
-            _ => return Err("the version is not v1, v2 or v3"),
+            _ => return Err(refused("version", "the version is not v1, v2 or v3")),
         }
         i = rest;
     }
-    let (serial, rest) = expect(i, INTEGER).ok_or("the serialNumber is not an INTEGER")?;
+    let (serial, rest) =
+        expect(i, INTEGER).ok_or(refused("serial", "the serialNumber is not an INTEGER"))?;
     if serial.is_empty() {
-        return Err("the serialNumber is empty");
+        return Err(refused("serial", "the serialNumber is empty"));
     }
-    let rest = algorithm(rest).ok_or("the signature AlgorithmIdentifier is malformed")?;
-    let (issuer_der, issuer, rest) = name(rest).ok_or("the issuer is malformed")?;
+    let rest = algorithm(rest).ok_or(refused(
+        "signature_algorithm",
+        "the signature AlgorithmIdentifier is malformed",
+    ))?;
+    let (issuer_der, issuer, rest) =
+        name(rest).ok_or(refused("issuer", "the issuer is malformed"))?;
     // Validity ::= SEQUENCE { notBefore Time, notAfter Time }, Time a UTCTime or GeneralizedTime.
-    let (validity, rest) = expect(rest, SEQUENCE).ok_or("the validity is malformed")?;
+    let (validity, rest) =
+        expect(rest, SEQUENCE).ok_or(refused("validity", "the validity is malformed"))?;
     let (not_before, not_after) = match read(validity) {
         Some((a, after)) => match read(after) {
             Some((b, [])) => (time(a), time(b)),
@@ -205,18 +237,35 @@ fn parse_tbs(tbs: &[u8]) -> Result<Frame<'_>, Refusal> {
         None => (None, None),
     };
     let (Some(not_before), Some(not_after)) = (not_before, not_after) else {
-        return Err("the validity is malformed (RFC 5280: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ)");
+        return Err(refused(
+            "validity",
+            "the validity is malformed (RFC 5280: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ)",
+        ));
     };
-    let (_, subject, rest) = name(rest).ok_or("the subject is malformed")?;
+    let (_, subject, rest) = name(rest).ok_or(refused("subject", "the subject is malformed"))?;
     // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
-    let (spki, mut i) = expect(rest, SEQUENCE).ok_or("the subjectPublicKeyInfo is malformed")?;
+    let (spki, mut i) = expect(rest, SEQUENCE).ok_or(refused(
+        "public_key",
+        "the subjectPublicKeyInfo is malformed",
+    ))?;
     match algorithm(spki).map(read) {
         Some(Some((key, []))) if key.tag == BIT_STRING && is_bit_string(key.content) => {}
-        _ => return Err("the subjectPublicKeyInfo is malformed"),
+        _ => {
+            return Err(refused(
+                "public_key",
+                "the subjectPublicKeyInfo is malformed",
+            ))
+        }
     }
     for (tag, what) in [
-        (ISSUER_UID, "the issuerUniqueID is malformed"),
-        (SUBJECT_UID, "the subjectUniqueID is malformed"),
+        (
+            ISSUER_UID,
+            refused("unique_id", "the issuerUniqueID is malformed"),
+        ),
+        (
+            SUBJECT_UID,
+            refused("unique_id", "the subjectUniqueID is malformed"),
+        ),
     ] {
         if i.first() == Some(&tag) {
             let (bits, rest) = expect(i, tag).ok_or(what)?;
@@ -232,18 +281,31 @@ fn parse_tbs(tbs: &[u8]) -> Result<Frame<'_>, Refusal> {
     }
     let mut extensions = Extensions::new();
     if !i.is_empty() {
-        let (list, rest) = expect(i, EXTENSIONS).ok_or("unexpected data after the public key")?;
+        let (list, rest) = expect(i, EXTENSIONS).ok_or(refused(
+            "extensions",
+            "unexpected data after the public key",
+        ))?;
         if !rest.is_empty() {
-            return Err("bytes follow the extensions inside the tbsCertificate");
+            return Err(refused(
+                "extensions",
+                "bytes follow the extensions inside the tbsCertificate",
+            ));
         }
-        let (list, rest) = expect(list, SEQUENCE).ok_or("the extensions are not a SEQUENCE")?;
+        let (list, rest) = expect(list, SEQUENCE)
+            .ok_or(refused("extensions", "the extensions are not a SEQUENCE"))?;
         if !rest.is_empty() {
-            return Err("bytes follow the extensions SEQUENCE");
+            return Err(refused(
+                "extensions",
+                "bytes follow the extensions SEQUENCE",
+            ));
         }
         let mut each = list;
         while !each.is_empty() {
-            let (ext, next) = expect(each, SEQUENCE).ok_or("an extension is malformed")?;
-            extensions.push(parse_extension(ext).ok_or("an extension is malformed")?);
+            let (ext, next) =
+                expect(each, SEQUENCE).ok_or(refused("extensions", "an extension is malformed"))?;
+            extensions.push(
+                parse_extension(ext).ok_or(refused("extensions", "an extension is malformed"))?,
+            );
             each = next;
         }
     }

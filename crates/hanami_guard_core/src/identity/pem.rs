@@ -4,6 +4,7 @@
 use base64::Engine;
 
 use crate::error::{Error, Result};
+use crate::identity::cert::check;
 
 /// The largest DER certificate accepted. Real certificates are a few KiB; a bigger one is an
 /// attempt to make the parser or the logs carry megabytes.
@@ -57,10 +58,10 @@ pub fn only_blocks(input: &[u8]) -> Result<Vec<Block<'_>>> {
     loop {
         let gap = &it.rest[..find(it.rest, BEGIN).unwrap_or(it.rest.len())];
         if !gap.iter().all(u8::is_ascii_whitespace) {
-            return Err(Error::Certificate(
+            return Err(Error::certificate(
+                check::PEM,
                 "the PEM text holds something besides its blocks: only PEM blocks and whitespace \
-                 are accepted here"
-                    .into(),
+                 are accepted here",
             ));
         }
         match it.next() {
@@ -83,9 +84,9 @@ impl<'a> Iterator for Blocks<'a> {
         let after_begin = &self.rest[start + BEGIN.len()..];
         let Some(label_end) = find(after_begin, DASHES) else {
             self.rest = &[];
-            return Some(Err(Error::Certificate(
-                "the PEM BEGIN line is not closed by \"-----\": check the PEM text was not cut"
-                    .into(),
+            return Some(Err(Error::certificate(
+                check::PEM,
+                "the PEM BEGIN line is not closed by \"-----\": check the PEM text was not cut",
             )));
         };
         let label_bytes = &after_begin[..label_end];
@@ -99,18 +100,20 @@ impl<'a> Iterator for Blocks<'a> {
             }
             _ => {
                 self.rest = &[];
-                return Some(Err(Error::Certificate(
-                    "the PEM BEGIN line has an invalid label: expected \"-----BEGIN CERTIFICATE-----\"".into(),
-                )));
+                return Some(Err(Error::certificate(check::PEM,
+                    "the PEM BEGIN line has an invalid label: expected \"-----BEGIN CERTIFICATE-----\"")));
             }
         };
         let body_and_rest = &after_begin[label_end + DASHES.len()..];
         // The END line must carry the same label (RFC 7468 section 2).
         let Some(end) = find(body_and_rest, END) else {
             self.rest = &[];
-            return Some(Err(Error::Certificate(format!(
-                "the PEM block \"{label}\" has no END line: the text was probably truncated"
-            ))));
+            return Some(Err(Error::certificate(
+                check::PEM,
+                format!(
+                    "the PEM block \"{label}\" has no END line: the text was probably truncated"
+                ),
+            )));
         };
         let body = &body_and_rest[..end];
         let after_end = &body_and_rest[end + END.len()..];
@@ -119,9 +122,12 @@ impl<'a> Iterator for Blocks<'a> {
             && &after_end[label.len()..label.len() + DASHES.len()] == DASHES;
         if !closing_ok {
             self.rest = &[];
-            return Some(Err(Error::Certificate(format!(
+            return Some(Err(Error::certificate(
+                check::PEM,
+                format!(
                 "the PEM block \"{label}\" ends with a different END line: the bundle is malformed"
-            ))));
+            ),
+            )));
         }
         self.rest = &after_end[label.len() + DASHES.len()..];
         Some(Ok(Block { label, body }))
@@ -151,10 +157,10 @@ const fn decode_table() -> [u8; 256] {
 static DECODE: [u8; 256] = decode_table();
 
 fn bad_base64() -> Error {
-    Error::Certificate(
+    Error::certificate(
+        check::BASE64,
         "the PEM block is not valid base64: check it was not edited or cut, and that URL-encoded \
-         text (%2B, %3D) was decoded first"
-            .into(),
+         text (%2B, %3D) was decoded first",
     )
 }
 
@@ -166,10 +172,13 @@ pub fn decode_body(body: &[u8], max: usize) -> Result<Vec<u8>> {
     if body.len() / 4 * 3 > max + max / 8 + 3 {
         let significant = body.iter().filter(|b| !b.is_ascii_whitespace()).count();
         if significant / 4 * 3 > max + 3 {
-            return Err(Error::Certificate(format!(
-                "the PEM block decodes to more than {} KiB: a certificate is never that large",
-                max / 1024
-            )));
+            return Err(Error::certificate(
+                check::TOO_LARGE,
+                format!(
+                    "the PEM block decodes to more than {} KiB: a certificate is never that large",
+                    max / 1024
+                ),
+            ));
         }
     }
     let out = match decode_lines(body) {
@@ -177,10 +186,10 @@ pub fn decode_body(body: &[u8], max: usize) -> Result<Vec<u8>> {
         None => decode_careful(body)?,
     };
     if out.len() > max {
-        return Err(Error::Certificate(format!(
-            "the certificate is larger than {} KiB: refused",
-            max / 1024
-        )));
+        return Err(Error::certificate(
+            check::TOO_LARGE,
+            format!("the certificate is larger than {} KiB: refused", max / 1024),
+        ));
     }
     Ok(out)
 }

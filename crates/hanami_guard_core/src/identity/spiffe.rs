@@ -5,6 +5,7 @@
 //! port, query, fragment, percent-encoding).
 
 use crate::error::{excerpt, Error, Result};
+use crate::identity::cert::check;
 
 /// The longest SPIFFE ID accepted (SPIFFE ID spec, section 2.3).
 pub const MAX_SPIFFE_ID: usize = 2048;
@@ -22,7 +23,10 @@ pub struct SpiffeId {
 }
 
 fn invalid(input: &str, why: &str) -> Error {
-    Error::Certificate(format!("invalid SPIFFE ID {:?}: {why}", excerpt(input, 80)))
+    Error::certificate(
+        check::SPIFFE_ID,
+        format!("invalid SPIFFE ID {:?}: {why}", excerpt(input, 80)),
+    )
 }
 
 /// The characters of a trust domain (`TD`) and of a path segment (`SEGMENT`), one table

@@ -8,6 +8,7 @@
 //! smuggled: a second `Cert` or `Subject` in one element, an unknown key, an unterminated quote.
 
 use crate::error::{excerpt, Error, Result};
+use crate::identity::cert::check;
 use crate::identity::Certificate;
 
 /// One element of the header: the certificate information one proxy hop added.
@@ -33,10 +34,13 @@ pub struct XfccElement {
 
 fn err(header: &[u8], at: usize, what: &str) -> Error {
     let shown = String::from_utf8_lossy(&header[..header.len().min(60)]).into_owned();
-    Error::Certificate(format!(
-        "malformed x-forwarded-client-cert header {:?} at byte {at}: {what}",
-        excerpt(&shown, 60)
-    ))
+    Error::certificate(
+        check::XFCC,
+        format!(
+            "malformed x-forwarded-client-cert header {:?} at byte {at}: {what}",
+            excerpt(&shown, 60)
+        ),
+    )
 }
 
 fn is_ows(b: u8) -> bool {
@@ -57,10 +61,10 @@ pub fn check_hash(expected: &[u8], cert: &Certificate) -> Result<()> {
     if expected.eq_ignore_ascii_case(cert.fingerprint_hex().as_bytes()) {
         return Ok(());
     }
-    Err(Error::Certificate(
+    Err(Error::certificate(
+        check::XFCC_HASH,
         "the XFCC Hash does not match the SHA-256 of the certificate in the same element: the \
-         header was altered or assembled from two sources; reject the request"
-            .into(),
+         header was altered or assembled from two sources; reject the request",
     ))
 }
 

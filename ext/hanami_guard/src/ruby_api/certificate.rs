@@ -109,6 +109,15 @@ fn parse_pem_only(ruby: &Ruby, input: RString) -> Result<RArray, Error> {
     parse_many(ruby, input, Certificate::parse_pem_only)
 }
 
+/// `Certificate._parse_pem_one`: PEM that holds exactly one CERTIFICATE block (a forwarded
+/// client certificate).
+fn parse_pem_one(ruby: &Ruby, input: RString) -> Result<Obj<RbCertificate>, Error> {
+    errors::guard(ruby, || {
+        let cert = errors::map(ruby, with_bytes(input, Certificate::parse_pem_one))?;
+        Ok(wrap(ruby, Arc::new(cert)))
+    })
+}
+
 /// A frozen Array of the certificates `parse` reads from `input`.
 fn parse_many(
     ruby: &Ruby,
@@ -241,6 +250,9 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class
         .singleton_class()?
         .define_private_method("_parse_pem_only", function!(parse_pem_only, 1))?;
+    class
+        .singleton_class()?
+        .define_private_method("_parse_pem_one", function!(parse_pem_one, 1))?;
     class.define_method("subject", method!(RbCertificate::subject, 0))?;
     class.define_method("issuer", method!(RbCertificate::issuer, 0))?;
     class.define_method("serial", method!(RbCertificate::serial, 0))?;

@@ -68,8 +68,10 @@ fn parse(ruby: &Ruby, input: RString) -> Result<Obj<RbDistinguishedName>, Error>
         let text = input.to_string().map_err(|_| {
             errors::to_ruby(
                 ruby,
-                hanami_guard_core::Error::Certificate(
-                    "a distinguished name string must be valid UTF-8".into(),
+                hanami_guard_core::Error::certificate(
+                    hanami_guard_core::identity::cert::check::DISTINGUISHED_NAME,
+                    // Ruby converts the encoding; the bytes were not text in it.
+                    "a distinguished name string must be valid UTF-8",
                 ),
             )
         })?;

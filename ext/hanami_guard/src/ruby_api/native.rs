@@ -18,7 +18,7 @@ fn escape(text: RString, max: usize) -> String {
 pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let native = module.define_module("Native")?;
     // The core's closed lists, which the specs hold the facade's copies to (errors.rb's KIND
-    // constants and UntrustedCertificate::REASONS).
+    // constants, UntrustedCertificate::REASONS and CertificateError::CHECKS).
     let reasons = ruby.ary_new();
     for reason in UntrustedReason::ALL {
         reasons.push(ruby.to_symbol(reason.as_str()))?;
@@ -31,6 +31,18 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     }
     kinds.freeze();
     native.const_set("ERROR_KINDS", kinds)?;
+    let checks = ruby.ary_new();
+    for check in hanami_guard_core::identity::cert::check::ALL {
+        checks.push(ruby.to_symbol(check))?;
+    }
+    checks.freeze();
+    native.const_set("CERTIFICATE_CHECKS", checks)?;
+    let checks = ruby.ary_new();
+    for check in hanami_guard_core::command::check::ALL {
+        checks.push(ruby.to_symbol(check))?;
+    }
+    checks.freeze();
+    native.const_set("COMMAND_CHECKS", checks)?;
     let classes = ruby.hash_new();
     for (kind, class) in CLASS_OF_KIND {
         classes.aset(ruby.to_symbol(kind), *class)?;

@@ -21,8 +21,10 @@ fn parse(ruby: &Ruby, input: RString) -> Result<Obj<RbSpiffeId>, Error> {
         let text = input.to_string().map_err(|_| {
             errors::to_ruby(
                 ruby,
-                hanami_guard_core::Error::Certificate(
-                    "invalid SPIFFE ID: it is not valid UTF-8".into(),
+                hanami_guard_core::Error::certificate(
+                    hanami_guard_core::identity::cert::check::SPIFFE_ID,
+                    // Ruby converts the encoding; the bytes were not text in it.
+                    "invalid SPIFFE ID: it is not valid UTF-8",
                 ),
             )
         })?;

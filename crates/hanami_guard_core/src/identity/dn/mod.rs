@@ -26,13 +26,20 @@ pub(crate) use print::escape_value;
 
 use super::{attr, fold};
 use crate::error::{excerpt, Error, Result};
+use crate::identity::cert::check;
 
 fn malformed_oid() -> Error {
-    Error::Certificate("a name attribute has a malformed type OID: refused".into())
+    Error::certificate(
+        check::DISTINGUISHED_NAME,
+        "a name attribute has a malformed type OID: refused",
+    )
 }
 
 fn malformed_name() -> Error {
-    Error::Certificate("a name is malformed (expected a SEQUENCE of non-empty RDN SETs)".into())
+    Error::certificate(
+        check::DISTINGUISHED_NAME,
+        "a name is malformed (expected a SEQUENCE of non-empty RDN SETs)",
+    )
 }
 
 /// How a value is held.
@@ -184,8 +191,9 @@ impl DistinguishedName {
                     },
                     None => {
                         let der = any.to_der_vec().map_err(|_| {
-                            Error::Certificate(
-                                "a name attribute value could not be re-encoded".into(),
+                            Error::certificate(
+                                check::DISTINGUISHED_NAME,
+                                "a name attribute value could not be re-encoded",
                             )
                         })?;
                         Attribute {
@@ -198,8 +206,9 @@ impl DistinguishedName {
                 set.push(attribute);
             }
             if set.is_empty() {
-                return Err(Error::Certificate(
-                    "a name has an empty RDN (RFC 5280 requires at least one attribute)".into(),
+                return Err(Error::certificate(
+                    check::DISTINGUISHED_NAME,
+                    "a name has an empty RDN (RFC 5280 requires at least one attribute)",
                 ));
             }
             rdns.push(set);
@@ -214,10 +223,10 @@ impl DistinguishedName {
     pub fn from_der(der: &[u8]) -> Result<Self> {
         match super::frame::name(der) {
             Some((_, rdns, [])) => Self::from_name_contents(rdns),
-            _ => Err(Error::Certificate(
+            _ => Err(Error::certificate(
+                check::DISTINGUISHED_NAME,
                 "the DER of a distinguished name is malformed (expected exactly one Name \
-                 SEQUENCE of RDN SETs, as OpenSSL::X509::Name#to_der gives)"
-                    .into(),
+                 SEQUENCE of RDN SETs, as OpenSSL::X509::Name#to_der gives)",
             )),
         }
     }

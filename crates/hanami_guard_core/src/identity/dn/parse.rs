@@ -4,6 +4,7 @@ use smallvec::SmallVec;
 
 use super::{attr, decode_string, static_oid, Attribute, DistinguishedName, Rdn, ValueKind};
 use crate::error::{excerpt, Error, Result};
+use crate::identity::cert::check;
 
 /// The largest RFC 4514 string [`DistinguishedName::parse`] accepts.
 pub const MAX_DN_STRING: usize = 64 * 1024;
@@ -14,10 +15,13 @@ impl DistinguishedName {
     /// `,`, `+` and `=` are tolerated; other malformations are refused with a message.
     pub fn parse(input: &str) -> Result<Self> {
         if input.len() > MAX_DN_STRING {
-            return Err(Error::Certificate(format!(
-                "the distinguished name string is longer than {} KiB",
-                MAX_DN_STRING / 1024
-            )));
+            return Err(Error::certificate(
+                check::DISTINGUISHED_NAME,
+                format!(
+                    "the distinguished name string is longer than {} KiB",
+                    MAX_DN_STRING / 1024
+                ),
+            ));
         }
         let mut p = Parser {
             s: input.as_bytes(),
@@ -73,11 +77,14 @@ impl Parser<'_> {
     }
 
     fn error(&self, what: &str) -> Error {
-        Error::Certificate(format!(
-            "malformed distinguished name {:?} at byte {}: {what}",
-            excerpt(self.input, 80),
-            self.i
-        ))
+        Error::certificate(
+            check::DISTINGUISHED_NAME,
+            format!(
+                "malformed distinguished name {:?} at byte {}: {what}",
+                excerpt(self.input, 80),
+                self.i
+            ),
+        )
     }
 
     fn attribute(&mut self) -> Result<Attribute> {
@@ -95,11 +102,14 @@ impl Parser<'_> {
             return Err(self.error("expected an attribute type such as CN"));
         }
         let oid = attr::oid_for(name).ok_or_else(|| {
-            Error::Certificate(format!(
-                "malformed distinguished name: unknown attribute type {:?}; use a short name \
+            Error::certificate(
+                check::DISTINGUISHED_NAME,
+                format!(
+                    "malformed distinguished name: unknown attribute type {:?}; use a short name \
                  (CN, O, ...) or a dotted OID",
-                excerpt(name, 40)
-            ))
+                    excerpt(name, 40)
+                ),
+            )
         })?;
         self.skip_spaces();
         if self.peek() != Some(b'=') {
