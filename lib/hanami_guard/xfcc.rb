@@ -47,15 +47,16 @@ module HanamiGuard
       #
       # @param element [Hash] one element from {.parse}
       # @return [Certificate, nil] nil when the element has no `Cert`
-      # @raise [HanamiGuard::CertificateError] if `Cert` is not a certificate, or `Hash` is present
-      #   and is not the certificate's SHA-256
+      # @raise [HanamiGuard::CertificateError] if `Cert` is not one certificate in PEM and nothing
+      #   else (two are `:multiple_certificates`: Envoy sends the one client certificate), or
+      #   `Hash` is present and is not the certificate's SHA-256 (`:xfcc_hash`)
       # @api public
       # @since 0.1.0
       def certificate(element)
         pem = fetch(element, "Cert")
         return nil if pem.nil?
 
-        cert = Certificate.parse(pem)
+        cert = Certificate.send(:_parse_pem_one, pem)
         check_hash(element, cert)
         cert
       end

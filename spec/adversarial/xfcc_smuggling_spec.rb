@@ -56,10 +56,12 @@ RSpec.describe "XFCC smuggling" do
     expect { HanamiGuard::Xfcc.certificate(element) }.to raise_error(certificate_error(:xfcc_hash))
   end
 
-  it "checks Hash against the certificate actually used when Cert carries two" do
+  it "refuses a Cert that carries two, and checks Hash against the first of a Chain" do
     good_hash = OpenSSL::Digest::SHA256.hexdigest(good.to_der)
-    element = HanamiGuard::Xfcc.parse("Hash=#{good_hash};Cert=\"#{enc(evil.to_pem + good.to_pem)}\"").first
-    expect { HanamiGuard::Xfcc.certificate(element) }.to raise_error(certificate_error(:xfcc_hash))
+    [evil.to_pem + good.to_pem, good.to_pem + evil.to_pem].each do |both|
+      element = HanamiGuard::Xfcc.parse("Hash=#{good_hash};Cert=\"#{enc(both)}\"").first
+      expect { HanamiGuard::Xfcc.certificate(element) }.to raise_error(certificate_error(:multiple_certificates))
+    end
     element = HanamiGuard::Xfcc.parse("Hash=#{good_hash};Chain=\"#{enc(evil.to_pem + good.to_pem)}\"").first
     expect { HanamiGuard::Xfcc.chain(element) }.to raise_error(certificate_error(:xfcc_hash))
   end

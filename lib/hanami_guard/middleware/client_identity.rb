@@ -209,8 +209,8 @@ module HanamiGuard
         return nil if value.nil? || value.strip.empty?
 
         @format == :xfcc ? from_xfcc(value) : from_forwarded(value, chain_value)
-      rescue CertificateError
-        :malformed_certificate
+      rescue CertificateError => e
+        e.check == :multiple_certificates ? :multiple_certificates : :malformed_certificate
       end
 
       def from_xfcc(value)
@@ -219,10 +219,6 @@ module HanamiGuard
         return :multiple_xfcc_elements if elements.size > 1 && !@xfcc_last
 
         element = elements.last
-        # Cert holds the one client certificate; Xfcc.certificate would take the first of several.
-        cert_field = element["Cert"]
-        return :multiple_certificates if cert_field.is_a?(String) && cert_field.scan("-----BEGIN").size > 1
-
         cert = HanamiGuard::Xfcc.certificate(element)
         return nil if cert.nil?
 
@@ -231,8 +227,6 @@ module HanamiGuard
       end
 
       def from_forwarded(value, chain_value)
-        return :multiple_certificates if @decoder.count(value) > 1
-
         cert = @decoder.one(value)
         chain = chain_value.nil? || chain_value.strip.empty? ? [] : @decoder.chain(chain_value)
         verified(cert, chain)

@@ -13,27 +13,19 @@ module HanamiGuard
         freeze
       end
 
-      # How many certificates a client certificate header holds. Puma joins repeated header lines
-      # with ", ", so a line the client sent and the proxy's arrive as one value, and
-      # Certificate.parse would take its first PEM block: the client's. A base64 DER never holds
-      # a comma, so a comma there means two values joined.
+      # The one certificate in a client certificate header. Puma joins repeated header lines with
+      # ", ", so a line the client sent and the proxy's arrive as one value: the core refuses PEM
+      # with two BEGIN lines as `:multiple_certificates` before reading either, and a base64 DER
+      # never holds a comma, so a comma there means two values joined.
       #
-      # @return [Integer]
-      def count(value)
-        case @format
-        when :pem_escaped then percent_decode(value).scan("-----BEGIN").size
-        when :pem then value.scan("-----BEGIN").size
-        else value.count(",") + 1
-        end
-      end
-
-      # @return [Certificate] the one certificate in value
+      # @return [Certificate]
       # @raise [CertificateError] unless value is exactly one certificate and nothing else
+      #   (`check` `:multiple_certificates` for two)
       def one(value)
         case @format
         when :pem_escaped then HanamiGuard::Certificate.send(:_parse_pem_one, percent_decode(value))
         when :pem then HanamiGuard::Certificate.send(:_parse_pem_one, value)
-        else HanamiGuard::Certificate.parse(base64_der(value))
+        else HanamiGuard::Certificate.parse(base64_der(value, one: true))
         end
       end
 
@@ -61,7 +53,12 @@ module HanamiGuard
       end
 
       # Base64 DER, optionally wrapped in colons (an RFC 8941 byte sequence, as RFC 9440 sends it).
-      def base64_der(value)
+      def base64_der(value, one: false)
+        if one && value.include?(",")
+          raise CertificateError.new("the forwarded header holds #{value.count(",") + 1} base64 values joined " \
+                                     "where one certificate belongs", details: { check: :multiple_certificates })
+        end
+
         text = value.strip
         text = text[1..-2] if text.length >= 2 && text.start_with?(":") && text.end_with?(":")
         text.unpack1("m0")

@@ -292,17 +292,24 @@ impl Certificate {
 
     /// Parses PEM text that holds exactly one `CERTIFICATE` block and whitespace: the client
     /// certificate a proxy forwards, where a second block would be a second claimant.
+    /// Two BEGIN lines are refused as two certificates before anything else is read (a proxy's
+    /// header joined with one the client sent is two certificates, not bad PEM).
     pub fn parse_pem_one(input: &[u8]) -> Result<Self> {
-        let mut certificates = Self::parse_pem_only(input)?;
-        match certificates.len() {
-            1 => Ok(certificates.remove(0)),
-            n => Err(Error::certificate(
+        let n = pem::count_begin_lines(input);
+        if n > 1 {
+            return Err(Error::certificate(
                 check::MULTIPLE_CERTIFICATES,
                 format!(
-                    "the PEM text holds {n} certificates where one belongs: refused (a second \
-                     block would be a second claimant)"
+                    "the PEM text holds {n} BEGIN lines where one certificate belongs: refused \
+                     (a second block would be a second claimant)"
                 ),
-            )),
+            ));
+        }
+        let mut certificates = Self::parse_pem_only(input)?;
+        // One BEGIN line is at most one block, and parse_pem_only refuses none.
+        match certificates.pop() {
+            Some(cert) if certificates.is_empty() => Ok(cert),
+            _ => Err(no_certificate("the PEM text holds no CERTIFICATE block")),
         }
     }
 
@@ -1042,6 +1049,39 @@ mod tests {
                 "{refused:?}"
             );
         }
+    }
+
+    #[test]
+    fn parse_pem_one_refuses_two_begin_lines_before_anything_else() {
+        let make = |name: &str| match rcgen::generate_simple_self_signed(vec![name.to_owned()]) {
+            Ok(made) => made.cert.pem(),
+            Err(e) => panic!("rcgen: {e}"),
+        };
+        let (a, b) = (make("a.example.org"), make("b.example.org"));
+        let check_of = |text: &str| {
+            Certificate::parse_pem_one(text.as_bytes())
+                .err()
+                .and_then(|e| e.detail(key::CHECK).cloned())
+        };
+        let one = Certificate::parse_pem_one(a.as_bytes()).expect("one block");
+        assert_eq!(
+            one.der(),
+            Certificate::parse(a.as_bytes()).expect("a").der()
+        );
+        let multiple = Some(Field::Name(check::MULTIPLE_CERTIFICATES));
+        // Two blocks, joined as Puma joins header lines, one of them broken, or not certificates.
+        for two in [
+            format!("{a}{b}"),
+            format!("{a}, {b}"),
+            format!("{}, {b}", a.replace('\n', " ")),
+            format!("{a}-----BEGIN CERTIFICATE-----"),
+            format!("{a}{}", b.replace("CERTIFICATE", "PRIVATE KEY")),
+        ] {
+            assert_eq!(check_of(&two), multiple, "{two:?}");
+        }
+        assert_eq!(check_of(""), Some(Field::Name(check::NO_CERTIFICATE)));
+        assert_eq!(check_of("   "), Some(Field::Name(check::NO_CERTIFICATE)));
+        assert_eq!(check_of(&format!("x{a}")), Some(Field::Name(check::PEM)));
     }
 
     #[test]

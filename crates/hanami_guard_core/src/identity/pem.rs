@@ -71,6 +71,12 @@ pub fn only_blocks(input: &[u8]) -> Result<Vec<Block<'_>>> {
     }
 }
 
+/// How many BEGIN lines `input` holds, however malformed the rest: a header that should hold one
+/// certificate and holds two is two claimants before it is bad PEM.
+pub fn count_begin_lines(input: &[u8]) -> usize {
+    memchr::memmem::find_iter(input, b"-----BEGIN").count()
+}
+
 /// Iterator returned by [`blocks`].
 pub struct Blocks<'a> {
     rest: &'a [u8],
