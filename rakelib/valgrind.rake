@@ -2,9 +2,16 @@
 
 VALGRIND_SUPP = File.expand_path("../spec/support/valgrind/ruby-3.1.supp", __dir__)
 
-desc "Run specs under valgrind memcheck (SPECS=paths, default spec/unit spec/adversarial); fails on " \
-     "any definite leak or memory error not covered by spec/support/valgrind/ruby-3.1.supp"
+desc "Run specs under valgrind memcheck (SPECS=paths, default spec/unit spec/adversarial; build with " \
+     "HANAMI_GUARD_ALLOCATOR=system first); fails on any definite leak or memory error not covered by " \
+     "spec/support/valgrind/ruby-3.1.supp"
 task :valgrind do
+  # memcheck sees the C library's malloc only: the extension must be built without mimalloc.
+  allocator = `#{RbConfig.ruby} -Ilib -e 'require "hanami_guard"; print HanamiGuard::Native::ALLOCATOR'`
+  unless allocator == "system"
+    abort "valgrind: the extension allocates from #{allocator.inspect}, which memcheck cannot see: " \
+          "build it with `HANAMI_GUARD_ALLOCATOR=system bundle exec rake compile` first"
+  end
   specs = ENV.fetch("SPECS", "spec/unit spec/adversarial").split
   log = File.expand_path("../tmp/valgrind.log", __dir__)
   FileUtils.mkdir_p(File.dirname(log))

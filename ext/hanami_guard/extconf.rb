@@ -10,6 +10,8 @@
 #   HANAMI_GUARD_PROFILE   cargo profile: release (default; lto, codegen-units = 1) or dev
 #   HANAMI_GUARD_TEST_HOOKS 1 builds the specs' hooks (cargo feature test-hooks; `rake compile`
 #                          sets it); unset or 0 (gem install, the precompiled gem) leaves them out
+#   HANAMI_GUARD_ALLOCATOR mimalloc (default: the extension allocates from mimalloc) or system
+#                          (the C library's malloc, for valgrind's memcheck: `rake valgrind`)
 
 require "rbconfig"
 
@@ -62,7 +64,13 @@ test_hooks = ENV.fetch("HANAMI_GUARD_TEST_HOOKS", "0")
 unless %w[0 1].include?(test_hooks)
   hanami_guard_abort("HANAMI_GUARD_TEST_HOOKS must be 0 or 1, not #{test_hooks.inspect}.")
 end
+allocator = ENV.fetch("HANAMI_GUARD_ALLOCATOR", "mimalloc")
+unless %w[mimalloc system].include?(allocator)
+  hanami_guard_abort("HANAMI_GUARD_ALLOCATOR must be mimalloc or system, not #{allocator.inspect}.")
+end
 features = test_hooks == "1" ? " --features test-hooks" : ""
+# The system allocator: the C library's malloc, which valgrind's memcheck watches (rake valgrind).
+features += " --no-default-features" if allocator == "system"
 target_dir = ENV.fetch("CARGO_TARGET_DIR", File.join(workspace, "target"))
 built = File.join(target_dir, profile == "dev" ? "debug" : "release", "libhanami_guard.#{RbConfig::CONFIG["SOEXT"]}")
 

@@ -14,6 +14,17 @@ mod errors;
 mod gvl;
 mod ruby_api;
 
+/// Everything the extension allocates (a certificate's DER and fields, the wrapped values, the
+/// scratch of a parse) comes from mimalloc rather than the C library's malloc, which Ruby and
+/// OpenSSL share: in a process whose malloc heap OpenSSL has fragmented (a Puma server holding
+/// its peers' certificates), freeing a parsed certificate during Ruby's sweep missed the cache
+/// at every chunk, and a parse cost a quarter to a third more than in a fresh process
+/// (BENCHMARKS.md). Nothing allocated here is freed by C, nor the reverse: Ruby copies what it
+/// is given.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use magnus::{Error, Ruby};
 
 #[magnus::init]

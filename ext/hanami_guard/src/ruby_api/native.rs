@@ -55,5 +55,14 @@ pub fn init(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     native.define_module_function("escape", function!(escape, 2))?;
     native.const_set("TEST_HOOKS", cfg!(feature = "test-hooks"))?;
     native.const_set("CORE_VERSION", env!("CARGO_PKG_VERSION"))?;
+    // Which allocator this build allocates from: `rake valgrind` needs "system".
+    native.const_set(
+        "ALLOCATOR",
+        if cfg!(feature = "mimalloc") {
+            "mimalloc"
+        } else {
+            "system"
+        },
+    )?;
     Ok(())
 }
