@@ -292,6 +292,7 @@ impl Certificate {
 
     /// Parses PEM text that holds exactly one `CERTIFICATE` block and whitespace: the client
     /// certificate a proxy forwards, where a second block would be a second claimant.
+    ///
     /// Two BEGIN lines are refused as two certificates before anything else is read (a proxy's
     /// header joined with one the client sent is two certificates, not bad PEM).
     pub fn parse_pem_one(input: &[u8]) -> Result<Self> {
