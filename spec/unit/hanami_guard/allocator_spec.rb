@@ -10,7 +10,9 @@ require "hanami_guard/testing"
 RSpec.describe "the extension's allocator" do
   let(:ca) { HanamiGuard::Testing::CA.new }
   let(:store) { ca.trust_store(cache_size: 0) }
-  let(:leaves) { Array.new(4) { |i| ca.issue(subject: "CN=client-#{i},O=MyOrg", spiffe_id: "spiffe://example.org/c#{i}") } }
+  let(:leaves) do
+    Array.new(4) { |i| ca.issue(subject: "CN=client-#{i},O=MyOrg", spiffe_id: "spiffe://example.org/c#{i}") }
+  end
 
   it "is named by the build" do
     expect(%w[mimalloc system]).to include(HanamiGuard::Native::ALLOCATOR)
