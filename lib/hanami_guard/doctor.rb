@@ -236,12 +236,7 @@ module HanamiGuard
 
       # @api private
       def severity_name(value)
-        unless value.is_a?(Symbol) || value.is_a?(String)
-          raise ConfigurationError.new("fail_on: wants a severity (#{SEVERITIES.join(", ")}), not #{value.class}",
-                                       details: { option: :fail_on })
-        end
-
-        _severity(value.to_s).to_s
+        _severity(FailOn.name(value, SEVERITIES)).to_s
       end
 
       private

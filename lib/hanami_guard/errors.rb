@@ -282,4 +282,22 @@ module HanamiGuard
       details[:option]
     end
   end
+
+  # The `fail_on:` severity that {Audit} and {Doctor} take: a Symbol or a String, handed to the
+  # core by name (the core knows the names).
+  #
+  # @api private
+  module FailOn
+    module_function
+
+    # @param severities [Array<String>] the names, for the message
+    # @return [String]
+    # @raise [ConfigurationError] unless `value` is a Symbol or a String
+    def name(value, severities)
+      return value.to_s if value.is_a?(Symbol) || value.is_a?(String)
+
+      raise ConfigurationError.new("fail_on: wants a severity (#{severities.join(", ")}), not #{value.class}",
+                                   details: { option: :fail_on })
+    end
+  end
 end
