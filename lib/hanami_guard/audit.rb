@@ -169,7 +169,7 @@ module HanamiGuard
       # @raise [HanamiGuard::ConfigurationError] unless it names one of {SEVERITIES}
       # @api private
       def severity_name(value)
-        _severity(FailOn.name(value, SEVERITIES)).to_s
+        _severity(FailOn.severity(value, SEVERITIES)).to_s
       end
 
       private

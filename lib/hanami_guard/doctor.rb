@@ -236,7 +236,7 @@ module HanamiGuard
 
       # @api private
       def severity_name(value)
-        _severity(FailOn.name(value, SEVERITIES)).to_s
+        _severity(FailOn.severity(value, SEVERITIES)).to_s
       end
 
       private

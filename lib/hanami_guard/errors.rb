@@ -293,7 +293,7 @@ module HanamiGuard
     # @param severities [Array<String>] the names, for the message
     # @return [String]
     # @raise [ConfigurationError] unless `value` is a Symbol or a String
-    def name(value, severities)
+    def severity(value, severities)
       return value.to_s if value.is_a?(Symbol) || value.is_a?(String)
 
       raise ConfigurationError.new("fail_on: wants a severity (#{severities.join(", ")}), not #{value.class}",
